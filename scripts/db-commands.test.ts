@@ -1,0 +1,100 @@
+/**
+ * The db:* commands end to end, as a newcomer runs them: start (twice),
+ * status, reset, stop, on a free port and a temporary data folder. When the
+ * suite runs as root it also runs them as an ordinary OS user.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort, serverOwner, SERVICE_USER } from "./lib/cluster.ts";
+import { ROOT } from "./lib/config.ts";
+import { withSql } from "./lib/database.ts";
+
+const engine = process.env.TEST_ENGINE === "system" ? "system" : "embedded";
+const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
+const isRoot = process.getuid?.() === 0;
+
+interface Setup {
+  url: string;
+  dir: string;
+  asUser: string | null;
+}
+
+async function setup(asUser: string | null): Promise<Setup> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "org-layer-cmd-"));
+  chmodSync(dir, 0o755);
+  const owner = serverOwner();
+  if (asUser && owner) chownSync(dir, owner.uid, owner.gid);
+  return { url: `postgresql://postgres:postgres@127.0.0.1:${await freePort()}/postgres`, dir, asUser };
+}
+
+function command(s: Setup, script: string) {
+  const env = { ...process.env, DATABASE_URL: s.url, DB_DATA_DIR: path.join(s.dir, "data"), PG_ENGINE: engine, HOME: s.dir };
+  const args = [path.join(ROOT, "scripts", `${script}.ts`)];
+  const result = s.asUser
+    ? spawnSync("runuser", ["-u", s.asUser, "--", "env", ...Object.entries(env).filter(([k]) => /^(DATABASE_URL|DB_DATA_DIR|PG_ENGINE|HOME|PATH|PG_BIN)$/.test(k)).map(([k, v]) => `${k}=${v}`), tsx, ...args], {
+        cwd: ROOT,
+        encoding: "utf8",
+      })
+    : spawnSync(tsx, args, { cwd: ROOT, encoding: "utf8", env });
+  return { status: result.status, out: `${result.stdout}${result.stderr}` };
+}
+
+const runs: { label: string; user: string | null }[] = [{ label: isRoot ? "as root" : "as this user", user: null }];
+if (isRoot) runs.push({ label: `as the ordinary user ${SERVICE_USER}`, user: SERVICE_USER });
+
+for (const run of runs) {
+  describe(`db:* commands ${run.label} (${engine})`, () => {
+    let s: Setup;
+    afterAll(() => {
+      if (s) {
+        command(s, "db-stop");
+        rmSync(s.dir, { recursive: true, force: true });
+      }
+    });
+
+    it("db:start creates, starts, migrates, seeds and prints the URL", async () => {
+      s = await setup(run.user);
+      const r = command(s, "db-start");
+      expect(r.out).toContain(s.url);
+      expect(r.out).toContain("loaded supabase/seed.sql");
+      expect(r.status).toBe(0);
+      const [row] = await withSql(s.url, (sql) => sql`select auth.uid() as uid, current_setting('server_version_num')::int / 10000 as major`);
+      expect(row?.uid).toBeNull();
+      expect(row?.major).toBe(engine === "embedded" ? 17 : Number(row?.major));
+    });
+
+    it("db:start again changes nothing", async () => {
+      const r = command(s, "db-start");
+      expect(r.status).toBe(0);
+      expect(r.out).toContain("already running");
+      expect(r.out).toContain("migrations: up to date");
+      expect(r.out).not.toContain("loaded supabase/seed.sql");
+    });
+
+    it("db:status reports the running server and its migrations", () => {
+      const r = command(s, "db-status");
+      expect(r.status).toBe(0);
+      expect(r.out).toMatch(/status:\s+running on port/);
+      expect(r.out).toMatch(/migrations: \d+ applied/);
+    });
+
+    it("db:reset rebuilds the database from scratch", async () => {
+      await withSql(s.url, (sql) => sql`create table public.scratch (id int)`);
+      const r = command(s, "db-reset");
+      expect(r.status).toBe(0);
+      expect(r.out).toContain("Local database reset");
+      const [row] = await withSql(s.url, (sql) => sql`select to_regclass('public.scratch') as t`);
+      expect(row?.t).toBeNull();
+    });
+
+    it("db:stop stops the server", () => {
+      const r = command(s, "db-stop");
+      expect(r.status).toBe(0);
+      expect(r.out).toContain("stopped the local database");
+      expect(command(s, "db-status").out).toMatch(/status:\s+stopped/);
+    });
+  });
+}

@@ -1,0 +1,29 @@
+/**
+ * npm run db:reset — like `supabase db reset`: recreate the database, then
+ * the platform baseline, every migration and the seed.
+ */
+import { rmSync } from "node:fs";
+import { adminUrlFor, build, createDatabase } from "./lib/database.ts";
+import { engineLabel, local } from "./lib/local.ts";
+import { main, step } from "./lib/output.ts";
+import { printSummary } from "./lib/summary.ts";
+
+main(async () => {
+  const started = Date.now();
+  const { engine, target, cluster } = await local();
+  step(engineLabel(engine));
+  if (cluster.exists() && cluster.dataMajor() !== engine.major) {
+    step(`the data folder was made by PostgreSQL ${cluster.dataMajor()}; recreating it for PostgreSQL ${engine.major}`);
+    rmSync(cluster.dataDir, { recursive: true, force: true });
+  }
+  if (!cluster.exists()) {
+    step(`creating a new cluster in ${cluster.dataDir}`);
+    cluster.init();
+  }
+  await cluster.start();
+  await createDatabase(adminUrlFor(target.url), target.database, { replace: true });
+  step(`recreated database ${target.database}`);
+  await build(target.url, { log: step });
+  console.log(`\nLocal database reset in ${((Date.now() - started) / 1000).toFixed(1)} s:\n  ${target.url}`);
+  await printSummary(target.url);
+});

@@ -1,0 +1,15 @@
+/** npm run db:status — running or not, URL, applied and pending migrations. */
+import { engineLabel, local } from "./lib/local.ts";
+import { main } from "./lib/output.ts";
+import { printSummary } from "./lib/summary.ts";
+
+main(async () => {
+  const { engine, target, cluster } = await local();
+  console.log(`engine:    ${engineLabel(engine)}`);
+  console.log(`data:      ${cluster.dataDir}${cluster.exists() ? "" : " (not created yet: npm run db:start)"}`);
+  const port = cluster.runningPort();
+  console.log(`status:    ${port === null ? "stopped" : `running on port ${port}`}`);
+  console.log(`url:       ${target.url}`);
+  if (port === null) return;
+  await printSummary(target.url);
+});

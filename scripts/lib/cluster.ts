@@ -1,0 +1,250 @@
+/**
+ * A PostgreSQL cluster in a data folder, run detached through the engine's own
+ * `pg_ctl` so that the server outlives the command that started it.
+ *
+ * PostgreSQL refuses to run as root. When the tooling runs as root, every
+ * server process runs as a dedicated OS user (`postgres`, created when
+ * missing) that owns the data folder.
+ */
+import { execFileSync, spawnSync, type SpawnSyncOptions } from "node:child_process";
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import type { Engine } from "./engine.ts";
+import { fail, indent } from "./output.ts";
+
+export const SERVICE_USER = "postgres";
+
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
+let cachedOwner: Owner | null | undefined;
+
+/** The OS user server processes run as: null when not root (run as ourselves). */
+export function serverOwner(): Owner | null {
+  if (cachedOwner !== undefined) return cachedOwner;
+  if (process.getuid?.() !== 0) return (cachedOwner = null);
+  const lookup = () => {
+    try {
+      const uid = Number(execFileSync("id", ["-u", SERVICE_USER], { encoding: "utf8" }).trim());
+      const gid = Number(execFileSync("id", ["-g", SERVICE_USER], { encoding: "utf8" }).trim());
+      return { uid, gid };
+    } catch {
+      return null;
+    }
+  };
+  let owner = lookup();
+  if (!owner) {
+    const made = spawnSync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER], {
+      encoding: "utf8",
+    });
+    owner = lookup();
+    if (!owner) fail(`Running as root, and the OS user "${SERVICE_USER}" that PostgreSQL must run as could not be created:\n${made.stderr}`);
+  }
+  return (cachedOwner = owner);
+}
+
+/** Create a folder (and parents) owned by the server user. */
+export function makeServerDir(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const owner = serverOwner();
+  if (owner) chownSync(dir, owner.uid, owner.gid);
+}
+
+function runAsServer(file: string, args: string[], options: SpawnSyncOptions = {}) {
+  const owner = serverOwner();
+  return spawnSync(file, args, {
+    encoding: "utf8",
+    ...options,
+    ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
+    env: { ...process.env, LC_ALL: "C", ...(options.env ?? {}) },
+  });
+}
+
+/** Fail clearly when the server user cannot reach the binaries or the data folder. */
+function checkReachable(engine: Engine, dataDir: string): void {
+  if (!serverOwner()) return;
+  const probe = (args: string[]) => runAsServer("test", args).status === 0;
+  const postgres = path.join(engine.binDir, "postgres");
+  const unreachable = !probe(["-x", postgres]) ? postgres : !probe(["-w", dataDir]) ? dataDir : null;
+  if (unreachable) {
+    fail(
+      `Running as root, PostgreSQL runs as the OS user "${SERVICE_USER}", which cannot reach ${unreachable}.\n` +
+        `Put the project in a folder every user can enter (for example under /work, /srv or /tmp), or allow it: chmod o+x on each parent folder.`,
+    );
+  }
+}
+
+export interface ClusterOptions {
+  engine: Engine;
+  dataDir: string;
+  port: number;
+  user: string;
+  password: string;
+  /** Throwaway clusters trade durability for speed. */
+  throwaway?: boolean;
+}
+
+export class Cluster {
+  constructor(readonly options: ClusterOptions) {}
+
+  get dataDir(): string {
+    return this.options.dataDir;
+  }
+
+  get logFile(): string {
+    return `${this.options.dataDir}.log`;
+  }
+
+  private pgCtl(args: string[], options: SpawnSyncOptions = {}) {
+    return runAsServer(path.join(this.options.engine.binDir, "pg_ctl"), args, options);
+  }
+
+  exists(): boolean {
+    return existsSync(path.join(this.dataDir, "PG_VERSION"));
+  }
+
+  /** The major version that created the data folder. */
+  dataMajor(): number {
+    return Number.parseInt(readFileSync(path.join(this.dataDir, "PG_VERSION"), "utf8"), 10);
+  }
+
+  /** Fail when the data folder was made by another PostgreSQL major. */
+  checkMajor(): void {
+    const { engine } = this.options;
+    const dataMajor = this.dataMajor();
+    if (dataMajor !== engine.major) {
+      fail(
+        `The data folder ${this.dataDir} was created by PostgreSQL ${dataMajor}, but this engine (${engine.name}) is PostgreSQL ${engine.major}.\n` +
+          `PostgreSQL cannot open another major's data folder. Either use the engine that made it, or recreate it (this deletes the local data): npm run db:reset`,
+      );
+    }
+  }
+
+  /** The running server's port, or null when it is not running. */
+  runningPort(): number | null {
+    if (!this.exists()) return null;
+    const status = this.pgCtl(["status", "-D", this.dataDir]);
+    if (status.status !== 0) return null;
+    const pidFile = path.join(this.dataDir, "postmaster.pid");
+    const port = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").split("\n")[3]) : NaN;
+    return Number.isFinite(port) ? port : null;
+  }
+
+  /** initdb into an empty data folder. */
+  init(): void {
+    const { engine, user, password, throwaway } = this.options;
+    makeServerDir(this.dataDir);
+    checkReachable(engine, this.dataDir);
+    const pwFile = path.join(os.tmpdir(), `pgpass-${process.pid}-${Date.now()}`);
+    writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
+    const owner = serverOwner();
+    if (owner) chownSync(pwFile, owner.uid, owner.gid);
+    try {
+      const result = runAsServer(path.join(engine.binDir, "initdb"), [
+        "--pgdata", this.dataDir,
+        "--username", user,
+        "--pwfile", pwFile,
+        "--auth-local", "trust",
+        "--auth-host", "scram-sha-256",
+        "--encoding", "UTF8",
+        "--locale", "C",
+        ...(throwaway ? ["--no-sync"] : []),
+      ]);
+      if (result.status !== 0) {
+        rmSync(this.dataDir, { recursive: true, force: true });
+        fail(`initdb failed:\n${indent(`${result.stdout}${result.stderr}`)}`);
+      }
+    } finally {
+      rmSync(pwFile, { force: true });
+    }
+    const settings = [
+      "# Written by the project's local database tooling.",
+      "listen_addresses = '127.0.0.1'",
+      "unix_socket_directories = ''",
+      "max_connections = 200",
+      "shared_buffers = '256MB'",
+      "work_mem = '16MB'",
+      "maintenance_work_mem = '256MB'",
+      "max_wal_size = '2GB'",
+      "log_min_messages = 'warning'",
+      ...(throwaway ? ["fsync = off", "synchronous_commit = off", "full_page_writes = off"] : []),
+    ];
+    const conf = path.join(this.dataDir, "postgresql.conf");
+    writeFileSync(conf, `${readFileSync(conf, "utf8")}\n${settings.join("\n")}\n`);
+  }
+
+  /** Start the server detached; returns once it accepts connections. */
+  async start(): Promise<void> {
+    const { engine, port } = this.options;
+    checkReachable(engine, this.dataDir);
+    this.checkMajor();
+    const running = this.runningPort();
+    if (running === port) return;
+    if (running !== null) {
+      fail(`The local server in ${this.dataDir} is already running on port ${running}, not ${port}. Stop it first: npm run db:stop`);
+    }
+    if (await portInUse(port)) {
+      fail(
+        `Port ${port} on 127.0.0.1 is already in use by another program, so the local database cannot start there.\n` +
+          `Stop that program, or use another port, e.g.: DATABASE_URL=postgresql://postgres:postgres@127.0.0.1:${port + 1}/postgres npm run db:start`,
+      );
+    }
+    const owner = serverOwner();
+    writeFileSync(this.logFile, "", { flag: "a" });
+    if (owner) chownSync(this.logFile, owner.uid, owner.gid);
+    const result = this.pgCtl(["start", "-D", this.dataDir, "-l", this.logFile, "-w", "-t", "60", "-o", `-p ${port}`], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    if (result.status !== 0) {
+      const log = existsSync(this.logFile) ? readFileSync(this.logFile, "utf8").split("\n").slice(-15).join("\n") : "";
+      fail(`PostgreSQL did not start:\n${indent(`${result.stdout}${result.stderr}`)}\nLast lines of ${this.logFile}:\n${indent(log)}`);
+    }
+  }
+
+  /** Stop the server if it runs; true when it was running. */
+  stop(): boolean {
+    if (this.runningPort() === null) return false;
+    const result = this.pgCtl(["stop", "-D", this.dataDir, "-m", "fast", "-w", "-t", "60"]);
+    if (result.status !== 0) fail(`pg_ctl stop failed:\n${indent(`${result.stdout}${result.stderr}`)}`);
+    return true;
+  }
+
+  /** Stop and delete the data folder and its log. */
+  destroy(): void {
+    this.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+    rmSync(this.logFile, { force: true });
+  }
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+export function portInUse(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** A TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}

@@ -1,0 +1,209 @@
+/**
+ * What goes into a database: the platform baseline, the migrations (applied by
+ * the pinned Supabase CLI, so the history matches production's), the seed.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import postgres from "postgres";
+import { BASELINE_FILE, ROOT, SEED_FILE, withDatabase } from "./config.ts";
+import { fail, indent } from "./output.ts";
+
+export type Sql = postgres.Sql;
+
+export function connect(url: string, options: postgres.Options<{}> = {}): Sql {
+  return postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10, ...options });
+}
+
+/** Run `body` with a one-connection client, always closing it. */
+export async function withSql<T>(url: string, body: (sql: Sql) => Promise<T>): Promise<T> {
+  const sql = connect(url);
+  try {
+    return await body(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** Line and column of a 1-based character position in a text. */
+function lineOf(text: string, position: number): string {
+  const before = text.slice(0, Math.max(0, position - 1));
+  const line = before.split("\n").length;
+  const lineText = text.split("\n")[line - 1] ?? "";
+  return `line ${line}: ${lineText.trim()}`;
+}
+
+/** A readable description of a Postgres error raised by a SQL file. */
+export function describeSqlError(error: unknown, text?: string): string {
+  if (!(error instanceof Error)) return String(error);
+  const e = error as Error & { code?: string; position?: string; detail?: string; hint?: string; where?: string };
+  const parts = [`${e.code ? `[${e.code}] ` : ""}${e.message}`];
+  if (text && e.position) parts.push(`at ${lineOf(text, Number(e.position))}`);
+  if (e.detail) parts.push(`detail: ${e.detail}`);
+  if (e.hint) parts.push(`hint: ${e.hint}`);
+  if (e.where) parts.push(`where: ${e.where}`);
+  return parts.join("\n");
+}
+
+/**
+ * Run a SQL file in one transaction (one simple-protocol message): either all
+ * of it applies or none of it does.
+ */
+export async function runSqlFile(sql: Sql, file: string): Promise<void> {
+  const text = readFileSync(file, "utf8");
+  try {
+    await sql.unsafe(text).simple();
+  } catch (error) {
+    fail(`${path.relative(ROOT, file)} failed; nothing of it was applied:\n${indent(describeSqlError(error, text))}`);
+  }
+}
+
+export async function databaseExists(adminUrl: string, name: string): Promise<boolean> {
+  return withSql(adminUrl, async (sql) => (await sql`select 1 from pg_database where datname = ${name}`).length > 0);
+}
+
+/** Create a database (optionally from a template); drop it first when `replace`. */
+export async function createDatabase(adminUrl: string, name: string, options: { template?: string; replace?: boolean } = {}): Promise<void> {
+  await withSql(adminUrl, async (sql) => {
+    if (options.replace) await sql`drop database if exists ${sql(name)} with (force)`;
+    if (options.template) await sql`create database ${sql(name)} template ${sql(options.template)}`;
+    else await sql`create database ${sql(name)}`;
+  });
+}
+
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  await withSql(adminUrl, (sql) => sql`drop database if exists ${sql(name)} with (force)`);
+}
+
+/** The maintenance database to connect to when working on `url`'s database. */
+export function adminUrlFor(url: string): string {
+  const database = decodeURIComponent(new URL(url).pathname.slice(1));
+  return withDatabase(url, database === "template1" ? "postgres" : "template1");
+}
+
+export async function applyBaseline(url: string): Promise<void> {
+  await withSql(url, (sql) => runSqlFile(sql, BASELINE_FILE));
+}
+
+export function migrationFiles(workdir = ROOT): string[] {
+  const dir = path.join(workdir, "supabase", "migrations");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /^\d+_.+\.sql$/.test(f))
+    .sort();
+}
+
+/** Migration versions recorded in the database's history (empty when none). */
+export async function appliedMigrations(url: string): Promise<{ version: string; name: string }[]> {
+  return withSql(url, async (sql) => {
+    const [exists] = await sql`select to_regclass('supabase_migrations.schema_migrations') as t`;
+    if (!exists?.t) return [];
+    return sql<{ version: string; name: string }[]>`
+      select version, coalesce(name, '') as name from supabase_migrations.schema_migrations order by version`;
+  });
+}
+
+export function supabaseCli(args: string[], options: { input?: string; workdir?: string } = {}) {
+  const bin = path.join(ROOT, "node_modules", ".bin", "supabase");
+  if (!existsSync(bin)) fail("The Supabase CLI is not installed. Run `npm install` first.");
+  const workdir = options.workdir ?? ROOT;
+  return spawnSync(bin, [...args, "--workdir", workdir], {
+    cwd: workdir,
+    encoding: "utf8",
+    input: options.input ?? "",
+    env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
+  });
+}
+
+/** The URL as the Supabase CLI wants it for a local plain server. */
+export function cliUrl(url: string): string {
+  const parsed = new URL(url);
+  if (!parsed.searchParams.has("sslmode")) parsed.searchParams.set("sslmode", "disable");
+  return parsed.toString();
+}
+
+/**
+ * Apply pending migrations with `supabase db push`. On failure, name the
+ * migration and show the Postgres error; the failed migration leaves nothing.
+ */
+export async function applyMigrations(url: string, workdir = ROOT): Promise<string[]> {
+  const before = new Set((await appliedMigrations(url)).map((m) => m.version));
+  const pending = migrationFiles(workdir).filter((f) => !before.has(f.split("_")[0]!));
+  if (pending.length === 0) return [];
+  const result = supabaseCli(["db", "push", "--db-url", cliUrl(url), "--yes", "--include-all"], { workdir });
+  const output = `${result.stdout ?? ""}${result.stderr ?? ""}`
+    .split("\n")
+    .filter((line) => !line.startsWith("Warning: --db-url is deprecated"))
+    .join("\n");
+  if (result.status !== 0) {
+    const after = new Set((await appliedMigrations(url)).map((m) => m.version));
+    const failed = pending.find((f) => !after.has(f.split("_")[0]!));
+    const applied = pending.filter((f) => after.has(f.split("_")[0]!));
+    fail(
+      `${failed ? `Migration supabase/migrations/${failed} failed` : "supabase db push failed"}; the database stays as it was before it.\n` +
+        (applied.length ? `Applied before it: ${applied.join(", ")}\n` : "") +
+        `Supabase CLI output:\n${indent(output)}`,
+    );
+  }
+  return pending;
+}
+
+const SEED_TABLE = "supabase_migrations.seed_files";
+
+function seedHash(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** Whether the seed was loaded, and whether it changed since. */
+export async function seedState(url: string): Promise<"absent" | "loaded" | "changed"> {
+  if (!existsSync(SEED_FILE)) return "absent";
+  const hash = seedHash(readFileSync(SEED_FILE, "utf8"));
+  return withSql(url, async (sql) => {
+    const [exists] = await sql`select to_regclass(${SEED_TABLE}) as t`;
+    if (!exists?.t) return "absent";
+    const [row] = await sql<{ hash: string }[]>`select hash from supabase_migrations.seed_files where path = 'supabase/seed.sql'`;
+    if (!row) return "absent";
+    return row.hash === hash ? "loaded" : "changed";
+  });
+}
+
+/**
+ * Load supabase/seed.sql in one transaction and record it in the same table
+ * the Supabase CLI uses, so it is loaded once.
+ */
+export async function loadSeed(url: string, seedFile = SEED_FILE): Promise<void> {
+  if (!existsSync(seedFile)) fail(`${path.relative(ROOT, seedFile)} is missing: the local database needs it for its demo data.`);
+  const text = readFileSync(seedFile, "utf8");
+  await withSql(url, async (sql) => {
+    try {
+      await sql.begin(async (tx) => {
+        await tx.unsafe(text).simple();
+        await tx.unsafe(`create schema if not exists supabase_migrations;
+          create table if not exists ${SEED_TABLE} (path text not null primary key, hash text not null)`).simple();
+        await tx`insert into supabase_migrations.seed_files (path, hash) values ('supabase/seed.sql', ${seedHash(text)})
+                 on conflict (path) do update set hash = excluded.hash`;
+      });
+    } catch (error) {
+      fail(`${path.relative(ROOT, seedFile)} failed; none of it was loaded:\n${indent(describeSqlError(error, text))}`);
+    }
+  });
+}
+
+/** Baseline, migrations and seed into an empty (or partly built) database. */
+export async function build(url: string, options: { seed?: boolean; log?: (m: string) => void } = {}): Promise<void> {
+  const log = options.log ?? (() => {});
+  log("platform baseline (roles, auth schema, default privileges)");
+  await applyBaseline(url);
+  const applied = await applyMigrations(url);
+  log(applied.length ? `applied ${applied.length} migration(s) with supabase db push` : "migrations: up to date");
+  if (options.seed !== false) {
+    const state = await seedState(url);
+    if (state === "absent") {
+      await loadSeed(url);
+      log("loaded supabase/seed.sql");
+    } else if (state === "changed") {
+      log("supabase/seed.sql changed since it was loaded: run `npm run db:reset` to reload it");
+    }
+  }
+}

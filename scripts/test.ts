@@ -1,0 +1,163 @@
+/**
+ * npm test — the whole suite on throwaway databases.
+ *
+ * 1. Type-check (tsc).
+ * 2. For each PostgreSQL engine (embedded 17 and system 15; `--engine=...` or
+ *    `TEST_ENGINES=embedded,system` narrows it; `DATABASE_URL` runs on that
+ *    server instead): start a throwaway server, build a template database
+ *    (platform baseline, migrations through the Supabase CLI, seed), run the
+ *    pgTAP suite with pg_prove and the vitest suites, remove the server.
+ * 3. Print one closing line: "N passed, N failed".
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ROOT, withDatabase } from "./lib/config.ts";
+import { copyTemplate, buildTemplate, ensurePgtap, PGTAP_INSTALL_HINT, startThrowawayServer, type ThrowawayServer } from "./lib/throwaway.ts";
+import { ENGINE_NAMES, resolveEngine, type EngineName } from "./lib/engine.ts";
+import { CommandError, fail, indent, main, step } from "./lib/output.ts";
+import { dropDatabase } from "./lib/database.ts";
+
+const PGTAP_DIR = path.join(ROOT, "supabase", "tests", "database");
+
+interface Tally {
+  label: string;
+  passed: number;
+  failed: number;
+  notes: string[];
+}
+
+function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(file, args, { cwd: ROOT, stdio: "inherit", env: { ...process.env, ...env } });
+}
+
+function bin(name: string): string {
+  return path.join(ROOT, "node_modules", ".bin", name);
+}
+
+function typecheck(): Tally {
+  step("type-check (tsc --noEmit)");
+  const result = run(bin("tsc"), ["--noEmit", "-p", "tsconfig.json"]);
+  return { label: "typecheck", passed: result.status === 0 ? 1 : 0, failed: result.status === 0 ? 0 : 1, notes: [] };
+}
+
+function pgTapFiles(): string[] {
+  if (!existsSync(PGTAP_DIR)) return [];
+  return readdirSync(PGTAP_DIR)
+    .filter((f) => f.endsWith(".test.sql"))
+    .sort()
+    .map((f) => path.join(PGTAP_DIR, f));
+}
+
+function checkPgProve(): void {
+  if (spawnSync("pg_prove", ["--version"], { stdio: "ignore" }).status !== 0) {
+    fail(`pg_prove is not installed, so the pgTAP suite cannot run. ${PGTAP_INSTALL_HINT}`);
+  }
+}
+
+/** pg_prove over every supabase/tests/database/*.test.sql on a copy of the template. */
+async function runPgTap(serverUrl: string, tally: Tally): Promise<void> {
+  const files = pgTapFiles();
+  if (files.length === 0) fail("No pgTAP files found in supabase/tests/database.");
+  const dbUrl = await copyTemplate(serverUrl, "pgtap_run");
+  const u = new URL(dbUrl);
+  step(`pgTAP: ${files.length} file(s) with pg_prove`);
+  const result = spawnSync(
+    "pg_prove",
+    ["--host", u.hostname, "--port", u.port, "--username", decodeURIComponent(u.username), "--dbname", "pgtap_run", "--failures", "--comments", ...files],
+    { cwd: ROOT, encoding: "utf8", env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) } },
+  );
+  process.stdout.write(result.stdout ?? "");
+  process.stderr.write(result.stderr ?? "");
+  await dropDatabase(serverUrl, "pgtap_run");
+  const tests = Number(/Tests=(\d+)/.exec(result.stdout ?? "")?.[1] ?? 0);
+  const failedTests = [...(result.stdout ?? "").matchAll(/Failed tests?:\s*([\d,\s-]+)/g)].length;
+  if (result.status === 0 && tests > 0) {
+    tally.passed += tests;
+  } else {
+    tally.failed += Math.max(1, failedTests);
+    tally.passed += Math.max(0, tests - failedTests);
+    tally.notes.push("pgTAP suite failed");
+  }
+}
+
+/** vitest over every *.test.ts, told which server and template to use. */
+function runVitest(server: ThrowawayServer | { url: string; label: string }, tally: Tally): void {
+  const reportDir = mkdtempSync(path.join(os.tmpdir(), "vitest-report-"));
+  const report = path.join(reportDir, "report.json");
+  step("vitest");
+  const extra = process.argv.slice(2).filter((a) => !a.startsWith("--engine="));
+  const result = run(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...extra], {
+    TEST_SERVER_URL: server.url,
+    TEST_ENGINE: "engine" in server ? server.engine.name : "external",
+  });
+  try {
+    const json = JSON.parse(readFileSync(report, "utf8")) as { numPassedTests: number; numFailedTests: number; numTotalTests: number };
+    tally.passed += json.numPassedTests;
+    tally.failed += json.numFailedTests;
+    if (json.numTotalTests === 0) {
+      tally.failed += 1;
+      tally.notes.push("vitest ran no test");
+    }
+  } catch {
+    tally.failed += 1;
+    tally.notes.push("vitest did not report");
+  }
+  if (result.status !== 0 && !tally.notes.length) tally.notes.push(`vitest exited with ${result.status}`);
+  if (result.status !== 0 && tally.failed === 0) tally.failed += 1;
+  rmSync(reportDir, { recursive: true, force: true });
+}
+
+function enginesToRun(): EngineName[] {
+  const flag = process.argv.find((a) => a.startsWith("--engine="))?.slice("--engine=".length);
+  const list = (flag ?? process.env.TEST_ENGINES ?? ENGINE_NAMES.join(",")).split(",").map((s) => s.trim());
+  for (const name of list) if (!ENGINE_NAMES.includes(name as EngineName)) fail(`Unknown engine "${name}" (use embedded, system).`);
+  return list as EngineName[];
+}
+
+async function suiteOn(label: string, url: string, server: ThrowawayServer | null): Promise<Tally> {
+  const tally: Tally = { label, passed: 0, failed: 0, notes: [] };
+  try {
+    step(`${label}: building the template database (baseline, migrations, seed)`);
+    await buildTemplate(url, (m) => step(`  ${m}`));
+    await runPgTap(url, tally);
+    runVitest(server ?? { url, label }, tally);
+  } catch (error) {
+    tally.failed += 1;
+    tally.notes.push(error instanceof CommandError ? error.message : String(error));
+    process.stderr.write(`\n✖ ${label}:\n${indent(error instanceof Error ? error.message : String(error))}\n`);
+  }
+  return tally;
+}
+
+main(async () => {
+  const started = Date.now();
+  checkPgProve();
+  const tallies: Tally[] = [typecheck()];
+  if (process.env.DATABASE_URL) {
+    tallies.push(await suiteOn(`DATABASE_URL server`, withDatabase(process.env.DATABASE_URL, "postgres"), null));
+  } else {
+    for (const name of enginesToRun()) {
+      const engine = await resolveEngine(name);
+      ensurePgtap(engine);
+      const label = `PostgreSQL ${engine.version} (${engine.name})`;
+      step(`${label}: starting a throwaway server`);
+      const server = await startThrowawayServer(engine);
+      try {
+        tallies.push(await suiteOn(label, server.url, server));
+      } finally {
+        server.stop();
+      }
+    }
+  }
+  console.log("\nSummary");
+  for (const t of tallies) {
+    console.log(`  ${t.failed ? "✖" : "✔"} ${t.label}: ${t.passed} passed, ${t.failed} failed${t.notes.length ? ` (${t.notes.join("; ")})` : ""}`);
+  }
+  const passed = tallies.reduce((n, t) => n + t.passed, 0);
+  const failed = tallies.reduce((n, t) => n + t.failed, 0);
+  console.log(`Finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(`${passed} passed, ${failed} failed`);
+  if (failed > 0) throw new CommandError("Some tests failed.");
+});

@@ -1,0 +1,38 @@
+/**
+ * Test databases: each suite gets its own copy of the template database that
+ * `npm test` builds (baseline, migrations, seed) on a throwaway server, and
+ * drops it afterwards.
+ */
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll } from "vitest";
+import { connect, dropDatabase, type Sql } from "../../scripts/lib/database.ts";
+import { copyTemplate } from "../../scripts/lib/throwaway.ts";
+
+/** The throwaway server `npm test` started (its `postgres` database, as superuser). */
+export function serverUrl(): string {
+  const url = process.env.TEST_SERVER_URL;
+  if (!url) throw new Error("TEST_SERVER_URL is not set: run the suites through `npm test`, which starts the servers they need.");
+  return url;
+}
+
+export interface TestDatabase {
+  /** Superuser URL of the copy. */
+  url: string;
+  /** Superuser connection pool to the copy. */
+  sql: Sql;
+}
+
+/** A fresh copy of the template for the calling suite; dropped after it. */
+export function useTestDatabase(options: { max?: number } = {}): TestDatabase {
+  const db = {} as TestDatabase;
+  const name = `t_${randomBytes(6).toString("hex")}`;
+  beforeAll(async () => {
+    db.url = await copyTemplate(serverUrl(), name);
+    db.sql = connect(db.url, { max: options.max ?? 4 });
+  });
+  afterAll(async () => {
+    await db.sql?.end({ timeout: 5 });
+    await dropDatabase(serverUrl(), name);
+  });
+  return db;
+}
