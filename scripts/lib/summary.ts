@@ -19,8 +19,8 @@ export async function printSummary(url: string): Promise<void> {
     }
     const [hasRoles] = await sql`select to_regclass('public.user_roles') is not null as ok`;
     if (!hasRoles?.ok) return;
-    const personas = await sql<{ email: string; memberships: string }[]>`
-      select u.email,
+    const personas = await sql<{ id: string; email: string; memberships: string }[]>`
+      select u.id::text as id, u.email,
              coalesce(string_agg(o.slug || ': ' || r.roles, '; ' order by o.slug), '(no organization)') as memberships
       from auth.users u
       left join public.organization_users ou on ou.user_id = u.id
@@ -30,10 +30,10 @@ export async function printSummary(url: string): Promise<void> {
         from public.user_roles ur join public.roles ro on ro.id = ur.role_id
         where ur.organization_id = ou.organization_id and ur.user_id = u.id
       ) r on true
-      group by u.email order by u.email`;
+      group by u.id, u.email order by u.email`;
     if (!personas.length) return;
-    console.log("\n  Demo personas (sign in as one: set local role authenticated + request.jwt.claims with its id):");
+    console.log("\n  Demo personas (see supabase/seed.sql for how to act as one):");
     const width = Math.max(...personas.map((p) => p.email.length));
-    for (const p of personas) console.log(`    ${p.email.padEnd(width)}  ${p.memberships}`);
+    for (const p of personas) console.log(`    ${p.id}  ${p.email.padEnd(width)}  ${p.memberships}`);
   });
 }
