@@ -95,3 +95,17 @@ from (values (1, 4, 1), (1, 4, 2), (1, 4, 3), (1, 4, 4), (1, 4, 5),
              (2, 8, 1), (2, 8, 2), (2, 8, 3), (2, 8, 4),
              (2, 7, 10),
              (3, 10, 1), (3, 10, 2), (3, 10, 3)) as a (org, usr, i);
+
+-- Invitations: a pending one (token shown here because this is demo data;
+-- real tokens are returned once by invite_member and never stored) and an
+-- expired one. Sign up as pat@example.com and call
+-- accept_invitation('demo-invitation-token-for-pat-0001') to join Acme.
+insert into public.invitations (id, organization_id, email, role_id, token_hash, invited_by, expires_at, created_at)
+select i.id::uuid, i.org::uuid, i.email, r.id, private.hash_token(i.token), i.inviter::uuid, i.expires_at, i.created_at
+from (values
+  ('30000000-0000-4000-8000-000000000001', '10000000-0000-4000-8000-000000000001', 'pat@example.com', 'member',
+   'demo-invitation-token-for-pat-0001', '00000000-0000-4000-a000-000000000002', now() + interval '6 days', now() - interval '1 day'),
+  ('30000000-0000-4000-8000-000000000002', '10000000-0000-4000-8000-000000000002', 'quinn@example.com', 'viewer',
+   'demo-invitation-token-for-quinn-0002', '00000000-0000-4000-a000-000000000006', now() - interval '3 days', now() - interval '10 days')
+) as i (id, org, email, role_key, token, inviter, expires_at, created_at)
+join public.roles r on r.key = i.role_key;
