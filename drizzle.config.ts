@@ -1,13 +1,15 @@
 /**
  * drizzle-kit is used only to introspect the live schema (`drizzle-kit pull`)
- * into a typed query layer. SQL migrations under supabase/migrations are the
+ * into a typed query layer: `npm run db:types` runs it against a database
+ * built from the migrations and post-processes the output (see
+ * scripts/lib/codegen.ts). SQL migrations under supabase/migrations are the
  * single source of truth; drizzle-kit never generates migrations here.
  */
 import { defineConfig } from "drizzle-kit";
 
 export default defineConfig({
   dialect: "postgresql",
-  out: "./src/schema/generated",
+  out: process.env.DRIZZLE_OUT ?? "./src/schema/generated",
   schemaFilter: ["public"],
   dbCredentials: {
     url: process.env.DATABASE_URL ?? "postgresql://postgres:postgres@127.0.0.1:54330/postgres",

@@ -77,7 +77,7 @@ select ('20000000-0000-4000-8000-' || lpad((org * 1000 + i)::text, 12, '0'))::uu
               'Trey Research', 'Wide World Importers'])[1 + (i * 7 + org) % 15] || ' ' || org || '-' || lpad(i::text, 2, '0'),
        'contact' || i || '@client' || org || '.example',
        '+1 555 ' || lpad((org * 100 + i)::text, 4, '0'),
-       (array['lead', 'active', 'active', 'active', 'inactive', 'archived'])[1 + i % 6],
+       (array['lead', 'active', 'active', 'active', 'inactive', 'archived'])[1 + i % 6]::public.client_status,
        ('00000000-0000-4000-a000-0000000000' || lpad(creator::text, 2, '0'))::uuid,
        now() - (i || ' days')::interval
 from (values (1, 25, 3), (2, 20, 7), (3, 15, 10)) as o (org, n, creator),

@@ -7,13 +7,16 @@
 -- of the same organization (composite foreign keys); a client never moves to
 -- another organization.
 
+create type public.client_status as enum ('lead', 'active', 'inactive', 'archived');
+comment on type public.client_status is 'Where a client stands: lead, active, inactive, archived.';
+
 create table public.clients (
   id uuid primary key default gen_random_uuid(),
   organization_id uuid not null references public.organizations (id) on delete cascade,
   name text not null check (char_length(trim(name)) between 1 and 200 and name = trim(name)),
   email text check (email is null or (char_length(email) <= 320 and email ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$')),
   phone text check (phone is null or phone ~ '^\+?[0-9 ().-]{3,32}$'),
-  status text not null default 'active' check (status in ('lead', 'active', 'inactive', 'archived')),
+  status public.client_status not null default 'active',
   notes text check (notes is null or char_length(notes) <= 10000),
   created_by uuid default auth.uid() references public.users (id) on delete set null,
   created_at timestamptz not null default now(),
@@ -21,7 +24,6 @@ create table public.clients (
   unique (organization_id, id)
 );
 comment on table public.clients is 'A customer of one organization. organization_id never changes.';
-comment on column public.clients.status is 'One of lead, active, inactive, archived.';
 comment on column public.clients.created_by is
   'The user who created the client (defaults to the signed-in user); set to null when that user is deleted, the client stays.';
 comment on constraint clients_organization_id_id_key on public.clients is

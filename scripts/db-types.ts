@@ -1,0 +1,37 @@
+/**
+ * npm run db:types — regenerate the Drizzle schema (drizzle-kit pull, repaired
+ * for its known Supabase faults) and the supabase-js Database types (supabase
+ * gen types typescript) from a throwaway database built from the migrations.
+ *
+ * `npm run db:types -- --check` writes nothing and fails when a committed file
+ * differs from what the migrations produce.
+ */
+import { drift, generate, writeGenerated } from "./lib/codegen.ts";
+import { withDatabase } from "./lib/config.ts";
+import { build, createDatabase } from "./lib/database.ts";
+import { resolveEngine } from "./lib/engine.ts";
+import { fail, main, step } from "./lib/output.ts";
+import { startThrowawayServer } from "./lib/throwaway.ts";
+
+main(async () => {
+  const check = process.argv.includes("--check");
+  step("starting a throwaway PostgreSQL and building the schema from the migrations");
+  const server = await startThrowawayServer(await resolveEngine("embedded"));
+  try {
+    await createDatabase(server.url, "codegen");
+    const url = withDatabase(server.url, "codegen");
+    await build(url, { seed: false });
+    step("drizzle-kit pull, supabase gen types typescript");
+    const generated = await generate(url);
+    const changed = drift(generated);
+    if (check) {
+      if (changed.length) fail(`Generated files are out of date with the migrations: ${changed.join(", ")}\nRun \`npm run db:types\` and commit the result.`);
+      step("generated files match the migrations");
+      return;
+    }
+    writeGenerated(generated);
+    step(changed.length ? `updated ${changed.join(", ")}` : "no change: the generated files match the migrations");
+  } finally {
+    server.stop();
+  }
+});

@@ -1,0 +1,70 @@
+/**
+ * Generated artifacts are committed and must match the migrations: the
+ * Drizzle schema and the supabase-js Database types are regenerated here from
+ * this run's database and compared byte for byte.
+ */
+import { describe, expect, it } from "vitest";
+import { useTestDatabase } from "../../tests/support/database.ts";
+import { drift, generate, repairDrizzleRelations, repairDrizzleSchema } from "./codegen.ts";
+
+const db = useTestDatabase();
+
+describe("generated types", () => {
+  it("the committed Drizzle schema and Database types match the migrations (run `npm run db:types` when this fails)", async () => {
+    const generated = await generate(db.url);
+    expect(drift(generated)).toEqual([]);
+  });
+
+  it("a column changed in the database without regenerating is detected as drift", async () => {
+    await db.sql`alter table public.clients add column drift_probe text`;
+    try {
+      const generated = await generate(db.url);
+      expect(drift(generated)).toEqual(expect.arrayContaining(["src/schema/generated/schema.ts", "src/types/database.types.ts"]));
+    } finally {
+      await db.sql`alter table public.clients drop column drift_probe`;
+    }
+  });
+});
+
+describe("repairs of drizzle-kit's Supabase faults", () => {
+  const raw = `import { pgTable, foreignKey, pgPolicy, uuid } from "drizzle-orm/pg-core"
+import { sql } from "drizzle-orm"
+
+export const users = pgTable("users", {
+	id: uuid().primaryKey().notNull(),
+	// TODO: failed to parse database type 'bytea'
+	secret: unknown("secret"),
+}, (table) => [
+	foreignKey({
+			columns: [table.id],
+			foreignColumns: [table.id],
+			name: "users_id_fkey"
+		}).onDelete("cascade"),
+	pgPolicy("users_update_self", { as: "permissive", for: "update", to: ["authenticated"] }),
+]);
+`;
+
+  it("points a foreign key into auth.users at authUsers instead of the table itself", () => {
+    const out = repairDrizzleSchema(raw, ["users_id_fkey"]);
+    expect(out).toContain("foreignColumns: [authUsers.id]");
+    expect(out).toContain('import { authUsers } from "drizzle-orm/supabase";');
+    expect(out).not.toContain("foreignColumns: [table.id]");
+  });
+
+  it("drops policies (SQL is their source of truth) and types bytea", () => {
+    const out = repairDrizzleSchema(raw, ["users_id_fkey"]);
+    expect(out).not.toContain("pgPolicy");
+    expect(out).toContain('secret: bytea("secret")');
+  });
+
+  it("fails loudly on a foreign key it cannot find, or a type it cannot map", () => {
+    expect(() => repairDrizzleSchema(raw, ["other_fkey"])).toThrow(/other_fkey/);
+    expect(() => repairDrizzleSchema(raw.replace("'bytea'", "'tsvector'"), [])).toThrow(/tsvector/);
+  });
+
+  it("binds the relations' usersInAuth to authUsers", () => {
+    const out = repairDrizzleRelations(`import { relations } from "drizzle-orm/relations";\nimport { users, usersInAuth } from "./schema";\n`, "export const users = 1;\n");
+    expect(out).toContain('import { authUsers as usersInAuth } from "drizzle-orm/supabase";');
+    expect(out).toContain('import { users } from "./schema.ts";');
+  });
+});
