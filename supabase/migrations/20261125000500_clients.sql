@@ -127,7 +127,7 @@ alter table public.user_clients enable row level security;
 
 revoke all on table public.clients, public.user_clients from anon, authenticated;
 grant select, delete on table public.clients to authenticated;
-grant insert (organization_id, name, email, phone, status, notes) on table public.clients to authenticated;
+grant insert (id, organization_id, name, email, phone, status, notes) on table public.clients to authenticated;
 grant update (name, email, phone, status, notes) on table public.clients to authenticated;
 grant select, insert, delete on table public.user_clients to authenticated;
 grant all on table public.clients, public.user_clients to service_role;

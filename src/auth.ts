@@ -1,0 +1,79 @@
+/**
+ * Who a unit of work runs as: claims like those PostgREST reads from a
+ * Supabase JWT. Build them from a user id, or verify a JWT with jose against
+ * the project's JWT secret (HS256) or its JWKS (asymmetric signing keys).
+ */
+import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
+import { z } from "zod";
+import { ForbiddenError, ValidationError } from "./errors.ts";
+
+/** Claims of a signed-in (or anonymous) request, as PostgREST sets them in request.jwt.claims. */
+export interface UserClaims extends JWTPayload {
+  sub: string;
+  role: "authenticated" | "anon";
+  email?: string;
+  aud?: string | string[];
+}
+
+const userId = z.uuid({ error: "user id must be a uuid" });
+
+/** Claims for a user id, as Supabase Auth would issue them. */
+export function claimsFor(id: string, extra: Partial<Omit<UserClaims, "sub">> = {}): UserClaims {
+  const parsed = userId.safeParse(id);
+  if (!parsed.success) throw new ValidationError("invalid user id", { issues: parsed.error.issues });
+  const role: UserClaims["role"] = extra.role === "anon" ? "anon" : "authenticated";
+  return { aud: "authenticated", ...extra, sub: parsed.data, role };
+}
+
+const claimsSchema = z.looseObject({
+  sub: z.uuid({ error: "the token's sub must be a user id" }),
+  role: z.enum(["authenticated", "anon"], { error: "the token's role must be authenticated or anon; use asService for trusted jobs" }),
+});
+
+/** Check claims given directly (they must name a user and a non-service role). */
+export function checkClaims(claims: unknown): UserClaims {
+  const parsed = claimsSchema.safeParse(claims);
+  if (!parsed.success) throw new ValidationError("invalid claims", { issues: parsed.error.issues });
+  return parsed.data as UserClaims;
+}
+
+export interface JwtOptions {
+  /** The project's JWT secret (HS256), as in Supabase's API settings. */
+  secret?: string;
+  /** The project's JWKS: its URL (https://<project>.supabase.co/auth/v1/.well-known/jwks.json) or the key set. */
+  jwks?: string | URL | JSONWebKeySet;
+  /** Expected issuer (https://<project>.supabase.co/auth/v1); not checked when absent. */
+  issuer?: string;
+  /** Expected audience; `authenticated` by default. */
+  audience?: string;
+}
+
+type KeyInput = Parameters<typeof jwtVerify>[1];
+
+function keyFor(options: JwtOptions): KeyInput {
+  if (options.secret) return new TextEncoder().encode(options.secret);
+  if (options.jwks) {
+    if (typeof options.jwks === "string" || options.jwks instanceof URL) return createRemoteJWKSet(new URL(options.jwks)) as KeyInput;
+    return createLocalJWKSet(options.jwks) as KeyInput;
+  }
+  throw new ValidationError("JWT verification needs the project's secret or its JWKS");
+}
+
+/** Verify a Supabase access token; returns its claims or throws ForbiddenError. */
+export async function verifyJwt(token: string, options: JwtOptions): Promise<UserClaims> {
+  if (typeof token !== "string" || token.length === 0) throw new ForbiddenError("missing access token", { code: "PGRST301" });
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, keyFor(options), {
+      audience: options.audience ?? "authenticated",
+      ...(options.issuer ? { issuer: options.issuer } : {}),
+    }));
+  } catch (error) {
+    throw new ForbiddenError(`invalid access token: ${error instanceof Error ? error.message : String(error)}`, { code: "PGRST301", cause: error });
+  }
+  try {
+    return checkClaims(payload);
+  } catch (error) {
+    throw new ForbiddenError(`access token not usable as a user: ${error instanceof Error ? error.message : String(error)}`, { code: "PGRST301", cause: error });
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Clients and assignments: create, get, keyset-paginated list with name
+ * search and status filter, update, delete, assign, unassign.
+ */
+import { randomUUID } from "node:crypto";
+import { and, asc, eq, gt, or, sql, type SQL } from "drizzle-orm";
+import type { Tx } from "./db.ts";
+import { ForbiddenError, NotFoundError } from "./errors.ts";
+import { guard, one, parse } from "./internal.ts";
+import {
+  assignmentInput,
+  clientInsertSchema,
+  clientListInput,
+  clientUpdateSchema,
+  clients,
+  userClients,
+  type Assignment,
+  type Client,
+  type ClientInput,
+  type ClientListInput,
+  type ClientPatch,
+} from "./schema/clients.table.ts";
+import { organizationUsers } from "./schema/members.table.ts";
+import { id } from "./schema/rules.ts";
+
+export type { Assignment, Client, ClientInput, ClientListInput, ClientPatch };
+
+/**
+ * Create a client (clients.create). A `member` who creates a client is
+ * assigned to it. The row is inserted without RETURNING and read back in a
+ * second statement, where that assignment is already visible to RLS.
+ */
+export async function createClient(tx: Tx, input: ClientInput): Promise<Client> {
+  const values = parse(clientInsertSchema, input);
+  const clientId = randomUUID();
+  return guard(async () => {
+    await tx.insert(clients).values({ ...values, id: clientId });
+    return getClient(tx, clientId);
+  });
+}
+
+/** One client the caller may see. */
+export async function getClient(tx: Tx, clientId: string): Promise<Client> {
+  const cid = parse(id, clientId);
+  return guard(async () => one(await tx.select().from(clients).where(eq(clients.id, cid)), "client"));
+}
+
+export interface ClientPage {
+  items: Client[];
+  /** Pass as `after` for the next page; null on the last page. */
+  next: { name: string; id: string } | null;
+}
+
+/** Escape LIKE wildcards in a user's search text. */
+const likePrefix = (text: string) => `${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** A page of an organization's clients the caller may see, ordered by name, with optional name prefix and status. */
+export async function listClients(tx: Tx, input: ClientListInput): Promise<ClientPage> {
+  const { organizationId, search, status, limit, after } = parse(clientListInput, input);
+  const filters: (SQL | undefined)[] = [eq(clients.organizationId, organizationId)];
+  if (search) filters.push(sql`lower(${clients.name}) like ${likePrefix(search)}`);
+  if (status) filters.push(eq(clients.status, status));
+  if (after) filters.push(or(gt(clients.name, after.name), and(eq(clients.name, after.name), gt(clients.id, after.id))));
+  return guard(async () => {
+    const rows = await tx
+      .select()
+      .from(clients)
+      .where(and(...filters))
+      .orderBy(asc(clients.name), asc(clients.id))
+      .limit(limit + 1);
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    return { items, next: rows.length > limit && last ? { name: last.name, id: last.id } : null };
+  });
+}
+
+/** Client rows an update or delete did not reach: hidden (not found) or visible but not permitted. */
+async function refused(tx: Tx, clientId: string, permission: string): Promise<never> {
+  await getClient(tx, clientId);
+  throw new ForbiddenError(`permission denied: ${permission} is required for this client`, { code: "42501" });
+}
+
+/** Update a client (clients.update, or a member on an assigned client). */
+export async function updateClient(tx: Tx, clientId: string, patch: ClientPatch): Promise<Client> {
+  const cid = parse(id, clientId);
+  const values = parse(clientUpdateSchema, patch);
+  return guard(async () => {
+    const rows = await tx.update(clients).set(values).where(eq(clients.id, cid)).returning();
+    return rows[0] ?? refused(tx, cid, "clients.update");
+  });
+}
+
+/** Delete a client and its assignments (clients.delete). */
+export async function deleteClient(tx: Tx, clientId: string): Promise<void> {
+  const cid = parse(id, clientId);
+  await guard(async () => {
+    const rows = await tx.delete(clients).where(eq(clients.id, cid)).returning({ id: clients.id });
+    if (rows.length === 0) await refused(tx, cid, "clients.delete");
+  });
+}
+
+/** Assign a member of the client's organization to it (clients.assign). Assigning twice is a no-op. */
+export async function assignClient(tx: Tx, input: { clientId: string; userId: string }): Promise<Assignment> {
+  const { clientId, userId } = parse(assignmentInput, input);
+  return guard(async () => {
+    const client = await getClient(tx, clientId);
+    const member = await tx
+      .select({ userId: organizationUsers.userId })
+      .from(organizationUsers)
+      .where(and(eq(organizationUsers.organizationId, client.organizationId), eq(organizationUsers.userId, userId)));
+    if (member.length === 0) throw new NotFoundError("member not found in the client's organization", { code: "P0002" });
+    await tx
+      .insert(userClients)
+      .values({ organizationId: client.organizationId, clientId, userId })
+      .onConflictDoNothing();
+    return one(
+      await tx.select().from(userClients).where(and(eq(userClients.clientId, clientId), eq(userClients.userId, userId))),
+      "assignment",
+    );
+  });
+}
+
+/** Remove an assignment (clients.assign). Removing a missing assignment is NotFoundError. */
+export async function unassignClient(tx: Tx, input: { clientId: string; userId: string }): Promise<void> {
+  const { clientId, userId } = parse(assignmentInput, input);
+  await guard(async () => {
+    const rows = await tx
+      .delete(userClients)
+      .where(and(eq(userClients.clientId, clientId), eq(userClients.userId, userId)))
+      .returning({ clientId: userClients.clientId });
+    if (rows.length > 0) return;
+    const visible = await tx
+      .select({ clientId: userClients.clientId })
+      .from(userClients)
+      .where(and(eq(userClients.clientId, clientId), eq(userClients.userId, userId)));
+    if (visible.length > 0) throw new ForbiddenError("permission denied: clients.assign is required", { code: "42501" });
+    throw new NotFoundError("assignment not found", { code: "P0002" });
+  });
+}
+
+/** Who is assigned to a client (visible to readers, and to each assignee for themselves). */
+export async function listAssignments(tx: Tx, clientId: string): Promise<Assignment[]> {
+  const cid = parse(id, clientId);
+  return guard(() => tx.select().from(userClients).where(eq(userClients.clientId, cid)).orderBy(asc(userClients.userId)));
+}

@@ -1,0 +1,146 @@
+/**
+ * The entry point reproduces PostgREST's transaction: role and claims are
+ * transaction-local parameters, RLS applies as the user, nothing survives the
+ * unit of work; the service bypasses RLS only when asked; access tokens are
+ * verified with jose; serialization failures are retried, then reported.
+ */
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestDatabase } from "../tests/support/database.ts";
+import { ORG, USER } from "../tests/support/personas.ts";
+import { createOrgDb, type OrgDb } from "./db.ts";
+import { ConcurrencyError, ForbiddenError, ValidationError } from "./errors.ts";
+import { clients } from "./schema/index.ts";
+
+const test = useTestDatabase();
+const SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
+let db: OrgDb;
+
+beforeAll(() => {
+  db = createOrgDb(test.url, { max: 1, jwt: { secret: SECRET } });
+});
+afterAll(() => db.close());
+
+const whoami = (tx: Parameters<Parameters<OrgDb["asUser"]>[1]>[0]) =>
+  tx.execute<{ role: string; uid: string | null; claims: string | null }>(
+    sql`select current_user as role, auth.uid()::text as uid, current_setting('request.jwt.claims', true) as claims`,
+  );
+
+describe("asUser", () => {
+  it("runs as authenticated with the user's claims", async () => {
+    const [row] = await db.asUser(USER.dave, whoami);
+    expect(row?.role).toBe("authenticated");
+    expect(row?.uid).toBe(USER.dave);
+    expect(JSON.parse(row!.claims!)).toMatchObject({ sub: USER.dave, role: "authenticated" });
+  });
+
+  it("applies RLS: a member sees only the clients assigned to them", async () => {
+    const rows = await db.asUser(USER.dave, (tx) => tx.select({ id: clients.id }).from(clients));
+    expect(rows).toHaveLength(5);
+  });
+
+  it("leaves nothing on the connection after the unit of work", async () => {
+    await db.asUser(USER.dave, whoami);
+    const [row] = await db.sql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
+    expect(row?.role).toBe("postgres");
+    expect(row?.claims).toBe("");
+  });
+
+  it("leaves nothing behind when the unit of work fails", async () => {
+    await expect(db.asUser(USER.dave, async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    const [row] = await db.sql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
+    expect(row).toEqual({ role: "postgres", claims: "" });
+  });
+
+  it("passes claims as parameters: quotes in claims cannot inject SQL", async () => {
+    const [row] = await db.asUser({ sub: USER.dave, role: "authenticated", email: "x'); drop table clients; --" }, whoami);
+    expect(JSON.parse(row!.claims!).email).toBe("x'); drop table clients; --");
+    const [{ n }] = (await db.sql`select count(*)::int as n from public.clients`) as unknown as [{ n: number }];
+    expect(n).toBe(60);
+  });
+
+  it("rejects a user id that is not a uuid, and service claims", async () => {
+    await expect(db.asUser("not-a-uuid", whoami)).rejects.toBeInstanceOf(ValidationError);
+    await expect(db.asUser({ sub: USER.dave, role: "service_role" } as never, whoami)).rejects.toBeInstanceOf(ValidationError);
+  });
+});
+
+describe("asService", () => {
+  it("bypasses RLS explicitly", async () => {
+    const rows = await db.asService((tx) => tx.select({ id: clients.id }).from(clients));
+    expect(rows).toHaveLength(60);
+    const [row] = await db.asService(whoami);
+    expect(row?.role).toBe("service_role");
+    expect(row?.uid).toBeNull();
+  });
+});
+
+describe("asJwt", () => {
+  it("verifies an HS256 token with the project's secret and runs as its user", async () => {
+    const token = await new SignJWT({ role: "authenticated", email: "dave@acme.example" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject(USER.dave)
+      .setAudience("authenticated")
+      .setExpirationTime("5m")
+      .sign(new TextEncoder().encode(SECRET));
+    const [row] = await db.asJwt(token, whoami);
+    expect(row?.uid).toBe(USER.dave);
+  });
+
+  it("refuses a token signed with another secret, an expired one, and garbage", async () => {
+    const sign = (secret: string, exp: string | number) =>
+      new SignJWT({ role: "authenticated" }).setProtectedHeader({ alg: "HS256" }).setSubject(USER.dave).setAudience("authenticated").setExpirationTime(exp).sign(new TextEncoder().encode(secret));
+    await expect(db.asJwt(await sign("another-secret-another-secret-another-secret", "5m"), whoami)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(db.asJwt(await sign(SECRET, Math.floor(Date.now() / 1000) - 60), whoami)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(db.asJwt("garbage", whoami)).rejects.toBeInstanceOf(ForbiddenError);
+  });
+
+  it("verifies an ES256 token against a JWKS", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+    const jwksDb = createOrgDb(test.url, { max: 1, jwt: { jwks: { keys: [jwk] } } });
+    try {
+      const token = await new SignJWT({ role: "authenticated" })
+        .setProtectedHeader({ alg: "ES256", kid: "k1" })
+        .setSubject(USER.erin)
+        .setAudience("authenticated")
+        .setExpirationTime("5m")
+        .sign(privateKey);
+      const [row] = await jwksDb.asJwt(token, whoami);
+      expect(row?.uid).toBe(USER.erin);
+    } finally {
+      await jwksDb.close();
+    }
+  });
+});
+
+describe("retries", () => {
+  it("retries a serialization failure, then gives up with a ConcurrencyError that says so", async () => {
+    let calls = 0;
+    const flaky = createOrgDb(test.url, { max: 1, attempts: 3 });
+    try {
+      const fail = () => {
+        calls++;
+        return Promise.reject(Object.assign(new Error("could not serialize access"), { code: "40001" }));
+      };
+      const error = await flaky.asUser(USER.dave, fail).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConcurrencyError);
+      expect((error as ConcurrencyError).message).toMatch(/gave up after 3 attempt/);
+      expect(calls).toBe(3);
+      let once = 0;
+      const result = await flaky.asUser(USER.dave, async (tx) => {
+        if (once++ === 0) throw Object.assign(new Error("deadlock detected"), { code: "40P01" });
+        return (await whoami(tx))[0]?.uid;
+      });
+      expect(result).toBe(USER.dave);
+    } finally {
+      await flaky.close();
+    }
+  });
+});
+
+it("the seed's organizations are visible to their members only", async () => {
+  const ids = await db.asUser(USER.mallory, (tx) => tx.execute<{ id: string }>(sql`select id from public.organizations order by slug`));
+  expect(ids.map((r) => r.id)).toEqual([ORG.acme, ORG.globex]);
+});

@@ -1,0 +1,109 @@
+/**
+ * The entry point: a database handle built from a URL (postgres.js +
+ * Drizzle), and units of work run as a user or, explicitly, as the service.
+ *
+ * A unit of work as a user reproduces PostgREST's transaction: one statement
+ * sets the role and `request.jwt.claims` with set_config(..., true), so both
+ * are transaction-local and passed as parameters, never spliced into SQL.
+ * Nothing is set at session level, so the handle is safe behind a
+ * transaction-mode pooler (Supavisor, PgBouncer); use `prepare: false` there.
+ *
+ * Serialization failures and deadlocks are retried a bounded number of times.
+ */
+import { sql as drizzleSql } from "drizzle-orm";
+import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import { checkClaims, claimsFor, verifyJwt, type JwtOptions, type UserClaims } from "./auth.ts";
+import { ConcurrencyError, isRetryable, toTypedError } from "./errors.ts";
+import * as schema from "./schema/index.ts";
+
+export type Schema = typeof schema;
+export type Database = PostgresJsDatabase<Schema>;
+/** What a unit of work receives: a Drizzle transaction. */
+export type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
+
+export interface OrgDbOptions {
+  /** Pool size (default 10). */
+  max?: number;
+  /** Use prepared statements (default true). Set false behind a transaction-mode pooler. */
+  prepare?: boolean;
+  /** Attempts for a unit of work that hits a serialization failure or deadlock (default 4). */
+  attempts?: number;
+  /** How access tokens are verified by `asJwt`. */
+  jwt?: JwtOptions;
+  /** Extra postgres.js options. */
+  postgres?: postgres.Options<{}>;
+}
+
+export interface OrgDb {
+  /** The postgres.js client (runs as the login role: no RLS role switch). */
+  readonly sql: postgres.Sql;
+  /** Drizzle over the same client, as the login role. */
+  readonly db: Database;
+  /** Run `work` in one transaction as a user: their id, or claims from a verified token. RLS applies. */
+  asUser<T>(user: string | UserClaims, work: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Verify a Supabase access token (options.jwt), then run `work` as its user. */
+  asJwt<T>(token: string, work: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Run `work` in one transaction as the service (service_role: bypasses RLS). For trusted jobs only. */
+  asService<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
+  const client = postgres(url, {
+    max: options.max ?? 10,
+    prepare: options.prepare ?? true,
+    onnotice: () => {},
+    ...options.postgres,
+  });
+  const db = drizzle(client, { schema });
+  const attempts = Math.max(1, options.attempts ?? 4);
+
+  async function unit<T>(role: string, claims: object, work: (tx: Tx) => Promise<T>): Promise<T> {
+    const claimsJson = JSON.stringify(claims);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await db.transaction(async (tx) => {
+          await tx.execute(drizzleSql`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${claimsJson}, true)`);
+          return work(tx);
+        });
+      } catch (error) {
+        if (isRetryable(error) && attempt < attempts) {
+          await sleep(5 * 2 ** attempt + Math.random() * 10);
+          continue;
+        }
+        const typed = toTypedError(error);
+        if (isRetryable(error)) {
+          throw new ConcurrencyError(`gave up after ${attempt} attempt(s): ${typed.message}`, { code: typed.code, cause: error });
+        }
+        throw typed;
+      }
+    }
+  }
+
+  return {
+    sql: client,
+    db,
+    asUser(user, work) {
+      let claims: UserClaims;
+      try {
+        claims = typeof user === "string" ? claimsFor(user) : checkClaims(user);
+      } catch (error) {
+        return Promise.reject(toTypedError(error));
+      }
+      return unit(claims.role, claims, work);
+    },
+    async asJwt(token, work) {
+      const claims = await verifyJwt(token, options.jwt ?? {});
+      return unit(claims.role, claims, work);
+    },
+    asService(work) {
+      return unit("service_role", { role: "service_role" }, work);
+    },
+    close() {
+      return client.end({ timeout: 5 });
+    },
+  };
+}

@@ -1,0 +1,30 @@
+/** Shared plumbing of the entity modules: input parsing and error typing. */
+import type { z } from "zod";
+import { NotFoundError, ValidationError, toTypedError } from "./errors.ts";
+
+/** Parse input with a zod schema, or throw ValidationError with zod's issues (nothing is written). */
+export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const first = result.error.issues[0];
+    const where = first?.path.length ? `${first.path.join(".")}: ` : "";
+    throw new ValidationError(`invalid input: ${where}${first?.message ?? "rejected"}`, { issues: result.error.issues });
+  }
+  return result.data;
+}
+
+/** Run a database call, turning whatever it throws into a typed error. */
+export async function guard<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw toTypedError(error);
+  }
+}
+
+/** The only row, or NotFoundError (a row RLS hides is not found). */
+export function one<T>(rows: T[], what: string): T {
+  const row = rows[0];
+  if (row === undefined) throw new NotFoundError(`${what} not found`, { code: "P0002" });
+  return row;
+}

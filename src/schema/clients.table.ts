@@ -1,0 +1,47 @@
+/** clients and user_clients: an organization's customers and who works on them. */
+import { createInsertSchema, createSelectSchema, createUpdateSchema } from "drizzle-zod";
+import { z } from "zod";
+import { clients, clientStatus, userClients } from "./generated/schema.ts";
+import { email, id, pageSize, phone, trimmedText } from "./rules.ts";
+
+export { clients, clientStatus, userClients };
+export type Client = typeof clients.$inferSelect;
+export type ClientStatus = (typeof clientStatus.enumValues)[number];
+export type Assignment = typeof userClients.$inferSelect;
+
+const refine = {
+  organizationId: () => id,
+  name: () => trimmedText(1, 200),
+  email: () => email.nullable(),
+  phone: () => phone.nullable(),
+  notes: () => trimmedText(0, 10_000).nullable(),
+};
+
+export const clientSelectSchema = createSelectSchema(clients);
+export const clientInsertSchema = createInsertSchema(clients, refine).pick({
+  organizationId: true,
+  name: true,
+  email: true,
+  phone: true,
+  status: true,
+  notes: true,
+});
+export const clientUpdateSchema = createUpdateSchema(clients, refine)
+  .pick({ name: true, email: true, phone: true, status: true, notes: true })
+  .refine((patch) => Object.keys(patch).length > 0, "nothing to update");
+
+export const clientListInput = z.object({
+  organizationId: id,
+  /** Case-insensitive name prefix. */
+  search: trimmedText(1, 200).optional(),
+  status: z.enum(clientStatus.enumValues).optional(),
+  limit: pageSize,
+  /** Keyset cursor: the last row of the previous page. */
+  after: z.object({ name: z.string(), id }).optional(),
+});
+
+export const assignmentInput = z.object({ clientId: id, userId: id });
+
+export type ClientInput = z.input<typeof clientInsertSchema>;
+export type ClientPatch = z.input<typeof clientUpdateSchema>;
+export type ClientListInput = z.input<typeof clientListInput>;

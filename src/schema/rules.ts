@@ -1,0 +1,54 @@
+/**
+ * Input rules shared by the zod schemas, mirroring the SQL checks in
+ * supabase/migrations so that bad input is refused before it reaches the
+ * database (the database still enforces every rule itself).
+ */
+import { z } from "zod";
+
+/** organizations.slug: lowercase a-z, 0-9 and "-", 3 to 63 characters, no leading or trailing "-". */
+export const SLUG = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+/** The email check used by clients.email and invitations.email. */
+export const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+/** clients.phone. */
+export const PHONE = /^\+?[0-9 ().-]{3,32}$/;
+
+export const ROLE_KEYS = ["owner", "admin", "manager", "member", "viewer"] as const;
+export type RoleKey = (typeof ROLE_KEYS)[number];
+
+export const PERMISSIONS = [
+  "organization.update",
+  "organization.delete",
+  "members.manage",
+  "clients.read",
+  "clients.create",
+  "clients.update",
+  "clients.delete",
+  "clients.assign",
+  "audit.read",
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+/** Postgres text cannot hold NUL characters. */
+const noNul = (s: string) => !s.includes("\u0000");
+
+/** Trimmed text between min and max characters, without NUL. */
+export const trimmedText = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .min(min)
+    .max(max)
+    .refine(noNul, "must not contain NUL characters");
+
+export const id = z.uuid();
+export const slug = z.string().regex(SLUG, "lowercase letters, digits and '-', 3 to 63 characters, no leading or trailing '-'");
+export const email = z
+  .string()
+  .trim()
+  .max(320)
+  .regex(EMAIL, "must be an email address")
+  .refine(noNul, "must not contain NUL characters");
+export const phone = z.string().trim().regex(PHONE, "digits, spaces, ( ) . - and an optional leading +, 3 to 32 characters");
+export const roleKey = z.enum(ROLE_KEYS);
+export const permission = z.enum(PERMISSIONS);
+export const pageSize = z.number().int().min(1).max(500).default(50);

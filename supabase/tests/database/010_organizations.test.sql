@@ -1,0 +1,187 @@
+-- Threat cases for public.organizations: select / insert / update / delete by
+-- every actor. Rules proved:
+--   R1  anon holds no privilege on the table (SPEC 3).
+--   R2  a signed-in user sees exactly the organizations they belong to; a
+--       non-member and a member of another organization see nothing of Acme.
+--   R3  nobody inserts organizations directly: create_organization is the way
+--       (no insert grant; an organization without an owner cannot commit).
+--   R4  organization.update (owner, admin) changes name and slug only; id and
+--       timestamps are not writable through the API (column grants).
+--   R5  organization.delete (owner only) deletes, with everything it owns,
+--       and deleting an organization does not trip the "keep an owner" check.
+--   R6  the service bypasses RLS.
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(42);
+
+-- Personas (supabase/seed.sql) and how to act as them. Each helper switches
+-- role and claims with SET LOCAL, which lasts until the final rollback (or
+-- the next helper call): the statements that follow run as that actor.
+create function pg_temp.uid(persona text) returns uuid language plpgsql immutable as $$
+declare
+  n int := array_position(array['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi',
+                                 'ivan', 'judy', 'mallory', 'nora'], persona);
+begin
+  if n is null then raise exception 'unknown persona %', persona; end if;
+  return ('00000000-0000-4000-a000-0000000000' || lpad(n::text, 2, '0'))::uuid;
+end $$;
+create function pg_temp.org(name text) returns uuid language plpgsql immutable as $$
+declare
+  n int := array_position(array['acme', 'globex', 'initech'], name);
+begin
+  if n is null then raise exception 'unknown organization %', name; end if;
+  return ('10000000-0000-4000-8000-00000000000' || n)::uuid;
+end $$;
+-- pg_temp.client(1, 7): the 7th seeded client of Acme (1), Globex (2) or Initech (3).
+create function pg_temp.client(org_n int, i int) returns uuid language sql immutable as $$
+  select ('20000000-0000-4000-8000-' || lpad((org_n * 1000 + i)::text, 12, '0'))::uuid
+$$;
+create function pg_temp.as_user(persona text) returns void language plpgsql as $$
+begin
+  perform set_config('request.jwt.claims',
+    json_build_object('sub', pg_temp.uid(persona), 'role', 'authenticated')::text, true);
+  set local role authenticated;
+end $$;
+create function pg_temp.as_anon() returns void language plpgsql as $$
+begin
+  perform set_config('request.jwt.claims', '', true);
+  set local role anon;
+end $$;
+create function pg_temp.as_service() returns void language plpgsql as $$
+begin
+  perform set_config('request.jwt.claims', '{"role":"service_role"}', true);
+  set local role service_role;
+end $$;
+create function pg_temp.as_postgres() returns void language plpgsql as $$
+begin
+  perform set_config('request.jwt.claims', '', true);
+  set local role none;
+end $$;
+grant execute on all functions in schema pg_temp to public;
+
+-- R1 anon -------------------------------------------------------------------
+select pg_temp.as_anon();
+select throws_ok($$ select * from public.organizations $$, '42501', 'permission denied for table organizations',
+  'T010.01 anon cannot select organizations (no grant)');
+select throws_ok($$ insert into public.organizations (name, slug) values ('Anon Inc', 'anon-inc') $$, '42501',
+  'permission denied for table organizations', 'T010.02 anon cannot insert organizations (no grant)');
+select throws_ok($$ update public.organizations set name = 'Pwned' $$, '42501', 'permission denied for table organizations',
+  'T010.03 anon cannot update organizations (no grant)');
+select throws_ok($$ delete from public.organizations $$, '42501', 'permission denied for table organizations',
+  'T010.04 anon cannot delete organizations (no grant)');
+
+-- R2 select ---------------------------------------------------------------------
+select pg_temp.as_user('nora');
+select is_empty($$ select id from public.organizations $$,
+  'T010.05 a signed-in non-member sees no organization (organizations_select_member)');
+select pg_temp.as_user('erin');
+select results_eq($$ select id from public.organizations $$, $$ values (pg_temp.org('acme')) $$,
+  'T010.06 viewer sees exactly her organization');
+select pg_temp.as_user('dave');
+select results_eq($$ select id from public.organizations $$, $$ values (pg_temp.org('acme')) $$,
+  'T010.07 member sees exactly his organization');
+select pg_temp.as_user('carol');
+select results_eq($$ select id from public.organizations $$, $$ values (pg_temp.org('acme')) $$,
+  'T010.08 manager sees exactly her organization');
+select pg_temp.as_user('bob');
+select results_eq($$ select id from public.organizations $$, $$ values (pg_temp.org('acme')) $$,
+  'T010.09 admin sees exactly his organization');
+select pg_temp.as_user('alice');
+select results_eq($$ select id from public.organizations $$, $$ values (pg_temp.org('acme')) $$,
+  'T010.10 owner sees exactly her organization');
+select pg_temp.as_user('frank');
+select is_empty($$ select id from public.organizations where id = pg_temp.org('acme') or slug = 'acme' $$,
+  'T010.11 owner of another organization (Globex) sees nothing of Acme, not even by id or slug');
+select pg_temp.as_user('mallory');
+select set_eq($$ select id from public.organizations $$, $$ values (pg_temp.org('acme')), (pg_temp.org('globex')) $$,
+  'T010.12 a member of two organizations sees both and no third');
+select pg_temp.as_service();
+select is((select count(*)::int from public.organizations), 3, 'T010.13 service sees every organization (bypasses RLS)');
+
+-- R3 insert ---------------------------------------------------------------------
+select pg_temp.as_user('nora');
+select throws_ok($$ insert into public.organizations (name, slug) values ('Nora Direct', 'nora-direct') $$, '42501',
+  'permission denied for table organizations', 'T010.14 non-member cannot insert an organization directly (use create_organization)');
+select pg_temp.as_user('alice');
+select throws_ok($$ insert into public.organizations (name, slug) values ('Acme Two', 'acme-two') $$, '42501',
+  'permission denied for table organizations', 'T010.15 owner cannot insert an organization directly either (no insert grant)');
+select pg_temp.as_service();
+select throws_ok($$ insert into public.organizations (name, slug) values ('Ownerless', 'ownerless'); set constraints all immediate $$,
+  'P0001', null, 'T010.16 even the service cannot create an organization without an owner (deferred organizations_have_an_owner)');
+
+-- R4 update -----------------------------------------------------------------------
+select pg_temp.as_user('nora');
+select is_empty($$ update public.organizations set name = 'Hijacked' where id = pg_temp.org('acme') returning id $$,
+  'T010.17 non-member cannot rename Acme (0 rows)');
+select pg_temp.as_user('frank');
+select is_empty($$ update public.organizations set name = 'Hijacked' where id = pg_temp.org('acme') returning id $$,
+  'T010.18 owner of another organization cannot rename Acme (0 rows)');
+select pg_temp.as_user('erin');
+select is_empty($$ update public.organizations set name = 'Hijacked' where id = pg_temp.org('acme') returning id $$,
+  'T010.19 viewer cannot rename her organization (organization.update)');
+select pg_temp.as_user('dave');
+select is_empty($$ update public.organizations set name = 'Hijacked' where id = pg_temp.org('acme') returning id $$,
+  'T010.20 member cannot rename his organization (organization.update)');
+select pg_temp.as_user('carol');
+select is_empty($$ update public.organizations set slug = 'hijacked' where id = pg_temp.org('acme') returning id $$,
+  'T010.21 manager cannot change the slug (organization.update)');
+select pg_temp.as_postgres();
+select is((select name || '/' || slug from public.organizations where id = pg_temp.org('acme')), 'Acme Corporation/acme',
+  'T010.22 after the refused updates Acme is unchanged');
+select pg_temp.as_user('bob');
+select results_eq($$ update public.organizations set name = 'Acme Inc' where id = pg_temp.org('acme') returning name $$,
+  $$ values ('Acme Inc') $$, 'T010.23 admin renames the organization (organization.update)');
+select pg_temp.as_user('alice');
+select results_eq($$ update public.organizations set slug = 'acme-inc' returning id $$,
+  $$ values (pg_temp.org('acme')) $$, 'T010.24 owner changes the slug; an unfiltered update touches only her organization');
+select throws_ok($$ update public.organizations set id = gen_random_uuid() where id = pg_temp.org('acme') $$, '42501',
+  'permission denied for table organizations', 'T010.25 owner cannot change organizations.id (column grant: name, slug only)');
+select throws_ok($$ update public.organizations set created_at = now() - interval '10 years' where id = pg_temp.org('acme') $$,
+  '42501', 'permission denied for table organizations', 'T010.26 owner cannot rewrite created_at (column grant)');
+select throws_ok($$ update public.organizations set slug = 'globex' where id = pg_temp.org('acme') $$, '23505', null,
+  'T010.27 slug stays unique across organizations');
+select throws_ok($$ update public.organizations set slug = '-Bad Slug-' where id = pg_temp.org('acme') $$, '23514', null,
+  'T010.28 slug format is enforced (lowercase a-z0-9-, no leading/trailing -)');
+select throws_ok($$ update public.organizations set name = '  padded  ' where id = pg_temp.org('acme') $$, '23514', null,
+  'T010.29 name must be trimmed and non-empty');
+select pg_temp.as_user('heidi');
+select is_empty($$ update public.organizations set name = 'Hijacked' where id = pg_temp.org('globex') returning id $$,
+  'T010.30 member of Globex cannot rename Globex (organization.update)');
+select pg_temp.as_service();
+select lives_ok($$ update public.organizations set name = 'Globex Corp' where id = pg_temp.org('globex') $$,
+  'T010.31 service renames any organization (bypasses RLS)');
+
+-- R5 delete -------------------------------------------------------------------------
+select pg_temp.as_user('nora');
+select is_empty($$ delete from public.organizations where id = pg_temp.org('acme') returning id $$,
+  'T010.32 non-member cannot delete Acme (0 rows)');
+select pg_temp.as_user('frank');
+select is_empty($$ delete from public.organizations where id = pg_temp.org('acme') returning id $$,
+  'T010.33 owner of another organization cannot delete Acme (0 rows)');
+select pg_temp.as_user('erin');
+select is_empty($$ delete from public.organizations returning id $$, 'T010.34 viewer cannot delete (organization.delete)');
+select pg_temp.as_user('dave');
+select is_empty($$ delete from public.organizations returning id $$, 'T010.35 member cannot delete (organization.delete)');
+select pg_temp.as_user('carol');
+select is_empty($$ delete from public.organizations returning id $$, 'T010.36 manager cannot delete (organization.delete)');
+select pg_temp.as_user('bob');
+select is_empty($$ delete from public.organizations returning id $$, 'T010.37 admin cannot delete (organization.delete is owner-only)');
+select pg_temp.as_user('alice');
+select results_eq($$ delete from public.organizations returning id $$, $$ values (pg_temp.org('acme')) $$,
+  'T010.38 owner deletes her organization, and only hers (organization.delete)');
+select lives_ok($$ set constraints all immediate $$,
+  'T010.39 deleting an organization with its owners does not trip the "at least one owner" check');
+set constraints all deferred;
+select pg_temp.as_postgres();
+select ok(not exists (select 1 from public.organization_users where organization_id = pg_temp.org('acme'))
+      and not exists (select 1 from public.user_roles where organization_id = pg_temp.org('acme'))
+      and not exists (select 1 from public.clients where organization_id = pg_temp.org('acme'))
+      and not exists (select 1 from public.user_clients where organization_id = pg_temp.org('acme')),
+  'T010.40 deleting an organization removes its memberships, roles, clients and assignments');
+select is((select count(*)::int from public.users), 12, 'T010.41 deleting an organization keeps its users'' profiles');
+select pg_temp.as_service();
+select results_eq($$ delete from public.organizations where id = pg_temp.org('initech') returning id $$,
+  $$ values (pg_temp.org('initech')) $$, 'T010.42 service deletes any organization (bypasses RLS)');
+
+select * from finish();
+rollback;

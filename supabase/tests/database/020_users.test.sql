@@ -1,0 +1,152 @@
+-- Threat cases for public.users (profiles): select / insert / update / delete
+-- by every actor, and the sync from auth.users. Rules proved:
+--   R1  anon holds no privilege on the table.
+--   R2  a user sees their own profile and those of the members of their
+--       organizations, nobody else's (users_select_self_or_co_member).
+--   R3  profiles are created and removed only through auth.users (triggers,
+--       cascade): no insert or delete grant for signed-in users.
+--   R4  a user edits only their own full_name / avatar_url; email and id are
+--       not writable through the API (column grants, users_update_self).
+--   R5  the auth.users triggers create the profile and copy email changes.
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(28);
+
+-- Personas (supabase/seed.sql) and how to act as them. Each helper switches
+-- role and claims with SET LOCAL, which lasts until the final rollback (or
+-- the next helper call): the statements that follow run as that actor.
+create function pg_temp.uid(persona text) returns uuid language plpgsql immutable as $$
+declare
+  n int := array_position(array['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi',
+                                 'ivan', 'judy', 'mallory', 'nora'], persona);
+begin
+  if n is null then raise exception 'unknown persona %', persona; end if;
+  return ('00000000-0000-4000-a000-0000000000' || lpad(n::text, 2, '0'))::uuid;
+end $$;
+create function pg_temp.org(name text) returns uuid language plpgsql immutable as $$
+declare
+  n int := array_position(array['acme', 'globex', 'initech'], name);
+begin
+  if n is null then raise exception 'unknown organization %', name; end if;
+  return ('10000000-0000-4000-8000-00000000000' || n)::uuid;
+end $$;
+-- pg_temp.client(1, 7): the 7th seeded client of Acme (1), Globex (2) or Initech (3).
+create function pg_temp.client(org_n int, i int) returns uuid language sql immutable as $$
+  select ('20000000-0000-4000-8000-' || lpad((org_n * 1000 + i)::text, 12, '0'))::uuid
+$$;
+create function pg_temp.as_user(persona text) returns void language plpgsql as $$
+begin
+  perform set_config('request.jwt.claims',
+    json_build_object('sub', pg_temp.uid(persona), 'role', 'authenticated')::text, true);
+  set local role authenticated;
+end $$;
+create function pg_temp.as_anon() returns void language plpgsql as $$
+begin
+  perform set_config('request.jwt.claims', '', true);
+  set local role anon;
+end $$;
+create function pg_temp.as_service() returns void language plpgsql as $$
+begin
+  perform set_config('request.jwt.claims', '{"role":"service_role"}', true);
+  set local role service_role;
+end $$;
+create function pg_temp.as_postgres() returns void language plpgsql as $$
+begin
+  perform set_config('request.jwt.claims', '', true);
+  set local role none;
+end $$;
+grant execute on all functions in schema pg_temp to public;
+
+-- R1 anon -----------------------------------------------------------------------
+select pg_temp.as_anon();
+select throws_ok($$ select * from public.users $$, '42501', 'permission denied for table users',
+  'T020.01 anon cannot select profiles (no grant)');
+select throws_ok($$ insert into public.users (id, email) values (gen_random_uuid(), 'x@example.com') $$, '42501',
+  'permission denied for table users', 'T020.02 anon cannot insert profiles (no grant)');
+select throws_ok($$ update public.users set full_name = 'Pwned' $$, '42501', 'permission denied for table users',
+  'T020.03 anon cannot update profiles (no grant)');
+select throws_ok($$ delete from public.users $$, '42501', 'permission denied for table users',
+  'T020.04 anon cannot delete profiles (no grant)');
+
+-- R2 select ---------------------------------------------------------------------------
+select pg_temp.as_user('nora');
+select results_eq($$ select id from public.users $$, $$ values (pg_temp.uid('nora')) $$,
+  'T020.05 a signed-in non-member sees only her own profile');
+select is_empty($$ select email from public.users where id = pg_temp.uid('alice') $$,
+  'T020.06 a non-member cannot look up another user''s email by id');
+select pg_temp.as_user('erin');
+select set_eq($$ select id from public.users $$,
+  $$ select pg_temp.uid(p) from unnest(array['alice', 'bob', 'carol', 'dave', 'erin', 'mallory']) p $$,
+  'T020.07 viewer sees exactly the profiles of Acme''s members');
+select pg_temp.as_user('dave');
+select set_eq($$ select id from public.users $$,
+  $$ select pg_temp.uid(p) from unnest(array['alice', 'bob', 'carol', 'dave', 'erin', 'mallory']) p $$,
+  'T020.08 member sees exactly the profiles of Acme''s members');
+select pg_temp.as_user('alice');
+select is_empty($$ select id from public.users where id in (pg_temp.uid('frank'), pg_temp.uid('ivan'), pg_temp.uid('nora')) $$,
+  'T020.09 owner does not see users outside her organization');
+select pg_temp.as_user('frank');
+select set_eq($$ select id from public.users $$,
+  $$ select pg_temp.uid(p) from unnest(array['frank', 'grace', 'heidi', 'mallory']) p $$,
+  'T020.10 owner of another organization sees only Globex''s members, none of Acme''s own');
+select pg_temp.as_user('mallory');
+select set_eq($$ select id from public.users $$,
+  $$ select pg_temp.uid(p) from unnest(array['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'mallory']) p $$,
+  'T020.11 a member of two organizations sees the members of both, not of a third');
+select pg_temp.as_service();
+select is((select count(*)::int from public.users), 12, 'T020.12 service sees every profile');
+
+-- R3 insert / delete ----------------------------------------------------------------------
+select pg_temp.as_user('nora');
+select throws_ok($$ insert into public.users (id, email) values (gen_random_uuid(), 'ghost@example.com') $$, '42501',
+  'permission denied for table users', 'T020.13 a signed-in user cannot insert a profile (no insert grant)');
+select throws_ok($$ delete from public.users where id = pg_temp.uid('nora') $$, '42501', 'permission denied for table users',
+  'T020.14 a user cannot delete even her own profile through the API (deleted with auth.users)');
+select pg_temp.as_user('alice');
+select throws_ok($$ delete from public.users where id = pg_temp.uid('dave') $$, '42501', 'permission denied for table users',
+  'T020.15 owner cannot delete a member''s profile (no delete grant)');
+select pg_temp.as_service();
+select throws_ok($$ insert into public.users (id, email) values (gen_random_uuid(), 'ghost@example.com') $$, '23503', null,
+  'T020.16 even the service cannot create a profile without an auth.users row (foreign key)');
+
+-- R4 update -----------------------------------------------------------------------------------
+select pg_temp.as_user('nora');
+select results_eq($$ update public.users set full_name = 'Nora N.' returning id $$, $$ values (pg_temp.uid('nora')) $$,
+  'T020.17 an unfiltered profile update touches only the caller''s own profile');
+select pg_temp.as_user('dave');
+select results_eq($$ update public.users set full_name = 'David Diaz', avatar_url = 'https://example.com/d.png'
+  where id = pg_temp.uid('dave') returning full_name $$, $$ values ('David Diaz') $$,
+  'T020.18 a user edits his own full_name and avatar_url');
+select is_empty($$ update public.users set full_name = 'Alice the Fool' where id = pg_temp.uid('alice') returning id $$,
+  'T020.19 a member cannot edit a co-member''s profile he can see (users_update_self)');
+select throws_ok($$ update public.users set email = 'dave@evil.example' where id = pg_temp.uid('dave') $$, '42501',
+  'permission denied for table users', 'T020.20 a user cannot change his own email through the API (column grant)');
+select throws_ok($$ update public.users set id = gen_random_uuid() where id = pg_temp.uid('dave') $$, '42501',
+  'permission denied for table users', 'T020.21 a user cannot change his own id (column grant)');
+select throws_ok($$ update public.users set full_name = '' where id = pg_temp.uid('dave') $$, '23514', null,
+  'T020.22 full_name must be 1 to 200 characters');
+select pg_temp.as_user('alice');
+select is_empty($$ update public.users set full_name = 'Dave Demoted' where id = pg_temp.uid('dave') returning id $$,
+  'T020.23 even the owner cannot edit a member''s profile');
+select pg_temp.as_user('frank');
+select is_empty($$ update public.users set full_name = 'Hijacked' where id = pg_temp.uid('alice') returning id $$,
+  'T020.24 a member of another organization cannot edit an Acme profile');
+select pg_temp.as_postgres();
+select is((select full_name from public.users where id = pg_temp.uid('alice')), 'Alice Anders',
+  'T020.25 after the refused updates alice''s profile is unchanged');
+
+-- R5 sync from auth.users --------------------------------------------------------------------------
+insert into auth.users (id, aud, role, email, raw_user_meta_data)
+values ('00000000-0000-4000-a000-0000000000f1', 'authenticated', 'authenticated', 'newbie@example.com', '{"name":"  Newbie  "}');
+select results_eq($$ select email, full_name from public.users where id = '00000000-0000-4000-a000-0000000000f1' $$,
+  $$ values ('newbie@example.com', 'Newbie') $$,
+  'T020.26 signing up creates the profile (email, trimmed full_name from metadata.name)');
+update auth.users set email = 'renamed@example.com' where id = '00000000-0000-4000-a000-0000000000f1';
+select is((select email from public.users where id = '00000000-0000-4000-a000-0000000000f1'), 'renamed@example.com',
+  'T020.27 an email change in auth.users is copied to the profile');
+delete from auth.users where id = '00000000-0000-4000-a000-0000000000f1';
+select is_empty($$ select 1 from public.users where id = '00000000-0000-4000-a000-0000000000f1' $$,
+  'T020.28 deleting the auth user removes the profile (cascade)');
+
+select * from finish();
+rollback;
