@@ -14,7 +14,7 @@
 -- Personas and ids: supabase/seed.sql.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(53);
+select plan(57);
 
 -- Tokens returned by invite_member, carried between statements.
 create temp table t_inv (label text primary key, invitation_id uuid, token text, expires_at timestamptz);
@@ -195,39 +195,41 @@ select throws_ok($$select token_hash from public.invitations$$, '42501', 'permis
   'T200.33 even an owner cannot read token_hash (column privilege, 42501)');
 select throws_ok($$select count(*) from public.invitations where token_hash = '\x00'::bytea$$, '42501', 'permission denied for table invitations',
   'T200.34 token_hash cannot be probed in a filter either (42501)');
+select throws_ok($$select to_jsonb(i) from public.invitations i$$, '42501', 'permission denied for table invitations',
+  'T200.35 token_hash cannot be read through a whole-row reference either (42501)');
 
 -- Who may list -----------------------------------------------------------------
 
 select is((select array_agg(distinct organization_id) from public.invitations),
   array['10000000-0000-4000-8000-000000000001'::uuid],
-  'T200.35 an owner lists only their organization''s invitations');
+  'T200.36 an owner lists only their organization''s invitations');
 select ok((select count(*) >= 5 from public.invitations where email in ('pat@example.com', 'nora@example.com', 'ron@example.com', 'sam@example.com', 'olga@example.com')),
-  'T200.36 an owner lists the pending invitations (seeded and new)');
+  'T200.37 an owner lists the pending invitations (seeded and new)');
 
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
 select is((select array_agg(distinct organization_id order by organization_id) from public.invitations where organization_id <> (select id from public.organizations where slug = 'bob-co')),
   array['10000000-0000-4000-8000-000000000001'::uuid],
-  'T200.37 an admin lists their organization''s invitations (and nothing of Globex or Initech)');
+  'T200.38 an admin lists their organization''s invitations (and nothing of Globex or Initech)');
 
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000003","role":"authenticated"}', true);
-select is_empty($$select id from public.invitations$$, 'T200.38 a manager lists no invitations');
+select is_empty($$select id from public.invitations$$, 'T200.39 a manager lists no invitations');
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000004","role":"authenticated"}', true);
-select is_empty($$select id from public.invitations$$, 'T200.39 a member lists no invitations');
+select is_empty($$select id from public.invitations$$, 'T200.40 a member lists no invitations');
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000005","role":"authenticated"}', true);
-select is_empty($$select id from public.invitations$$, 'T200.40 a viewer lists no invitations');
+select is_empty($$select id from public.invitations$$, 'T200.41 a viewer lists no invitations');
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000012","role":"authenticated"}', true);
 select is_empty($$select id from public.invitations$$,
-  'T200.41 a non-member lists no invitations, not even the one addressed to their own email');
+  'T200.42 a non-member lists no invitations, not even the one addressed to their own email');
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000006","role":"authenticated"}', true);
 select is((select array_agg(distinct organization_id) from public.invitations),
   array['10000000-0000-4000-8000-000000000002'::uuid],
-  'T200.42 the owner of another organization sees only their own invitations, none of Acme''s');
+  'T200.43 the owner of another organization sees only their own invitations, none of Acme''s');
 
 reset role;
 set local role anon;
 select set_config('request.jwt.claims', '', true);
 select throws_ok($$select id, email from public.invitations$$, '42501', 'permission denied for table invitations',
-  'T200.43 anon cannot read invitations (42501)');
+  'T200.44 anon cannot read invitations (42501)');
 
 -- Changes only through the RPCs ---------------------------------------------------
 
@@ -239,49 +241,72 @@ select throws_ok(
     values ('10000000-0000-4000-8000-000000000001', 'mine@example.com', (select id from public.roles where key = 'owner'),
             extensions.digest('a-token-i-chose-myself', 'sha256'))$$,
   '42501', 'permission denied for table invitations',
-  'T200.44 an owner cannot insert an invitation with a token of their choosing (42501)');
+  'T200.45 an owner cannot insert an invitation with a token of their choosing (42501)');
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
 select throws_ok(
   $$update public.invitations set role_id = (select id from public.roles where key = 'owner') where email = 'pat@example.com'$$,
   '42501', 'permission denied for table invitations',
-  'T200.45 an admin cannot raise a pending invitation to owner by updating it (42501)');
+  'T200.46 an admin cannot raise a pending invitation to owner by updating it (42501)');
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000006","role":"authenticated"}', true);
 select throws_ok(
   $$update public.invitations set expires_at = now() + interval '7 days' where email = 'quinn@example.com'$$,
   '42501', 'permission denied for table invitations',
-  'T200.46 an owner cannot revive an expired invitation by updating it (42501)');
+  'T200.47 an owner cannot revive an expired invitation by updating it (42501)');
 select throws_ok($$delete from public.invitations$$, '42501', 'permission denied for table invitations',
-  'T200.47 invitations cannot be deleted directly (42501)');
+  'T200.48 invitations cannot be deleted directly (42501)');
 
 -- Inviting again, inviting a member ---------------------------------------------------
 
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
 select lives_ok(
   $$insert into t_inv select 'nora-again', i.* from public.invite_member('10000000-0000-4000-8000-000000000001', ' NORA@example.com ', 'viewer') i$$,
-  'T200.48 the same email (any case, surrounding spaces) can be invited again');
+  'T200.49 the same email (any case, surrounding spaces) can be invited again');
 select results_eq(
   $$select i.id, i.revoked_at is not null from public.invitations i
     where i.organization_id = '10000000-0000-4000-8000-000000000001' and i.email = 'nora@example.com' order by i.created_at, i.revoked_at nulls last$$,
   $$select invitation_id, label = 'nora' from t_inv where label in ('nora', 'nora-again') order by label = 'nora-again'$$,
-  'T200.49 inviting again replaces the pending invitation: the old one is revoked, the new one is the only pending one');
+  'T200.50 inviting again replaces the pending invitation: the old one is revoked, the new one is the only pending one');
 select throws_ok(
   $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'bob@acme.example', 'member')$$,
   '23505', 'already a member: bob@acme.example belongs to this organization',
-  'T200.50 inviting the email of a member is a conflict (23505)');
+  'T200.51 inviting the email of a member is a conflict (23505)');
 select throws_ok(
   $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'Mallory@EXAMPLE.com', 'admin')$$,
   '23505', 'already a member: mallory@example.com belongs to this organization',
-  'T200.51 the member check ignores case: a member cannot be re-invited with a higher role (23505)');
+  'T200.52 the member check ignores case: a member cannot be re-invited with a higher role (23505)');
 
 -- The same email may be invited by two organizations independently.
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000006","role":"authenticated"}', true);
 select lives_ok(
   $$insert into t_inv select 'nora-globex', i.* from public.invite_member('10000000-0000-4000-8000-000000000002', 'nora@example.com', 'member') i$$,
-  'T200.52 another organization may invite the same email');
+  'T200.53 another organization may invite the same email');
 reset role;
 select ok((select revoked_at is null and accepted_at is null from public.invitations
            where id = (select invitation_id from t_inv where label = 'nora-again')),
-  'T200.53 an invitation by another organization does not replace Acme''s pending invitation of that email');
+  'T200.54 an invitation by another organization does not replace Acme''s pending invitation of that email');
+
+-- The RPCs: security definer, empty search_path, executable by authenticated only (SPEC §5).
+select results_eq(
+  $$select p.oid::regprocedure::text, has_function_privilege('authenticated', p.oid, 'execute'),
+           has_function_privilege('anon', p.oid, 'execute'), p.prosecdef, p.proconfig
+    from pg_proc p
+    where p.oid in ('public.invite_member(uuid, text, text, interval)'::regprocedure, 'public.accept_invitation(text)'::regprocedure,
+                    'public.revoke_invitation(uuid)'::regprocedure, 'public.transfer_ownership(uuid, uuid)'::regprocedure)
+    order by 1$$,
+  $$values ('accept_invitation(text)', true, false, true, array['search_path=""']),
+           ('invite_member(uuid,text,text,interval)', true, false, true, array['search_path=""']),
+           ('revoke_invitation(uuid)', true, false, true, array['search_path=""']),
+           ('transfer_ownership(uuid,uuid)', true, false, true, array['search_path=""'])$$,
+  'T200.55 the membership RPCs are security definer with an empty search_path, executable by authenticated and not by anon');
+select is_empty(
+  $$select p.oid::regprocedure::text from pg_proc p
+    where p.oid in ('public.invite_member(uuid, text, text, interval)'::regprocedure, 'public.accept_invitation(text)'::regprocedure,
+                    'public.revoke_invitation(uuid)'::regprocedure, 'public.transfer_ownership(uuid, uuid)'::regprocedure)
+      and has_function_privilege('service_role', p.oid, 'execute')$$,
+  'T200.56 the membership RPCs are executable by authenticated only: service_role holds no execute grant (SPEC §5)');
+select ok(not has_function_privilege('authenticated', 'private.hash_token(text)', 'execute')
+          and not has_function_privilege('authenticated', 'private.check_role_grantable(uuid, uuid)', 'execute'),
+  'T200.57 the invitation helpers in private are not callable by users');
 
 select * from finish();
 rollback;

@@ -12,7 +12,7 @@
 -- Globex one for quinn@example.com ('demo-invitation-token-for-quinn-0002').
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(37);
+select plan(38);
 
 create temp table t_inv (label text primary key, invitation_id uuid, token text, expires_at timestamptz);
 grant all on t_inv to authenticated, anon, service_role;
@@ -157,36 +157,41 @@ select is(public.accept_invitation('demo-invitation-token-for-pat-0001'), '10000
 select is((select array_agg(r.key) from public.user_roles ur join public.roles r on r.id = ur.role_id
            where ur.organization_id = '10000000-0000-4000-8000-000000000001' and ur.user_id = '00000000-0000-4000-a000-000000000022'),
   array['member'], 'T210.26 pat holds exactly the invited role (member)');
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
+select throws_ok(
+  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'pat@example.com', 'admin')$$,
+  '23505', 'already a member: pat@example.com belongs to this organization',
+  'T210.27 a member whose account address is mixed-case cannot be re-invited (23505)');
 
 -- Revoked and replaced ---------------------------------------------------------------
 
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
 select lives_ok(
   $$insert into t_inv select 'quinn-1', i.* from public.invite_member('10000000-0000-4000-8000-000000000001', 'quinn@example.com', 'admin') i$$,
-  'T210.27 setup: alice invites quinn to Acme as admin');
+  'T210.28 setup: alice invites quinn to Acme as admin');
 select lives_ok(
   $$insert into t_inv select 'quinn-2', i.* from public.invite_member('10000000-0000-4000-8000-000000000001', 'quinn@example.com', 'viewer') i$$,
-  'T210.28 setup: alice invites quinn again, as viewer (replaces the first)');
+  'T210.29 setup: alice invites quinn again, as viewer (replaces the first)');
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000021","role":"authenticated"}', true);
 select throws_ok($$select public.accept_invitation((select token from t_inv where label = 'quinn-1'))$$,
   'P0001', 'invitation revoked',
-  'T210.29 the token of a replaced invitation stops working (P0001 invitation revoked)');
+  'T210.30 the token of a replaced invitation stops working (P0001 invitation revoked)');
 select is(public.accept_invitation((select token from t_inv where label = 'quinn-2')), '10000000-0000-4000-8000-000000000001'::uuid,
-  'T210.30 the token of the replacing invitation works');
+  'T210.31 the token of the replacing invitation works');
 select is((select array_agg(r.key) from public.user_roles ur join public.roles r on r.id = ur.role_id
            where ur.organization_id = '10000000-0000-4000-8000-000000000001' and ur.user_id = '00000000-0000-4000-a000-000000000021'),
-  array['viewer'], 'T210.31 the member holds the role of the replacing invitation, not the replaced one');
+  array['viewer'], 'T210.32 the member holds the role of the replacing invitation, not the replaced one');
 
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
 select lives_ok(
   $$insert into t_inv select 'rita-acme', i.* from public.invite_member('10000000-0000-4000-8000-000000000001', 'rita@example.com', 'member') i$$,
-  'T210.32 setup: bob (admin) invites rita to Acme');
+  'T210.33 setup: bob (admin) invites rita to Acme');
 select lives_ok($$select public.revoke_invitation((select invitation_id from t_inv where label = 'rita-acme'))$$,
-  'T210.33 setup: bob revokes it');
+  'T210.34 setup: bob revokes it');
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000023","role":"authenticated"}', true);
 select throws_ok($$select public.accept_invitation((select token from t_inv where label = 'rita-acme'))$$,
   'P0001', 'invitation revoked',
-  'T210.34 a revoked invitation cannot be accepted (P0001)');
+  'T210.35 a revoked invitation cannot be accepted (P0001)');
 
 -- Already a member ---------------------------------------------------------------------
 
@@ -195,7 +200,7 @@ select throws_ok($$select public.accept_invitation((select token from t_inv wher
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
 select lives_ok(
   $$insert into t_inv select 'heidi', i.* from public.invite_member('10000000-0000-4000-8000-000000000001', 'heidi@globex.example', 'admin') i$$,
-  'T210.35 setup: alice invites heidi to Acme as admin');
+  'T210.36 setup: alice invites heidi to Acme as admin');
 reset role;
 insert into public.organization_users (organization_id, user_id) values ('10000000-0000-4000-8000-000000000001', '00000000-0000-4000-a000-000000000008');
 insert into public.user_roles (organization_id, user_id, role_id)
@@ -204,10 +209,10 @@ set local role authenticated;
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000008","role":"authenticated"}', true);
 select throws_ok($$select public.accept_invitation((select token from t_inv where label = 'heidi'))$$,
   '23505', 'already a member of this organization',
-  'T210.36 a member cannot accept an invitation to their own organization to gain a role (23505)');
+  'T210.37 a member cannot accept an invitation to their own organization to gain a role (23505)');
 select is((select array_agg(r.key) from public.user_roles ur join public.roles r on r.id = ur.role_id
            where ur.organization_id = '10000000-0000-4000-8000-000000000001' and ur.user_id = '00000000-0000-4000-a000-000000000008'),
-  array['viewer'], 'T210.37 the existing member''s roles are unchanged');
+  array['viewer'], 'T210.38 the existing member''s roles are unchanged');
 reset role;
 
 select * from finish();
