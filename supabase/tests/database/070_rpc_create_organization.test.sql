@@ -62,7 +62,7 @@ select throws_ok($$ select public.create_organization('Anon Inc', 'anon-inc') $$
   'permission denied for function create_organization', 'T070.01 anon cannot call create_organization');
 select pg_temp.as_service();
 select throws_ok($$ select public.create_organization('Service Inc', 'service-inc') $$, '42501', null,
-  'T070.02 a caller without a user id (service key, no sub) is refused: nobody would own the organization');
+  'T070.02 the service (no user id) cannot create an organization: nobody would own it');
 select pg_temp.as_postgres();
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-0000000000ff","role":"authenticated"}', true);
 set local role authenticated;

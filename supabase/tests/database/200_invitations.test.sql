@@ -288,15 +288,15 @@ select ok((select revoked_at is null and accepted_at is null from public.invitat
 -- The RPCs: security definer, empty search_path, executable by authenticated only (SPEC §5).
 select results_eq(
   $$select p.oid::regprocedure::text, has_function_privilege('authenticated', p.oid, 'execute'),
-           has_function_privilege('anon', p.oid, 'execute'), p.prosecdef, p.proconfig
+           has_function_privilege('anon', p.oid, 'execute'), p.prosecdef, p.proconfig::text collate "default"
     from pg_proc p
     where p.oid in ('public.invite_member(uuid, text, text, interval)'::regprocedure, 'public.accept_invitation(text)'::regprocedure,
                     'public.revoke_invitation(uuid)'::regprocedure, 'public.transfer_ownership(uuid, uuid)'::regprocedure)
     order by 1$$,
-  $$values ('accept_invitation(text)', true, false, true, array['search_path=""']),
-           ('invite_member(uuid,text,text,interval)', true, false, true, array['search_path=""']),
-           ('revoke_invitation(uuid)', true, false, true, array['search_path=""']),
-           ('transfer_ownership(uuid,uuid)', true, false, true, array['search_path=""'])$$,
+  $$values ('accept_invitation(text)', true, false, true, array['search_path=""']::text),
+           ('invite_member(uuid,text,text,interval)', true, false, true, array['search_path=""']::text),
+           ('revoke_invitation(uuid)', true, false, true, array['search_path=""']::text),
+           ('transfer_ownership(uuid,uuid)', true, false, true, array['search_path=""']::text)$$,
   'T200.55 the membership RPCs are security definer with an empty search_path, executable by authenticated and not by anon');
 select is_empty(
   $$select p.oid::regprocedure::text from pg_proc p

@@ -5,6 +5,8 @@
 --     (another organization's invitation stays invisible);
 --   * never an invitation for a role above the caller's highest (an admin
 --     cannot revoke an owner invitation);
+--   * inviting the same email again revokes the pending invitation, so the
+--     same rank cap applies there;
 --   * a revoked invitation's token stops working; revoking twice does nothing;
 --     an accepted invitation cannot be revoked; revocation is not undone by
 --     writing the table directly.
@@ -13,7 +15,7 @@
 -- quinn@example.com, viewer, expired).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(31);
+select plan(33);
 
 create temp table t_inv (label text primary key, invitation_id uuid, token text, expires_at timestamptz);
 grant all on t_inv to authenticated, anon, service_role;
@@ -155,7 +157,7 @@ select lives_ok(
   $$insert into t_inv select 'pat-again', i.* from public.invite_member('10000000-0000-4000-8000-000000000001', 'pat@example.com', 'member') i$$,
   'T220.26 after revocation the same email can be invited again');
 select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000022","role":"authenticated"}', true);
-select is(public.accept_invitation((select token from t_inv where label = 'pat-again')), '10000000-0000-4000-8000-000000000001'::uuid,
+select lives_ok($$select public.accept_invitation((select token from t_inv where label = 'pat-again'))$$,
   'T220.27 the new invitation works while the revoked one does not');
 
 -- An accepted invitation cannot be revoked -------------------------------------------
@@ -176,6 +178,20 @@ select ok((select accepted_at is not null and revoked_at is null from public.inv
 select ok((select revoked_at is null and accepted_at is null from public.invitations
            where id = (select invitation_id from t_inv where label = 'newbie')),
   'T220.31 revoking one invitation leaves the others pending');
+
+-- Replacing is revoking: the rank cap must hold there too. -------------------------------
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
+insert into t_inv select 'vera-owner', i.* from public.invite_member('10000000-0000-4000-8000-000000000001', 'vera@example.com', 'owner') i;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
+select throws_ok(
+  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'vera@example.com', 'member')$$,
+  '42501', null,
+  'T220.32 an admin cannot revoke a pending owner invitation by inviting the same email again (42501)');
+reset role;
+select ok((select revoked_at is null from public.invitations where id = (select invitation_id from t_inv where label = 'vera-owner')),
+  'T220.33 the owner invitation is still pending after the admin''s re-invitation');
 
 select * from finish();
 rollback;

@@ -12,7 +12,7 @@
 -- Personas and ids: supabase/seed.sql.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(33);
+select plan(34);
 
 -- Who may call it ----------------------------------------------------------------------
 
@@ -183,6 +183,14 @@ select is(
   array['member'], 'T230.32 a transfer in one organization changes nothing in the other');
 select lives_ok($$set constraints all immediate$$,
   'T230.33 every organization still has an owner after the transfers');
+select results_eq(
+  $$select a.action, a.record_id, r.key from public.audit_log a join public.roles r on r.id = (coalesce(a.new, a.old) ->> 'role_id')::uuid
+    where a.table_name = 'user_roles' and a.organization_id = '10000000-0000-4000-8000-000000000001'
+      and a.actor_id = '00000000-0000-4000-a000-000000000001' order by a.created_at$$,
+  $$values ('insert', '00000000-0000-4000-a000-000000000002'::uuid, 'owner'),
+           ('insert', '00000000-0000-4000-a000-000000000001'::uuid, 'admin'),
+           ('delete', '00000000-0000-4000-a000-000000000001'::uuid, 'owner')$$,
+  'T230.34 the transfer is in the audit log: owner granted to the new owner, admin granted to and owner revoked from the previous one, by the previous owner');
 
 select * from finish();
 rollback;
