@@ -16,7 +16,7 @@ import { startThrowawayServer } from "./lib/throwaway.ts";
 main(async () => {
   const check = process.argv.includes("--check");
   step("starting a throwaway PostgreSQL and building the schema from the migrations");
-  const server = await startThrowawayServer(await resolveEngine("embedded"));
+  const server = await startThrowawayServer(await resolveEngine());
   try {
     await createDatabase(server.url, "codegen");
     const url = withDatabase(server.url, "codegen");

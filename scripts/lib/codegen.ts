@@ -56,8 +56,31 @@ async function authForeignKeys(url: string): Promise<string[]> {
 
 const TYPE_FIXES: Record<string, string> = { bytea: "bytea" };
 
+/**
+ * drizzle-kit emits tables in catalog order, which differs between PostgreSQL
+ * majors: sort the exported declarations (enums first, as columns use them
+ * eagerly; table callbacks reference other tables lazily) and import lists.
+ */
+export function sortDeclarations(text: string): string {
+  const first = text.search(/^export const /m);
+  if (first < 0) return text;
+  const head = text.slice(0, first);
+  const blocks = text
+    .slice(first)
+    .split(/^(?=export const )/m)
+    .map((b) => b.trimEnd() + "\n");
+  const rank = (b: string) => (/^export const \w+ = pgEnum\(/.test(b) ? 0 : 1);
+  const name = (b: string) => /^export const (\w+)/.exec(b)![1]!;
+  blocks.sort((a, b) => rank(a) - rank(b) || name(a).localeCompare(name(b)));
+  const sortedHead = head.replace(/import \{([^}]*)\} from "\.\/schema(\.ts)?";?/, (_m, names: string) => {
+    const list = names.split(",").map((n) => n.trim()).filter(Boolean).sort();
+    return `import { ${list.join(", ")} } from "./schema";`;
+  });
+  return `${sortedHead}${blocks.join("\n")}`;
+}
+
 export function repairDrizzleSchema(schema: string, authFks: string[]): string {
-  let out = schema;
+  let out = sortDeclarations(schema);
   // 3. Policies: drop them (one per line in drizzle-kit's output).
   out = out.replace(/^\s*pgPolicy\(.*\),?\s*$\n/gm, "");
   // 4. Unparsed types.
@@ -88,7 +111,13 @@ export function repairDrizzleSchema(schema: string, authFks: string[]): string {
 
 export function repairDrizzleRelations(relations: string, schema: string): string {
   const exported = new Set([...schema.matchAll(/^export const (\w+)/gm)].map((m) => m[1]!));
-  return relations
+  return sortDeclarations(relations)
+    // Properties inside each relations() block, too.
+    .replace(/(=> \(\{\n)([\s\S]*?)(\n\}\)\);)/g, (_m, open: string, body: string, close: string) => {
+      const entries = body.split(/^(?=\s*\w+: (?:one|many)\()/m).map((e) => e.replace(/,?\s*$/, ","));
+      entries.sort((a, b) => a.trim().localeCompare(b.trim()));
+      return `${open}${entries.join("\n")}${close}`;
+    })
     .replace(/^import \{ relations \} from "drizzle-orm\/relations";?/m, `import { relations } from "drizzle-orm/relations";`)
     .replace(/^import \{([^}]*)\} from "\.\/schema";?/m, (_m, names: string) => {
       const list = names.split(",").map((n) => n.trim()).filter(Boolean);

@@ -509,7 +509,7 @@ comment on function public.remove_member(uuid, uuid) is
 revoke all on function
   public.create_organization(text, text), public.authorize(uuid, text),
   public.set_member_roles(uuid, uuid, text[]), public.remove_member(uuid, uuid)
-  from public, anon;
+  from public, anon, service_role;
 grant execute on function
   public.create_organization(text, text), public.authorize(uuid, text),
   public.set_member_roles(uuid, uuid, text[]), public.remove_member(uuid, uuid)

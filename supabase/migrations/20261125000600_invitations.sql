@@ -125,7 +125,13 @@ begin
     raise exception 'already a member: % belongs to this organization', address using errcode = '23505';
   end if;
 
-  -- Inviting again replaces the pending invitation.
+  -- Inviting again replaces the pending invitation, which the caller must be
+  -- allowed to revoke (an admin cannot replace an owner's owner invitation).
+  perform private.check_role_grantable(invite_member.organization_id, i.role_id)
+  from public.invitations i
+  where i.organization_id = invite_member.organization_id
+    and i.email = address
+    and i.accepted_at is null and i.revoked_at is null;
   update public.invitations i
      set revoked_at = now()
    where i.organization_id = invite_member.organization_id
@@ -221,7 +227,7 @@ comment on function public.revoke_invitation(uuid) is
 revoke all on function private.hash_token(text), private.check_role_grantable(uuid, uuid) from public, anon, authenticated;
 revoke all on function
   public.invite_member(uuid, text, text, interval), public.accept_invitation(text), public.revoke_invitation(uuid)
-  from public, anon;
+  from public, anon, service_role;
 grant execute on function
   public.invite_member(uuid, text, text, interval), public.accept_invitation(text), public.revoke_invitation(uuid)
   to authenticated;

@@ -49,5 +49,5 @@ $$;
 comment on function public.transfer_ownership(uuid, uuid) is
   'Makes another member an owner and the caller (an owner) an admin, atomically. The new owner must already be a member.';
 
-revoke all on function public.transfer_ownership(uuid, uuid) from public, anon;
+revoke all on function public.transfer_ownership(uuid, uuid) from public, anon, service_role;
 grant execute on function public.transfer_ownership(uuid, uuid) to authenticated;

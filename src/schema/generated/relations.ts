@@ -2,69 +2,17 @@
 import { relations } from "drizzle-orm/relations";
 import { authUsers as usersInAuth } from "drizzle-orm/supabase";
 import {
-  organizations,
-  invitations,
-  roles,
-  users,
   clients,
-  rolePermissions,
-  permissions,
+  invitations,
   organizationUsers,
-  userRoles,
+  organizations,
+  permissions,
+  rolePermissions,
+  roles,
   userClients,
+  userRoles,
+  users,
 } from "./schema.ts";
-
-export const invitationsRelations = relations(invitations, ({ one }) => ({
-  organization: one(organizations, {
-    fields: [invitations.organizationId],
-    references: [organizations.id],
-  }),
-  role: one(roles, {
-    fields: [invitations.roleId],
-    references: [roles.id],
-  }),
-  user_invitedBy: one(users, {
-    fields: [invitations.invitedBy],
-    references: [users.id],
-    relationName: "invitations_invitedBy_users_id",
-  }),
-  user_acceptedBy: one(users, {
-    fields: [invitations.acceptedBy],
-    references: [users.id],
-    relationName: "invitations_acceptedBy_users_id",
-  }),
-}));
-
-export const organizationsRelations = relations(organizations, ({ many }) => ({
-  invitations: many(invitations),
-  clients: many(clients),
-  organizationUsers: many(organizationUsers),
-}));
-
-export const rolesRelations = relations(roles, ({ many }) => ({
-  invitations: many(invitations),
-  rolePermissions: many(rolePermissions),
-  userRoles: many(userRoles),
-}));
-
-export const usersRelations = relations(users, ({ one, many }) => ({
-  invitations_invitedBy: many(invitations, {
-    relationName: "invitations_invitedBy_users_id",
-  }),
-  invitations_acceptedBy: many(invitations, {
-    relationName: "invitations_acceptedBy_users_id",
-  }),
-  usersInAuth: one(usersInAuth, {
-    fields: [users.id],
-    references: [usersInAuth.id],
-  }),
-  clients: many(clients),
-  organizationUsers: many(organizationUsers),
-}));
-
-export const usersInAuthRelations = relations(usersInAuth, ({ many }) => ({
-  users: many(users),
-}));
 
 export const clientsRelations = relations(clients, ({ one, many }) => ({
   organization: one(organizations, {
@@ -78,19 +26,31 @@ export const clientsRelations = relations(clients, ({ one, many }) => ({
   userClients: many(userClients),
 }));
 
-export const rolePermissionsRelations = relations(rolePermissions, ({ one }) => ({
+export const invitationsRelations = relations(invitations, ({ one }) => ({
+  organization: one(organizations, {
+    fields: [invitations.organizationId],
+    references: [organizations.id],
+  }),
   role: one(roles, {
-    fields: [rolePermissions.roleId],
+    fields: [invitations.roleId],
     references: [roles.id],
   }),
-  permission: one(permissions, {
-    fields: [rolePermissions.permission],
-    references: [permissions.key],
+  user_acceptedBy: one(users, {
+    fields: [invitations.acceptedBy],
+    references: [users.id],
+    relationName: "invitations_acceptedBy_users_id",
+  }),
+  user_invitedBy: one(users, {
+    fields: [invitations.invitedBy],
+    references: [users.id],
+    relationName: "invitations_invitedBy_users_id",
   }),
 }));
 
-export const permissionsRelations = relations(permissions, ({ many }) => ({
-  rolePermissions: many(rolePermissions),
+export const organizationsRelations = relations(organizations, ({ many }) => ({
+  clients: many(clients),
+  invitations: many(invitations),
+  organizationUsers: many(organizationUsers),
 }));
 
 export const organizationUsersRelations = relations(organizationUsers, ({ one, many }) => ({
@@ -102,19 +62,29 @@ export const organizationUsersRelations = relations(organizationUsers, ({ one, m
     fields: [organizationUsers.userId],
     references: [users.id],
   }),
-  userRoles: many(userRoles),
   userClients: many(userClients),
+  userRoles: many(userRoles),
 }));
 
-export const userRolesRelations = relations(userRoles, ({ one }) => ({
+export const permissionsRelations = relations(permissions, ({ many }) => ({
+  rolePermissions: many(rolePermissions),
+}));
+
+export const rolePermissionsRelations = relations(rolePermissions, ({ one }) => ({
+  permission: one(permissions, {
+    fields: [rolePermissions.permission],
+    references: [permissions.key],
+  }),
   role: one(roles, {
-    fields: [userRoles.roleId],
+    fields: [rolePermissions.roleId],
     references: [roles.id],
   }),
-  organizationUser: one(organizationUsers, {
-    fields: [userRoles.organizationId],
-    references: [organizationUsers.organizationId],
-  }),
+}));
+
+export const rolesRelations = relations(roles, ({ many }) => ({
+  invitations: many(invitations),
+  rolePermissions: many(rolePermissions),
+  userRoles: many(userRoles),
 }));
 
 export const userClientsRelations = relations(userClients, ({ one }) => ({
@@ -125,5 +95,35 @@ export const userClientsRelations = relations(userClients, ({ one }) => ({
   organizationUser: one(organizationUsers, {
     fields: [userClients.organizationId],
     references: [organizationUsers.organizationId],
+  }),
+}));
+
+export const userRolesRelations = relations(userRoles, ({ one }) => ({
+  organizationUser: one(organizationUsers, {
+    fields: [userRoles.organizationId],
+    references: [organizationUsers.organizationId],
+  }),
+  role: one(roles, {
+    fields: [userRoles.roleId],
+    references: [roles.id],
+  }),
+}));
+
+export const usersInAuthRelations = relations(usersInAuth, ({ many }) => ({
+  users: many(users),
+}));
+
+export const usersRelations = relations(users, ({ one, many }) => ({
+  clients: many(clients),
+  invitations_acceptedBy: many(invitations, {
+    relationName: "invitations_acceptedBy_users_id",
+  }),
+  invitations_invitedBy: many(invitations, {
+    relationName: "invitations_invitedBy_users_id",
+  }),
+  organizationUsers: many(organizationUsers),
+  usersInAuth: one(usersInAuth, {
+    fields: [users.id],
+    references: [usersInAuth.id],
   }),
 }));

@@ -20,6 +20,82 @@ import { bytea } from "../types.ts";
 
 export const clientStatus = pgEnum("client_status", ["lead", "active", "inactive", "archived"]);
 
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: uuid().defaultRandom().primaryKey().notNull(),
+    organizationId: uuid("organization_id"),
+    actorId: uuid("actor_id"),
+    action: text().notNull(),
+    tableName: text("table_name").notNull(),
+    recordId: uuid("record_id"),
+    old: jsonb(),
+    new: jsonb(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
+  },
+  (table) => [
+    index("audit_log_organization_id_created_at_idx").using(
+      "btree",
+      table.organizationId.asc().nullsLast(),
+      table.createdAt.desc().nullsFirst(),
+      table.id.desc().nullsFirst(),
+    ),
+    index("audit_log_table_name_record_id_idx").using(
+      "btree",
+      table.tableName.asc().nullsLast(),
+      table.recordId.asc().nullsLast(),
+    ),
+    check("audit_log_action_check", sql`action = ANY (ARRAY['insert'::text, 'update'::text, 'delete'::text])`),
+  ],
+);
+
+export const clients = pgTable(
+  "clients",
+  {
+    id: uuid().defaultRandom().primaryKey().notNull(),
+    organizationId: uuid("organization_id").notNull(),
+    name: text().notNull(),
+    email: text(),
+    phone: text(),
+    status: clientStatus().default("active").notNull(),
+    notes: text(),
+    createdBy: uuid("created_by").default(sql`auth.uid()`),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
+  },
+  (table) => [
+    index("clients_created_by_idx").using("btree", table.createdBy.asc().nullsLast()),
+    index("clients_organization_id_lower_name_idx").using("btree", sql`organization_id`, sql`lower(name)`),
+    index("clients_organization_id_name_idx").using(
+      "btree",
+      table.organizationId.asc().nullsLast(),
+      table.name.asc().nullsLast(),
+      table.id.asc().nullsLast(),
+    ),
+    foreignKey({
+      columns: [table.organizationId],
+      foreignColumns: [organizations.id],
+      name: "clients_organization_id_fkey",
+    }).onDelete("cascade"),
+    foreignKey({
+      columns: [table.createdBy],
+      foreignColumns: [users.id],
+      name: "clients_created_by_fkey",
+    }).onDelete("set null"),
+    unique("clients_organization_id_id_key").on(table.id, table.organizationId),
+    check(
+      "clients_name_check",
+      sql`((char_length(TRIM(BOTH FROM name)) >= 1) AND (char_length(TRIM(BOTH FROM name)) <= 200)) AND (name = TRIM(BOTH FROM name))`,
+    ),
+    check(
+      "clients_email_check",
+      sql`(email IS NULL) OR ((char_length(email) <= 320) AND (email ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$'::text))`,
+    ),
+    check("clients_phone_check", sql`(phone IS NULL) OR (phone ~ '^\+?[0-9 ().-]{3,32}$'::text)`),
+    check("clients_notes_check", sql`(notes IS NULL) OR (char_length(notes) <= 10000)`),
+  ],
+);
+
 export const invitations = pgTable(
   "invitations",
   {
@@ -80,87 +156,6 @@ export const invitations = pgTable(
   ],
 );
 
-export const auditLog = pgTable(
-  "audit_log",
-  {
-    id: uuid().defaultRandom().primaryKey().notNull(),
-    organizationId: uuid("organization_id"),
-    actorId: uuid("actor_id"),
-    action: text().notNull(),
-    tableName: text("table_name").notNull(),
-    recordId: uuid("record_id"),
-    old: jsonb(),
-    new: jsonb(),
-    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
-  },
-  (table) => [
-    index("audit_log_organization_id_created_at_idx").using(
-      "btree",
-      table.organizationId.asc().nullsLast(),
-      table.createdAt.desc().nullsFirst(),
-      table.id.desc().nullsFirst(),
-    ),
-    index("audit_log_table_name_record_id_idx").using(
-      "btree",
-      table.tableName.asc().nullsLast(),
-      table.recordId.asc().nullsLast(),
-    ),
-    check("audit_log_action_check", sql`action = ANY (ARRAY['insert'::text, 'update'::text, 'delete'::text])`),
-  ],
-);
-
-export const users = pgTable(
-  "users",
-  {
-    id: uuid().primaryKey().notNull(),
-    email: text(),
-    fullName: text("full_name"),
-    avatarUrl: text("avatar_url"),
-    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
-    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
-  },
-  (table) => [
-    index("users_email_lower_idx").using("btree", sql`lower(email)`),
-    foreignKey({
-      columns: [table.id],
-      foreignColumns: [authUsers.id],
-      name: "users_id_fkey",
-    }).onDelete("cascade"),
-    check(
-      "users_full_name_check",
-      sql`(full_name IS NULL) OR ((char_length(full_name) >= 1) AND (char_length(full_name) <= 200))`,
-    ),
-    check("users_avatar_url_check", sql`(avatar_url IS NULL) OR (char_length(avatar_url) <= 2000)`),
-  ],
-);
-
-export const roles = pgTable(
-  "roles",
-  {
-    id: uuid().defaultRandom().primaryKey().notNull(),
-    key: text().notNull(),
-    name: text().notNull(),
-    description: text(),
-    rank: integer().notNull(),
-  },
-  (table) => [
-    unique("roles_key_key").on(table.key),
-    unique("roles_rank_key").on(table.rank),
-    check("roles_key_check", sql`key ~ '^[a-z][a-z_]{1,30}$'::text`),
-    check("roles_name_check", sql`(char_length(name) >= 1) AND (char_length(name) <= 100)`),
-    check("roles_rank_check", sql`rank > 0`),
-  ],
-);
-
-export const permissions = pgTable(
-  "permissions",
-  {
-    key: text().primaryKey().notNull(),
-    description: text().notNull(),
-  },
-  (table) => [check("permissions_key_check", sql`key ~ '^[a-z]+\.[a-z]+$'::text`)],
-);
-
 export const organizations = pgTable(
   "organizations",
   {
@@ -177,75 +172,6 @@ export const organizations = pgTable(
       sql`((char_length(TRIM(BOTH FROM name)) >= 1) AND (char_length(TRIM(BOTH FROM name)) <= 100)) AND (name = TRIM(BOTH FROM name))`,
     ),
     check("organizations_slug_check", sql`slug ~ '^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$'::text`),
-  ],
-);
-
-export const clients = pgTable(
-  "clients",
-  {
-    id: uuid().defaultRandom().primaryKey().notNull(),
-    organizationId: uuid("organization_id").notNull(),
-    name: text().notNull(),
-    email: text(),
-    phone: text(),
-    status: clientStatus().default("active").notNull(),
-    notes: text(),
-    createdBy: uuid("created_by").default(sql`auth.uid()`),
-    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
-    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
-  },
-  (table) => [
-    index("clients_created_by_idx").using("btree", table.createdBy.asc().nullsLast()),
-    index("clients_organization_id_lower_name_idx").using("btree", sql`organization_id`, sql`lower(name)`),
-    index("clients_organization_id_name_idx").using(
-      "btree",
-      table.organizationId.asc().nullsLast(),
-      table.name.asc().nullsLast(),
-      table.id.asc().nullsLast(),
-    ),
-    foreignKey({
-      columns: [table.organizationId],
-      foreignColumns: [organizations.id],
-      name: "clients_organization_id_fkey",
-    }).onDelete("cascade"),
-    foreignKey({
-      columns: [table.createdBy],
-      foreignColumns: [users.id],
-      name: "clients_created_by_fkey",
-    }).onDelete("set null"),
-    unique("clients_organization_id_id_key").on(table.id, table.organizationId),
-    check(
-      "clients_name_check",
-      sql`((char_length(TRIM(BOTH FROM name)) >= 1) AND (char_length(TRIM(BOTH FROM name)) <= 200)) AND (name = TRIM(BOTH FROM name))`,
-    ),
-    check(
-      "clients_email_check",
-      sql`(email IS NULL) OR ((char_length(email) <= 320) AND (email ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$'::text))`,
-    ),
-    check("clients_phone_check", sql`(phone IS NULL) OR (phone ~ '^\+?[0-9 ().-]{3,32}$'::text)`),
-    check("clients_notes_check", sql`(notes IS NULL) OR (char_length(notes) <= 10000)`),
-  ],
-);
-
-export const rolePermissions = pgTable(
-  "role_permissions",
-  {
-    roleId: uuid("role_id").notNull(),
-    permission: text().notNull(),
-  },
-  (table) => [
-    index("role_permissions_permission_idx").using("btree", table.permission.asc().nullsLast()),
-    foreignKey({
-      columns: [table.roleId],
-      foreignColumns: [roles.id],
-      name: "role_permissions_role_id_fkey",
-    }).onDelete("cascade"),
-    foreignKey({
-      columns: [table.permission],
-      foreignColumns: [permissions.key],
-      name: "role_permissions_permission_fkey",
-    }).onUpdate("cascade"),
-    primaryKey({ columns: [table.roleId, table.permission], name: "role_permissions_pkey" }),
   ],
 );
 
@@ -273,6 +199,84 @@ export const organizationUsers = pgTable(
       name: "organization_users_user_id_fkey",
     }).onDelete("cascade"),
     primaryKey({ columns: [table.organizationId, table.userId], name: "organization_users_pkey" }),
+  ],
+);
+
+export const permissions = pgTable(
+  "permissions",
+  {
+    key: text().primaryKey().notNull(),
+    description: text().notNull(),
+  },
+  (table) => [check("permissions_key_check", sql`key ~ '^[a-z]+\.[a-z]+$'::text`)],
+);
+
+export const rolePermissions = pgTable(
+  "role_permissions",
+  {
+    roleId: uuid("role_id").notNull(),
+    permission: text().notNull(),
+  },
+  (table) => [
+    index("role_permissions_permission_idx").using("btree", table.permission.asc().nullsLast()),
+    foreignKey({
+      columns: [table.roleId],
+      foreignColumns: [roles.id],
+      name: "role_permissions_role_id_fkey",
+    }).onDelete("cascade"),
+    foreignKey({
+      columns: [table.permission],
+      foreignColumns: [permissions.key],
+      name: "role_permissions_permission_fkey",
+    }).onUpdate("cascade"),
+    primaryKey({ columns: [table.roleId, table.permission], name: "role_permissions_pkey" }),
+  ],
+);
+
+export const roles = pgTable(
+  "roles",
+  {
+    id: uuid().defaultRandom().primaryKey().notNull(),
+    key: text().notNull(),
+    name: text().notNull(),
+    description: text(),
+    rank: integer().notNull(),
+  },
+  (table) => [
+    unique("roles_key_key").on(table.key),
+    unique("roles_rank_key").on(table.rank),
+    check("roles_key_check", sql`key ~ '^[a-z][a-z_]{1,30}$'::text`),
+    check("roles_name_check", sql`(char_length(name) >= 1) AND (char_length(name) <= 100)`),
+    check("roles_rank_check", sql`rank > 0`),
+  ],
+);
+
+export const userClients = pgTable(
+  "user_clients",
+  {
+    organizationId: uuid("organization_id").notNull(),
+    userId: uuid("user_id").notNull(),
+    clientId: uuid("client_id").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
+  },
+  (table) => [
+    index("user_clients_organization_id_user_id_idx").using(
+      "btree",
+      table.organizationId.asc().nullsLast(),
+      table.userId.asc().nullsLast(),
+    ),
+    index("user_clients_user_id_idx").using("btree", table.userId.asc().nullsLast(), table.clientId.asc().nullsLast()),
+    foreignKey({
+      columns: [table.organizationId, table.clientId],
+      foreignColumns: [clients.id, clients.organizationId],
+      name: "user_clients_organization_id_client_id_fkey",
+    }).onDelete("cascade"),
+    foreignKey({
+      columns: [table.organizationId, table.userId],
+      foreignColumns: [organizationUsers.organizationId, organizationUsers.userId],
+      name: "user_clients_organization_id_user_id_fkey",
+    }).onDelete("cascade"),
+    primaryKey({ columns: [table.organizationId, table.userId, table.clientId], name: "user_clients_pkey" }),
   ],
 );
 
@@ -305,31 +309,27 @@ export const userRoles = pgTable(
   ],
 );
 
-export const userClients = pgTable(
-  "user_clients",
+export const users = pgTable(
+  "users",
   {
-    organizationId: uuid("organization_id").notNull(),
-    userId: uuid("user_id").notNull(),
-    clientId: uuid("client_id").notNull(),
+    id: uuid().primaryKey().notNull(),
+    email: text(),
+    fullName: text("full_name"),
+    avatarUrl: text("avatar_url"),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
   },
   (table) => [
-    index("user_clients_organization_id_user_id_idx").using(
-      "btree",
-      table.organizationId.asc().nullsLast(),
-      table.userId.asc().nullsLast(),
+    index("users_email_lower_idx").using("btree", sql`lower(email)`),
+    foreignKey({
+      columns: [table.id],
+      foreignColumns: [authUsers.id],
+      name: "users_id_fkey",
+    }).onDelete("cascade"),
+    check(
+      "users_full_name_check",
+      sql`(full_name IS NULL) OR ((char_length(full_name) >= 1) AND (char_length(full_name) <= 200))`,
     ),
-    index("user_clients_user_id_idx").using("btree", table.userId.asc().nullsLast(), table.clientId.asc().nullsLast()),
-    foreignKey({
-      columns: [table.organizationId, table.clientId],
-      foreignColumns: [clients.id, clients.organizationId],
-      name: "user_clients_organization_id_client_id_fkey",
-    }).onDelete("cascade"),
-    foreignKey({
-      columns: [table.organizationId, table.userId],
-      foreignColumns: [organizationUsers.organizationId, organizationUsers.userId],
-      name: "user_clients_organization_id_user_id_fkey",
-    }).onDelete("cascade"),
-    primaryKey({ columns: [table.organizationId, table.userId, table.clientId], name: "user_clients_pkey" }),
+    check("users_avatar_url_check", sql`(avatar_url IS NULL) OR (char_length(avatar_url) <= 2000)`),
   ],
 );
