@@ -10,6 +10,7 @@
 --   R5  organization.delete (owner only) deletes, with everything it owns,
 --       and deleting an organization does not trip the "keep an owner" check.
 --   R6  the service bypasses RLS.
+
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(42);

@@ -8,6 +8,7 @@
 --   R4  a user edits only their own full_name / avatar_url; email and id are
 --       not writable through the API (column grants, users_update_self).
 --   R5  the auth.users triggers create the profile and copy email changes.
+
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(28);

@@ -6,6 +6,7 @@
 --       role_permissions would grant her organization's members anything.
 --   R4  the catalog is exactly SPEC section 4's permission matrix, with the
 --       ranks owner > admin > manager > member > viewer.
+
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(30);

@@ -9,6 +9,7 @@
 --   R4  a role needs a membership in the same organization (composite FK),
 --       and removing a membership removes its roles and client assignments.
 --   R5  the service bypasses RLS but not the "at least one owner" invariant.
+
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(39);

@@ -12,13 +12,15 @@
 --   R4  clients.update (owner, admin, manager) updates every client; a member
 --       updates only assigned clients; viewers and outsiders update nothing.
 --   R5  clients.organization_id never changes (even for the service), and
---       created_by is set once; id, organization_id and created_by are not
---       writable through the API (column grants).
+--       created_by is set once; through the API created_by is never written
+--       and id / organization_id are never updated (column grants); an id
+--       chosen on insert cannot take over an existing client.
 --   R6  clients.delete (owner, admin, manager) deletes; deleting a client
 --       removes its assignments.
+
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(66);
+select plan(67);
 
 -- Personas (supabase/seed.sql) and how to act as them. Each helper switches
 -- role and claims with SET LOCAL, which lasts until the final rollback (or
@@ -128,124 +130,127 @@ select throws_ok($$ insert into public.clients (organization_id, name) values (p
   'new row violates row-level security policy for table "clients"', 'T050.21 member cannot create a client in another organization');
 select throws_ok($$ insert into public.clients (organization_id, name, created_by) values (pg_temp.org('acme'), 'Framed Co', pg_temp.uid('alice')) $$,
   '42501', 'permission denied for table clients', 'T050.22 member cannot forge created_by (column grant)');
-select throws_ok($$ insert into public.clients (id, organization_id, name) values (gen_random_uuid(), pg_temp.org('acme'), 'Chosen Id') $$,
-  '42501', 'permission denied for table clients', 'T050.23 member cannot choose the client id (column grant)');
+select throws_ok($$ insert into public.clients (id, organization_id, name) values (pg_temp.client(1, 10), pg_temp.org('acme'), 'Hijack') $$,
+  '23505', null, 'T050.23 member choosing an existing client''s id cannot overwrite it (ids are insertable for the typed layer)');
+select throws_ok($$ insert into public.clients (id, organization_id, name) values (pg_temp.client(1, 10), pg_temp.org('acme'), 'Hijack')
+  on conflict (id) do update set name = excluded.name $$, '42501', null,
+  'T050.24 member cannot upsert over an unassigned client (update policy applies to the existing row)');
 select lives_ok($$ insert into public.clients (organization_id, name, email) values (pg_temp.org('acme'), 'Dave Own Co', 'own@dave.example') $$,
-  'T050.24 member creates a client in his organization (clients.create)');
+  'T050.25 member creates a client in his organization (clients.create)');
 select results_eq($$ select created_by from public.clients where name = 'Dave Own Co' $$, $$ values (pg_temp.uid('dave')) $$,
-  'T050.25 a client a member creates is assigned to its creator: he reads it back, created_by is him');
+  'T050.26 a client a member creates is assigned to its creator: he reads it back, created_by is him');
 select is((select count(*)::int from public.user_clients uc join public.clients c on c.id = uc.client_id
   where c.name = 'Dave Own Co' and uc.user_id = pg_temp.uid('dave')), 1,
-  'T050.26 the member''s new client carries an assignment to him (clients_assign_member_creator)');
+  'T050.27 the member''s new client carries an assignment to him (clients_assign_member_creator)');
 select lives_ok($$ insert into public.clients (organization_id, name) values (pg_temp.org('acme'), 'Dave Returning Co') returning id, name $$,
-  'T050.27 member creating a client with RETURNING (supabase-js insert().select()) gets the row back');
+  'T050.28 member creating a client with RETURNING (supabase-js insert().select()) gets the row back');
 select pg_temp.as_user('carol');
 select lives_ok($$ insert into public.clients (organization_id, name, status) values (pg_temp.org('acme'), 'Carol New Co', 'lead') $$,
-  'T050.28 manager creates a client (clients.create)');
+  'T050.29 manager creates a client (clients.create)');
 select is((select count(*)::int from public.user_clients uc join public.clients c on c.id = uc.client_id where c.name = 'Carol New Co'), 0,
-  'T050.29 a reader of every client is not auto-assigned to what she creates');
+  'T050.30 a reader of every client is not auto-assigned to what she creates');
 select throws_ok($$ insert into public.clients (organization_id, name, email) values (pg_temp.org('acme'), 'Bad Mail', 'not-an-email') $$,
-  '23514', null, 'T050.30 client email format is checked');
+  '23514', null, 'T050.31 client email format is checked');
 select throws_ok($$ insert into public.clients (organization_id, name, status) values (pg_temp.org('acme'), 'Bad Status', 'vip') $$,
-  '22P02', null, 'T050.31 client status is one of lead, active, inactive, archived');
+  '22P02', null, 'T050.32 client status is one of lead, active, inactive, archived');
 select pg_temp.as_user('bob');
 select results_eq($$ insert into public.clients (organization_id, name) values (pg_temp.org('acme'), 'Bob New Co') returning created_by $$,
-  $$ values (pg_temp.uid('bob')) $$, 'T050.32 admin creates a client as himself (created_by defaults to auth.uid())');
+  $$ values (pg_temp.uid('bob')) $$, 'T050.33 admin creates a client as himself (created_by defaults to auth.uid())');
 select pg_temp.as_user('alice');
 select lives_ok($$ insert into public.clients (organization_id, name) values (pg_temp.org('acme'), 'Alice New Co') $$,
-  'T050.33 owner creates a client');
+  'T050.34 owner creates a client');
 select pg_temp.as_service();
 select lives_ok($$ insert into public.clients (organization_id, name) values (pg_temp.org('initech'), 'Service Co') $$,
-  'T050.34 service creates a client in any organization');
+  'T050.35 service creates a client in any organization');
 
 -- R4 update ------------------------------------------------------------------------------------
 select pg_temp.as_user('nora');
 select is_empty($$ update public.clients set name = 'Hijacked' where id = pg_temp.client(1, 1) returning id $$,
-  'T050.35 non-member cannot update an Acme client (0 rows)');
+  'T050.36 non-member cannot update an Acme client (0 rows)');
 select pg_temp.as_user('frank');
 select is_empty($$ update public.clients set name = 'Hijacked' where organization_id = pg_temp.org('acme') returning id $$,
-  'T050.36 owner of another organization cannot update Acme clients (0 rows)');
+  'T050.37 owner of another organization cannot update Acme clients (0 rows)');
 select pg_temp.as_user('heidi');
 select is_empty($$ update public.clients set name = 'Hijacked' where id = pg_temp.client(1, 1) returning id $$,
-  'T050.37 member of another organization cannot update an Acme client');
+  'T050.38 member of another organization cannot update an Acme client');
 select pg_temp.as_user('erin');
 select is_empty($$ update public.clients set status = 'archived' returning id $$,
-  'T050.38 viewer updates no client although she reads them all (clients.update)');
+  'T050.39 viewer updates no client although she reads them all (clients.update)');
 select pg_temp.as_user('dave');
 select results_eq($$ update public.clients set status = 'inactive' where id = pg_temp.client(1, 2) returning id $$,
-  $$ values (pg_temp.client(1, 2)) $$, 'T050.39 member updates a client assigned to him');
+  $$ values (pg_temp.client(1, 2)) $$, 'T050.40 member updates a client assigned to him');
 select is_empty($$ update public.clients set name = 'Hijacked' where id = pg_temp.client(1, 10) returning id $$,
-  'T050.40 member cannot update an unassigned client of his organization');
+  'T050.41 member cannot update an unassigned client of his organization');
 update public.clients set notes = 'touched by dave';
 select pg_temp.as_postgres();
 select set_eq($$ select id from public.clients where notes = 'touched by dave' $$,
   $$ select client_id from public.user_clients where user_id = pg_temp.uid('dave') $$,
-  'T050.41 an unfiltered update by a member touches exactly his assigned clients');
+  'T050.42 an unfiltered update by a member touches exactly his assigned clients');
 select pg_temp.as_user('carol');
 select results_eq($$ update public.clients set name = 'Renamed by Carol' where id = pg_temp.client(1, 20) returning id $$,
-  $$ values (pg_temp.client(1, 20)) $$, 'T050.42 manager updates any client of her organization (clients.update)');
+  $$ values (pg_temp.client(1, 20)) $$, 'T050.43 manager updates any client of her organization (clients.update)');
 select is_empty($$ update public.clients set name = 'Hijacked' where id = pg_temp.client(2, 1) returning id $$,
-  'T050.43 manager cannot update a client of another organization');
+  'T050.44 manager cannot update a client of another organization');
 select throws_ok($$ update public.clients set organization_id = pg_temp.org('globex') where id = pg_temp.client(1, 20) $$, '42501',
-  'permission denied for table clients', 'T050.44 manager cannot move a client to another organization (column grant)');
+  'permission denied for table clients', 'T050.45 manager cannot move a client to another organization (column grant)');
 select throws_ok($$ update public.clients set created_by = pg_temp.uid('dave') where id = pg_temp.client(1, 20) $$, '42501',
-  'permission denied for table clients', 'T050.45 manager cannot rewrite created_by (column grant)');
+  'permission denied for table clients', 'T050.46 manager cannot rewrite created_by (column grant)');
 select throws_ok($$ update public.clients set id = gen_random_uuid() where id = pg_temp.client(1, 20) $$, '42501',
-  'permission denied for table clients', 'T050.46 manager cannot change a client id (column grant)');
+  'permission denied for table clients', 'T050.47 manager cannot change a client id (column grant)');
 select pg_temp.as_user('bob');
 select results_eq($$ update public.clients set phone = '+1 555 0000' where id = pg_temp.client(1, 21) returning id $$,
-  $$ values (pg_temp.client(1, 21)) $$, 'T050.47 admin updates any client of his organization');
+  $$ values (pg_temp.client(1, 21)) $$, 'T050.48 admin updates any client of his organization');
 select pg_temp.as_user('alice');
 select results_eq($$ update public.clients set email = 'boss@client.example' where id = pg_temp.client(1, 22) returning id $$,
-  $$ values (pg_temp.client(1, 22)) $$, 'T050.48 owner updates any client of her organization');
+  $$ values (pg_temp.client(1, 22)) $$, 'T050.49 owner updates any client of her organization');
 select throws_ok($$ update public.clients set organization_id = pg_temp.org('globex') where id = pg_temp.client(1, 22) $$, '42501',
-  'permission denied for table clients', 'T050.49 owner cannot move a client to another organization either');
+  'permission denied for table clients', 'T050.50 owner cannot move a client to another organization either');
 select pg_temp.as_service();
 select throws_ok($$ update public.clients set organization_id = pg_temp.org('globex') where id = pg_temp.client(1, 23) $$, '42501',
-  'a client cannot move to another organization', 'T050.50 clients.organization_id never changes, even for the service (trigger)');
+  'a client cannot move to another organization', 'T050.51 clients.organization_id never changes, even for the service (trigger)');
 select throws_ok($$ update public.clients set created_by = pg_temp.uid('alice') where id = pg_temp.client(1, 23) $$, '42501',
-  'created_by cannot change', 'T050.51 created_by is set once, even for the service (trigger)');
+  'created_by cannot change', 'T050.52 created_by is set once, even for the service (trigger)');
 select lives_ok($$ update public.clients set name = 'Service Renamed' where id = pg_temp.client(3, 1) $$,
-  'T050.52 service updates any client');
+  'T050.53 service updates any client');
 select pg_temp.as_postgres();
 select ok(not exists (select 1 from public.clients where name = 'Hijacked')
       and (select notes is null and status = 'lead' from public.clients where id = pg_temp.client(1, 6)),
-  'T050.53 after the refused updates no client was renamed, and the viewer''s archive-all changed nothing');
+  'T050.54 after the refused updates no client was renamed, and the viewer''s archive-all changed nothing');
 select is((select organization_id from public.clients where id = pg_temp.client(1, 23)), pg_temp.org('acme'),
-  'T050.54 the client the service tried to move is still in Acme');
+  'T050.55 the client the service tried to move is still in Acme');
 
 -- R6 delete ------------------------------------------------------------------------------------
 select pg_temp.as_user('nora');
-select is_empty($$ delete from public.clients returning id $$, 'T050.55 non-member deletes no client');
+select is_empty($$ delete from public.clients returning id $$, 'T050.56 non-member deletes no client');
 select pg_temp.as_user('frank');
 select is_empty($$ delete from public.clients where organization_id = pg_temp.org('acme') returning id $$,
-  'T050.56 owner of another organization deletes no Acme client');
+  'T050.57 owner of another organization deletes no Acme client');
 select pg_temp.as_user('erin');
 select is_empty($$ delete from public.clients where id = pg_temp.client(1, 1) returning id $$,
-  'T050.57 viewer cannot delete a client she reads (clients.delete)');
+  'T050.58 viewer cannot delete a client she reads (clients.delete)');
 select pg_temp.as_user('dave');
 select is_empty($$ delete from public.clients where id = pg_temp.client(1, 1) returning id $$,
-  'T050.58 member cannot delete a client assigned to him (clients.delete)');
+  'T050.59 member cannot delete a client assigned to him (clients.delete)');
 select is_empty($$ delete from public.clients where name = 'Dave Own Co' returning id $$,
-  'T050.59 member cannot delete even the client he created (clients.delete)');
+  'T050.60 member cannot delete even the client he created (clients.delete)');
 select pg_temp.as_user('carol');
 select results_eq($$ delete from public.clients where id = pg_temp.client(1, 10) returning id $$,
-  $$ values (pg_temp.client(1, 10)) $$, 'T050.60 manager deletes a client of her organization (clients.delete)');
+  $$ values (pg_temp.client(1, 10)) $$, 'T050.61 manager deletes a client of her organization (clients.delete)');
 select is_empty($$ select 1 from public.user_clients where client_id = pg_temp.client(1, 10) $$,
-  'T050.61 deleting a client removes its assignments (cascade)');
+  'T050.62 deleting a client removes its assignments (cascade)');
 select is_empty($$ delete from public.clients where id = pg_temp.client(2, 5) returning id $$,
-  'T050.62 manager cannot delete a client of another organization');
+  'T050.63 manager cannot delete a client of another organization');
 select pg_temp.as_user('bob');
 select results_eq($$ delete from public.clients where id = pg_temp.client(1, 24) returning id $$,
-  $$ values (pg_temp.client(1, 24)) $$, 'T050.63 admin deletes a client of his organization');
+  $$ values (pg_temp.client(1, 24)) $$, 'T050.64 admin deletes a client of his organization');
 select pg_temp.as_user('alice');
 select results_eq($$ delete from public.clients where id = pg_temp.client(1, 25) returning id $$,
-  $$ values (pg_temp.client(1, 25)) $$, 'T050.64 owner deletes a client of her organization');
+  $$ values (pg_temp.client(1, 25)) $$, 'T050.65 owner deletes a client of her organization');
 select pg_temp.as_service();
-select lives_ok($$ delete from public.clients where id = pg_temp.client(3, 15) $$, 'T050.65 service deletes any client');
+select lives_ok($$ delete from public.clients where id = pg_temp.client(3, 15) $$, 'T050.66 service deletes any client');
 select pg_temp.as_postgres();
 select is((select count(*)::int from public.clients where organization_id = pg_temp.org('globex')), 20,
-  'T050.66 Globex lost no client to Acme''s actors');
+  'T050.67 Globex lost no client to Acme''s actors');
 
 select * from finish();
 rollback;

@@ -10,6 +10,7 @@
 --   R4  assignments pair a client and a member of the same organization
 --       (composite foreign keys => 23503), whoever writes them.
 --   R5  assignments are never updated through the API (no update grant).
+
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(48);

@@ -7,6 +7,7 @@
 --       characters, no leading/trailing "-"; name trimmed, 1 to 100).
 --   R4  creating an organization grants nothing in any other organization.
 --   R5  the function is security definer with an empty search_path.
+
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(24);

@@ -11,6 +11,7 @@
 --   R5  the role list is validated (22023), and the roles held are exactly
 --       the list afterwards; permissions are the union over them.
 --   R6  changes stay within the organization named.
+
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(47);

@@ -8,6 +8,7 @@
 --       role; the last owner cannot leave (deferred check, P0001).
 --   R5  removal takes the member's roles and assignments, never the
 --       organization's clients, and ends their access at once.
+
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(37);

@@ -6,6 +6,7 @@
 --   R3  forged organization ids (another organization, unknown, null) answer
 --       false: it never reveals another organization's permissions.
 --   R4  an unknown permission raises 22023 instead of a silent false.
+
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(29);
