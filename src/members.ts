@@ -43,7 +43,12 @@ export async function listMembers(tx: Tx, organizationId: string): Promise<Membe
 /** Replace a member's roles (members.manage; rank rules apply). */
 export async function setMemberRoles(tx: Tx, input: z.input<typeof setMemberRolesInput>): Promise<void> {
   const { organizationId, userId, roles: keys } = parse(setMemberRolesInput, input);
-  await guard(() => tx.execute(sql`select public.set_member_roles(${organizationId}, ${userId}, ${keys}::text[])`));
+  // Drizzle expands an interpolated JS array into a parenthesized list, not an array: build one, one parameter per key.
+  const array = sql`array[${sql.join(
+    keys.map((key) => sql`${key}`),
+    sql`, `,
+  )}]::text[]`;
+  await guard(() => tx.execute(sql`select public.set_member_roles(${organizationId}, ${userId}, ${array})`));
 }
 
 /** Remove a member (members.manage, rank rules apply), or leave when userId is the caller. */

@@ -18,14 +18,18 @@ const refine = {
 };
 
 export const clientSelectSchema = createSelectSchema(clients);
-export const clientInsertSchema = createInsertSchema(clients, refine).pick({
-  organizationId: true,
-  name: true,
-  email: true,
-  phone: true,
-  status: true,
-  notes: true,
-});
+export const clientInsertSchema = createInsertSchema(clients, refine)
+  .pick({
+    organizationId: true,
+    name: true,
+    email: true,
+    phone: true,
+    status: true,
+    notes: true,
+  })
+  // drizzle-zod makes refined nullable columns optional at run time but not in
+  // its types; say it once for both.
+  .partial({ email: true, phone: true, notes: true });
 export const clientUpdateSchema = createUpdateSchema(clients, refine)
   .pick({ name: true, email: true, phone: true, status: true, notes: true })
   .refine((patch) => Object.keys(patch).length > 0, "nothing to update");
