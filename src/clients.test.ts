@@ -230,15 +230,15 @@ describe("createClient", () => {
     await as(USER.carol, (tx) => deleteClient(tx, created.id));
   });
 
-  it("a member's INSERT ... RETURNING (supabase-js insert().select()) is refused with 42501: the row is not yet assigned when RETURNING is checked", async () => {
+  it("a member's INSERT ... RETURNING (supabase-js insert().select()) returns the new row; once unassigned, the creator no longer sees it", async () => {
     const id = randomUUID();
-    await expectError(
-      as(USER.dave, (tx) => tx.execute(sql`insert into public.clients (id, organization_id, name) values (${id}, ${ORG.acme}, 'Returning') returning id`)),
-      ForbiddenError,
-      "42501",
+    const returned = await as(USER.dave, (tx) =>
+      tx.execute<{ id: string }>(sql`insert into public.clients (id, organization_id, name) values (${id}, ${ORG.acme}, 'Returning') returning id`),
     );
-    const [row] = await test.sql<{ n: number }[]>`select count(*)::int as n from public.clients where id = ${id}`;
-    expect(row!.n).toBe(0);
+    expect(returned.map((r) => r.id)).toEqual([id]);
+    await as(USER.carol, (tx) => unassignClient(tx, { clientId: id, userId: USER.dave }));
+    await expectError(as(USER.dave, (tx) => getClient(tx, id)), NotFoundError, "P0002");
+    await as(USER.carol, (tx) => deleteClient(tx, id));
   });
 
   it("a reader who creates a client (manager) is not assigned to it; defaults apply (status active)", async () => {

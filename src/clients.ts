@@ -38,8 +38,8 @@ const insertable = {
 
 /**
  * Create a client (clients.create). A `member` who creates a client is
- * assigned to it. The row is inserted without RETURNING and read back in a
- * second statement, where that assignment is already visible to RLS.
+ * assigned to it (by a trigger). The row is read back through getClient, so
+ * the caller gets exactly the typed row RLS lets them see.
  *
  * The insert names only the columns given: Drizzle's insert would name every
  * column (DEFAULT for the missing ones), and Postgres checks each named

@@ -8,10 +8,15 @@
  * Nothing is set at session level, so the handle is safe behind a
  * transaction-mode pooler (Supavisor, PgBouncer); use `prepare: false` there.
  *
+ * BEGIN and that statement are pipelined with the unit's first query, so a
+ * one-query unit costs two round trips (that, then COMMIT) instead of four.
+ * Should the preamble fail, the transaction is aborted and nothing of the
+ * unit runs; its error is the one reported.
+ *
  * Serialization failures and deadlocks are retried a bounded number of times.
  */
 import { sql as drizzleSql } from "drizzle-orm";
-import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import { drizzle, PostgresJsSession, PostgresJsTransaction, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { checkClaims, claimsFor, verifyJwt, type JwtOptions, type UserClaims } from "./auth.ts";
 import { ConcurrencyError, isRetryable, toTypedError } from "./errors.ts";
@@ -61,14 +66,41 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
   const db = drizzle(client, { schema });
   const attempts = Math.max(1, options.attempts ?? 4);
 
+  // The session drizzle built, whose dialect and schema each unit's transaction shares.
+  const base = (db as unknown as { _: { session: PostgresJsSession<postgres.Sql, Schema, never> } })._.session as unknown as {
+    dialect: ConstructorParameters<typeof PostgresJsTransaction>[0];
+    schema: ConstructorParameters<typeof PostgresJsTransaction>[2];
+    options: ConstructorParameters<typeof PostgresJsSession>[3];
+  };
+
+  async function once<T>(role: string, claimsJson: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+    const conn = await client.reserve();
+    try {
+      const begin = conn`begin`.execute();
+      const preamble = conn`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${claimsJson}, true)`.execute();
+      const session = new PostgresJsSession(conn as unknown as postgres.Sql, base.dialect, base.schema, base.options);
+      const tx = new PostgresJsTransaction(base.dialect, session as never, base.schema) as unknown as Tx;
+      try {
+        const result = await work(tx);
+        await begin;
+        await preamble;
+        await conn`commit`;
+        return result;
+      } catch (error) {
+        const [, pre] = await Promise.allSettled([begin, preamble]);
+        await conn`rollback`.catch(() => undefined);
+        throw pre.status === "rejected" ? pre.reason : error;
+      }
+    } finally {
+      conn.release();
+    }
+  }
+
   async function unit<T>(role: string, claims: object, work: (tx: Tx) => Promise<T>): Promise<T> {
     const claimsJson = JSON.stringify(claims);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await db.transaction(async (tx) => {
-          await tx.execute(drizzleSql`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${claimsJson}, true)`);
-          return work(tx);
-        });
+        return await once(role, claimsJson, work);
       } catch (error) {
         if (isRetryable(error) && attempt < attempts) {
           await sleep(5 * 2 ** attempt + Math.random() * 10);

@@ -69,14 +69,9 @@ export async function membersWithRoles(supabase: Supabase, organizationId: strin
 
 // #region create-client
 export async function createClientRow(supabase: Supabase, organizationId: string, name: string) {
-  // Insert WITHOUT .select(), then read the row back. A `member` is assigned to
-  // the client they create by a trigger that runs after the insert; insert()
-  // .select() would check the row's visibility before that assignment exists
-  // and fail with 42501 (the insert is rolled back).
-  const id = crypto.randomUUID();
-  const inserted = await supabase.from("clients").insert({ id, organization_id: organizationId, name });
-  if (inserted.error) throw inserted.error; // 42501 for a viewer or a non-member
-  const { data, error } = await supabase.from("clients").select("*").eq("id", id).single();
+  // A member is assigned to the client they create; insert().select() returns
+  // the new row to its creator. A viewer or a non-member gets 42501.
+  const { data, error } = await supabase.from("clients").insert({ organization_id: organizationId, name }).select("*").single();
   if (error) throw error;
   return data satisfies Tables<"clients">;
 }
@@ -120,7 +115,7 @@ export async function invite(supabase: Supabase, organizationId: string, email: 
     expires_in: "3 days", // optional, default 7 days
   });
   if (error) throw error; // 42501 (no members.manage, role above yours), P0002, 23505 (already a member), 22023
-  return data as { invitation_id: string; token: string; expires_at: string }; // token: shown once
+  return data; // { invitation_id, token, expires_at }: the token is shown once
 }
 
 export async function accept(supabase: Supabase, token: string) {

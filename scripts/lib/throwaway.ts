@@ -57,12 +57,19 @@ export async function startThrowawayServer(engine: Engine): Promise<ThrowawaySer
   const port = await freePort();
   const cluster = new Cluster({ engine, dataDir: path.join(base, "data"), port, user: "postgres", password, throwaway: true });
   const stop = () => {
+    process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
     try {
       cluster.destroy();
     } finally {
       rmSync(base, { recursive: true, force: true });
     }
   };
+  // An interrupted run (Ctrl-C, a CI timeout) still removes its server.
+  const interrupted = (signal: NodeJS.Signals) => {
+    stop();
+    process.kill(process.pid, signal);
+  };
+  process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
   try {
     cluster.init();
     await cluster.start();

@@ -427,7 +427,13 @@ export type Database = {
       };
       invite_member: {
         Args: { email: string; expires_in?: string; organization_id: string; role: string };
-        Returns: Record<string, unknown>;
+        Returns: Database["public"]["CompositeTypes"]["invitation_ticket"];
+        SetofOptions: {
+          from: "*";
+          to: "invitation_ticket";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
       };
       remove_member: { Args: { organization_id: string; user_id: string }; Returns: undefined };
       revoke_invitation: { Args: { invitation_id: string }; Returns: undefined };
@@ -438,7 +444,11 @@ export type Database = {
       client_status: "lead" | "active" | "inactive" | "archived";
     };
     CompositeTypes: {
-      [_ in never]: never;
+      invitation_ticket: {
+        invitation_id: string | null;
+        token: string | null;
+        expires_at: string | null;
+      };
     };
   };
 };

@@ -57,45 +57,60 @@ create trigger organizations_set_updated_at
 
 create function private.organization_ids()
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select coalesce(array_agg(ou.organization_id), '{}')
-  from public.organization_users ou
-  where ou.user_id = (select auth.uid())
+begin
+  -- plpgsql keeps this query's plan for the session: policies call it on every statement.
+  return (
+    select coalesce(array_agg(ou.organization_id), '{}')
+    from public.organization_users ou
+    where ou.user_id = auth.uid()
+  );
+end;
 $$;
 comment on function private.organization_ids() is
   'Ids of the organizations the signed-in user belongs to. For policies: organization_id = any ((select private.organization_ids())::uuid[]).';
 
 create function private.organization_ids_with(permission text)
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select coalesce(array_agg(distinct ur.organization_id), '{}')
-  from public.user_roles ur
-  join public.role_permissions rp on rp.role_id = ur.role_id
-  where ur.user_id = (select auth.uid())
-    and rp.permission = organization_ids_with.permission
+begin
+  -- plpgsql keeps this query's plan for the session: policies call it on every statement.
+  return (
+    select coalesce(array_agg(distinct ur.organization_id), '{}')
+    from public.user_roles ur
+    join public.role_permissions rp on rp.role_id = ur.role_id
+    where ur.user_id = auth.uid()
+      and rp.permission = organization_ids_with.permission
+  );
+end;
 $$;
 comment on function private.organization_ids_with(text) is
   'Ids of the organizations where the signed-in user holds the permission through any of their roles.';
 
 create function private.co_member_ids()
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select coalesce(array_agg(distinct theirs.user_id), '{}')
-  from public.organization_users mine
-  join public.organization_users theirs on theirs.organization_id = mine.organization_id
-  where mine.user_id = (select auth.uid())
+begin
+  -- plpgsql keeps this query's plan for the session: policies call it on every statement.
+  return (
+    select coalesce(array_agg(distinct theirs.user_id), '{}')
+    from public.organization_users mine
+    join public.organization_users theirs on theirs.organization_id = mine.organization_id
+    where mine.user_id = auth.uid()
+  );
+end;
 $$;
 comment on function private.co_member_ids() is
   'Ids of the users who share at least one organization with the signed-in user (including themselves).';

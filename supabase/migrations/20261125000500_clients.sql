@@ -105,14 +105,19 @@ create trigger clients_assign_member_creator
 
 create function private.assigned_client_ids()
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select coalesce(array_agg(uc.client_id), '{}')
-  from public.user_clients uc
-  where uc.user_id = (select auth.uid())
+begin
+  -- plpgsql keeps this query's plan for the session: policies call it on every statement.
+  return (
+    select coalesce(array_agg(uc.client_id), '{}')
+    from public.user_clients uc
+    where uc.user_id = auth.uid()
+  );
+end;
 $$;
 comment on function private.assigned_client_ids() is
   'Ids of the clients assigned to the signed-in user. For policies: id = any ((select private.assigned_client_ids())::uuid[]).';
@@ -137,9 +142,13 @@ create policy clients_select_readers_or_assigned on public.clients
   using (
     organization_id = any ((select private.organization_ids_with('clients.read'))::uuid[])
     or id = any ((select private.assigned_client_ids())::uuid[])
+    or (
+      created_by = (select auth.uid()) and created_at = now()
+      and organization_id = any ((select private.organization_ids_with('clients.create'))::uuid[])
+    )
   );
 comment on policy clients_select_readers_or_assigned on public.clients is
-  'Holders of clients.read (owner, admin, manager, viewer) see every client of the organization; others see the clients assigned to them.';
+  'Holders of clients.read (owner, admin, manager, viewer) see every client of the organization; others see the clients assigned to them. The third arm lets a creator read back, in the transaction that created it, the client it just inserted (insert ... returning, supabase-js insert().select()): the creator''s assignment is written by an AFTER trigger, too late for RETURNING. created_by and created_at are not writable through the API, so the arm matches nothing outside that transaction, and only while the creator may still create clients there.';
 
 create policy clients_insert_creators on public.clients
   for insert to authenticated

@@ -91,15 +91,21 @@ $$;
 comment on function private.check_role_grantable(uuid, uuid) is
   'Raises 42501 when the signed-in user may not hand out this role in the organization (above their highest rank; owner only by owners).';
 
+create type public.invitation_ticket as (
+  invitation_id uuid,
+  token text,
+  expires_at timestamptz
+);
+comment on type public.invitation_ticket is
+  'What invite_member returns: the invitation id, its token (shown once, never stored) and when it expires.';
+
 create function public.invite_member(
   organization_id uuid,
   email text,
   role text,
-  expires_in interval default interval '7 days',
-  out invitation_id uuid,
-  out token text,
-  out expires_at timestamptz
+  expires_in interval default interval '7 days'
 )
+returns public.invitation_ticket
 language plpgsql
 volatile
 security definer
@@ -109,6 +115,7 @@ declare
   uid uuid := private.require_permission(invite_member.organization_id, 'members.manage');
   address text := lower(trim(invite_member.email));
   role_id uuid;
+  ticket public.invitation_ticket;
 begin
   if address is null or address !~ '^[^@\s]+@[^@\s]+\.[^@\s]+$' or char_length(address) > 320 then
     raise exception 'invalid email address: %', coalesce(invite_member.email, 'null') using errcode = '22023';
@@ -138,10 +145,11 @@ begin
      and i.email = address
      and i.accepted_at is null and i.revoked_at is null;
 
-  token := translate(encode(extensions.gen_random_bytes(32), 'base64'), '+/=', '-_');
+  ticket.token := translate(encode(extensions.gen_random_bytes(32), 'base64'), '+/=', '-_');
   insert into public.invitations (organization_id, email, role_id, token_hash, invited_by, expires_at)
-  values (invite_member.organization_id, address, role_id, private.hash_token(token), uid, now() + expires_in)
-  returning id, invitations.expires_at into invitation_id, invite_member.expires_at;
+  values (invite_member.organization_id, address, role_id, private.hash_token(ticket.token), uid, now() + expires_in)
+  returning id, invitations.expires_at into ticket.invitation_id, ticket.expires_at;
+  return ticket;
 end;
 $$;
 comment on function public.invite_member(uuid, text, text, interval) is

@@ -142,6 +142,9 @@ export async function rpcCalls(supabase: Client, organizationId: string, userId:
     expires_in: "2 days",
   });
 
+  expectType<Equal<typeof invited.data, Database["public"]["CompositeTypes"]["invitation_ticket"] | null>>(true);
+  expectType<Equal<NonNullable<typeof withExpiry.data>["token"], string | null>>(true);
+
   const accepted = await supabase.rpc("accept_invitation", { token: "token-from-the-invitation-link" });
   expectType<Equal<typeof accepted.data, string | null>>(true);
 

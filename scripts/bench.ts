@@ -1,0 +1,241 @@
+/**
+ * npm run bench — RLS cost at scale (SPEC section 8).
+ *
+ * For each scale (100,000 and 1,000,000 clients; `--quick`: 10,000 and
+ * 100,000; `--scale=N` one scale, 1 = 1,000,000 clients) it builds a database
+ * from the migrations on `DATABASE_URL`'s server or a throwaway local
+ * PostgreSQL 17, generates the data set in SQL, and times each query as a
+ * signed-in user through PostgREST's preamble against its explicit-filter
+ * equivalent without RLS, side by side. It also times the common naive policy
+ * shapes on copies of the tables, and the typed layer's as-user fetch against
+ * a plain fetch. Prints markdown tables and writes bench-results/*.json.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { eq } from "drizzle-orm";
+import { createOrgDb } from "../src/db.ts";
+import { getClient } from "../src/clients.ts";
+import { clients } from "../src/schema/index.ts";
+import { datasetSteps, sizeFor } from "./bench/dataset.ts";
+import { compare, stats, type Stats } from "./bench/measure.ts";
+import { dropNaive, NAIVE_SHAPES, setupNaive, useShape } from "./bench/naive.ts";
+import { pickPersonas, queries } from "./bench/queries.ts";
+import { ROOT, withDatabase } from "./lib/config.ts";
+import { build, connect, createDatabase, dropDatabase } from "./lib/database.ts";
+import { resolveEngine } from "./lib/engine.ts";
+import { main, step } from "./lib/output.ts";
+import { startThrowawayServer } from "./lib/throwaway.ts";
+
+interface QueryResult {
+  key: string;
+  title: string;
+  singlePage: boolean;
+  rls: Stats;
+  explicit: Stats;
+  ratio: number;
+  plan: string;
+}
+
+interface NaiveResult {
+  shape: string;
+  title: string;
+  query: string;
+  rls: Stats | null;
+  timedOut: boolean;
+}
+
+interface ScaleResult {
+  scale: number;
+  size: ReturnType<typeof sizeFor>;
+  loadSeconds: number;
+  queries: QueryResult[];
+  naive: NaiveResult[];
+  typedLayer: { asUserPerSecond: number; plainPerSecond: number; ratio: number };
+}
+
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const quick = process.argv.includes("--quick");
+const scales = arg("scale") ? [Number(arg("scale"))] : quick ? [0.01, 0.1] : [0.1, 1];
+const runs = Number(arg("runs") ?? (quick ? 60 : 300));
+const warmup = Math.max(5, Math.round(runs / 10));
+const fmt = (ms: number) => (ms < 10 ? ms.toFixed(3) : ms.toFixed(1));
+
+async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> {
+  const size = sizeFor(scale);
+  const name = `bench_${String(scale).replace(".", "_")}`;
+  step(`scale ${scale}: ${size.clients.toLocaleString("en")} clients — building ${name} from the migrations`);
+  await createDatabase(serverUrl, name, { replace: true });
+  const url = withDatabase(serverUrl, name);
+  await build(url, { seed: false });
+
+  const sql = connect(url, { max: 2 });
+  try {
+    const loadStart = Date.now();
+    await sql.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`;
+      for (const s of datasetSteps(size)) {
+        const t = Date.now();
+        await tx.unsafe(s.sql).simple();
+        step(`  ${s.label} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+      }
+    });
+    await sql.unsafe("vacuum analyze").simple();
+    const loadSeconds = (Date.now() - loadStart) / 1000;
+    step(`  data set ready in ${loadSeconds.toFixed(1)} s (vacuum analyze included)`);
+
+    const personas = await pickPersonas(sql);
+    const conn = await sql.reserve();
+    const results: QueryResult[] = [];
+    for (const q of queries(personas)) {
+      const [rls, explicit] = await compare(conn, [{ actor: q.actor, statement: q.rls }, { actor: { role: "service_role", claims: { role: "service_role" } }, statement: q.explicit }], runs, warmup);
+      const r = stats(rls!);
+      const e = stats(explicit!);
+      await conn`begin`;
+      await conn`select set_config('role', ${q.actor.role}, true), set_config('request.jwt.claims', ${JSON.stringify(q.actor.claims)}, true)`;
+      const planRows = await conn.unsafe(`explain (costs off) ${q.explain.text}`, q.explain.params as never[]);
+      await conn`rollback`;
+      const plan = planRows.map((row) => (row as Record<string, string>)["QUERY PLAN"]).join("\n");
+      results.push({ key: q.key, title: q.title, singlePage: q.singlePage, rls: r, explicit: e, ratio: r.median / e.median, plan });
+      step(`  ${q.key}: RLS ${fmt(r.median)} ms, explicit ${fmt(e.median)} ms, ratio ${(r.median / e.median).toFixed(2)}`);
+    }
+
+    step("  naive policy shapes (copies of the tables in schema bench_naive)");
+    await setupNaive(sql);
+    const naive: NaiveResult[] = [];
+    const naiveQueries = queries(personas).filter((q) => q.key === "admin_first_page" || q.key === "count_three_orgs");
+    for (const shape of NAIVE_SHAPES) {
+      await useShape(sql, shape);
+      for (const q of naiveQueries) {
+        const text = q.explain.text.replace("public.clients", "bench_naive.clients");
+        const statement = (c: typeof conn) => c.unsafe(text, q.explain.params as never[], { prepare: true });
+        let result: Stats | null = null;
+        let timedOut = false;
+        try {
+          await conn`set statement_timeout = '20s'`;
+          const [samples] = await compare(conn, [{ actor: q.actor, statement }], quick ? 3 : 10, 1);
+          result = stats(samples!);
+        } catch (error) {
+          if ((error as { code?: string }).code !== "57014") throw error;
+          timedOut = true;
+        } finally {
+          await conn`reset statement_timeout`;
+        }
+        naive.push({ shape: shape.key, title: shape.title, query: q.key, rls: result, timedOut });
+        step(`    ${shape.key} / ${q.key}: ${timedOut ? "> 20 s (timed out)" : `${fmt(result!.median)} ms`}`);
+      }
+    }
+    await dropNaive(sql);
+    conn.release();
+
+    step("  typed layer: as-user fetch of one client vs the same fetch without RLS");
+    const orgDb = createOrgDb(url, { max: 1 });
+    const iterations = quick ? 500 : 3000;
+    let asUserMs = 0;
+    let plainMs = 0;
+    for (let i = 0; i < iterations + 50; i++) {
+      const t0 = process.hrtime.bigint();
+      await orgDb.asUser(personas.admin.id, (tx) => getClient(tx, personas.clientId));
+      const t1 = process.hrtime.bigint();
+      await orgDb.db.select().from(clients).where(eq(clients.id, personas.clientId));
+      const t2 = process.hrtime.bigint();
+      if (i >= 50) {
+        asUserMs += Number(t1 - t0) / 1e6;
+        plainMs += Number(t2 - t1) / 1e6;
+      }
+    }
+    await orgDb.close();
+    const typedLayer = { asUserPerSecond: (iterations / asUserMs) * 1000, plainPerSecond: (iterations / plainMs) * 1000, ratio: plainMs / asUserMs };
+    step(`    ${typedLayer.asUserPerSecond.toFixed(0)}/s as user, ${typedLayer.plainPerSecond.toFixed(0)}/s plain (${(typedLayer.ratio * 100).toFixed(0)} %)`);
+    return { scale, size, loadSeconds, queries: results, naive, typedLayer };
+  } finally {
+    await sql.end({ timeout: 5 });
+    await dropDatabase(serverUrl, name);
+  }
+}
+
+interface Check {
+  target: string;
+  ok: boolean;
+  detail: string;
+}
+
+function checks(results: ScaleResult[]): Check[] {
+  const largest = results.at(-1)!;
+  const out: Check[] = [];
+  for (const q of largest.queries) {
+    out.push({ target: `RLS/explicit median ratio ≤ 1.2: ${q.key}`, ok: q.ratio <= 1.2, detail: q.ratio.toFixed(2) });
+  }
+  if (largest.size.clients >= 1_000_000) {
+    for (const q of largest.queries.filter((x) => x.singlePage)) {
+      out.push({ target: `single page ≤ 1 ms median at 1M clients: ${q.key}`, ok: q.rls.median <= 1, detail: `${fmt(q.rls.median)} ms` });
+    }
+  }
+  if (results.length >= 2) {
+    const small = results[0]!;
+    for (const q of largest.queries) {
+      const before = small.queries.find((x) => x.key === q.key)!;
+      const growth = q.rls.median / before.rls.median;
+      out.push({ target: `10x more clients changes the median ≤ 1.3x: ${q.key}`, ok: growth <= 1.3, detail: `${growth.toFixed(2)}x` });
+    }
+  }
+  out.push({ target: "typed layer as-user fetch ≥ 50 % of plain throughput", ok: largest.typedLayer.ratio >= 0.5, detail: `${(largest.typedLayer.ratio * 100).toFixed(0)} %` });
+  return out;
+}
+
+function markdown(results: ScaleResult[], verdicts: Check[]): string {
+  const lines: string[] = [];
+  for (const r of results) {
+    lines.push(`### ${r.size.clients.toLocaleString("en")} clients, ${r.size.organizations.toLocaleString("en")} organizations, ${r.size.users.toLocaleString("en")} users (loaded in ${r.loadSeconds.toFixed(1)} s)`, "");
+    lines.push("| query | RLS median ms | RLS p95 ms | explicit median ms | explicit p95 ms | ratio |", "| --- | ---: | ---: | ---: | ---: | ---: |");
+    for (const q of r.queries) {
+      lines.push(`| ${q.title} | ${fmt(q.rls.median)} | ${fmt(q.rls.p95)} | ${fmt(q.explicit.median)} | ${fmt(q.explicit.p95)} | ${q.ratio.toFixed(2)} |`);
+    }
+    lines.push("", "| naive policy shape | query | median ms |", "| --- | --- | ---: |");
+    for (const n of r.naive) lines.push(`| ${n.title} | ${n.query} | ${n.timedOut ? "> 20,000 (timed out)" : fmt(n.rls!.median)} |`);
+    lines.push(
+      "",
+      `Typed layer, one-client fetch: ${r.typedLayer.asUserPerSecond.toFixed(0)}/s as a user, ${r.typedLayer.plainPerSecond.toFixed(0)}/s plain without RLS (${(r.typedLayer.ratio * 100).toFixed(0)} %).`,
+      "",
+    );
+  }
+  lines.push("### Targets", "", "| target | result | |", "| --- | ---: | --- |");
+  for (const v of verdicts) lines.push(`| ${v.target} | ${v.detail} | ${v.ok ? "met" : "MISSED"} |`);
+  return lines.join("\n");
+}
+
+main(async () => {
+  const started = Date.now();
+  const external = process.env.DATABASE_URL;
+  const engine = await resolveEngine("embedded");
+  const server = external ? null : await startThrowawayServer(engine);
+  const serverUrl = external ? withDatabase(external, "postgres") : server!.url;
+  step(external ? `server: DATABASE_URL (${new URL(external).host})` : `server: throwaway PostgreSQL ${engine.version}`);
+  step(`${runs} timed runs per query and variant (after ${warmup} warm-up runs), scales ${scales.join(", ")}`);
+  const results: ScaleResult[] = [];
+  try {
+    for (const scale of scales) results.push(await runScale(serverUrl, scale));
+  } finally {
+    server?.stop();
+  }
+  const verdicts = checks(results);
+  const report = markdown(results, verdicts);
+  console.log(`\n${report}\n`);
+  const dir = path.join(ROOT, "bench-results");
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  const json = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    quick,
+    runs,
+    results,
+    targets: verdicts,
+  };
+  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(path.join(dir, "latest.json"), `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(path.join(dir, "latest.md"), `${report}\n`);
+  step(`results: ${path.relative(ROOT, file)} (and bench-results/latest.json, latest.md); ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const missed = verdicts.filter((v) => !v.ok);
+  step(missed.length ? `${missed.length} target(s) missed: see the table` : "every target met");
+});

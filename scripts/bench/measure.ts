@@ -1,0 +1,58 @@
+/** Timing: run a statement many times inside PostgREST's transaction preamble. */
+import type postgres from "postgres";
+
+export interface Stats {
+  runs: number;
+  median: number;
+  p95: number;
+}
+
+export function stats(samples: number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return { runs: samples.length, median: at(0.5), p95: at(0.95) };
+}
+
+export interface Actor {
+  /** Database role for the transaction: authenticated (RLS) or service_role (no RLS). */
+  role: "authenticated" | "service_role";
+  claims: object;
+}
+
+/**
+ * Time one statement (milliseconds, client side) in a transaction that first
+ * sets role and claims exactly as PostgREST does; the transaction is rolled
+ * back so the data set never changes.
+ */
+export async function timeOnce(
+  conn: postgres.ReservedSql,
+  actor: Actor,
+  statement: (c: postgres.ReservedSql) => Promise<unknown>,
+): Promise<number> {
+  await conn`begin`;
+  try {
+    await conn`select set_config('role', ${actor.role}, true), set_config('request.jwt.claims', ${JSON.stringify(actor.claims)}, true)`;
+    const start = process.hrtime.bigint();
+    await statement(conn);
+    return Number(process.hrtime.bigint() - start) / 1e6;
+  } finally {
+    await conn`rollback`;
+  }
+}
+
+/** Interleave runs of several variants so drift affects them alike; returns samples per variant. */
+export async function compare(
+  conn: postgres.ReservedSql,
+  variants: { actor: Actor; statement: (c: postgres.ReservedSql) => Promise<unknown> }[],
+  runs: number,
+  warmup: number,
+): Promise<number[][]> {
+  const samples = variants.map(() => [] as number[]);
+  for (let i = 0; i < warmup + runs; i++) {
+    for (const [v, variant] of variants.entries()) {
+      const ms = await timeOnce(conn, variant.actor, variant.statement);
+      if (i >= warmup) samples[v]!.push(ms);
+    }
+  }
+  return samples;
+}

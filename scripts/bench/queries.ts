@@ -1,0 +1,184 @@
+/**
+ * The SPEC section 8 queries, each as a signed-in user under RLS and as its
+ * explicit-filter equivalent: the same statement, run without RLS
+ * (service_role), with the filter the policy implies written out by hand as
+ * literal arrays computed beforehand.
+ */
+import type postgres from "postgres";
+import type { Actor } from "./measure.ts";
+
+export interface Persona {
+  id: string;
+  /** Organization the queries look at. */
+  org: string;
+  /** Organizations where the persona holds clients.read. */
+  readOrgs: string[];
+  /** Clients assigned to the persona. */
+  assigned: string[];
+  /** Organizations the persona belongs to. */
+  memberOrgs: string[];
+  /** Users sharing an organization with the persona. */
+  coMembers: string[];
+}
+
+export interface Personas {
+  admin: Persona;
+  member: Persona;
+  threeOrgs: Persona;
+  manager: Persona;
+  /** A client the admin can see. */
+  clientId: string;
+}
+
+async function persona(sql: postgres.Sql, id: string, org: string): Promise<Persona> {
+  const [row] = await sql<{ read_orgs: string[]; assigned: string[]; member_orgs: string[]; co_members: string[] }[]>`
+    select
+      coalesce((select array_agg(distinct ur.organization_id) from public.user_roles ur
+                join public.role_permissions rp on rp.role_id = ur.role_id
+                where ur.user_id = ${id} and rp.permission = 'clients.read'), '{}') as read_orgs,
+      coalesce((select array_agg(uc.client_id) from public.user_clients uc where uc.user_id = ${id}), '{}') as assigned,
+      coalesce((select array_agg(ou.organization_id) from public.organization_users ou where ou.user_id = ${id}), '{}') as member_orgs,
+      coalesce((select array_agg(distinct t.user_id) from public.organization_users m
+                join public.organization_users t on t.organization_id = m.organization_id where m.user_id = ${id}), '{}') as co_members`;
+  return { id, org, readOrgs: row!.read_orgs, assigned: row!.assigned, memberOrgs: row!.member_orgs, coMembers: row!.co_members };
+}
+
+/** Pick the personas from the generated data set (deterministically). */
+export async function pickPersonas(sql: postgres.Sql): Promise<Personas> {
+  const byRole = async (key: string, extra = sql``) => {
+    const [row] = await sql<{ user_id: string; organization_id: string }[]>`
+      select ur.user_id, ur.organization_id from public.user_roles ur join public.roles r on r.id = ur.role_id
+      where r.key = ${key}
+        and (select count(*) from public.user_roles x where x.user_id = ur.user_id and x.organization_id = ur.organization_id) = 1
+        ${extra}
+      order by ur.user_id, ur.organization_id limit 1`;
+    if (!row) throw new Error(`the data set has no ${key}`);
+    return persona(sql, row.user_id, row.organization_id);
+  };
+  const admin = await byRole("admin");
+  const member = await byRole("member", sql`and exists (select 1 from public.user_clients uc where uc.user_id = ur.user_id and uc.organization_id = ur.organization_id)`);
+  const manager = await byRole("manager");
+  const [three] = await sql<{ user_id: string; organization_id: string }[]>`
+    select user_id, min(organization_id::text)::uuid as organization_id from public.organization_users
+    group by user_id having count(*) = 3 order by user_id limit 1`;
+  const [client] = await sql<{ id: string }[]>`select id from public.clients where organization_id = ${admin.org} order by id limit 1 offset 7`;
+  return { admin, member, manager, threeOrgs: await persona(sql, three!.user_id, three!.organization_id), clientId: client!.id };
+}
+
+export const asUser = (p: Persona): Actor => ({ role: "authenticated", claims: { sub: p.id, role: "authenticated", aud: "authenticated" } });
+export const asService: Actor = { role: "service_role", claims: { role: "service_role" } };
+
+type Statement = (c: postgres.ReservedSql) => Promise<unknown>;
+
+export interface BenchQuery {
+  key: string;
+  title: string;
+  /** Counts toward the 1 ms single-page target. */
+  singlePage: boolean;
+  actor: Actor;
+  rls: Statement;
+  explicit: Statement;
+  /** The statement as run under RLS, for EXPLAIN. */
+  explain: { text: string; params: unknown[] };
+}
+
+const COLUMNS = "id, organization_id, name, email, status, updated_at";
+
+export function queries(p: Personas): BenchQuery[] {
+  const { admin, member, threeOrgs, manager } = p;
+  const page = `select ${COLUMNS} from public.clients where organization_id = $1 order by name, id limit 50`;
+  const pageExplicit = `select ${COLUMNS} from public.clients where organization_id = $1 and (organization_id = any($2::uuid[]) or id = any($3::uuid[])) order by name, id limit 50`;
+  const byId = `select * from public.clients where id = $1`;
+  const byIdExplicit = `select * from public.clients where id = $1 and (organization_id = any($2::uuid[]) or id = any($3::uuid[]))`;
+  const count = `select count(*) from public.clients`;
+  const countExplicit = `select count(*) from public.clients where organization_id = any($1::uuid[]) or id = any($2::uuid[])`;
+  const prefix = `select ${COLUMNS} from public.clients where organization_id = $1 and lower(name) like $2 order by name, id limit 50`;
+  const prefixExplicit = `select ${COLUMNS} from public.clients where organization_id = $1 and lower(name) like $2 and (organization_id = any($3::uuid[]) or id = any($4::uuid[])) order by name, id limit 50`;
+  const members = `
+    select ou.user_id, u.email, array_agg(r.key order by r.rank desc) as roles
+    from public.organization_users ou
+    join public.users u on u.id = ou.user_id
+    join public.user_roles ur on ur.organization_id = ou.organization_id and ur.user_id = ou.user_id
+    join public.roles r on r.id = ur.role_id
+    where ou.organization_id = $1
+    group by ou.user_id, u.email order by u.email`;
+  const membersExplicit = `
+    select ou.user_id, u.email, array_agg(r.key order by r.rank desc) as roles
+    from public.organization_users ou
+    join public.users u on u.id = ou.user_id
+    join public.user_roles ur on ur.organization_id = ou.organization_id and ur.user_id = ou.user_id
+    join public.roles r on r.id = ur.role_id
+    where ou.organization_id = $1
+      and ou.organization_id = any($2::uuid[]) and ur.organization_id = any($2::uuid[])
+      and (u.id = any($3::uuid[]) or u.id = $4)
+    group by ou.user_id, u.email order by u.email`;
+  const insert = `insert into public.clients (organization_id, name) values ($1, $2)`;
+  const insertExplicit = `insert into public.clients (organization_id, name, created_by) values ($1, $2, $3)`;
+  const search = "nor%";
+
+  return [
+    {
+      key: "admin_first_page",
+      title: "admin: first page (50) of an organization's clients by name",
+      singlePage: true,
+      actor: asUser(admin),
+      rls: (c) => c.unsafe(page, [admin.org], { prepare: true }),
+      explicit: (c) => c.unsafe(pageExplicit, [admin.org, admin.readOrgs, admin.assigned], { prepare: true }),
+      explain: { text: page, params: [admin.org] },
+    },
+    {
+      key: "member_assigned_page",
+      title: "member: assigned clients (50)",
+      singlePage: true,
+      actor: asUser(member),
+      rls: (c) => c.unsafe(page, [member.org], { prepare: true }),
+      explicit: (c) => c.unsafe(pageExplicit, [member.org, member.readOrgs, member.assigned], { prepare: true }),
+      explain: { text: page, params: [member.org] },
+    },
+    {
+      key: "client_by_id",
+      title: "one client by id",
+      singlePage: true,
+      actor: asUser(admin),
+      rls: (c) => c.unsafe(byId, [p.clientId], { prepare: true }),
+      explicit: (c) => c.unsafe(byIdExplicit, [p.clientId, admin.readOrgs, admin.assigned], { prepare: true }),
+      explain: { text: byId, params: [p.clientId] },
+    },
+    {
+      key: "count_three_orgs",
+      title: "count of all clients a user in 3 organizations can see",
+      singlePage: false,
+      actor: asUser(threeOrgs),
+      rls: (c) => c.unsafe(count, [], { prepare: true }),
+      explicit: (c) => c.unsafe(countExplicit, [threeOrgs.readOrgs, threeOrgs.assigned], { prepare: true }),
+      explain: { text: count, params: [] },
+    },
+    {
+      key: "name_prefix_search",
+      title: "name-prefix search in one organization (50)",
+      singlePage: true,
+      actor: asUser(admin),
+      rls: (c) => c.unsafe(prefix, [admin.org, search], { prepare: true }),
+      explicit: (c) => c.unsafe(prefixExplicit, [admin.org, search, admin.readOrgs, admin.assigned], { prepare: true }),
+      explain: { text: prefix, params: [admin.org, search] },
+    },
+    {
+      key: "members_with_roles",
+      title: "an organization's members with their roles",
+      singlePage: true,
+      actor: asUser(admin),
+      rls: (c) => c.unsafe(members, [admin.org], { prepare: true }),
+      explicit: (c) => c.unsafe(membersExplicit, [admin.org, admin.memberOrgs, admin.coMembers, admin.id], { prepare: true }),
+      explain: { text: members, params: [admin.org] },
+    },
+    {
+      key: "insert_client",
+      title: "inserting a client (manager)",
+      singlePage: true,
+      actor: asUser(manager),
+      rls: (c) => c.unsafe(insert, [manager.org, "Bench Insert"], { prepare: true }),
+      explicit: (c) => c.unsafe(insertExplicit, [manager.org, "Bench Insert", manager.id], { prepare: true }),
+      explain: { text: insert, params: [manager.org, "Bench Insert"] },
+    },
+  ];
+}
