@@ -9,6 +9,7 @@
  * equivalent without RLS, side by side. It also times the common naive policy
  * shapes on copies of the tables, and the typed layer's as-user fetch against
  * a plain fetch. Prints markdown tables and writes bench-results/*.json.
+ * `--keep` (with DATABASE_URL) keeps the generated databases for EXPLAIN.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -56,6 +57,8 @@ interface ScaleResult {
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const quick = process.argv.includes("--quick");
+/** Keep the generated databases (to look at plans); only with DATABASE_URL, whose server outlives the run. */
+const keep = process.argv.includes("--keep") && Boolean(process.env.DATABASE_URL);
 const scales = arg("scale") ? [Number(arg("scale"))] : quick ? [0.01, 0.1] : [0.1, 1];
 const runs = Number(arg("runs") ?? (quick ? 60 : 300));
 const warmup = Math.max(5, Math.round(runs / 10));
@@ -150,7 +153,8 @@ async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> 
     return { scale, size, loadSeconds, queries: results, naive, typedLayer };
   } finally {
     await sql.end({ timeout: 5 });
-    await dropDatabase(serverUrl, name);
+    if (keep) step(`  kept ${url}`);
+    else await dropDatabase(serverUrl, name);
   }
 }
 
