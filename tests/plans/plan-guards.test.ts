@@ -1,0 +1,87 @@
+/**
+ * Plan guards (no timings): on a moderately sized data set, every benchmark
+ * query run as a signed-in user reaches clients through an index on
+ * organization_id, the primary key or the assignments, never a sequential
+ * scan of clients and never a per-row subplan. A policy change that breaks
+ * that shape fails here, long before anyone runs the benchmark.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { datasetSteps } from "../../scripts/bench/dataset.ts";
+import { pickPersonas, queries, type BenchQuery } from "../../scripts/bench/queries.ts";
+import { connect, type Sql } from "../../scripts/lib/database.ts";
+import { useTestDatabase } from "../support/database.ts";
+
+const test = useTestDatabase();
+let sql: Sql;
+let benchQueries: BenchQuery[];
+
+interface PlanNode {
+  "Node Type": string;
+  "Relation Name"?: string;
+  "Index Name"?: string;
+  "Subplan Name"?: string;
+  "Parent Relationship"?: string;
+  Plans?: PlanNode[];
+}
+
+function* nodes(node: PlanNode, insideSubplan = false): Generator<{ node: PlanNode; insideSubplan: boolean }> {
+  const sub = insideSubplan || (node["Parent Relationship"] === "SubPlan" && !node["Subplan Name"]?.startsWith("InitPlan"));
+  yield { node, insideSubplan: sub };
+  for (const child of node.Plans ?? []) yield* nodes(child, sub);
+}
+
+/** Indexes through which clients may be reached. */
+const PRIMARY = /^(clients_pkey|clients_organization_id_[a-z_]+|user_clients_[a-z_]+)$/;
+/** The creator arm of the read policy may add its own index, combined with one of the above. */
+const ALLOWED = /^(clients_pkey|clients_organization_id_[a-z_]+|user_clients_[a-z_]+|clients_created_by_idx)$/;
+
+beforeAll(async () => {
+  sql = connect(test.url, { max: 1 });
+  await sql.begin(async (tx) => {
+    await tx`set local session_replication_role = replica`;
+    for (const s of datasetSteps({ organizations: 200, users: 2000, clients: 20_000 })) await tx.unsafe(s.sql).simple();
+  });
+  await sql.unsafe("vacuum analyze").simple();
+  benchQueries = queries(await pickPersonas(sql));
+});
+afterAll(() => sql?.end({ timeout: 5 }));
+
+async function planAsUser(q: BenchQuery): Promise<PlanNode> {
+  return sql.begin(async (tx) => {
+    await tx`select set_config('role', ${q.actor.role}, true), set_config('request.jwt.claims', ${JSON.stringify(q.actor.claims)}, true)`;
+    const [row] = await tx.unsafe(`explain (format json) ${q.explain.text}`, q.explain.params as never[]);
+    const plan = (row as Record<string, [{ Plan: PlanNode }]>)["QUERY PLAN"]![0].Plan;
+    await tx`rollback`.catch(() => undefined);
+    return plan;
+  }).catch((error: unknown) => {
+    throw error;
+  });
+}
+
+describe("plan guards", () => {
+  const keys = ["admin_first_page", "member_assigned_page", "client_by_id", "count_three_orgs", "name_prefix_search", "insert_client"];
+  for (const key of keys) {
+    it(`${key}: clients is reached through an index, with no sequential scan and no per-row subplan`, async () => {
+      const q = benchQueries.find((x) => x.key === key)!;
+      const plan = await planAsUser(q);
+      const all = [...nodes(plan)];
+      const onClients = all.filter((n) => n.node["Relation Name"] === "clients");
+      const shape = JSON.stringify(all.map((n) => [n.node["Node Type"], n.node["Relation Name"], n.node["Index Name"], n.node["Subplan Name"]]));
+      expect(onClients.filter((n) => n.node["Node Type"] === "Seq Scan"), shape).toEqual([]);
+      expect(all.filter((n) => n.insideSubplan), shape).toEqual([]);
+      if (key !== "insert_client") {
+        const indexes = all.map((n) => n.node["Index Name"]).filter((name): name is string => Boolean(name));
+        expect(indexes.some((name) => PRIMARY.test(name)), shape).toBe(true);
+        expect(indexes.every((name) => ALLOWED.test(name)), shape).toBe(true);
+      }
+    });
+  }
+
+  it("members_with_roles: membership tables are reached through their indexes", async () => {
+    const q = benchQueries.find((x) => x.key === "members_with_roles")!;
+    const all = [...nodes(await planAsUser(q))];
+    const seq = all.filter((n) => n.node["Node Type"] === "Seq Scan" && ["organization_users", "user_roles"].includes(n.node["Relation Name"] ?? ""));
+    expect(seq).toEqual([]);
+    expect(all.filter((n) => n.insideSubplan)).toEqual([]);
+  });
+});
