@@ -1,0 +1,143 @@
+/**
+ * Through a real PgBouncer in transaction mode (and in session mode, and
+ * directly), 8 concurrent connections run 2,000 as-user units of work for
+ * randomly chosen users (fixed seed). Every result is checked against the
+ * visibility computed independently as the service, and after every unit the
+ * pooled connections are back to the login role with no claims: no role or
+ * claim survives a transaction, so nobody sees another user's rows.
+ */
+import { sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { datasetSteps } from "../../scripts/bench/dataset.ts";
+import { connect } from "../../scripts/lib/database.ts";
+import { createOrgDb } from "../../src/db.ts";
+import { clients } from "../../src/schema/index.ts";
+import { useTestDatabase } from "../support/database.ts";
+import { startPgBouncer, type Bouncer } from "../support/pgbouncer.ts";
+
+const test = useTestDatabase();
+const UNITS = 2000;
+const WORKERS = 8;
+
+/** user id -> organization id -> visible client ids, computed without RLS or the policy helpers. */
+let visibility: Map<string, Map<string, Set<string>>>;
+let users: string[];
+let organizations: string[];
+
+/** A small deterministic PRNG (mulberry32). */
+function prng(seed: number) {
+  return () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+beforeAll(async () => {
+  const admin = connect(test.url, { max: 1 });
+  try {
+    await admin.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`;
+      for (const s of datasetSteps({ organizations: 30, users: 300, clients: 3000 })) await tx.unsafe(s.sql).simple();
+    });
+    const rows = await admin<{ user_id: string; organization_id: string; ids: string[] }[]>`
+      with readable as (
+        select distinct ur.user_id, ur.organization_id from public.user_roles ur
+        join public.role_permissions rp on rp.role_id = ur.role_id where rp.permission = 'clients.read'
+      ), visible as (
+        select r.user_id, c.organization_id, c.id from readable r join public.clients c on c.organization_id = r.organization_id
+        union
+        select uc.user_id, uc.organization_id, uc.client_id from public.user_clients uc
+      )
+      select user_id, organization_id, array_agg(id) as ids from visible group by user_id, organization_id`;
+    visibility = new Map();
+    for (const r of rows) {
+      if (!visibility.has(r.user_id)) visibility.set(r.user_id, new Map());
+      visibility.get(r.user_id)!.set(r.organization_id, new Set(r.ids));
+    }
+    users = (await admin<{ id: string }[]>`select id from public.users order by id`).map((r) => r.id);
+    organizations = (await admin<{ id: string }[]>`select id from public.organizations order by id`).map((r) => r.id);
+  } finally {
+    await admin.end();
+  }
+});
+
+async function drive(url: string, prepare: boolean, seed: number) {
+  const db = createOrgDb(url, { max: WORKERS, prepare });
+  const random = prng(seed);
+  const plan = Array.from({ length: UNITS }, () => ({
+    user: users[Math.floor(random() * users.length)]!,
+    org: organizations[Math.floor(random() * organizations.length)]!,
+  }));
+  let next = 0;
+  const wrong: string[] = [];
+  const leaks: string[] = [];
+  let rowsSeen = 0;
+  const worker = async () => {
+    while (next < plan.length) {
+      const { user, org } = plan[next++]!;
+      const result = await db.asUser(user, async (tx) => {
+        const [who] = await tx.execute<{ role: string; uid: string }>(sql`select current_user as role, auth.uid()::text as uid`);
+        const ids = await tx.select({ id: clients.id }).from(clients).where(eq(clients.organizationId, org));
+        return { who, ids: ids.map((r) => r.id) };
+      });
+      if (result.who?.role !== "authenticated" || result.who.uid !== user) wrong.push(`${user}: ran as ${JSON.stringify(result.who)}`);
+      const expected = visibility.get(user)?.get(org) ?? new Set<string>();
+      const got = new Set(result.ids);
+      rowsSeen += got.size;
+      if (got.size !== expected.size || [...got].some((id) => !expected.has(id))) {
+        wrong.push(`${user} in ${org}: saw ${got.size} rows, expected ${expected.size}`);
+      }
+      // Outside any transaction: whatever server connection answers must be clean.
+      const [state] = await db.sql<{ role: string; setting: string; claims: string }[]>`
+        select current_user as role, current_setting('role') as setting,
+               coalesce(current_setting('request.jwt.claims', true), '') as claims`;
+      if (state?.role !== "postgres" || state.setting !== "none" || state.claims !== "") leaks.push(JSON.stringify(state));
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: WORKERS }, worker));
+  } finally {
+    await db.close();
+  }
+  return { wrong, leaks, rowsSeen };
+}
+
+describe.each([
+  { mode: "transaction" as const, prepare: false },
+  { mode: "session" as const, prepare: true },
+  { mode: "direct" as const, prepare: true },
+])("as-user units through $mode", ({ mode, prepare }) => {
+  let bouncer: Bouncer | null = null;
+  beforeAll(async () => {
+    if (mode !== "direct") bouncer = await startPgBouncer(test.url, mode, 4);
+  });
+  afterAll(() => bouncer?.stop());
+
+  it(`${UNITS} units on ${WORKERS} connections for random users see exactly their rows, and leave no role or claim behind`, async () => {
+    const { wrong, leaks, rowsSeen } = await drive(bouncer?.url ?? test.url, prepare, 20261125);
+    expect(wrong).toEqual([]);
+    expect(leaks).toEqual([]);
+    expect(rowsSeen).toBeGreaterThan(0);
+  });
+});
+
+describe("the leak check can fail", () => {
+  it("a claim set at session level through a transaction-mode pooler does reach other clients", async () => {
+    const bouncer = await startPgBouncer(test.url, "transaction", 2);
+    const db = createOrgDb(bouncer.url, { max: 4, prepare: false });
+    try {
+      await db.sql`select set_config('request.jwt.claims', '{"sub":"leaked"}', false)`;
+      const seen = await Promise.all(
+        Array.from({ length: 20 }, () => db.sql<{ claims: string }[]>`select coalesce(current_setting('request.jwt.claims', true), '') as claims`),
+      );
+      expect(seen.some(([row]) => row?.claims.includes("leaked"))).toBe(true);
+    } finally {
+      await db.close();
+      await bouncer.stop();
+    }
+  });
+});
