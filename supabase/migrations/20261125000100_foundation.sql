@@ -10,6 +10,10 @@
 -- * `private.set_updated_at()`: the trigger function behind every
 --   `updated_at` column.
 
+-- Fail fast rather than queue behind live traffic (and block it) on a busy database.
+set local lock_timeout = '10s';
+set local statement_timeout = '15min';
+
 create schema if not exists private;
 comment on schema private is
   'Helpers for policies and triggers. Not exposed through the API; callable only where granted.';

@@ -4,6 +4,10 @@
 -- changes, removed with the auth user (cascade). Members of an organization
 -- see each other's profiles; everyone sees and edits their own.
 
+-- Fail fast rather than queue behind live traffic (and block it) on a busy database.
+set local lock_timeout = '10s';
+set local statement_timeout = '15min';
+
 create table public.users (
   id uuid primary key references auth.users (id) on delete cascade,
   email text,

@@ -5,6 +5,10 @@
 -- union over the roles they hold there. Production needs this catalog, so it
 -- is data of the migration, not of the seed.
 
+-- Fail fast rather than queue behind live traffic (and block it) on a busy database.
+set local lock_timeout = '10s';
+set local statement_timeout = '15min';
+
 create table public.roles (
   id uuid primary key default gen_random_uuid(),
   key text not null unique check (key ~ '^[a-z][a-z_]{1,30}$'),

@@ -12,6 +12,10 @@
 -- own migrations), which enforce the rank rules. Invariant: every organization
 -- keeps at least one owner at every commit, also under concurrent requests.
 
+-- Fail fast rather than queue behind live traffic (and block it) on a busy database.
+set local lock_timeout = '10s';
+set local statement_timeout = '15min';
+
 -- Tables ----------------------------------------------------------------------
 
 create table public.organizations (

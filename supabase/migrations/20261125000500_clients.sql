@@ -7,6 +7,10 @@
 -- of the same organization (composite foreign keys); a client never moves to
 -- another organization.
 
+-- Fail fast rather than queue behind live traffic (and block it) on a busy database.
+set local lock_timeout = '10s';
+set local statement_timeout = '15min';
+
 create type public.client_status as enum ('lead', 'active', 'inactive', 'archived');
 comment on type public.client_status is 'Where a client stands: lead, active, inactive, archived.';
 

@@ -11,6 +11,10 @@
 --   accepts race (the row is locked). Inviting the same email to the same
 --   organization again replaces the pending invitation.
 
+-- Fail fast rather than queue behind live traffic (and block it) on a busy database.
+set local lock_timeout = '10s';
+set local statement_timeout = '15min';
+
 create extension if not exists pgcrypto with schema extensions;
 
 create table public.invitations (

@@ -5,6 +5,10 @@
 -- are serialized by the owner guard (see the organizations migration), and the
 -- deferred "at least one owner" check runs at commit.
 
+-- Fail fast rather than queue behind live traffic (and block it) on a busy database.
+set local lock_timeout = '10s';
+set local statement_timeout = '15min';
+
 create function public.transfer_ownership(organization_id uuid, new_owner_id uuid)
 returns void
 language plpgsql

@@ -8,6 +8,10 @@
 -- copied. Readable with audit.read; nobody but the service changes or deletes
 -- rows.
 
+-- Fail fast rather than queue behind live traffic (and block it) on a busy database.
+set local lock_timeout = '10s';
+set local statement_timeout = '15min';
+
 create table public.audit_log (
   id uuid primary key default gen_random_uuid(),
   organization_id uuid,

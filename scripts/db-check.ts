@@ -1,0 +1,53 @@
+/**
+ * npm run db:check — migration safety and drift, before a migration ships:
+ *
+ * 1. squawk over supabase/migrations (.squawk.toml lists the rules accepted on purpose);
+ * 2. the GitHub workflows against their schema;
+ * 3. on a throwaway system PostgreSQL (15) built from the migrations:
+ *    `supabase db lint` with plpgsql_check, `supabase db advisors`, and the
+ *    generated types compared with the committed ones.
+ */
+import path from "node:path";
+import { describeFindings, runAdvisors, serious } from "./lib/advisors.ts";
+import { hasPlpgsqlCheck, lint, PLPGSQL_CHECK_HINT, squawk, validateWorkflow, workflowFiles } from "./lib/checks.ts";
+import { drift, generate } from "./lib/codegen.ts";
+import { ROOT, withDatabase } from "./lib/config.ts";
+import { build, createDatabase } from "./lib/database.ts";
+import { resolveEngine } from "./lib/engine.ts";
+import { fail, indent, main, step } from "./lib/output.ts";
+import { startThrowawayServer } from "./lib/throwaway.ts";
+
+main(async () => {
+  const problems: string[] = [];
+  const record = (label: string, ok: boolean, output = "") => {
+    step(`${ok ? "✔" : "✖"} ${label}`);
+    if (!ok) problems.push(`${label}:\n${indent(output)}`);
+  };
+
+  const sq = squawk();
+  record("squawk: migrations are safe to apply", sq.ok, sq.output);
+  for (const file of workflowFiles()) {
+    const wf = validateWorkflow(file);
+    record(`workflow ${path.relative(ROOT, file)} is valid`, wf.ok, wf.output);
+  }
+
+  const engine = await resolveEngine("system");
+  if (!hasPlpgsqlCheck(engine)) fail(`supabase db lint needs plpgsql_check. ${PLPGSQL_CHECK_HINT}`);
+  step(`building the schema on a throwaway PostgreSQL ${engine.version}`);
+  const server = await startThrowawayServer(engine);
+  try {
+    await createDatabase(server.url, "check");
+    const url = withDatabase(server.url, "check");
+    await build(url, { seed: false });
+    const linted = lint(url);
+    record("supabase db lint (plpgsql_check): no warning", linted.ok, linted.output);
+    const findings = serious(runAdvisors(url));
+    record("supabase db advisors: nothing at warn level or above", findings.length === 0, describeFindings(findings));
+    const changed = drift(await generate(url));
+    record("generated Drizzle schema and Database types match the migrations", changed.length === 0, `out of date: ${changed.join(", ")}; run npm run db:types`);
+  } finally {
+    server.stop();
+  }
+  if (problems.length) fail(`db:check found problems:\n\n${problems.join("\n\n")}`);
+  step("db:check passed");
+});

@@ -1,0 +1,54 @@
+/**
+ * Static checks behind `npm run db:check`: squawk on the migrations, the
+ * GitHub workflows against their schema, `supabase db lint` (plpgsql_check).
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { ROOT } from "./config.ts";
+import { cliUrl, migrationFiles, supabaseCli } from "./database.ts";
+import type { Engine } from "./engine.ts";
+
+export interface CheckResult {
+  ok: boolean;
+  output: string;
+}
+
+const bin = (name: string) => path.join(ROOT, "node_modules", ".bin", name);
+
+/** squawk over migration files (default: all of supabase/migrations), with .squawk.toml. */
+export function squawk(files = migrationFiles().map((f) => path.join(ROOT, "supabase", "migrations", f))): CheckResult {
+  const result = spawnSync(bin("squawk"), ["--config", path.join(ROOT, ".squawk.toml"), ...files], { cwd: ROOT, encoding: "utf8" });
+  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
+}
+
+export const WORKFLOWS_DIR = path.join(ROOT, ".github", "workflows");
+
+export function workflowFiles(): string[] {
+  if (!existsSync(WORKFLOWS_DIR)) return [];
+  return readdirSync(WORKFLOWS_DIR)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => path.join(WORKFLOWS_DIR, f));
+}
+
+/** A GitHub workflow against the published workflow schema (action-validator). */
+export function validateWorkflow(file: string): CheckResult {
+  const result = spawnSync(bin("action-validator"), [file], { cwd: ROOT, encoding: "utf8" });
+  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
+}
+
+export const PLPGSQL_CHECK_HINT = "Install plpgsql_check for the system PostgreSQL (Debian: apt-get install -y postgresql-15-plpgsql-check).";
+
+export function hasPlpgsqlCheck(engine: Engine): boolean {
+  return existsSync(path.join(engine.extensionDir, "plpgsql_check.control"));
+}
+
+/** `supabase db lint` (plpgsql_check over every function) at warning level. */
+export function lint(url: string): CheckResult {
+  const result = supabaseCli(["db", "lint", "--db-url", cliUrl(url), "--level", "warning", "--fail-on", "warning"]);
+  const output = `${result.stdout}${result.stderr}`
+    .split("\n")
+    .filter((line) => !line.startsWith("Warning: --db-url is deprecated"))
+    .join("\n");
+  return { ok: result.status === 0, output };
+}
