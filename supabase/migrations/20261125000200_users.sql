@@ -1,7 +1,8 @@
 -- Users: the public profile of each auth.users row.
 --
--- Created when a user signs up, kept in sync when their email or metadata
--- changes, removed with the auth user (cascade). Members of an organization
+-- Created when a user signs up (email, and full_name and avatar_url from the
+-- sign-up metadata), email kept in sync when it changes, removed with the auth
+-- user (cascade). Members of an organization
 -- see each other's profiles; everyone sees and edits their own.
 
 -- Fail fast rather than queue behind live traffic (and block it) on a busy database.

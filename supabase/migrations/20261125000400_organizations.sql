@@ -99,6 +99,26 @@ $$;
 comment on function private.organization_ids_with(text) is
   'Ids of the organizations where the signed-in user holds the permission through any of their roles.';
 
+create function private.organization_ids_with_role(role_key text)
+returns uuid[]
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  return (
+    select coalesce(array_agg(ur.organization_id), '{}')
+    from public.user_roles ur
+    join public.roles r on r.id = ur.role_id
+    where ur.user_id = auth.uid()
+      and r.key = organization_ids_with_role.role_key
+  );
+end;
+$$;
+comment on function private.organization_ids_with_role(text) is
+  'Ids of the organizations where the signed-in user holds the role (e.g. member: who may update the clients assigned to them).';
+
 create function private.co_member_ids()
 returns uuid[]
 language plpgsql
@@ -232,12 +252,12 @@ $$;
 comment on function private.role_ids(text[]) is 'Ids of the roles with these keys; raises 22023 for an empty list or an unknown key.';
 
 revoke all on function
-  private.organization_ids(), private.organization_ids_with(text), private.co_member_ids(),
+  private.organization_ids(), private.organization_ids_with(text), private.organization_ids_with_role(text), private.co_member_ids(),
   private.has_permission(uuid, text), private.max_rank(uuid, uuid), private.is_member(uuid, uuid),
   private.require_user(), private.require_permission(uuid, text), private.role_ids(text[])
   from public, anon;
 grant execute on function
-  private.organization_ids(), private.organization_ids_with(text), private.co_member_ids(),
+  private.organization_ids(), private.organization_ids_with(text), private.organization_ids_with_role(text), private.co_member_ids(),
   private.has_permission(uuid, text)
   to authenticated, service_role;
 

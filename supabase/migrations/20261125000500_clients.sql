@@ -89,8 +89,7 @@ as $$
 begin
   if new.created_by is not null
      and new.created_by = (select auth.uid())
-     and private.is_member(new.organization_id, new.created_by)
-     and not private.has_permission(new.organization_id, 'clients.read') then
+     and new.organization_id = any (private.organization_ids_with_role('member')) then
     insert into public.user_clients (organization_id, user_id, client_id)
     values (new.organization_id, new.created_by, new.id)
     on conflict do nothing;
@@ -99,7 +98,7 @@ begin
 end;
 $$;
 comment on function private.assign_client_to_member_creator() is
-  'Trigger: a client created by a member who cannot read every client (a `member`) is assigned to its creator, so they can see and update it.';
+  'Trigger: a client created by a `member` (whatever other roles they hold there) is assigned to its creator, so they keep seeing and updating it.';
 
 create trigger clients_assign_member_creator
   after insert on public.clients
@@ -167,14 +166,20 @@ create policy clients_update_updaters_or_assigned on public.clients
   for update to authenticated
   using (
     organization_id = any ((select private.organization_ids_with('clients.update'))::uuid[])
-    or id = any ((select private.assigned_client_ids())::uuid[])
+    or (
+      id = any ((select private.assigned_client_ids())::uuid[])
+      and organization_id = any ((select private.organization_ids_with_role('member'))::uuid[])
+    )
   )
   with check (
     organization_id = any ((select private.organization_ids_with('clients.update'))::uuid[])
-    or id = any ((select private.assigned_client_ids())::uuid[])
+    or (
+      id = any ((select private.assigned_client_ids())::uuid[])
+      and organization_id = any ((select private.organization_ids_with_role('member'))::uuid[])
+    )
   );
 comment on policy clients_update_updaters_or_assigned on public.clients is
-  'Holders of clients.update (owner, admin, manager) update every client of the organization; others update the clients assigned to them.';
+  'Holders of clients.update (owner, admin, manager) update every client of the organization; a `member` updates the clients assigned to them (an assigned viewer does not).';
 
 create policy clients_delete_deleters on public.clients
   for delete to authenticated

@@ -198,6 +198,18 @@ begin
   if private.is_member(invitation.organization_id, uid) then
     raise exception 'already a member of this organization' using errcode = '23505';
   end if;
+  -- The inviter grants the role: they must still be able to, now.
+  if invitation.invited_by is null
+     or not exists (
+       select 1 from public.user_roles ur join public.role_permissions rp on rp.role_id = ur.role_id
+       where ur.organization_id = invitation.organization_id and ur.user_id = invitation.invited_by
+         and rp.permission = 'members.manage'
+     )
+     or private.max_rank(invitation.organization_id, invitation.invited_by)
+        < (select r.rank from public.roles r where r.id = invitation.role_id) then
+    raise exception 'invitation no longer valid' using errcode = 'P0001',
+      detail = 'Its inviter can no longer grant this role. Ask for a new invitation.';
+  end if;
 
   insert into public.organization_users (organization_id, user_id) values (invitation.organization_id, uid);
   insert into public.user_roles (organization_id, user_id, role_id) values (invitation.organization_id, uid, invitation.role_id);
@@ -206,7 +218,7 @@ begin
 end;
 $$;
 comment on function public.accept_invitation(text) is
-  'Accepts an invitation by its token: the caller, whose email must match, becomes a member with the invited role. Returns the organization id. Distinct errors: not found (P0002), revoked, used, expired (P0001), another email (42501), already a member (23505).';
+  'Accepts an invitation by its token: the caller, whose email must match, becomes a member with the invited role. Returns the organization id. Distinct errors: not found (P0002), revoked, used, expired, no longer valid because the inviter can no longer grant the role (P0001), another email (42501), already a member (23505).';
 
 create function public.revoke_invitation(invitation_id uuid)
 returns void

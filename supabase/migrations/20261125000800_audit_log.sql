@@ -62,9 +62,6 @@ declare
   org uuid;
   record uuid;
 begin
-  if tg_op = 'UPDATE' and old_row = new_row then
-    return null;
-  end if;
   org := case tg_table_name
     when 'organizations' then (row_data ->> 'id')::uuid
     when 'users' then null
@@ -85,7 +82,7 @@ begin
 end;
 $$;
 comment on function private.record_audit() is
-  'Trigger: appends the change to audit_log (actor auth.uid(), organization, table, record id, old and new row without secrets). Skips updates that change nothing.';
+  'Trigger: appends every change to audit_log (actor auth.uid(), organization, table, record id, old and new row without secrets).';
 
 create trigger organizations_audit after insert or update or delete on public.organizations
   for each row execute function private.record_audit();
@@ -107,3 +104,11 @@ create trigger role_permissions_audit after insert or update or delete on public
   for each row execute function private.record_audit();
 
 revoke all on function private.record_audit() from public, anon, authenticated;
+
+-- TRUNCATE fires no row trigger: it would bypass the audit log and the owner
+-- invariant. Nobody gets it through the API roles, not even the service.
+revoke truncate on table
+  public.organizations, public.users, public.roles, public.permissions, public.role_permissions,
+  public.organization_users, public.user_roles, public.clients, public.user_clients,
+  public.invitations, public.audit_log
+  from anon, authenticated, service_role;
