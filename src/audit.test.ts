@@ -6,27 +6,20 @@
  * users, and outlive their organization.
  */
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectError } from "../tests/support/errors.ts";
-import { useTestDatabase } from "../tests/support/database.ts";
+import { useOrgDb } from "../tests/support/orgdb.ts";
 import { client, ORG, USER } from "../tests/support/personas.ts";
 import { listAuditLog, type AuditListInput } from "./audit.ts";
 import { updateClient } from "./clients.ts";
-import { createOrgDb, type OrgDb, type Tx } from "./db.ts";
+import { type Tx } from "./db.ts";
 import { ForbiddenError, ValidationError } from "./errors.ts";
 import { inviteMember } from "./invitations.ts";
 import { createOrganization, deleteOrganization } from "./organizations.ts";
 import { auditLog } from "./schema/index.ts";
 
-const test = useTestDatabase();
-let db: OrgDb;
-
-beforeAll(() => {
-  db = createOrgDb(test.url, { max: 2 });
-});
-afterAll(() => db.close());
-
-const as = <T>(user: string, work: (tx: Tx) => Promise<T>) => db.asUser(user, work);
+const suite = useOrgDb();
+const { test, as } = suite;
 
 /** Entry ids of an organization as the superuser sees them, latest first, with the same filters. */
 async function allEntryIds(organizationId: string, f: { tableName?: string; action?: string; actorId?: string; recordId?: string } = {}): Promise<string[]> {
@@ -56,7 +49,7 @@ async function allPages(run: <T>(work: (tx: Tx) => Promise<T>) => Promise<T>, in
   return entries;
 }
 
-const asUserRun = (user: string) => <T>(work: (tx: Tx) => Promise<T>) => db.asUser(user, work);
+const asUserRun = (user: string) => <T>(work: (tx: Tx) => Promise<T>) => suite.db.asUser(user, work);
 
 describe("listAuditLog", () => {
   it("the seed's history is there, latest first; keyset pages return every entry exactly once, in order", async () => {
@@ -83,7 +76,7 @@ describe("listAuditLog", () => {
   });
 
   it("a change by the service is recorded with no actor", async () => {
-    await db.asService((tx) => updateClient(tx, client(1, 4), { notes: "batch import" }));
+    await suite.db.asService((tx) => updateClient(tx, client(1, 4), { notes: "batch import" }));
     const [entry] = (await as(USER.alice, (tx) => listAuditLog(tx, { organizationId: ORG.acme, limit: 1 }))).items;
     expect(entry).toMatchObject({ actorId: null, tableName: "clients", action: "update", recordId: client(1, 4) });
   });
@@ -141,7 +134,7 @@ describe("listAuditLog", () => {
     expect(whileAlive.map((e) => e.tableName).sort()).toEqual(["organization_users", "organizations", "user_roles"]);
     await as(USER.nora, (tx) => deleteOrganization(tx, org.id));
     expect(await as(USER.nora, (tx) => listAuditLog(tx, { organizationId: org.id }))).toEqual({ items: [], next: null });
-    const kept = await allPages((work) => db.asService(work), { organizationId: org.id });
+    const kept = await allPages((work) => suite.db.asService(work), { organizationId: org.id });
     expect(kept.map((e) => e.id)).toEqual(await allEntryIds(org.id));
     expect(kept[0]).toMatchObject({ tableName: expect.any(String), action: "delete", actorId: USER.nora });
     expect(kept.filter((e) => e.tableName === "organizations").map((e) => e.action).sort()).toEqual(["delete", "insert"]);

@@ -7,9 +7,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectError } from "../tests/support/errors.ts";
-import { useTestDatabase } from "../tests/support/database.ts";
+import { useOrgDb } from "../tests/support/orgdb.ts";
 import { client, ORG, USER } from "../tests/support/personas.ts";
 import {
   assignClient,
@@ -23,18 +23,10 @@ import {
   type Client,
   type ClientListInput,
 } from "./clients.ts";
-import { createOrgDb, type OrgDb, type Tx } from "./db.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "./errors.ts";
 
-const test = useTestDatabase();
-let db: OrgDb;
-
-beforeAll(() => {
-  db = createOrgDb(test.url, { max: 2 });
-});
-afterAll(() => db.close());
-
-const as = <T>(user: string, work: (tx: Tx) => Promise<T>) => db.asUser(user, work);
+const suite = useOrgDb();
+const { test, as } = suite;
 
 /** Ids of an organization's clients as the superuser sees them, in the layer's order (name, id). */
 async function allClientIds(organizationId: string, where: { search?: string; status?: string } = {}): Promise<string[]> {
@@ -418,7 +410,7 @@ describe("assignClient, unassignClient, listAssignments", () => {
 
   it("an assignment pairing a client with a member of another organization is refused by the composite foreign key, even for the service (ConflictError 23503)", async () => {
     const error = await expectError(
-      db.asService((tx) =>
+      suite.db.asService((tx) =>
         tx.execute(
           // A Globex member on an Acme client, forged with Acme's id on both sides.
           sql`insert into public.user_clients (organization_id, user_id, client_id) values (${ORG.acme}, ${USER.heidi}, ${client(1, 9)})`,

@@ -5,26 +5,18 @@
  * signed-in user with the invited email accepts, once, before expiry.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectError } from "../tests/support/errors.ts";
-import { useTestDatabase } from "../tests/support/database.ts";
+import { useOrgDb } from "../tests/support/orgdb.ts";
 import { ORG, USER } from "../tests/support/personas.ts";
-import { createOrgDb, type OrgDb, type Tx } from "./db.ts";
 import { ConflictError, ForbiddenError, InvariantError, NotFoundError, ValidationError } from "./errors.ts";
 import { acceptInvitation, inviteMember, listPendingInvitations, revokeInvitation, type InviteInput } from "./invitations.ts";
 import { listMembers } from "./members.ts";
 import { listMyOrganizations } from "./organizations.ts";
 import { invitations } from "./schema/index.ts";
 
-const test = useTestDatabase();
-let db: OrgDb;
-
-beforeAll(() => {
-  db = createOrgDb(test.url, { max: 2 });
-});
-afterAll(() => db.close());
-
-const as = <T>(user: string, work: (tx: Tx) => Promise<T>) => db.asUser(user, work);
+const suite = useOrgDb();
+const { test, as } = suite;
 
 /** The seed's pending invitation to Acme (pat@example.com, member) and expired one to Globex (quinn@example.com). */
 const SEED = {

@@ -6,25 +6,17 @@
  * owner at commit; authorize answers the permission matrix of the spec.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectError } from "../tests/support/errors.ts";
-import { useTestDatabase } from "../tests/support/database.ts";
+import { useOrgDb } from "../tests/support/orgdb.ts";
 import { client, ORG, USER } from "../tests/support/personas.ts";
-import { createOrgDb, type OrgDb, type Tx } from "./db.ts";
 import { ForbiddenError, InvariantError, NotFoundError, ValidationError } from "./errors.ts";
 import { authorize, leaveOrganization, listMembers, removeMember, setMemberRoles, transferOwnership } from "./members.ts";
 import { createOrganization, listMyOrganizations } from "./organizations.ts";
 import { PERMISSIONS, type Permission, type RoleKey } from "./schema/rules.ts";
 
-const test = useTestDatabase();
-let db: OrgDb;
-
-beforeAll(() => {
-  db = createOrgDb(test.url, { max: 2 });
-});
-afterAll(() => db.close());
-
-const as = <T>(user: string, work: (tx: Tx) => Promise<T>) => db.asUser(user, work);
+const suite = useOrgDb();
+const { test, as } = suite;
 
 /** A new signed-up user (the profile trigger creates public.users). */
 async function newUser(name: string): Promise<string> {

@@ -5,24 +5,16 @@
  * it and only owners delete it; refusals are typed errors carrying the
  * Postgres code, and bad input is refused before the database.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectError } from "../tests/support/errors.ts";
-import { useTestDatabase } from "../tests/support/database.ts";
+import { useOrgDb } from "../tests/support/orgdb.ts";
 import { ORG, USER } from "../tests/support/personas.ts";
 import { createClient } from "./clients.ts";
-import { createOrgDb, type OrgDb, type Tx } from "./db.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "./errors.ts";
 import { createOrganization, deleteOrganization, getOrganization, listMyOrganizations, updateOrganization } from "./organizations.ts";
 
-const test = useTestDatabase();
-let db: OrgDb;
-
-beforeAll(() => {
-  db = createOrgDb(test.url, { max: 2 });
-});
-afterAll(() => db.close());
-
-const as = <T>(user: string, work: (tx: Tx) => Promise<T>) => db.asUser(user, work);
+const suite = useOrgDb();
+const { test, as } = suite;
 
 async function countOrganizations(): Promise<number> {
   const [row] = await test.sql<{ n: number }[]>`select count(*)::int as n from public.organizations`;
@@ -127,7 +119,7 @@ describe("createOrganization", () => {
   it("an anonymous caller cannot create an organization: ForbiddenError 42501", async () => {
     const n = await countOrganizations();
     await expectError(
-      db.asUser({ sub: USER.nora, role: "anon" }, (tx) => createOrganization(tx, { name: "Anon Inc", slug: "anon-inc" })),
+      suite.db.asUser({ sub: USER.nora, role: "anon" }, (tx) => createOrganization(tx, { name: "Anon Inc", slug: "anon-inc" })),
       ForbiddenError,
       "42501",
     );

@@ -36,7 +36,10 @@ comment on constraint clients_organization_id_id_key on public.clients is
 -- The first page of an organization's clients ordered by name, and name prefix search.
 create index clients_organization_id_name_idx on public.clients (organization_id, name, id);
 create index clients_organization_id_lower_name_idx on public.clients (organization_id, lower(name) text_pattern_ops);
-create index clients_created_by_idx on public.clients (created_by);
+-- Behind the created_by foreign key, and the read policy's creator arm
+-- (created_by = me and created_at = now()), which then reads only the rows
+-- created in the current transaction, not everything a user ever created.
+create index clients_created_by_created_at_idx on public.clients (created_by, created_at);
 
 create table public.user_clients (
   organization_id uuid not null,

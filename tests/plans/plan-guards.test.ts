@@ -33,7 +33,7 @@ function* nodes(node: PlanNode, insideSubplan = false): Generator<{ node: PlanNo
 /** Indexes through which clients may be reached. */
 const PRIMARY = /^(clients_pkey|clients_organization_id_[a-z_]+|user_clients_[a-z_]+)$/;
 /** The creator arm of the read policy may add its own index, combined with one of the above. */
-const ALLOWED = /^(clients_pkey|clients_organization_id_[a-z_]+|user_clients_[a-z_]+|clients_created_by_idx)$/;
+const ALLOWED = /^(clients_pkey|clients_organization_id_[a-z_]+|user_clients_[a-z_]+|clients_created_by_created_at_idx)$/;
 
 beforeAll(async () => {
   sql = connect(test.url, { max: 1 });

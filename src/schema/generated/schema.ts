@@ -64,7 +64,11 @@ export const clients = pgTable(
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
   },
   (table) => [
-    index("clients_created_by_idx").using("btree", table.createdBy.asc().nullsLast()),
+    index("clients_created_by_created_at_idx").using(
+      "btree",
+      table.createdBy.asc().nullsLast(),
+      table.createdAt.asc().nullsLast(),
+    ),
     index("clients_organization_id_lower_name_idx").using("btree", sql`organization_id`, sql`lower(name)`),
     index("clients_organization_id_name_idx").using(
       "btree",
