@@ -84,24 +84,22 @@ $$;
 comment on function private.record_audit() is
   'Trigger: appends every change to audit_log (actor auth.uid(), organization, table, record id, old and new row without secrets).';
 
-create trigger organizations_audit after insert or update or delete on public.organizations
-  for each row execute function private.record_audit();
-create trigger organization_users_audit after insert or update or delete on public.organization_users
-  for each row execute function private.record_audit();
-create trigger user_roles_audit after insert or update or delete on public.user_roles
-  for each row execute function private.record_audit();
-create trigger clients_audit after insert or update or delete on public.clients
-  for each row execute function private.record_audit();
-create trigger user_clients_audit after insert or update or delete on public.user_clients
-  for each row execute function private.record_audit();
-create trigger invitations_audit after insert or update or delete on public.invitations
-  for each row execute function private.record_audit();
-create trigger users_audit after insert or update or delete on public.users
-  for each row execute function private.record_audit();
-create trigger roles_audit after insert or update or delete on public.roles
-  for each row execute function private.record_audit();
-create trigger role_permissions_audit after insert or update or delete on public.role_permissions
-  for each row execute function private.record_audit();
+-- One AFTER row trigger per audited table, named <table>_audit.
+do $$
+declare
+  audited text;
+begin
+  foreach audited in array array[
+    'organizations', 'organization_users', 'user_roles', 'clients', 'user_clients',
+    'invitations', 'users', 'roles', 'role_permissions'
+  ] loop
+    execute format(
+      'create trigger %I after insert or update or delete on public.%I for each row execute function private.record_audit()',
+      audited || '_audit', audited
+    );
+  end loop;
+end
+$$;
 
 revoke all on function private.record_audit() from public, anon, authenticated;
 
