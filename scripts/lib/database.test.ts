@@ -67,6 +67,6 @@ describe("seed", () => {
 
 describe("platform baseline", () => {
   it("applies again without error (roles are cluster-wide)", async () => {
-    await expect(applyBaseline(db.url)).resolves.toBeUndefined();
+    await expect(applyBaseline(db.url)).resolves.toBe(true);
   });
 });

@@ -82,8 +82,20 @@ export function adminUrlFor(url: string): string {
   return withDatabase(url, database === "template1" ? "postgres" : "template1");
 }
 
-export async function applyBaseline(url: string): Promise<void> {
-  await withSql(url, (sql) => runSqlFile(sql, BASELINE_FILE));
+/**
+ * Apply the platform baseline, unless the server is a Supabase database
+ * already (its auth schema exists and we are not a superuser there, as on a
+ * `supabase start` stack): then the platform provides it. Returns whether it ran.
+ */
+export async function applyBaseline(url: string): Promise<boolean> {
+  return withSql(url, async (sql) => {
+    const [row] = await sql<{ superuser: boolean; has_auth: boolean }[]>`
+      select (select rolsuper from pg_roles where rolname = current_user) as superuser,
+             to_regprocedure('auth.uid()') is not null as has_auth`;
+    if (row && !row.superuser && row.has_auth) return false;
+    await runSqlFile(sql, BASELINE_FILE);
+    return true;
+  });
 }
 
 export function migrationFiles(workdir = ROOT): string[] {
@@ -193,10 +205,10 @@ export async function loadSeed(url: string, seedFile = SEED_FILE): Promise<void>
 /** Baseline, migrations and seed into an empty (or partly built) database. */
 export async function build(url: string, options: { seed?: boolean; log?: (m: string) => void } = {}): Promise<void> {
   const log = options.log ?? (() => {});
-  log("platform baseline (roles, auth schema, default privileges)");
-  await applyBaseline(url);
-  const applied = await applyMigrations(url);
-  log(applied.length ? `applied ${applied.length} migration(s) with supabase db push` : "migrations: up to date");
+  const applied = await applyBaseline(url);
+  log(applied ? "platform baseline (roles, auth schema, default privileges)" : "platform baseline: provided by the server (Supabase)");
+  const pushed = await applyMigrations(url);
+  log(pushed.length ? `applied ${pushed.length} migration(s) with supabase db push` : "migrations: up to date");
   if (options.seed !== false) {
     const state = await seedState(url);
     if (state === "absent") {
