@@ -69,4 +69,17 @@ describe("platform baseline", () => {
   it("applies again without error (roles are cluster-wide)", async () => {
     await expect(applyBaseline(db.url)).resolves.toBe(true);
   });
+
+  it("is left to the platform on a Supabase server (auth schema present, not a superuser)", async () => {
+    const role = `baseline_probe_${Date.now()}`;
+    await db.sql.unsafe(`create role ${role} login password 'probe'`);
+    try {
+      const url = new URL(db.url);
+      url.username = role;
+      url.password = "probe";
+      await expect(applyBaseline(url.toString())).resolves.toBe(false);
+    } finally {
+      await db.sql.unsafe(`drop role ${role}`);
+    }
+  });
 });

@@ -91,7 +91,8 @@ export async function applyBaseline(url: string): Promise<boolean> {
   return withSql(url, async (sql) => {
     const [row] = await sql<{ superuser: boolean; has_auth: boolean }[]>`
       select (select rolsuper from pg_roles where rolname = current_user) as superuser,
-             to_regprocedure('auth.uid()') is not null as has_auth`;
+             exists (select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                     where n.nspname = 'auth' and p.proname = 'uid') as has_auth`;
     if (row && !row.superuser && row.has_auth) return false;
     await runSqlFile(sql, BASELINE_FILE);
     return true;
