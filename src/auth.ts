@@ -19,10 +19,25 @@ const userId = z.uuid({ error: "user id must be a uuid" });
 
 /** Claims for a user id, as Supabase Auth would issue them. */
 export function claimsFor(id: string, extra: Partial<Omit<UserClaims, "sub">> = {}): UserClaims {
-  const parsed = userId.safeParse(id);
-  if (!parsed.success) throw new ValidationError("invalid user id", { issues: parsed.error.issues });
-  const role: UserClaims["role"] = extra.role === "anon" ? "anon" : "authenticated";
-  return { aud: "authenticated", ...extra, sub: parsed.data, role };
+  const sub = read(userId, id, "invalid user id");
+  try {
+    const role: UserClaims["role"] = extra?.role === "anon" ? "anon" : "authenticated";
+    return { aud: "authenticated", ...extra, sub, role };
+  } catch (error) {
+    throw new ValidationError("invalid claims: they cannot be read", { cause: error });
+  }
+}
+
+/** schema.safeParse, or ValidationError (also for input that throws when read: a getter, a Proxy). */
+function read<S extends z.ZodType>(schema: S, input: unknown, message: string): z.output<S> {
+  let parsed: z.ZodSafeParseResult<z.output<S>>;
+  try {
+    parsed = schema.safeParse(input);
+  } catch (error) {
+    throw new ValidationError(`${message}: it cannot be read`, { cause: error });
+  }
+  if (!parsed.success) throw new ValidationError(message, { issues: parsed.error.issues });
+  return parsed.data;
 }
 
 const claimsSchema = z.looseObject({
@@ -32,9 +47,7 @@ const claimsSchema = z.looseObject({
 
 /** Check claims given directly (they must name a user and a non-service role). */
 export function checkClaims(claims: unknown): UserClaims {
-  const parsed = claimsSchema.safeParse(claims);
-  if (!parsed.success) throw new ValidationError("invalid claims", { issues: parsed.error.issues });
-  return parsed.data as UserClaims;
+  return read(claimsSchema, claims, "invalid claims") as UserClaims;
 }
 
 export interface JwtOptions {

@@ -19,7 +19,7 @@ import { sql as drizzleSql } from "drizzle-orm";
 import { drizzle, PostgresJsSession, PostgresJsTransaction, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { checkClaims, claimsFor, verifyJwt, type JwtOptions, type UserClaims } from "./auth.ts";
-import { ConcurrencyError, isRetryable, toTypedError } from "./errors.ts";
+import { ConcurrencyError, isRetryable, toTypedError, ValidationError } from "./errors.ts";
 import * as schema from "./schema/index.ts";
 
 export type Schema = typeof schema;
@@ -122,6 +122,16 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
       let claims: UserClaims;
       try {
         claims = typeof user === "string" ? claimsFor(user) : checkClaims(user);
+        // Check the claims as the database will read them: JSON cannot hold a BigInt or a cycle, and a toJSON could name someone else.
+        let sent: unknown;
+        try {
+          sent = JSON.parse(JSON.stringify(claims));
+        } catch (error) {
+          throw new ValidationError(`invalid claims: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        }
+        const checked = checkClaims(sent);
+        if (checked.sub !== claims.sub || checked.role !== claims.role) throw new ValidationError("invalid claims: they serialize as another user or role");
+        claims = checked;
       } catch (error) {
         return Promise.reject(toTypedError(error));
       }

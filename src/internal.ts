@@ -4,7 +4,13 @@ import { NotFoundError, ValidationError, toTypedError } from "./errors.ts";
 
 /** Parse input with a zod schema, or throw ValidationError with zod's issues (nothing is written). */
 export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input);
+  let result: z.ZodSafeParseResult<z.output<S>>;
+  try {
+    result = schema.safeParse(input);
+  } catch (error) {
+    // zod lets an input that throws when read (a getter, a Proxy) throw through.
+    throw new ValidationError(`invalid input: it cannot be read (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+  }
   if (!result.success) {
     const first = result.error.issues[0];
     const where = first?.path.length ? `${first.path.join(".")}: ` : "";

@@ -32,7 +32,8 @@ export const clientInsertSchema = createInsertSchema(clients, refine)
   .partial({ email: true, phone: true, notes: true });
 export const clientUpdateSchema = createUpdateSchema(clients, refine)
   .pick({ name: true, email: true, phone: true, status: true, notes: true })
-  .refine((patch) => Object.keys(patch).length > 0, "nothing to update");
+  // A key whose value is undefined sets nothing (Drizzle skips it, then throws "No values to set").
+  .refine((patch) => Object.values(patch).some((value) => value !== undefined), "nothing to update");
 
 export const clientListInput = z.object({
   organizationId: id,

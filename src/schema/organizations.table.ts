@@ -13,7 +13,8 @@ export const organizationSelectSchema = createSelectSchema(organizations);
 export const organizationInsertSchema = createInsertSchema(organizations, refine).pick({ name: true, slug: true });
 export const organizationUpdateSchema = createUpdateSchema(organizations, refine)
   .pick({ name: true, slug: true })
-  .refine((patch) => Object.keys(patch).length > 0, "nothing to update");
+  // A key whose value is undefined sets nothing (Drizzle skips it, then throws "No values to set").
+  .refine((patch) => Object.values(patch).some((value) => value !== undefined), "nothing to update");
 
 export type OrganizationInput = z.input<typeof organizationInsertSchema>;
 export type OrganizationPatch = z.input<typeof organizationUpdateSchema>;
