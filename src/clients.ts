@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { and, asc, eq, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Tx } from "./db.ts";
 import { ForbiddenError, NotFoundError } from "./errors.ts";
-import { guard, one, parse } from "./internal.ts";
+import { guard, one, parse, refused } from "./internal.ts";
 import {
   assignmentInput,
   clientInsertSchema,
@@ -101,11 +101,8 @@ export async function listClients(tx: Tx, input: ClientListInput): Promise<Clien
   });
 }
 
-/** Client rows an update or delete did not reach: hidden (not found) or visible but not permitted. */
-async function refused(tx: Tx, clientId: string, permission: string): Promise<never> {
-  await getClient(tx, clientId);
-  throw new ForbiddenError(`permission denied: ${permission} is required for this client`, { code: "42501" });
-}
+const refusedOn = (tx: Tx, clientId: string, permission: string) =>
+  refused(() => getClient(tx, clientId), permission, "for this client");
 
 /** Update a client (clients.update, or a member on an assigned client). */
 export async function updateClient(tx: Tx, clientId: string, patch: ClientPatch): Promise<Client> {
@@ -113,7 +110,7 @@ export async function updateClient(tx: Tx, clientId: string, patch: ClientPatch)
   const values = parse(clientUpdateSchema, patch);
   return guard(async () => {
     const rows = await tx.update(clients).set(values).where(eq(clients.id, cid)).returning();
-    return rows[0] ?? refused(tx, cid, "clients.update");
+    return rows[0] ?? refusedOn(tx, cid, "clients.update");
   });
 }
 
@@ -122,7 +119,7 @@ export async function deleteClient(tx: Tx, clientId: string): Promise<void> {
   const cid = parse(id, clientId);
   await guard(async () => {
     const rows = await tx.delete(clients).where(eq(clients.id, cid)).returning({ id: clients.id });
-    if (rows.length === 0) await refused(tx, cid, "clients.delete");
+    if (rows.length === 0) await refusedOn(tx, cid, "clients.delete");
   });
 }
 

@@ -1,6 +1,6 @@
 /** Shared plumbing of the entity modules: input parsing and error typing. */
 import type { z } from "zod";
-import { NotFoundError, ValidationError, toTypedError } from "./errors.ts";
+import { ForbiddenError, NotFoundError, ValidationError, toTypedError } from "./errors.ts";
 
 /** Parse input with a zod schema, or throw ValidationError with zod's issues (nothing is written). */
 export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
@@ -33,4 +33,13 @@ export function one<T>(rows: T[], what: string): T {
   const row = rows[0];
   if (row === undefined) throw new NotFoundError(`${what} not found`, { code: "P0002" });
   return row;
+}
+
+/**
+ * An update or delete that reached no row: the row is hidden (the `find`
+ * lookup throws NotFoundError) or visible but not permitted (ForbiddenError).
+ */
+export async function refused(find: () => Promise<unknown>, permission: string, where: string): Promise<never> {
+  await find();
+  throw new ForbiddenError(`permission denied: ${permission} is required ${where}`, { code: "42501" });
 }

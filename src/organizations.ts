@@ -1,8 +1,7 @@
 /** Organizations: create (through the RPC), get, list mine, update, delete. */
 import { and, asc, eq, sql } from "drizzle-orm";
-import { ForbiddenError } from "./errors.ts";
 import type { Tx } from "./db.ts";
-import { guard, one, parse } from "./internal.ts";
+import { guard, one, parse, refused } from "./internal.ts";
 import { roles, userRoles } from "./schema/index.ts";
 import {
   organizationInsertSchema,
@@ -52,11 +51,8 @@ export async function listMyOrganizations(tx: Tx): Promise<MyOrganization[]> {
   });
 }
 
-/** Rows an update or delete did not reach: hidden (not found) or visible but not permitted (forbidden). */
-async function refused(tx: Tx, organizationId: string, permission: string): Promise<never> {
-  await getOrganization(tx, organizationId);
-  throw new ForbiddenError(`permission denied: ${permission} is required in this organization`, { code: "42501" });
-}
+const refusedOn = (tx: Tx, organizationId: string, permission: string) =>
+  refused(() => getOrganization(tx, organizationId), permission, "in this organization");
 
 /** Change name and/or slug (organization.update). */
 export async function updateOrganization(tx: Tx, organizationId: string, patch: OrganizationPatch): Promise<Organization> {
@@ -64,7 +60,7 @@ export async function updateOrganization(tx: Tx, organizationId: string, patch: 
   const values = parse(organizationUpdateSchema, patch);
   return guard(async () => {
     const rows = await tx.update(organizations).set(values).where(eq(organizations.id, orgId)).returning();
-    return rows[0] ?? refused(tx, orgId, "organization.update");
+    return rows[0] ?? refusedOn(tx, orgId, "organization.update");
   });
 }
 
@@ -73,6 +69,6 @@ export async function deleteOrganization(tx: Tx, organizationId: string): Promis
   const orgId = parse(id, organizationId);
   await guard(async () => {
     const rows = await tx.delete(organizations).where(eq(organizations.id, orgId)).returning({ id: organizations.id });
-    if (rows.length === 0) await refused(tx, orgId, "organization.delete");
+    if (rows.length === 0) await refusedOn(tx, orgId, "organization.delete");
   });
 }

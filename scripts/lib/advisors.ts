@@ -19,7 +19,7 @@ export function runAdvisors(url: string): Finding[] {
   const start = out.indexOf("[");
   if (result.status !== 0 || start < 0) {
     if (/No issues found/i.test(`${out}${result.stderr}`)) return [];
-    fail(`supabase db advisors failed:\n${indent(`${out}${result.stderr}`)}`);
+    fail(`supabase db advisors failed:\n${indent(result.output)}`);
   }
   return JSON.parse(out.slice(start)) as Finding[];
 }

@@ -46,9 +46,5 @@ export function hasPlpgsqlCheck(engine: Engine): boolean {
 /** `supabase db lint` (plpgsql_check over every function) at warning level. */
 export function lint(url: string): CheckResult {
   const result = supabaseCli(["db", "lint", "--db-url", cliUrl(url), "--level", "warning", "--fail-on", "warning"]);
-  const output = `${result.stdout}${result.stderr}`
-    .split("\n")
-    .filter((line) => !line.startsWith("Warning: --db-url is deprecated"))
-    .join("\n");
-  return { ok: result.status === 0, output };
+  return { ok: result.status === 0, output: result.output };
 }

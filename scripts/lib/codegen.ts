@@ -149,7 +149,7 @@ function drizzlePull(url: string): { schema: string; relations: string } {
 
 function supabaseTypes(url: string): string {
   const result = supabaseCli(["gen", "types", "typescript", "--db-url", cliUrl(url), "--schema", "public"]);
-  if (result.status !== 0) fail(`supabase gen types failed:\n${indent(`${result.stdout}${result.stderr}`)}`);
+  if (result.status !== 0) fail(`supabase gen types failed:\n${indent(result.output)}`);
   return result.stdout;
 }
 

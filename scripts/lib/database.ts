@@ -117,16 +117,25 @@ export async function appliedMigrations(url: string): Promise<{ version: string;
   });
 }
 
+/**
+ * Run the pinned Supabase CLI. `output` is stdout and stderr together, without
+ * the CLI's notice that --db-url is deprecated (SPEC pins that flag).
+ */
 export function supabaseCli(args: string[], options: { input?: string; workdir?: string } = {}) {
   const bin = path.join(ROOT, "node_modules", ".bin", "supabase");
   if (!existsSync(bin)) fail("The Supabase CLI is not installed. Run `npm install` first.");
   const workdir = options.workdir ?? ROOT;
-  return spawnSync(bin, [...args, "--workdir", workdir], {
+  const result = spawnSync(bin, [...args, "--workdir", workdir], {
     cwd: workdir,
     encoding: "utf8",
     input: options.input ?? "",
     env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
   });
+  const output = `${result.stdout ?? ""}${result.stderr ?? ""}`
+    .split("\n")
+    .filter((line) => !line.startsWith("Warning: --db-url is deprecated"))
+    .join("\n");
+  return { ...result, output };
 }
 
 /** The URL as the Supabase CLI wants it for a local plain server. */
@@ -145,10 +154,6 @@ export async function applyMigrations(url: string, workdir = ROOT): Promise<stri
   const pending = migrationFiles(workdir).filter((f) => !before.has(f.split("_")[0]!));
   if (pending.length === 0) return [];
   const result = supabaseCli(["db", "push", "--db-url", cliUrl(url), "--yes", "--include-all"], { workdir });
-  const output = `${result.stdout ?? ""}${result.stderr ?? ""}`
-    .split("\n")
-    .filter((line) => !line.startsWith("Warning: --db-url is deprecated"))
-    .join("\n");
   if (result.status !== 0) {
     const after = new Set((await appliedMigrations(url)).map((m) => m.version));
     const failed = pending.find((f) => !after.has(f.split("_")[0]!));
@@ -156,7 +161,7 @@ export async function applyMigrations(url: string, workdir = ROOT): Promise<stri
     fail(
       `${failed ? `Migration supabase/migrations/${failed} failed` : "supabase db push failed"}; the database stays as it was before it.\n` +
         (applied.length ? `Applied before it: ${applied.join(", ")}\n` : "") +
-        `Supabase CLI output:\n${indent(output)}`,
+        `Supabase CLI output:\n${indent(result.output)}`,
     );
   }
   return pending;
