@@ -18,7 +18,7 @@ import { eq } from "drizzle-orm";
 import { createOrgDb } from "../src/db.ts";
 import { getClient } from "../src/clients.ts";
 import { clients } from "../src/schema/index.ts";
-import { datasetSteps, sizeFor } from "./bench/dataset.ts";
+import { loadDataset, sizeFor } from "./bench/dataset.ts";
 import { compare, stats, type Stats } from "./bench/measure.ts";
 import { dropNaive, NAIVE_SHAPES, setupNaive, useShape } from "./bench/naive.ts";
 import { pickPersonas, queries } from "./bench/queries.ts";
@@ -62,6 +62,8 @@ const keep = process.argv.includes("--keep") && Boolean(process.env.DATABASE_URL
 const scales = arg("scale") ? [Number(arg("scale"))] : quick ? [0.01, 0.1] : [0.1, 1];
 const runs = Number(arg("runs") ?? (quick ? 60 : 300));
 const warmup = Math.max(5, Math.round(runs / 10));
+/** Connections loading the data set in parallel: one per core, at least 2. */
+const LOAD_CONNECTIONS = Math.max(2, os.availableParallelism());
 const fmt = (ms: number) => (ms < 10 ? ms.toFixed(3) : ms.toFixed(1));
 
 async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> {
@@ -72,20 +74,12 @@ async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> 
   const url = withDatabase(serverUrl, name);
   await build(url, { seed: false });
 
-  const sql = connect(url, { max: 2 });
+  const sql = connect(url, { max: LOAD_CONNECTIONS });
   try {
     const loadStart = Date.now();
-    await sql.begin(async (tx) => {
-      await tx`set local session_replication_role = replica`;
-      for (const s of datasetSteps(size)) {
-        const t = Date.now();
-        await tx.unsafe(s.sql).simple();
-        step(`  ${s.label} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
-      }
-    });
-    await sql.unsafe("vacuum analyze").simple();
+    await loadDataset(sql, size, { parallel: LOAD_CONNECTIONS, onStep: (label, seconds) => step(`  ${label} (${seconds.toFixed(1)} s)`) });
     const loadSeconds = (Date.now() - loadStart) / 1000;
-    step(`  data set ready in ${loadSeconds.toFixed(1)} s (vacuum analyze included)`);
+    step(`  data set ready in ${loadSeconds.toFixed(1)} s (index rebuild and vacuum analyze included)`);
 
     const personas = await pickPersonas(sql);
     const conn = await sql.reserve();

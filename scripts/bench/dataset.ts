@@ -4,13 +4,21 @@
  * 1,000,000 clients each assigned to 1 or 2 members of its organization.
  * `scale` multiplies every count.
  *
+ * Clients are spread over the organizations row by row, so one organization's
+ * clients are scattered over the whole table (as when tenants' rows arrive
+ * interleaved in time); within each organization the names cover every
+ * prefix evenly, so a prefix search always has matches.
+ *
  * Triggers are off while loading (session_replication_role = replica): the
  * rows are consistent by construction, profiles are written directly, and the
- * audit log stays empty. Secondary indexes of the two big tables are dropped
- * before the load and rebuilt after it, which is faster than maintaining them
- * row by row. All steps run in the caller's transaction. Deterministic: the
- * same scale gives the same data.
+ * audit log stays empty. The secondary indexes of the two big tables are
+ * dropped before the load and rebuilt after it, which is faster than
+ * maintaining them row by row. The big steps are split into parts run on
+ * parallel connections. Deterministic: the same size gives the same data.
+ * Meant for an empty, migrated database: a failed load leaves it partial.
  */
+import type postgres from "postgres";
+
 export interface DatasetSize {
   organizations: number;
   users: number;
@@ -25,59 +33,78 @@ export function sizeFor(scale: number): DatasetSize {
   };
 }
 
-/** Statements that load the data set into an empty, migrated database; each is reported as a step. */
-export function datasetSteps(size: DatasetSize): { label: string; sql: string }[] {
+/**
+ * One step of the load; its parts run on parallel connections. Rows are
+ * loaded in transactions with triggers off; maintenance (vacuum) runs as is;
+ * the index step rebuilds the indexes set aside by the first step.
+ */
+export interface DatasetStep {
+  label: string;
+  kind: "rows" | "indexes" | "maintenance";
+  parts: string[];
+}
+
+const uid = (expr: string) => `('b0000000-0000-4000-8000-' || lpad((${expr})::text, 12, '0'))::uuid`;
+const oid = (expr: string) => `('b1000000-0000-4000-8000-' || lpad((${expr})::text, 12, '0'))::uuid`;
+const cid = (expr: string) => `('b2000000-0000-4000-8000-' || lpad((${expr})::text, 12, '0'))::uuid`;
+
+/** [first, last] ranges splitting 1..n into `parts` contiguous slices. */
+function ranges(n: number, parts: number): [number, number][] {
+  const size = Math.ceil(n / parts);
+  const out: [number, number][] = [];
+  for (let first = 1; first <= n; first += size) out.push([first, Math.min(n, first + size - 1)]);
+  return out;
+}
+
+/** The statements that load the data set, step by step. */
+export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
   const { organizations: O, users: U, clients: C } = size;
-  const uid = (expr: string) => `('b0000000-0000-4000-8000-' || lpad((${expr})::text, 12, '0'))::uuid`;
-  const oid = (expr: string) => `('b1000000-0000-4000-8000-' || lpad((${expr})::text, 12, '0'))::uuid`;
-  const cid = (expr: string) => `('b2000000-0000-4000-8000-' || lpad((${expr})::text, 12, '0'))::uuid`;
+  const slices = ranges(C, Math.max(1, parallel));
   return [
     {
       label: "secondary indexes of clients and user_clients set aside (rebuilt at the end)",
-      sql: `
-        create temporary table bench_indexes on commit drop as
-        select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as definition
+      kind: "rows",
+      parts: [
+        `
+        create schema bench_load;
+        create table bench_load.indexes as
+        select pg_get_indexdef(i.indexrelid) as definition, i.indexrelid::regclass::text as name
         from pg_index i
         where i.indrelid in ('public.clients'::regclass, 'public.user_clients'::regclass)
           and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid);
         do $$
         declare r record;
         begin
-          for r in select name from bench_indexes loop execute 'drop index ' || r.name; end loop;
+          for r in select name from bench_load.indexes loop execute 'drop index ' || r.name; end loop;
         end
         $$;`,
+      ],
     },
     {
-      label: `${U.toLocaleString("en")} users`,
-      sql: `
+      label: `${U.toLocaleString("en")} users, ${O.toLocaleString("en")} organizations, memberships (1 to 3 organizations per user) with mixed roles`,
+      kind: "rows",
+      parts: [
+        `
         insert into auth.users (id, aud, role, email, raw_user_meta_data, created_at, updated_at)
         select ${uid("u")}, 'authenticated', 'authenticated', 'user' || u || '@bench.example',
                jsonb_build_object('full_name', 'User ' || u), now(), now()
         from generate_series(1, ${U}) u;
         insert into public.users (id, email, full_name)
-        select ${uid("u")}, 'user' || u || '@bench.example', 'User ' || u from generate_series(1, ${U}) u;`,
-    },
-    {
-      label: `${O.toLocaleString("en")} organizations`,
-      sql: `
+        select ${uid("u")}, 'user' || u || '@bench.example', 'User ' || u from generate_series(1, ${U}) u;
         insert into public.organizations (id, name, slug)
-        select ${oid("o")}, 'Organization ' || o, 'org-' || o from generate_series(1, ${O}) o;`,
-    },
-    {
-      label: "memberships (1 to 3 organizations per user) and mixed roles",
-      sql: `
-        create temporary table bench_membership on commit drop as
+        select ${oid("o")}, 'Organization ' || o, 'org-' || o from generate_series(1, ${O}) o;
+        create table bench_load.membership as
         select distinct on (org, u) org, u, k
         from generate_series(1, ${U}) u
         cross join lateral generate_series(0, u % 3) k
         cross join lateral (select 1 + ((u - 1) + k * 7919 * (k > 0)::int + k * 17) % ${O} as org) o;
         insert into public.organization_users (organization_id, user_id)
-        select ${oid("org")}, ${uid("u")} from bench_membership;
+        select ${oid("org")}, ${uid("u")} from bench_load.membership;
         -- The first member of each organization owns it; the others get mixed roles.
         insert into public.user_roles (organization_id, user_id, role_id)
         select ${oid("m.org")}, ${uid("m.u")}, r.id
         from (
-          select org, u, row_number() over (partition by org order by u) as nth from bench_membership
+          select org, u, row_number() over (partition by org order by u) as nth from bench_load.membership
         ) m
         join public.roles r on r.key = case
           when m.nth = 1 then 'owner'
@@ -85,41 +112,94 @@ export function datasetSteps(size: DatasetSize): { label: string; sql: string }[
           when m.u % 20 in (1, 2, 3) then 'manager'
           when m.u % 20 < 14 then 'member'
           else 'viewer' end;
-        create temporary table bench_org_members on commit drop as
-        select org, array_agg(u order by u) as members from bench_membership group by org;`,
+        create table bench_load.org_members as
+        select org, array_agg(u order by u) as members from bench_load.membership group by org;
+        create unique index on bench_load.org_members (org);
+        analyze bench_load.org_members;`,
+      ],
     },
     {
+      // Client c belongs to organization 1 + c % O and is the (c / O)-th of it:
+      // that rank picks the name, so every organization has every name prefix.
       label: `${C.toLocaleString("en")} clients`,
-      sql: `
+      kind: "rows",
+      parts: slices.map(
+        ([first, last]) => `
         insert into public.clients (id, organization_id, name, email, status, created_at, updated_at)
-        select ${cid("c")}, ${oid("1 + c % " + O)},
+        select ${cid("c")}, ${oid(`1 + c % ${O}`)},
                (array['Acme','Apex','Atlas','Beacon','Summit','Vertex','Nimbus','Orion','Pioneer','Quantum',
-                      'Harbor','Keystone','Lumen','Meridian','Northstar','Evergreen'])[1 + (c * 7) % 16]
-                 || ' ' || (array['Labs','Group','Partners','Systems','Foods','Logistics','Health','Capital'])[1 + (c * 13) % 8]
+                      'Harbor','Keystone','Lumen','Meridian','Northstar','Evergreen'])[1 + (c / ${O}) % 16]
+                 || ' ' || (array['Labs','Group','Partners','Systems','Foods','Logistics','Health','Capital'])[1 + (c / ${O} / 16) % 8]
                  || ' ' || c,
                'contact' || c || '@client.example',
-               (array['lead','active','active','active','inactive','archived'])[1 + c % 6]::public.client_status,
+               (array['lead','active','active','active','inactive','archived'])[1 + (c / ${O}) % 6]::public.client_status,
                now(), now()
-        from generate_series(1, ${C}) c;`,
+        from generate_series(${first}, ${last}) c;`,
+      ),
     },
     {
+      // Every client gets its organization's member at position c % n, and
+      // every other client a second, different one; written in primary key order.
       label: "assignments (1 or 2 members per client)",
-      sql: `
+      kind: "rows",
+      parts: slices.map(
+        ([first, last]) => `
         insert into public.user_clients (organization_id, client_id, user_id)
-        select distinct ${oid("1 + c % " + O)}, ${cid("c")}, ${uid("m.members[1 + (c * k) % cardinality(m.members)]")}
-        from generate_series(1, ${C}) c
-        join bench_org_members m on m.org = 1 + c % ${O}
-        cross join lateral generate_series(1, 1 + c % 2) k;`,
+        select ${oid("m.org")}, ${cid("c")}, ${uid("m.members[1 + (c + (k - 1) * (1 + (c / " + O + ") % greatest(n - 1, 1))) % n]")}
+        from generate_series(${first}, ${last}) c
+        join bench_load.org_members m on m.org = 1 + c % ${O}
+        cross join lateral (select cardinality(m.members) as n) s
+        cross join lateral generate_series(1, least(1 + c % 2, n)) k
+        order by 1, 2, 3;`,
+      ),
     },
+    { label: "secondary indexes rebuilt", kind: "indexes", parts: [] },
     {
-      label: "secondary indexes rebuilt",
-      sql: `
-        do $$
-        declare r record;
-        begin
-          for r in select definition from bench_indexes loop execute r.definition; end loop;
-        end
-        $$;`,
+      label: "vacuum analyze",
+      kind: "maintenance",
+      parts: ["public.clients", "public.user_clients", "public.organization_users, public.user_roles, public.users, public.organizations, auth.users"].map(
+        (tables) => `vacuum analyze ${tables}`,
+      ),
     },
   ];
+}
+
+/** Run `work` on each item with at most `limit` running at once. */
+async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(
+    Array.from({ length: Math.min(limit, queue.length) }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+    }),
+  );
+}
+
+/**
+ * Load the data set into an empty, migrated database through `sql` (a pool of
+ * at least `parallel` connections, as a role that may set
+ * session_replication_role). Reports each step and its duration.
+ */
+export async function loadDataset(
+  sql: postgres.Sql,
+  size: DatasetSize,
+  options: { parallel?: number; onStep?: (label: string, seconds: number) => void } = {},
+): Promise<void> {
+  const parallel = Math.max(1, options.parallel ?? 2);
+  const inTransaction = (statement: string) =>
+    sql.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`;
+      await tx.unsafe(statement).simple();
+    });
+  const run = (statement: string) => sql.unsafe(statement).simple();
+  for (const step of datasetSteps(size, parallel)) {
+    const started = Date.now();
+    if (step.kind === "indexes") {
+      const rows = await sql<{ definition: string }[]>`select definition from bench_load.indexes`;
+      await pool(rows.map((r) => r.definition), parallel, async (definition) => void (await run(definition)));
+      await run("drop schema bench_load cascade");
+    } else {
+      await pool(step.parts, parallel, async (statement) => void (await (step.kind === "rows" ? inTransaction(statement) : run(statement))));
+    }
+    options.onStep?.(step.label, (Date.now() - started) / 1000);
+  }
 }

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { serverUrl } from "../../tests/support/database.ts";
-import { datasetSteps } from "../bench/dataset.ts";
+import { loadDataset } from "../bench/dataset.ts";
 import { ROOT, withDatabase } from "./config.ts";
 import { applyBaseline, applyMigrations, connect, createDatabase, dropDatabase, migrationFiles, withSql } from "./database.ts";
 
@@ -47,10 +47,7 @@ describe("migrations on a database full of data", () => {
       expect(await applyMigrations(url, workdirWith(index))).toHaveLength(index);
       const sql = connect(url, { max: 1 });
       try {
-        await sql.begin(async (tx) => {
-          await tx`set local session_replication_role = replica`;
-          for (const s of datasetSteps({ organizations: 100, users: 2000, clients: 20_000 })) await tx.unsafe(s.sql).simple();
-        });
+        await loadDataset(sql, { organizations: 100, users: 2000, clients: 20_000 });
         const [before] = await sql.unsafe(COUNTS);
         expect(await applyMigrations(url)).toEqual(all.slice(index));
         const [after] = await sql.unsafe(COUNTS);

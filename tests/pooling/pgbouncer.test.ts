@@ -9,7 +9,7 @@
 import { sql } from "drizzle-orm";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { datasetSteps } from "../../scripts/bench/dataset.ts";
+import { loadDataset } from "../../scripts/bench/dataset.ts";
 import { connect } from "../../scripts/lib/database.ts";
 import { createOrgDb } from "../../src/db.ts";
 import { clients } from "../../src/schema/index.ts";
@@ -39,10 +39,7 @@ function prng(seed: number) {
 beforeAll(async () => {
   const admin = connect(test.url, { max: 1 });
   try {
-    await admin.begin(async (tx) => {
-      await tx`set local session_replication_role = replica`;
-      for (const s of datasetSteps({ organizations: 30, users: 300, clients: 3000 })) await tx.unsafe(s.sql).simple();
-    });
+    await loadDataset(admin, { organizations: 30, users: 300, clients: 3000 });
     const rows = await admin<{ user_id: string; organization_id: string; ids: string[] }[]>`
       with readable as (
         select distinct ur.user_id, ur.organization_id from public.user_roles ur
