@@ -78,14 +78,20 @@ export interface ClientPage {
   next: { name: string; id: string } | null;
 }
 
-/** Escape LIKE wildcards in a user's search text. */
-const likePrefix = (text: string) => `${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+/**
+ * Clients whose name starts with `text`, whatever the case. name_lower is
+ * lower(name) with the C collation, whose comparisons are leakproof, so the
+ * range is an index condition even under RLS (LIKE and lower() on the column
+ * are not, and would be checked row by row); starts_with makes the range exact.
+ */
+const namePrefix = (text: string) =>
+  sql`${clients.nameLower} >= lower(${text}) and ${clients.nameLower} < lower(${text}) || U&'\\+10FFFF' and starts_with(${clients.nameLower}, lower(${text}))`;
 
 /** A page of an organization's clients the caller may see, ordered by name, with optional name prefix and status. */
 export async function listClients(tx: Tx, input: ClientListInput): Promise<ClientPage> {
   const { organizationId, search, status, limit, after } = parse(clientListInput, input);
   const filters: (SQL | undefined)[] = [eq(clients.organizationId, organizationId)];
-  if (search) filters.push(sql`lower(${clients.name}) like ${likePrefix(search)}`);
+  if (search) filters.push(namePrefix(search));
   if (status) filters.push(eq(clients.status, status));
   if (after) filters.push(or(gt(clients.name, after.name), and(eq(clients.name, after.name), gt(clients.id, after.id))));
   return guard(async () => {

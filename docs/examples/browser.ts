@@ -38,15 +38,17 @@ export async function clientsPage(supabase: Supabase, organizationId: string, pa
 }
 
 export async function searchClients(supabase: Supabase, organizationId: string, text: string) {
-  // A case-insensitive name prefix. Escape LIKE's wildcards in the user's text
-  // (PostgREST also reads * as %).
-  const prefix = text.replace(/[\\%_]/g, (c) => `\\${c}`);
+  // A case-insensitive name prefix, as a range on name_lower (lower(name),
+  // C collation): an index serves it under RLS, which ilike on name cannot.
+  // Lower-case the text as the database does (the same for most scripts).
+  const prefix = text.toLowerCase();
   const { data, error } = await supabase
     .from("clients")
     .select("id, name")
     .eq("organization_id", organizationId)
     .eq("status", "active")
-    .ilike("name", `${prefix}%`)
+    .gte("name_lower", prefix)
+    .lt("name_lower", `${prefix}\u{10FFFF}`)
     .order("name");
   if (error) throw error;
   return data;

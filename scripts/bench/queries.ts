@@ -92,8 +92,8 @@ export function queries(p: Personas): BenchQuery[] {
   const byIdExplicit = `select * from public.clients where id = $1 and (organization_id = any($2::uuid[]) or id = any($3::uuid[]))`;
   const count = `select count(*) from public.clients`;
   const countExplicit = `select count(*) from public.clients where organization_id = any($1::uuid[]) or id = any($2::uuid[])`;
-  const prefix = `select ${COLUMNS} from public.clients where organization_id = $1 and lower(name) like $2 order by name, id limit 50`;
-  const prefixExplicit = `select ${COLUMNS} from public.clients where organization_id = $1 and lower(name) like $2 and (organization_id = any($3::uuid[]) or id = any($4::uuid[])) order by name, id limit 50`;
+  const prefix = `select ${COLUMNS} from public.clients where organization_id = $1 and name_lower >= $2 and name_lower < $2 || U&'\\+10FFFF' order by name, id limit 50`;
+  const prefixExplicit = `select ${COLUMNS} from public.clients where organization_id = $1 and name_lower >= $2 and name_lower < $2 || U&'\\+10FFFF' and (organization_id = any($3::uuid[]) or id = any($4::uuid[])) order by name, id limit 50`;
   const members = `
     select ou.user_id, u.email, array_agg(r.key order by r.rank desc) as roles
     from public.organization_users ou
@@ -114,7 +114,7 @@ export function queries(p: Personas): BenchQuery[] {
     group by ou.user_id, u.email order by u.email`;
   const insert = `insert into public.clients (organization_id, name) values ($1, $2)`;
   const insertExplicit = `insert into public.clients (organization_id, name, created_by) values ($1, $2, $3)`;
-  const search = "nor%";
+  const search = "nor";
 
   return [
     {

@@ -49,6 +49,7 @@ export type Database = {
           email: string | null;
           id: string;
           name: string;
+          name_lower: string;
           notes: string | null;
           organization_id: string;
           phone: string | null;
@@ -62,6 +63,7 @@ export type Database = {
           email?: string | null;
           id?: string;
           name: string;
+          name_lower?: never;
           notes?: string | null;
           organization_id: string;
           phone?: string | null;
@@ -74,6 +76,7 @@ export type Database = {
           email?: string | null;
           id?: string;
           name?: string;
+          name_lower?: never;
           notes?: string | null;
           organization_id?: string;
           phone?: string | null;

@@ -48,6 +48,8 @@ export async function selectWithMoreFilters(supabase: Client, organizationId: st
     .eq("status", "active")
     .in("status", ["lead", "active"])
     .ilike("name", "north%")
+    .gte("name_lower", "north")
+    .lt("name_lower", "north\u{10FFFF}")
     .order("name", { ascending: true })
     .order("id")
     .range(0, 49);

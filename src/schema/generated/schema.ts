@@ -62,6 +62,9 @@ export const clients = pgTable(
     createdBy: uuid("created_by").default(sql`auth.uid()`),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
+    nameLower: text("name_lower")
+      .notNull()
+      .generatedAlwaysAs(sql`lower(name)`),
   },
   (table) => [
     index("clients_created_by_created_at_idx").using(
@@ -69,12 +72,16 @@ export const clients = pgTable(
       table.createdBy.asc().nullsLast(),
       table.createdAt.asc().nullsLast(),
     ),
-    index("clients_organization_id_lower_name_idx").using("btree", sql`organization_id`, sql`lower(name)`),
     index("clients_organization_id_name_idx").using(
       "btree",
       table.organizationId.asc().nullsLast(),
       table.name.asc().nullsLast(),
       table.id.asc().nullsLast(),
+    ),
+    index("clients_organization_id_name_lower_idx").using(
+      "btree",
+      table.organizationId.asc().nullsLast(),
+      table.nameLower.asc().nullsLast(),
     ),
     foreignKey({
       columns: [table.organizationId],

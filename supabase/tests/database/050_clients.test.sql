@@ -17,10 +17,13 @@
 --       chosen on insert cannot take over an existing client.
 --   R6  clients.delete (owner, admin, manager) deletes; deleting a client
 --       removes its assignments.
+--   R7  name_lower is lower(name), kept by the database: nobody writes it,
+--       and a prefix range on it finds names whatever their case, exactly
+--       the clients the caller may see.
 
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(67);
+select plan(74);
 
 -- Personas (supabase/seed.sql) and how to act as them. Each helper switches
 -- role and claims with SET LOCAL, which lasts until the final rollback (or
@@ -211,6 +214,27 @@ select lives_ok($$ delete from public.clients where id = pg_temp.client(3, 15) $
 select pg_temp.as_postgres();
 select is((select count(*)::int from public.clients where organization_id = pg_temp.org('globex')), 20,
   'T050.67 Globex lost no client to Acme''s actors');
+
+-- R7 name_lower ---------------------------------------------------------------------------
+select pg_temp.as_user('carol');
+select lives_ok($$ insert into public.clients (organization_id, name) values (pg_temp.org('acme'), 'ÉCLAIR Émile Northwind') $$,
+  'T050.68 setup: manager creates a client with a mixed-case name');
+select is((select name_lower from public.clients where name = 'ÉCLAIR Émile Northwind'), lower('ÉCLAIR Émile Northwind'),
+  'T050.69 name_lower is lower(name) after an insert');
+select lives_ok($$ update public.clients set name = 'Northwind ÉCLAIR' where name = 'ÉCLAIR Émile Northwind' $$,
+  'T050.70 setup: manager renames it');
+select is((select name_lower from public.clients where name = 'Northwind ÉCLAIR'), lower('Northwind ÉCLAIR'),
+  'T050.71 name_lower follows an update of name');
+select throws_ok($$ update public.clients set name_lower = 'x' where name = 'Northwind ÉCLAIR' $$, '428C9', null,
+  'T050.72 name_lower cannot be written (generated always)');
+select set_eq($$ select id from public.clients where name_lower >= 'north' and name_lower < 'north' || U&'\+10FFFF' $$,
+  $$ select id from public.clients where starts_with(lower(name), 'north') $$,
+  'T050.73 a prefix range on name_lower finds what a case-insensitive prefix match finds');
+select pg_temp.as_user('dave');
+select set_eq($$ select id from public.clients where name_lower >= 'north' and name_lower < 'north' || U&'\+10FFFF' $$,
+  $$ select c.id from public.clients c join public.user_clients uc on uc.client_id = c.id
+     where uc.user_id = pg_temp.uid('dave') and lower(c.name) like 'north%' $$,
+  'T050.74 for a member, the same range finds only the assigned clients');
 
 select * from finish();
 rollback;
