@@ -5,13 +5,13 @@
  * verified with jose; serialization failures are retried, then reported.
  */
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestDatabase } from "../tests/support/database.ts";
-import { ORG, USER } from "../tests/support/personas.ts";
+import { client, ORG, USER } from "../tests/support/personas.ts";
 import { createOrgDb, type OrgDb } from "./db.ts";
 import { ConcurrencyError, ForbiddenError, ValidationError } from "./errors.ts";
-import { clients } from "./schema/index.ts";
+import { clients, userRoles } from "./schema/index.ts";
 
 const test = useTestDatabase();
 const SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
@@ -63,6 +63,100 @@ describe("asUser", () => {
   it("rejects a user id that is not a uuid, and service claims", async () => {
     await expect(db.asUser("not-a-uuid", whoami)).rejects.toBeInstanceOf(ValidationError);
     await expect(db.asUser({ sub: USER.dave, role: "service_role" } as never, whoami)).rejects.toBeInstanceOf(ValidationError);
+  });
+});
+
+describe("prepared statements", () => {
+  // A query with a parameter (without one, postgres.js sends a simple query)
+  // and a literal that makes it recognisable in pg_prepared_statements.
+  const marker = sql<string>`'prepared-statement-marker'`;
+  const marked = (orgDb: OrgDb) =>
+    orgDb.asUser(USER.dave, (tx) => tx.select({ id: clients.id, marker }).from(clients).where(sql`${clients.name} <> ${"x"}`));
+  const preparedCount = async (orgDb: OrgDb) => {
+    const [row] = await orgDb.sql<{ n: number }[]>`
+      select count(*)::int as n from pg_prepared_statements where statement like ${"%prepared-statement-marker%"}`;
+    return row!.n;
+  };
+
+  it("with prepare (the default), Drizzle's queries are prepared once per connection and reused, as a user or not", async () => {
+    for (let i = 0; i < 3; i++) expect(await marked(db)).toHaveLength(5);
+    expect(await preparedCount(db)).toBe(1);
+    const plain = await db.db.select({ id: clients.id, marker }).from(clients).where(sql`${clients.name} <> ${"y"}`);
+    expect(plain.length).toBeGreaterThan(5);
+    expect(await preparedCount(db)).toBe(1);
+  });
+
+  it("with prepare: false (transaction-mode poolers), nothing is prepared", async () => {
+    const unprepared = createOrgDb(test.url, { max: 1, prepare: false });
+    try {
+      expect(await marked(unprepared)).toHaveLength(5);
+      expect(await preparedCount(unprepared)).toBe(0);
+    } finally {
+      await unprepared.close();
+    }
+  });
+});
+
+describe("a unit that returns its only query unawaited (BEGIN, claims, query and COMMIT sent together)", () => {
+  const notesOf = async (id: string) => (await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`)[0]!.notes;
+
+  it("gets the query's rows, as the user", async () => {
+    const rows = await db.asUser(USER.dave, (tx) => tx.select({ id: clients.id }).from(clients));
+    expect(rows).toHaveLength(5);
+  });
+
+  it("commits its write", async () => {
+    const id = client(1, 3);
+    const before = await notesOf(id);
+    try {
+      const rows = await db.asUser(USER.carol, (tx) => tx.update(clients).set({ notes: "one round trip" }).where(eq(clients.id, id)).returning({ id: clients.id }));
+      expect(rows).toEqual([{ id }]);
+      expect(await notesOf(id)).toBe("one round trip");
+    } finally {
+      await test.sql`update public.clients set notes = ${before} where id = ${id}`;
+    }
+  });
+
+  it("reports the query's error and writes nothing", async () => {
+    const id = client(1, 4);
+    const before = await notesOf(id);
+    await expect(db.asUser(USER.carol, (tx) => tx.update(clients).set({ name: " padded " }).where(eq(clients.id, id)))).rejects.toMatchObject({
+      code: "23514",
+    });
+    expect(await notesOf(id)).toBe(before);
+  });
+
+  it("reports a failure at COMMIT (a deferred constraint) and writes nothing", async () => {
+    const owner = and(eq(userRoles.organizationId, ORG.initech), eq(userRoles.userId, USER.ivan));
+    await expect(db.asService((tx) => tx.delete(userRoles).where(owner))).rejects.toThrow(/must keep at least one owner/);
+    const [row] = await test.sql<{ n: number }[]>`select count(*)::int as n from public.user_roles where organization_id = ${ORG.initech} and user_id = ${USER.ivan}`;
+    expect(row!.n).toBeGreaterThan(0);
+  });
+});
+
+describe("nested transactions (savepoints)", () => {
+  it("tx.transaction rolls back only its own part when it fails", async () => {
+    const id = client(1, 6);
+    const [original] = await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`;
+    const before = original!.notes;
+    try {
+      const outcome = await db.asUser(USER.carol, async (tx) => {
+        await tx.update(clients).set({ notes: "outer" }).where(eq(clients.id, id));
+        const inner = await tx
+          .transaction(async (nested) => {
+            await nested.update(clients).set({ notes: "inner" }).where(eq(clients.id, id));
+            throw new Error("inner part fails");
+          })
+          .catch((error: Error) => error.message);
+        const [row] = await tx.select({ notes: clients.notes }).from(clients).where(eq(clients.id, id));
+        return { inner, notes: row!.notes };
+      });
+      expect(outcome).toEqual({ inner: "inner part fails", notes: "outer" });
+      const [after] = await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`;
+      expect(after!.notes).toBe("outer");
+    } finally {
+      await test.sql`update public.clients set notes = ${before} where id = ${id}`;
+    }
   });
 });
 

@@ -14,9 +14,15 @@
  * unit runs; its error is the one reported.
  *
  * Serialization failures and deadlocks are retried a bounded number of times.
+ *
+ * With `prepare` (the default) every Drizzle query is a prepared statement,
+ * which postgres.js caches per connection: Drizzle alone prepares only the
+ * queries given a name, and an unnamed query is planned again on each run,
+ * which under RLS (policies expanded, InitPlans, index choice) costs more
+ * than running it.
  */
 import { sql as drizzleSql } from "drizzle-orm";
-import { drizzle, PostgresJsSession, PostgresJsTransaction, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import { drizzle, PostgresJsDatabase, PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { checkClaims, claimsFor, verifyJwt, type JwtOptions, type UserClaims } from "./auth.ts";
 import { ConcurrencyError, isRetryable, toTypedError, ValidationError } from "./errors.ts";
@@ -56,6 +62,50 @@ export interface OrgDb {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+type SessionArgs = ConstructorParameters<typeof PostgresJsSession<postgres.Sql, Schema, never>>;
+
+/** A Drizzle session whose every query is prepared (postgres.js keys prepared statements by their text). */
+class PreparingSession extends PostgresJsSession<postgres.Sql, Schema, never> {
+  override prepareQuery: PostgresJsSession<postgres.Sql, Schema, never>["prepareQuery"] = (query, fields, name, ...rest) =>
+    super.prepareQuery(query, fields, name ?? "", ...rest);
+}
+
+/** A Drizzle query builder, which runs when awaited (not a promise already running). */
+const isLazyQuery = (value: unknown): value is PromiseLike<unknown> =>
+  !(value instanceof Promise) && typeof (value as { then?: unknown } | null)?.then === "function" && typeof (value as { getSQL?: unknown }).getSQL === "function";
+
+/**
+ * The client a unit's Drizzle session runs on: its reserved connection, with
+ * each query sent as soon as Drizzle builds it (so nothing queued after it,
+ * such as COMMIT, can overtake it) and counted, and with savepoints, which
+ * Drizzle uses for tx.transaction().
+ */
+function eagerClient(conn: postgres.ReservedSql): { sql: postgres.Sql; sent: () => number } {
+  let sent = 0;
+  let savepoints = 0;
+  const unsafe = (...args: Parameters<postgres.Sql["unsafe"]>) => {
+    sent++;
+    return conn.unsafe(...args).execute();
+  };
+  const savepoint = async (...args: unknown[]) => {
+    const run = args.at(-1) as (sql: postgres.Sql) => Promise<unknown>;
+    const name = `unit_savepoint_${++savepoints}`;
+    await conn.unsafe(`savepoint ${name}`);
+    try {
+      const result = await run(proxy);
+      await conn.unsafe(`release savepoint ${name}`);
+      return result;
+    } catch (error) {
+      await conn.unsafe(`rollback to savepoint ${name}`);
+      throw error;
+    }
+  };
+  const proxy = new Proxy(conn, {
+    get: (target, key, receiver) => (key === "unsafe" ? unsafe : key === "savepoint" ? savepoint : Reflect.get(target, key, receiver)),
+  }) as unknown as postgres.Sql;
+  return { sql: proxy, sent: () => sent };
+}
+
 export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
   const client = postgres(url, {
     max: options.max ?? 10,
@@ -63,31 +113,47 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
     onnotice: () => {},
     ...options.postgres,
   });
-  const db = drizzle(client, { schema });
+  const prepare = options.prepare ?? true;
+  const built = drizzle(client, { schema });
   const attempts = Math.max(1, options.attempts ?? 4);
 
-  // The session drizzle built, whose dialect and schema each unit's transaction shares.
-  const base = (db as unknown as { _: { session: PostgresJsSession<postgres.Sql, Schema, never> } })._.session as unknown as {
+  // The session drizzle built, whose dialect, schema and options every session here shares.
+  const base = (built as unknown as { _: { session: PostgresJsSession<postgres.Sql, Schema, never> } })._.session as unknown as {
     dialect: ConstructorParameters<typeof PostgresJsTransaction>[0];
     schema: ConstructorParameters<typeof PostgresJsTransaction>[2];
-    options: ConstructorParameters<typeof PostgresJsSession>[3];
+    options: SessionArgs[3];
   };
+  const Session = prepare ? PreparingSession : PostgresJsSession;
+  const session = (sql: postgres.Sql) => new Session(sql, base.dialect, base.schema as SessionArgs[2], base.options);
+  const db = prepare ? (new PostgresJsDatabase(base.dialect, session(client) as never, base.schema as never) as Database) : built;
 
   async function once<T>(role: string, claimsJson: string, work: (tx: Tx) => Promise<T>): Promise<T> {
     const conn = await client.reserve();
+    let commit: Promise<unknown> | undefined;
     try {
       const begin = conn`begin`.execute();
       const preamble = conn`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${claimsJson}, true)`.execute();
-      const session = new PostgresJsSession(conn as unknown as postgres.Sql, base.dialect, base.schema, base.options);
-      const tx = new PostgresJsTransaction(base.dialect, session as never, base.schema) as unknown as Tx;
+      const unitClient = eagerClient(conn);
+      const tx = new PostgresJsTransaction(base.dialect, session(unitClient.sql) as never, base.schema) as unknown as Tx;
       try {
-        const result = await work(tx);
+        const returned = work(tx);
+        let running: PromiseLike<T> = returned;
+        if (isLazyQuery(returned) && unitClient.sent() === 0) {
+          // The unit's only query, returned unawaited: start it now and send
+          // COMMIT right behind it, so the whole unit is one round trip.
+          running = returned.then((value) => value as T);
+          if (unitClient.sent() === 1) {
+            commit = conn`commit`.execute();
+            commit.catch(() => undefined); // awaited below; this only keeps an early failure from being reported as unhandled
+          }
+        }
+        const result = await running;
         await begin;
         await preamble;
-        await conn`commit`;
+        await (commit ?? conn`commit`);
         return result;
       } catch (error) {
-        const [, pre] = await Promise.allSettled([begin, preamble]);
+        const [, pre] = await Promise.allSettled([begin, preamble, commit]);
         await conn`rollback`.catch(() => undefined);
         throw pre.status === "rejected" ? pre.reason : error;
       }
