@@ -20,9 +20,10 @@ import { clients } from "../src/schema/index.ts";
 import { loadDataset, sizeFor } from "./bench/dataset.ts";
 import { compare, stats, type Stats } from "./bench/measure.ts";
 import { dropNaive, NAIVE_SHAPES, setupNaive, useShape } from "./bench/naive.ts";
-import { pickPersonas, queries } from "./bench/queries.ts";
+import { asService, pickPersonas, queries, type Personas } from "./bench/queries.ts";
 import { ROOT, withDatabase } from "./lib/config.ts";
-import { build, connect, createDatabase, dropDatabase } from "./lib/database.ts";
+import type postgres from "postgres";
+import { build, connect, createDatabase, dropDatabase, type Sql } from "./lib/database.ts";
 import { resolveEngine } from "./lib/engine.ts";
 import { main, step } from "./lib/output.ts";
 import { startThrowawayServer } from "./lib/throwaway.ts";
@@ -63,7 +64,88 @@ const runs = Number(arg("runs") ?? (quick ? 60 : 300));
 const warmup = Math.max(5, Math.round(runs / 10));
 /** Connections loading the data set in parallel: one per core, at least 2. */
 const LOAD_CONNECTIONS = Math.max(2, os.availableParallelism());
+/** A naive shape's query is given up after this long (they take seconds to minutes at scale). */
+const NAIVE_TIMEOUT_MS = quick ? 2000 : 20000;
+type ReservedSql = postgres.ReservedSql;
 const fmt = (ms: number) => (ms < 10 ? ms.toFixed(3) : ms.toFixed(1));
+
+/** Each SPEC query as its user under RLS against its explicit-filter equivalent, with the plan under RLS. */
+async function measureQueries(conn: ReservedSql, personas: Personas): Promise<QueryResult[]> {
+  const results: QueryResult[] = [];
+  for (const q of queries(personas)) {
+    const [rls, explicit] = await compare(conn, [{ actor: q.actor, statement: q.rls }, { actor: asService, statement: q.explicit }], runs, warmup);
+    const r = stats(rls!);
+    const e = stats(explicit!);
+    await conn`begin`;
+    await conn`select set_config('role', ${q.actor.role}, true), set_config('request.jwt.claims', ${JSON.stringify(q.actor.claims)}, true)`;
+    const planRows = await conn.unsafe(`explain (costs off) ${q.explain.text}`, q.explain.params as never[]);
+    await conn`rollback`;
+    const plan = planRows.map((row) => (row as Record<string, string>)["QUERY PLAN"]).join("\n");
+    results.push({ key: q.key, title: q.title, singlePage: q.singlePage, rls: r, explicit: e, ratio: r.median / e.median, plan });
+    step(`  ${q.key}: RLS ${fmt(r.median)} ms, explicit ${fmt(e.median)} ms, ratio ${(r.median / e.median).toFixed(2)}`);
+  }
+  return results;
+}
+
+/** The typed layer's one-client fetch as a user against the same Drizzle query run plainly, interleaved. */
+async function measureTypedLayer(url: string, personas: Personas): Promise<ScaleResult["typedLayer"]> {
+  step("  typed layer: as-user fetch of one client vs the same fetch without RLS");
+  const orgDb = createOrgDb(url, { max: 1 });
+  const iterations = quick ? 500 : 3000;
+  const byId = eq(clients.id, personas.clientId);
+  let asUserMs = 0;
+  let plainMs = 0;
+  try {
+    for (let i = 0; i < iterations + 50; i++) {
+      const t0 = process.hrtime.bigint();
+      // Returned unawaited, the unit is one round trip (BEGIN, claims, query, COMMIT).
+      await orgDb.asUser(personas.admin.id, (tx) => tx.select().from(clients).where(byId));
+      const t1 = process.hrtime.bigint();
+      await orgDb.db.select().from(clients).where(byId);
+      const t2 = process.hrtime.bigint();
+      if (i >= 50) {
+        asUserMs += Number(t1 - t0) / 1e6;
+        plainMs += Number(t2 - t1) / 1e6;
+      }
+    }
+  } finally {
+    await orgDb.close();
+  }
+  const typedLayer = { asUserPerSecond: (iterations / asUserMs) * 1000, plainPerSecond: (iterations / plainMs) * 1000, ratio: plainMs / asUserMs };
+  step(`    ${typedLayer.asUserPerSecond.toFixed(0)}/s as user, ${typedLayer.plainPerSecond.toFixed(0)}/s plain (${(typedLayer.ratio * 100).toFixed(0)} %)`);
+  return typedLayer;
+}
+
+/** The naive policy shapes on copies of the tables (schema bench_naive), for contrast. */
+async function measureNaive(sql: Sql, conn: ReservedSql, personas: Personas): Promise<NaiveResult[]> {
+  step("  naive policy shapes (copies of the tables in schema bench_naive)");
+  await setupNaive(sql);
+  const naive: NaiveResult[] = [];
+  const naiveQueries = queries(personas).filter((q) => q.key === "admin_first_page" || q.key === "count_three_orgs");
+  for (const shape of NAIVE_SHAPES) {
+    await useShape(sql, shape);
+    for (const q of naiveQueries) {
+      const text = q.explain.text.replace("public.clients", "bench_naive.clients");
+      const statement = (c: ReservedSql) => c.unsafe(text, q.explain.params as never[], { prepare: true });
+      let result: Stats | null = null;
+      let timedOut = false;
+      try {
+        await conn.unsafe(`set statement_timeout = ${NAIVE_TIMEOUT_MS}`);
+        const [samples] = await compare(conn, [{ actor: q.actor, statement }], quick ? 2 : 10, 1);
+        result = stats(samples!);
+      } catch (error) {
+        if ((error as { code?: string }).code !== "57014") throw error;
+        timedOut = true;
+      } finally {
+        await conn`reset statement_timeout`;
+      }
+      naive.push({ shape: shape.key, title: shape.title, query: q.key, rls: result, timedOut });
+      step(`    ${shape.key} / ${q.key}: ${timedOut ? `> ${NAIVE_TIMEOUT_MS / 1000} s (timed out)` : `${fmt(result!.median)} ms`}`);
+    }
+  }
+  await dropNaive(sql);
+  return naive;
+}
 
 async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> {
   const size = sizeFor(scale);
@@ -82,69 +164,15 @@ async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> 
 
     const personas = await pickPersonas(sql);
     const conn = await sql.reserve();
-    const results: QueryResult[] = [];
-    for (const q of queries(personas)) {
-      const [rls, explicit] = await compare(conn, [{ actor: q.actor, statement: q.rls }, { actor: { role: "service_role", claims: { role: "service_role" } }, statement: q.explicit }], runs, warmup);
-      const r = stats(rls!);
-      const e = stats(explicit!);
-      await conn`begin`;
-      await conn`select set_config('role', ${q.actor.role}, true), set_config('request.jwt.claims', ${JSON.stringify(q.actor.claims)}, true)`;
-      const planRows = await conn.unsafe(`explain (costs off) ${q.explain.text}`, q.explain.params as never[]);
-      await conn`rollback`;
-      const plan = planRows.map((row) => (row as Record<string, string>)["QUERY PLAN"]).join("\n");
-      results.push({ key: q.key, title: q.title, singlePage: q.singlePage, rls: r, explicit: e, ratio: r.median / e.median, plan });
-      step(`  ${q.key}: RLS ${fmt(r.median)} ms, explicit ${fmt(e.median)} ms, ratio ${(r.median / e.median).toFixed(2)}`);
+    try {
+      const results = await measureQueries(conn, personas);
+      // Before the naive shapes, whose table copies keep autovacuum busy for a while.
+      const typedLayer = await measureTypedLayer(url, personas);
+      const naive = await measureNaive(sql, conn, personas);
+      return { scale, size, loadSeconds, queries: results, naive, typedLayer };
+    } finally {
+      conn.release();
     }
-
-    step("  naive policy shapes (copies of the tables in schema bench_naive)");
-    await setupNaive(sql);
-    const naive: NaiveResult[] = [];
-    const naiveQueries = queries(personas).filter((q) => q.key === "admin_first_page" || q.key === "count_three_orgs");
-    for (const shape of NAIVE_SHAPES) {
-      await useShape(sql, shape);
-      for (const q of naiveQueries) {
-        const text = q.explain.text.replace("public.clients", "bench_naive.clients");
-        const statement = (c: typeof conn) => c.unsafe(text, q.explain.params as never[], { prepare: true });
-        let result: Stats | null = null;
-        let timedOut = false;
-        try {
-          await conn`set statement_timeout = '20s'`;
-          const [samples] = await compare(conn, [{ actor: q.actor, statement }], quick ? 3 : 10, 1);
-          result = stats(samples!);
-        } catch (error) {
-          if ((error as { code?: string }).code !== "57014") throw error;
-          timedOut = true;
-        } finally {
-          await conn`reset statement_timeout`;
-        }
-        naive.push({ shape: shape.key, title: shape.title, query: q.key, rls: result, timedOut });
-        step(`    ${shape.key} / ${q.key}: ${timedOut ? "> 20 s (timed out)" : `${fmt(result!.median)} ms`}`);
-      }
-    }
-    await dropNaive(sql);
-    conn.release();
-
-    step("  typed layer: as-user fetch of one client vs the same fetch without RLS");
-    const orgDb = createOrgDb(url, { max: 1 });
-    const iterations = quick ? 500 : 3000;
-    let asUserMs = 0;
-    let plainMs = 0;
-    for (let i = 0; i < iterations + 50; i++) {
-      const t0 = process.hrtime.bigint();
-      // The same Drizzle query both ways; returned unawaited, the unit is one round trip.
-      await orgDb.asUser(personas.admin.id, (tx) => tx.select().from(clients).where(eq(clients.id, personas.clientId)));
-      const t1 = process.hrtime.bigint();
-      await orgDb.db.select().from(clients).where(eq(clients.id, personas.clientId));
-      const t2 = process.hrtime.bigint();
-      if (i >= 50) {
-        asUserMs += Number(t1 - t0) / 1e6;
-        plainMs += Number(t2 - t1) / 1e6;
-      }
-    }
-    await orgDb.close();
-    const typedLayer = { asUserPerSecond: (iterations / asUserMs) * 1000, plainPerSecond: (iterations / plainMs) * 1000, ratio: plainMs / asUserMs };
-    step(`    ${typedLayer.asUserPerSecond.toFixed(0)}/s as user, ${typedLayer.plainPerSecond.toFixed(0)}/s plain (${(typedLayer.ratio * 100).toFixed(0)} %)`);
-    return { scale, size, loadSeconds, queries: results, naive, typedLayer };
   } finally {
     await sql.end({ timeout: 5 });
     if (keep) step(`  kept ${url}`);
@@ -190,7 +218,7 @@ function markdown(results: ScaleResult[], verdicts: Check[]): string {
       lines.push(`| ${q.title} | ${fmt(q.rls.median)} | ${fmt(q.rls.p95)} | ${fmt(q.explicit.median)} | ${fmt(q.explicit.p95)} | ${q.ratio.toFixed(2)} |`);
     }
     lines.push("", "| naive policy shape | query | median ms |", "| --- | --- | ---: |");
-    for (const n of r.naive) lines.push(`| ${n.title} | ${n.query} | ${n.timedOut ? "> 20,000 (timed out)" : fmt(n.rls!.median)} |`);
+    for (const n of r.naive) lines.push(`| ${n.title} | ${n.query} | ${n.timedOut ? `> ${NAIVE_TIMEOUT_MS.toLocaleString("en")} (timed out)` : fmt(n.rls!.median)} |`);
     lines.push(
       "",
       `Typed layer, one-client fetch: ${r.typedLayer.asUserPerSecond.toFixed(0)}/s as a user, ${r.typedLayer.plainPerSecond.toFixed(0)}/s plain without RLS (${(r.typedLayer.ratio * 100).toFixed(0)} %).`,

@@ -13,6 +13,8 @@ export interface Persona {
   org: string;
   /** Organizations where the persona holds clients.read. */
   readOrgs: string[];
+  /** Organizations where the persona holds clients.create. */
+  createOrgs: string[];
   /** Clients assigned to the persona. */
   assigned: string[];
   /** Organizations the persona belongs to. */
@@ -31,16 +33,27 @@ export interface Personas {
 }
 
 async function persona(sql: postgres.Sql, id: string, org: string): Promise<Persona> {
-  const [row] = await sql<{ read_orgs: string[]; assigned: string[]; member_orgs: string[]; co_members: string[] }[]>`
+  const withPermission = (permission: string) => sql`
+    coalesce((select array_agg(distinct ur.organization_id) from public.user_roles ur
+              join public.role_permissions rp on rp.role_id = ur.role_id
+              where ur.user_id = ${id} and rp.permission = ${permission}), '{}')`;
+  const [row] = await sql<{ read_orgs: string[]; create_orgs: string[]; assigned: string[]; member_orgs: string[]; co_members: string[] }[]>`
     select
-      coalesce((select array_agg(distinct ur.organization_id) from public.user_roles ur
-                join public.role_permissions rp on rp.role_id = ur.role_id
-                where ur.user_id = ${id} and rp.permission = 'clients.read'), '{}') as read_orgs,
+      ${withPermission("clients.read")} as read_orgs,
+      ${withPermission("clients.create")} as create_orgs,
       coalesce((select array_agg(uc.client_id) from public.user_clients uc where uc.user_id = ${id}), '{}') as assigned,
       coalesce((select array_agg(ou.organization_id) from public.organization_users ou where ou.user_id = ${id}), '{}') as member_orgs,
       coalesce((select array_agg(distinct t.user_id) from public.organization_users m
                 join public.organization_users t on t.organization_id = m.organization_id where m.user_id = ${id}), '{}') as co_members`;
-  return { id, org, readOrgs: row!.read_orgs, assigned: row!.assigned, memberOrgs: row!.member_orgs, coMembers: row!.co_members };
+  return {
+    id,
+    org,
+    readOrgs: row!.read_orgs,
+    createOrgs: row!.create_orgs,
+    assigned: row!.assigned,
+    memberOrgs: row!.member_orgs,
+    coMembers: row!.co_members,
+  };
 }
 
 /** Pick the personas from the generated data set (deterministically). */
@@ -84,16 +97,25 @@ export interface BenchQuery {
 
 const COLUMNS = "id, organization_id, name, email, status, updated_at";
 
+/**
+ * The read policy of clients written out, from parameter $n on: the
+ * organizations where the user reads clients, the clients assigned to them,
+ * and those they created in this transaction where they may create.
+ */
+const readable = (n: number) =>
+  `(organization_id = any($${n}::uuid[]) or id = any($${n + 1}::uuid[]) or (created_by = $${n + 2}::uuid and created_at = now() and organization_id = any($${n + 3}::uuid[])))`;
+const readableValues = (p: Persona) => [p.readOrgs, p.assigned, p.id, p.createOrgs];
+
 export function queries(p: Personas): BenchQuery[] {
   const { admin, member, threeOrgs, manager } = p;
   const page = `select ${COLUMNS} from public.clients where organization_id = $1 order by name, id limit 50`;
-  const pageExplicit = `select ${COLUMNS} from public.clients where organization_id = $1 and (organization_id = any($2::uuid[]) or id = any($3::uuid[])) order by name, id limit 50`;
+  const pageExplicit = `select ${COLUMNS} from public.clients where organization_id = $1 and ${readable(2)} order by name, id limit 50`;
   const byId = `select * from public.clients where id = $1`;
-  const byIdExplicit = `select * from public.clients where id = $1 and (organization_id = any($2::uuid[]) or id = any($3::uuid[]))`;
+  const byIdExplicit = `select * from public.clients where id = $1 and ${readable(2)}`;
   const count = `select count(*) from public.clients`;
-  const countExplicit = `select count(*) from public.clients where organization_id = any($1::uuid[]) or id = any($2::uuid[])`;
+  const countExplicit = `select count(*) from public.clients where ${readable(1)}`;
   const prefix = `select ${COLUMNS} from public.clients where organization_id = $1 and name_lower >= $2 and name_lower < $2 || U&'\\+10FFFF' order by name, id limit 50`;
-  const prefixExplicit = `select ${COLUMNS} from public.clients where organization_id = $1 and name_lower >= $2 and name_lower < $2 || U&'\\+10FFFF' and (organization_id = any($3::uuid[]) or id = any($4::uuid[])) order by name, id limit 50`;
+  const prefixExplicit = `select ${COLUMNS} from public.clients where organization_id = $1 and name_lower >= $2 and name_lower < $2 || U&'\\+10FFFF' and ${readable(3)} order by name, id limit 50`;
   const members = `
     select ou.user_id, u.email, array_agg(r.key order by r.rank desc) as roles
     from public.organization_users ou
@@ -113,7 +135,8 @@ export function queries(p: Personas): BenchQuery[] {
       and (u.id = any($3::uuid[]) or u.id = $4)
     group by ou.user_id, u.email order by u.email`;
   const insert = `insert into public.clients (organization_id, name) values ($1, $2)`;
-  const insertExplicit = `insert into public.clients (organization_id, name, created_by) values ($1, $2, $3)`;
+  // The insert policy's check written out: an organization where the user may create clients.
+  const insertExplicit = `insert into public.clients (organization_id, name, created_by) select $1, $2, $3 where $1 = any($4::uuid[])`;
   const search = "nor";
 
   return [
@@ -123,7 +146,7 @@ export function queries(p: Personas): BenchQuery[] {
       singlePage: true,
       actor: asUser(admin),
       rls: (c) => c.unsafe(page, [admin.org], { prepare: true }),
-      explicit: (c) => c.unsafe(pageExplicit, [admin.org, admin.readOrgs, admin.assigned], { prepare: true }),
+      explicit: (c) => c.unsafe(pageExplicit, [admin.org, ...readableValues(admin)], { prepare: true }),
       explain: { text: page, params: [admin.org] },
     },
     {
@@ -132,7 +155,7 @@ export function queries(p: Personas): BenchQuery[] {
       singlePage: true,
       actor: asUser(member),
       rls: (c) => c.unsafe(page, [member.org], { prepare: true }),
-      explicit: (c) => c.unsafe(pageExplicit, [member.org, member.readOrgs, member.assigned], { prepare: true }),
+      explicit: (c) => c.unsafe(pageExplicit, [member.org, ...readableValues(member)], { prepare: true }),
       explain: { text: page, params: [member.org] },
     },
     {
@@ -141,7 +164,7 @@ export function queries(p: Personas): BenchQuery[] {
       singlePage: true,
       actor: asUser(admin),
       rls: (c) => c.unsafe(byId, [p.clientId], { prepare: true }),
-      explicit: (c) => c.unsafe(byIdExplicit, [p.clientId, admin.readOrgs, admin.assigned], { prepare: true }),
+      explicit: (c) => c.unsafe(byIdExplicit, [p.clientId, ...readableValues(admin)], { prepare: true }),
       explain: { text: byId, params: [p.clientId] },
     },
     {
@@ -150,7 +173,7 @@ export function queries(p: Personas): BenchQuery[] {
       singlePage: false,
       actor: asUser(threeOrgs),
       rls: (c) => c.unsafe(count, [], { prepare: true }),
-      explicit: (c) => c.unsafe(countExplicit, [threeOrgs.readOrgs, threeOrgs.assigned], { prepare: true }),
+      explicit: (c) => c.unsafe(countExplicit, readableValues(threeOrgs), { prepare: true }),
       explain: { text: count, params: [] },
     },
     {
@@ -159,7 +182,7 @@ export function queries(p: Personas): BenchQuery[] {
       singlePage: true,
       actor: asUser(admin),
       rls: (c) => c.unsafe(prefix, [admin.org, search], { prepare: true }),
-      explicit: (c) => c.unsafe(prefixExplicit, [admin.org, search, admin.readOrgs, admin.assigned], { prepare: true }),
+      explicit: (c) => c.unsafe(prefixExplicit, [admin.org, search, ...readableValues(admin)], { prepare: true }),
       explain: { text: prefix, params: [admin.org, search] },
     },
     {
@@ -177,7 +200,7 @@ export function queries(p: Personas): BenchQuery[] {
       singlePage: true,
       actor: asUser(manager),
       rls: (c) => c.unsafe(insert, [manager.org, "Bench Insert"], { prepare: true }),
-      explicit: (c) => c.unsafe(insertExplicit, [manager.org, "Bench Insert", manager.id], { prepare: true }),
+      explicit: (c) => c.unsafe(insertExplicit, [manager.org, "Bench Insert", manager.id, manager.createOrgs], { prepare: true }),
       explain: { text: insert, params: [manager.org, "Bench Insert"] },
     },
   ];
