@@ -98,7 +98,6 @@ async function measureTypedLayer(url: string, personas: Personas): Promise<Scale
   try {
     for (let i = 0; i < iterations + 50; i++) {
       const t0 = process.hrtime.bigint();
-      // Returned unawaited, the unit is one round trip (BEGIN, claims, query, COMMIT).
       await orgDb.asUser(personas.admin.id, (tx) => tx.select().from(clients).where(byId));
       const t1 = process.hrtime.bigint();
       await orgDb.db.select().from(clients).where(byId);

@@ -9,7 +9,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestDatabase } from "../tests/support/database.ts";
 import { client, ORG, USER } from "../tests/support/personas.ts";
-import { createOrgDb, type OrgDb } from "./db.ts";
+import { createOrgDb, type OrgDb, type Tx } from "./db.ts";
 import { ConcurrencyError, ForbiddenError, ValidationError } from "./errors.ts";
 import { clients, userRoles } from "./schema/index.ts";
 
@@ -97,40 +97,86 @@ describe("prepared statements", () => {
   });
 });
 
-describe("a unit that returns its only query unawaited (BEGIN, claims, query and COMMIT sent together)", () => {
-  const notesOf = async (id: string) => (await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`)[0]!.notes;
-
-  it("gets the query's rows, as the user", async () => {
-    const rows = await db.asUser(USER.dave, (tx) => tx.select({ id: clients.id }).from(clients));
-    expect(rows).toHaveLength(5);
-  });
-
-  it("commits its write", async () => {
-    const id = client(1, 3);
-    const before = await notesOf(id);
+describe("failures around the unit", () => {
+  it("a preamble the login role cannot run is the unit's error, with no unhandled rejection on the way", async () => {
+    await test.sql.unsafe("create role unit_outsider login password 'outsider'");
+    const url = new URL(test.url);
+    url.username = "unit_outsider";
+    url.password = "outsider";
+    const outsider = createOrgDb(url.toString(), { max: 1 });
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", record);
     try {
-      const rows = await db.asUser(USER.carol, (tx) => tx.update(clients).set({ notes: "one round trip" }).where(eq(clients.id, id)).returning({ id: clients.id }));
-      expect(rows).toEqual([{ id }]);
-      expect(await notesOf(id)).toBe("one round trip");
+      await expect(outsider.asUser(USER.dave, (tx) => tx.select({ id: clients.id }).from(clients))).rejects.toMatchObject({ code: "42501" });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
     } finally {
-      await test.sql`update public.clients set notes = ${before} where id = ${id}`;
+      process.off("unhandledRejection", record);
+      await outsider.close();
     }
   });
 
-  it("reports the query's error and writes nothing", async () => {
-    const id = client(1, 4);
-    const before = await notesOf(id);
-    await expect(db.asUser(USER.carol, (tx) => tx.update(clients).set({ name: " padded " }).where(eq(clients.id, id)))).rejects.toMatchObject({
-      code: "23514",
+  it("a unit whose work caught a failed statement's error is reported as rolled back, and keeps nothing", async () => {
+    const id = client(1, 8);
+    const [original] = await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`;
+    const attempt = db.asUser(USER.carol, async (tx) => {
+      await tx.update(clients).set({ notes: "written before the failure" }).where(eq(clients.id, id));
+      await tx.update(clients).set({ name: " padded " }).where(eq(clients.id, id)).catch(() => "caught");
+      return "done";
     });
-    expect(await notesOf(id)).toBe(before);
+    await expect(attempt).rejects.toMatchObject({ code: "25P02", message: expect.stringMatching(/rolled back/) });
+    const [after] = await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`;
+    expect(after!.notes).toBe(original!.notes);
   });
 
-  it("reports a failure at COMMIT (a deferred constraint) and writes nothing", async () => {
-    const owner = and(eq(userRoles.organizationId, ORG.initech), eq(userRoles.userId, USER.ivan));
-    await expect(db.asService((tx) => tx.delete(userRoles).where(owner))).rejects.toThrow(/must keep at least one owner/);
-    const [row] = await test.sql<{ n: number }[]>`select count(*)::int as n from public.user_roles where organization_id = ${ORG.initech} and user_id = ${USER.ivan}`;
-    expect(row!.n).toBeGreaterThan(0);
+  it("COMMIT waits for a query the work started without awaiting it", async () => {
+    const id = client(1, 9);
+    const [original] = await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`;
+    try {
+      await db.asUser(USER.carol, async (tx) => {
+        void tx.update(clients).set({ notes: "not awaited" }).where(eq(clients.id, id)).execute();
+      });
+      const [after] = await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`;
+      expect(after!.notes).toBe("not awaited");
+    } finally {
+      await test.sql`update public.clients set notes = ${original!.notes} where id = ${id}`;
+    }
+  });
+
+  it("a query sent through a unit after it ended is refused and never runs (it would run outside the transaction)", async () => {
+    let leaked: Tx | undefined;
+    await db.asUser(USER.dave, async (tx) => {
+      leaked = tx;
+    });
+    // Drizzle wraps the refusal: it is the cause of the query error.
+    const ended = { cause: { code: "25000", message: expect.stringMatching(/unit of work has ended/) } };
+    await expect(leaked!.execute(sql`select current_user as role where ${1} = 1`)).rejects.toMatchObject(ended);
+    const name = "inserted after the unit ended";
+    await expect(leaked!.insert(clients).values({ organizationId: ORG.acme, name })).rejects.toMatchObject(ended);
+    const [row] = await test.sql<{ n: number }[]>`select count(*)::int as n from public.clients where name = ${name}`;
+    expect(row!.n).toBe(0);
+  });
+
+  it("a unit whose prepared statement a migration made stale is run again, and succeeds", async () => {
+    // select * changes its result type when a column is added: the statement prepared before fails once (0A000).
+    const readAll = (orgDb: OrgDb) =>
+      orgDb.asUser(USER.dave, (tx) => tx.execute<Record<string, unknown>>(sql`select * from public.clients where name <> ${"-"}`));
+    const retrying = createOrgDb(test.url, { max: 1 });
+    const once = createOrgDb(test.url, { max: 1, attempts: 1 });
+    try {
+      const before = await readAll(retrying);
+      await readAll(once);
+      await test.sql`alter table public.clients add column stale_check integer`;
+      await expect(readAll(once)).rejects.toMatchObject({ code: "0A000" });
+      const after = await readAll(retrying);
+      expect(after).toHaveLength(before.length);
+      expect(Object.keys(after[0]!)).toContain("stale_check");
+    } finally {
+      await test.sql`alter table public.clients drop column if exists stale_check`;
+      await retrying.close();
+      await once.close();
+    }
   });
 });
 

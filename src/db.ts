@@ -9,11 +9,16 @@
  * transaction-mode pooler (Supavisor, PgBouncer); use `prepare: false` there.
  *
  * BEGIN and that statement are pipelined with the unit's first query, so a
- * one-query unit costs two round trips (that, then COMMIT) instead of four.
+ * one-query unit costs two round trips (that, then COMMIT) instead of four
+ * (with prepared statements; without, postgres.js describes a new query
+ * before sending it). COMMIT is sent only once the work has finished: a
+ * query postgres.js re-sends (a stale prepared statement) must never land
+ * behind it, outside the transaction.
  * Should the preamble fail, the transaction is aborted and nothing of the
  * unit runs; its error is the one reported.
  *
- * Serialization failures and deadlocks are retried a bounded number of times.
+ * Serialization failures, deadlocks and prepared statements a migration made
+ * stale are retried a bounded number of times, each in a fresh transaction.
  *
  * With `prepare` (the default) every Drizzle query is a prepared statement,
  * which postgres.js caches per connection: Drizzle alone prepares only the
@@ -25,7 +30,7 @@ import { sql as drizzleSql } from "drizzle-orm";
 import { drizzle, PostgresJsDatabase, PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { checkClaims, claimsFor, verifyJwt, type JwtOptions, type UserClaims } from "./auth.ts";
-import { ConcurrencyError, isRetryable, toTypedError, ValidationError } from "./errors.ts";
+import { ConcurrencyError, DatabaseError, isRetryable, toTypedError, ValidationError } from "./errors.ts";
 import * as schema from "./schema/index.ts";
 
 export type Schema = typeof schema;
@@ -70,40 +75,54 @@ class PreparingSession extends PostgresJsSession<postgres.Sql, Schema, never> {
     super.prepareQuery(query, fields, name ?? "", ...rest);
 }
 
-/** A Drizzle query builder, which runs when awaited (not a promise already running). */
-const isLazyQuery = (value: unknown): value is PromiseLike<unknown> =>
-  !(value instanceof Promise) && typeof (value as { then?: unknown } | null)?.then === "function" && typeof (value as { getSQL?: unknown }).getSQL === "function";
-
 /**
- * The client a unit's Drizzle session runs on: its reserved connection, with
- * each query sent as soon as Drizzle builds it (so nothing queued after it,
- * such as COMMIT, can overtake it) and counted, and with savepoints, which
- * Drizzle uses for tx.transaction().
+ * What a unit's Drizzle session runs on: its reserved connection, which
+ * remembers every query the unit sends (so COMMIT waits for all of them,
+ * including one postgres.js sends again after a stale prepared statement),
+ * refuses any query once the unit has ended (it would run after COMMIT,
+ * outside the transaction, as the login role), and provides savepoints,
+ * which Drizzle uses for tx.transaction().
  */
-function eagerClient(conn: postgres.ReservedSql): { sql: postgres.Sql; sent: () => number } {
-  let sent = 0;
-  let savepoints = 0;
-  const unsafe = (...args: Parameters<postgres.Sql["unsafe"]>) => {
-    sent++;
-    return conn.unsafe(...args).execute();
+function unitConnection(conn: postgres.ReservedSql) {
+  const issued: PromiseLike<unknown>[] = [];
+  let open = true;
+  const check = () => {
+    if (!open) throw new DatabaseError("this unit of work has ended: await every query inside it", { code: "25000" });
   };
+  const unsafe = (...args: Parameters<postgres.Sql["unsafe"]>) => {
+    check();
+    const query = conn.unsafe(...args);
+    issued.push(query);
+    return query;
+  };
+  let savepoints = 0;
   const savepoint = async (...args: unknown[]) => {
     const run = args.at(-1) as (sql: postgres.Sql) => Promise<unknown>;
     const name = `unit_savepoint_${++savepoints}`;
-    await conn.unsafe(`savepoint ${name}`);
+    await unsafe(`savepoint ${name}`);
     try {
-      const result = await run(proxy);
-      await conn.unsafe(`release savepoint ${name}`);
+      const result = await run(sql);
+      await unsafe(`release savepoint ${name}`);
       return result;
     } catch (error) {
-      await conn.unsafe(`rollback to savepoint ${name}`);
+      // Report the nested transaction's own error, even if undoing it fails too.
+      try {
+        await unsafe(`rollback to savepoint ${name}`);
+      } catch {}
       throw error;
     }
   };
-  const proxy = new Proxy(conn, {
+  const sql = new Proxy(conn, {
     get: (target, key, receiver) => (key === "unsafe" ? unsafe : key === "savepoint" ? savepoint : Reflect.get(target, key, receiver)),
   }) as unknown as postgres.Sql;
-  return { sql: proxy, sent: () => sent };
+  return {
+    sql,
+    /** Wait until every query the unit sent has its answer, then refuse any more. */
+    async end(): Promise<void> {
+      while (issued.length) await Promise.allSettled(issued.splice(0));
+      open = false;
+    },
+  };
 }
 
 export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
@@ -129,31 +148,30 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
 
   async function once<T>(role: string, claimsJson: string, work: (tx: Tx) => Promise<T>): Promise<T> {
     const conn = await client.reserve();
-    let commit: Promise<unknown> | undefined;
     try {
       const begin = conn`begin`.execute();
       const preamble = conn`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${claimsJson}, true)`.execute();
-      const unitClient = eagerClient(conn);
-      const tx = new PostgresJsTransaction(base.dialect, session(unitClient.sql) as never, base.schema) as unknown as Tx;
+      // Awaited below; until then a failure must not count as an unhandled rejection.
+      begin.catch(() => undefined);
+      preamble.catch(() => undefined);
+      const unitConn = unitConnection(conn);
+      const tx = new PostgresJsTransaction(base.dialect, session(unitConn.sql) as never, base.schema) as unknown as Tx;
       try {
-        const returned = work(tx);
-        let running: PromiseLike<T> = returned;
-        if (isLazyQuery(returned) && unitClient.sent() === 0) {
-          // The unit's only query, returned unawaited: start it now and send
-          // COMMIT right behind it, so the whole unit is one round trip.
-          running = returned.then((value) => value as T);
-          if (unitClient.sent() === 1) {
-            commit = conn`commit`.execute();
-            commit.catch(() => undefined); // awaited below; this only keeps an early failure from being reported as unhandled
-          }
-        }
-        const result = await running;
+        const result = await work(tx);
+        await unitConn.end();
         await begin;
         await preamble;
-        await (commit ?? conn`commit`);
+        const committed = await conn`commit`;
+        if (committed.command !== "COMMIT") {
+          // A statement failed and the work caught its error: PostgreSQL rolled everything back.
+          throw new DatabaseError("the unit of work was rolled back: a statement in it failed and its error was caught (contain failures with tx.transaction)", {
+            code: "25P02",
+          });
+        }
         return result;
       } catch (error) {
-        const [, pre] = await Promise.allSettled([begin, preamble, commit]);
+        await unitConn.end();
+        const [, pre] = await Promise.allSettled([begin, preamble]);
         await conn`rollback`.catch(() => undefined);
         throw pre.status === "rejected" ? pre.reason : error;
       }

@@ -79,6 +79,7 @@ interface PostgresLikeError {
   hint?: unknown;
   constraint_name?: unknown;
   constraint?: unknown;
+  routine?: unknown;
   cause?: unknown;
 }
 
@@ -121,6 +122,14 @@ export function toTypedError(error: unknown): DatabaseError {
 
 /** Whether a transaction that failed with this error may simply be run again. */
 export function isRetryable(error: unknown): boolean {
-  const code = pgFields(error)?.code;
-  return code === "40001" || code === "40P01";
+  const pg = pgFields(error);
+  const code = pg?.code;
+  return (
+    code === "40001" ||
+    code === "40P01" ||
+    // A prepared statement the server no longer has, or whose result type a
+    // migration changed: postgres.js prepares it afresh on the next attempt.
+    code === "26000" ||
+    (code === "0A000" && pg?.routine === "RevalidateCachedQuery")
+  );
 }

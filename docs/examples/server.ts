@@ -65,15 +65,6 @@ export async function dashboard(db: OrgDb, userId: string) {
 }
 // #endregion as-user
 
-// #region one-round-trip
-export function clientNames(db: OrgDb, userId: string, organizationId: string) {
-  // Returned, not awaited: BEGIN, the claims, the query and COMMIT in one round trip.
-  return db.asUser(userId, (tx) =>
-    tx.select({ id: schema.clients.id, name: schema.clients.name }).from(schema.clients).where(eq(schema.clients.organizationId, organizationId)),
-  );
-}
-// #endregion one-round-trip
-
 // #region as-jwt
 export async function handleListClients(db: OrgDb, request: Request): Promise<Response> {
   const token = request.headers.get("authorization")?.replace(/^Bearer /i, "") ?? "";
