@@ -126,13 +126,13 @@ function unitConnection(conn: postgres.ReservedSql) {
 }
 
 export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
+  const prepare = options.prepare ?? true;
   const client = postgres(url, {
     max: options.max ?? 10,
-    prepare: options.prepare ?? true,
+    prepare,
     onnotice: () => {},
     ...options.postgres,
   });
-  const prepare = options.prepare ?? true;
   const built = drizzle(client, { schema });
   const attempts = Math.max(1, options.attempts ?? 4);
 

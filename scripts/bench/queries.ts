@@ -95,6 +95,19 @@ export interface BenchQuery {
   explain: { text: string; params: unknown[] };
 }
 
+/** A statement and its parameters. */
+type Sent = [text: string, params: unknown[]];
+
+const prepared =
+  ([text, params]: Sent): Statement =>
+  (c) =>
+    c.unsafe(text, params as never[], { prepare: true });
+
+/** A benchmark query: the RLS statement (also the one EXPLAIN shows) and its explicit-filter equivalent. */
+function benchQuery(head: Omit<BenchQuery, "rls" | "explicit" | "explain">, rls: Sent, explicit: Sent): BenchQuery {
+  return { ...head, rls: prepared(rls), explicit: prepared(explicit), explain: { text: rls[0], params: rls[1] } };
+}
+
 const COLUMNS = "id, organization_id, name, email, status, updated_at";
 
 /**
@@ -140,68 +153,40 @@ export function queries(p: Personas): BenchQuery[] {
   const search = "nor";
 
   return [
-    {
-      key: "admin_first_page",
-      title: "admin: first page (50) of an organization's clients by name",
-      singlePage: true,
-      actor: asUser(admin),
-      rls: (c) => c.unsafe(page, [admin.org], { prepare: true }),
-      explicit: (c) => c.unsafe(pageExplicit, [admin.org, ...readableValues(admin)], { prepare: true }),
-      explain: { text: page, params: [admin.org] },
-    },
-    {
-      key: "member_assigned_page",
-      title: "member: assigned clients (50)",
-      singlePage: true,
-      actor: asUser(member),
-      rls: (c) => c.unsafe(page, [member.org], { prepare: true }),
-      explicit: (c) => c.unsafe(pageExplicit, [member.org, ...readableValues(member)], { prepare: true }),
-      explain: { text: page, params: [member.org] },
-    },
-    {
-      key: "client_by_id",
-      title: "one client by id",
-      singlePage: true,
-      actor: asUser(admin),
-      rls: (c) => c.unsafe(byId, [p.clientId], { prepare: true }),
-      explicit: (c) => c.unsafe(byIdExplicit, [p.clientId, ...readableValues(admin)], { prepare: true }),
-      explain: { text: byId, params: [p.clientId] },
-    },
-    {
-      key: "count_three_orgs",
-      title: "count of all clients a user in 3 organizations can see",
-      singlePage: false,
-      actor: asUser(threeOrgs),
-      rls: (c) => c.unsafe(count, [], { prepare: true }),
-      explicit: (c) => c.unsafe(countExplicit, readableValues(threeOrgs), { prepare: true }),
-      explain: { text: count, params: [] },
-    },
-    {
-      key: "name_prefix_search",
-      title: "name-prefix search in one organization (50)",
-      singlePage: true,
-      actor: asUser(admin),
-      rls: (c) => c.unsafe(prefix, [admin.org, search], { prepare: true }),
-      explicit: (c) => c.unsafe(prefixExplicit, [admin.org, search, ...readableValues(admin)], { prepare: true }),
-      explain: { text: prefix, params: [admin.org, search] },
-    },
-    {
-      key: "members_with_roles",
-      title: "an organization's members with their roles",
-      singlePage: true,
-      actor: asUser(admin),
-      rls: (c) => c.unsafe(members, [admin.org], { prepare: true }),
-      explicit: (c) => c.unsafe(membersExplicit, [admin.org, admin.memberOrgs, admin.coMembers, admin.id], { prepare: true }),
-      explain: { text: members, params: [admin.org] },
-    },
-    {
-      key: "insert_client",
-      title: "inserting a client (manager)",
-      singlePage: true,
-      actor: asUser(manager),
-      rls: (c) => c.unsafe(insert, [manager.org, "Bench Insert"], { prepare: true }),
-      explicit: (c) => c.unsafe(insertExplicit, [manager.org, "Bench Insert", manager.id, manager.createOrgs], { prepare: true }),
-      explain: { text: insert, params: [manager.org, "Bench Insert"] },
-    },
+    benchQuery(
+      { key: "admin_first_page", title: "admin: first page (50) of an organization's clients by name", singlePage: true, actor: asUser(admin) },
+      [page, [admin.org]],
+      [pageExplicit, [admin.org, ...readableValues(admin)]],
+    ),
+    benchQuery(
+      { key: "member_assigned_page", title: "member: assigned clients (50)", singlePage: true, actor: asUser(member) },
+      [page, [member.org]],
+      [pageExplicit, [member.org, ...readableValues(member)]],
+    ),
+    benchQuery(
+      { key: "client_by_id", title: "one client by id", singlePage: true, actor: asUser(admin) },
+      [byId, [p.clientId]],
+      [byIdExplicit, [p.clientId, ...readableValues(admin)]],
+    ),
+    benchQuery(
+      { key: "count_three_orgs", title: "count of all clients a user in 3 organizations can see", singlePage: false, actor: asUser(threeOrgs) },
+      [count, []],
+      [countExplicit, readableValues(threeOrgs)],
+    ),
+    benchQuery(
+      { key: "name_prefix_search", title: "name-prefix search in one organization (50)", singlePage: true, actor: asUser(admin) },
+      [prefix, [admin.org, search]],
+      [prefixExplicit, [admin.org, search, ...readableValues(admin)]],
+    ),
+    benchQuery(
+      { key: "members_with_roles", title: "an organization's members with their roles", singlePage: true, actor: asUser(admin) },
+      [members, [admin.org]],
+      [membersExplicit, [admin.org, admin.memberOrgs, admin.coMembers, admin.id]],
+    ),
+    benchQuery(
+      { key: "insert_client", title: "inserting a client (manager)", singlePage: true, actor: asUser(manager) },
+      [insert, [manager.org, "Bench Insert"]],
+      [insertExplicit, [manager.org, "Bench Insert", manager.id, manager.createOrgs]],
+    ),
   ];
 }
