@@ -4,23 +4,20 @@
  */
 import { rmSync } from "node:fs";
 import { adminUrlFor, build, createDatabase } from "./lib/database.ts";
-import { engineLabel, local } from "./lib/local.ts";
+import { engineLabel, local, startCluster } from "./lib/local.ts";
 import { main, step } from "./lib/output.ts";
 import { printSummary } from "./lib/summary.ts";
 
 main(async () => {
   const started = Date.now();
-  const { engine, target, cluster } = await local();
+  const here = await local();
+  const { engine, target, cluster } = here;
   step(engineLabel(engine));
   if (cluster.exists() && cluster.dataMajor() !== engine.major) {
     step(`the data folder was made by PostgreSQL ${cluster.dataMajor()}; recreating it for PostgreSQL ${engine.major}`);
     rmSync(cluster.dataDir, { recursive: true, force: true });
   }
-  if (!cluster.exists()) {
-    step(`creating a new cluster in ${cluster.dataDir}`);
-    cluster.init();
-  }
-  await cluster.start();
+  await startCluster(here, { recreateLegacy: true });
   await createDatabase(adminUrlFor(target.url), target.database, { replace: true });
   step(`recreated database ${target.database}`);
   await build(target.url, { log: step });

@@ -1,23 +1,20 @@
 /**
  * npm run db:start — start the local PostgreSQL (creating it on first run),
- * apply the platform baseline and pending migrations, load the seed once,
- * print the URL and a summary. Idempotent.
+ * apply the platform baseline to a new database, apply pending migrations,
+ * load the seed once, print the URL and a summary. Idempotent: on an existing
+ * database only pending migrations run (the baseline is never re-applied).
  */
 import { build, createDatabase, databaseExists, adminUrlFor } from "./lib/database.ts";
-import { engineLabel, local } from "./lib/local.ts";
+import { engineLabel, local, startCluster } from "./lib/local.ts";
 import { main, step } from "./lib/output.ts";
 import { printSummary } from "./lib/summary.ts";
 
 main(async () => {
-  const { engine, target, cluster } = await local();
+  const here = await local();
+  const { engine, target } = here;
   step(engineLabel(engine));
-  if (!cluster.exists()) {
-    step(`creating a new cluster in ${cluster.dataDir}`);
-    cluster.init();
-  }
-  const wasRunning = cluster.runningPort() !== null;
-  await cluster.start();
-  step(wasRunning ? `already running on port ${target.port}` : `started on port ${target.port} (log: ${cluster.logFile})`);
+  const { wasRunning } = await startCluster(here);
+  step(wasRunning ? `already running on port ${target.port}` : `started on port ${target.port} (log: ${here.cluster.logFile})`);
   if (!(await databaseExists(adminUrlFor(target.url), target.database))) {
     await createDatabase(adminUrlFor(target.url), target.database);
     step(`created database ${target.database}`);

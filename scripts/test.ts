@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node
 import os from "node:os";
 import path from "node:path";
 import { ROOT, withDatabase } from "./lib/config.ts";
-import { copyTemplate, buildTemplate, ensurePgtap, PGTAP_INSTALL_HINT, startThrowawayServer, type ThrowawayServer } from "./lib/throwaway.ts";
+import { copyTemplate, buildTemplate, ensurePgtap, installPgtap, PGTAP_INSTALL_HINT, startThrowawayServer, type ThrowawayServer } from "./lib/throwaway.ts";
 import { ENGINE_NAMES, resolveEngine, type EngineName } from "./lib/engine.ts";
 import { CommandError, fail, indent, main, step } from "./lib/output.ts";
 import { dropDatabase } from "./lib/database.ts";
@@ -61,6 +61,7 @@ async function runPgTap(serverUrl: string, tally: Tally): Promise<void> {
   const files = pgTapFiles();
   if (files.length === 0) fail("No pgTAP files found in supabase/tests/database.");
   const dbUrl = await copyTemplate(serverUrl, "pgtap_run");
+  await installPgtap(dbUrl);
   const u = new URL(dbUrl);
   step(`pgTAP: ${files.length} file(s) with pg_prove`);
   const result = spawnSync(

@@ -11,6 +11,7 @@ import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { SUPERUSER } from "./config.ts";
 import type { Engine } from "./engine.ts";
 import { fail, indent } from "./output.ts";
 
@@ -82,7 +83,7 @@ export interface ClusterOptions {
   engine: Engine;
   dataDir: string;
   port: number;
-  user: string;
+  /** Password of the bootstrap superuser (and, once the platform roles exist, of `postgres`). */
   password: string;
   /** Throwaway clusters trade durability for speed. */
   throwaway?: boolean;
@@ -136,7 +137,7 @@ export class Cluster {
 
   /** initdb into an empty data folder. */
   init(): void {
-    const { engine, user, password, throwaway } = this.options;
+    const { engine, password, throwaway } = this.options;
     makeServerDir(this.dataDir);
     checkReachable(engine, this.dataDir);
     const pwFile = path.join(os.tmpdir(), `pgpass-${process.pid}-${Date.now()}`);
@@ -146,7 +147,9 @@ export class Cluster {
     try {
       const result = runAsServer(path.join(engine.binDir, "initdb"), [
         "--pgdata", this.dataDir,
-        "--username", user,
+        // The bootstrap superuser is supabase_admin, as on hosted Supabase;
+        // `postgres` is created afterwards as an ordinary role (roles.sql).
+        "--username", SUPERUSER,
         "--pwfile", pwFile,
         "--auth-local", "trust",
         "--auth-host", "scram-sha-256",

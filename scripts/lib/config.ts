@@ -8,7 +8,9 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const SUPABASE_DIR = path.join(ROOT, "supabase");
 export const MIGRATIONS_DIR = path.join(SUPABASE_DIR, "migrations");
 export const SEED_FILE = path.join(SUPABASE_DIR, "seed.sql");
-export const BASELINE_FILE = path.join(SUPABASE_DIR, "platform", "baseline.sql");
+export const PLATFORM_DIR = path.join(SUPABASE_DIR, "platform");
+export const ROLES_FILE = path.join(PLATFORM_DIR, "roles.sql");
+export const BASELINE_FILE = path.join(PLATFORM_DIR, "baseline.sql");
 export const DATA_ROOT = path.join(ROOT, ".data");
 
 /** Not 54322: the Supabase CLI treats 127.0.0.1:54322 as its Docker stack. */
@@ -39,6 +41,27 @@ export function parseUrl(url: string): Target {
     password: decodeURIComponent(parsed.password || ""),
     database: decodeURIComponent(parsed.pathname.slice(1) || "postgres"),
   };
+}
+
+/**
+ * The bootstrap superuser, as on hosted Supabase. Local clusters are
+ * initialized with it; `postgres` is an ordinary (non-superuser) role that
+ * migrations, the seed and applications use.
+ */
+export const SUPERUSER = "supabase_admin";
+
+/**
+ * The superuser URL of the server that `url` names: `SUPABASE_ADMIN_URL` when
+ * set (its database replaced by `url`'s), else `url` with the user
+ * `supabase_admin` and the same password (how the local tooling, and
+ * Supabase's own Docker stack, set it up).
+ */
+export function superuserUrl(url: string, env = process.env): string {
+  const database = decodeURIComponent(new URL(url).pathname.slice(1) || "postgres");
+  if (env.SUPABASE_ADMIN_URL) return withDatabase(env.SUPABASE_ADMIN_URL, database);
+  const parsed = new URL(url);
+  parsed.username = SUPERUSER;
+  return parsed.toString();
 }
 
 /** The database the commands work on: DATABASE_URL, or the default. */

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import postgres from "postgres";
-import { BASELINE_FILE, ROOT, SEED_FILE, withDatabase } from "./config.ts";
+import { BASELINE_FILE, ROLES_FILE, ROOT, SEED_FILE, superuserUrl, withDatabase } from "./config.ts";
 import { fail, indent } from "./output.ts";
 
 export type Sql = postgres.Sql;
@@ -63,12 +63,21 @@ export async function databaseExists(adminUrl: string, name: string): Promise<bo
   return withSql(adminUrl, async (sql) => (await sql`select 1 from pg_database where datname = ${name}`).length > 0);
 }
 
-/** Create a database (optionally from a template); drop it first when `replace`. */
-export async function createDatabase(adminUrl: string, name: string, options: { template?: string; replace?: boolean } = {}): Promise<void> {
-  await withSql(adminUrl, async (sql) => {
+/**
+ * Create a database (optionally from a template), owned by `postgres` as on
+ * hosted Supabase; drop it first when `replace`. `adminUrl` names a
+ * maintenance database; the superuser connects there when it must drop a
+ * database `postgres` does not own.
+ */
+export async function createDatabase(
+  adminUrl: string,
+  name: string,
+  options: { template?: string; replace?: boolean } = {},
+): Promise<void> {
+  await withSql(options.replace ? superuserUrl(adminUrl) : adminUrl, async (sql) => {
     if (options.replace) await sql`drop database if exists ${sql(name)} with (force)`;
-    if (options.template) await sql`create database ${sql(name)} template ${sql(options.template)}`;
-    else await sql`create database ${sql(name)}`;
+    if (options.template) await sql`create database ${sql(name)} template ${sql(options.template)} owner postgres`;
+    else await sql`create database ${sql(name)} owner postgres`;
   });
 }
 
@@ -83,19 +92,64 @@ export function adminUrlFor(url: string): string {
 }
 
 /**
- * Apply the platform baseline, unless the server is a Supabase database
- * already (its auth schema exists and we are not a superuser there, as on a
- * `supabase start` stack): then the platform provides it. Returns whether it ran.
+ * Create or update the platform roles (supabase/platform/roles.sql) as the
+ * superuser; with `password`, also set the login roles' passwords (the local
+ * tooling gives `postgres`, `authenticator` and `supabase_auth_admin` the
+ * cluster's password).
+ */
+export async function ensurePlatformRoles(url: string, password?: string): Promise<void> {
+  await withSql(superuserUrl(url), async (sql) => {
+    await runSqlFile(sql, ROLES_FILE);
+    if (password === undefined) return;
+    for (const role of ["postgres", "authenticator", "supabase_auth_admin"]) {
+      await sql.unsafe(`alter role ${role} password ${literal(password)}`);
+    }
+  });
+}
+
+function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/**
+ * Where the platform baseline of a database stands:
+ * - "applied": its marker (`_local_platform.baseline`, written by the baseline) is there;
+ * - "platform": no marker, but an `auth` schema: the server is a Supabase
+ *   database (hosted, or `supabase start`), which provides the platform itself;
+ * - "absent": neither: a new database the local tooling must give a baseline.
+ */
+export async function baselineState(url: string): Promise<"applied" | "platform" | "absent"> {
+  return withSql(url, async (sql) => {
+    const [row] = await sql<{ marked: boolean; has_auth: boolean }[]>`
+      select exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                     where n.nspname = '_local_platform' and c.relname = 'baseline') as marked,
+             exists (select 1 from pg_namespace where nspname = 'auth') as has_auth`;
+    return row?.marked ? "applied" : row?.has_auth ? "platform" : "absent";
+  });
+}
+
+/**
+ * Apply the platform roles and baseline to a database that has neither a
+ * baseline nor a platform of its own, as the superuser (`supabase_admin`).
+ * Applied once: the baseline writes a marker, and a database that has it (or
+ * that a Supabase server provides) is left alone. Returns whether it ran.
  */
 export async function applyBaseline(url: string): Promise<boolean> {
+  if ((await baselineState(url)) !== "absent") return false;
+  await ensurePlatformRoles(url);
+  await withSql(superuserUrl(url), (sql) => runSqlFile(sql, BASELINE_FILE));
+  return true;
+}
+
+/**
+ * The role with oid 10, which initdb created. A cluster made before the local
+ * platform followed hosted's role model has `postgres` there (a superuser
+ * that cannot be demoted); such a cluster must be recreated.
+ */
+export async function bootstrapSuperuser(url: string): Promise<string> {
   return withSql(url, async (sql) => {
-    const [row] = await sql<{ superuser: boolean; has_auth: boolean }[]>`
-      select (select rolsuper from pg_roles where rolname = current_user) as superuser,
-             exists (select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-                     where n.nspname = 'auth' and p.proname = 'uid') as has_auth`;
-    if (row && !row.superuser && row.has_auth) return false;
-    await runSqlFile(sql, BASELINE_FILE);
-    return true;
+    const [row] = await sql<{ rolname: string }[]>`select rolname from pg_roles where oid = 10`;
+    return row?.rolname ?? "";
   });
 }
 
@@ -145,15 +199,38 @@ export function cliUrl(url: string): string {
   return parsed.toString();
 }
 
+/** Lock and statement timeouts for a migration push (see `pushUrl`). */
+export interface MigrationTimeouts {
+  lockTimeout?: string;
+  statementTimeout?: string;
+}
+
 /**
- * Apply pending migrations with `supabase db push`. On failure, name the
- * migration and show the Postgres error; the failed migration leaves nothing.
+ * The URL `supabase db push` gets: the CLI URL with the migration timeouts as
+ * server options of the push's session. `supabase db push` does not run a
+ * migration in a transaction block, so a migration's own `set local` does
+ * nothing there; options in the URL (or a plain `set` at the top of a file)
+ * do. Defaults: give up after 10 s waiting for a lock rather than queue
+ * behind live traffic and block it; no statement over 15 minutes.
  */
-export async function applyMigrations(url: string, workdir = ROOT): Promise<string[]> {
+export function pushUrl(url: string, timeouts: MigrationTimeouts = {}): string {
+  const parsed = new URL(cliUrl(url));
+  const settings = `-c lock_timeout=${timeouts.lockTimeout ?? "10s"} -c statement_timeout=${timeouts.statementTimeout ?? "15min"}`;
+  const existing = parsed.searchParams.get("options");
+  parsed.searchParams.set("options", existing ? `${existing} ${settings}` : settings);
+  return parsed.toString();
+}
+
+/**
+ * Apply pending migrations with `supabase db push`, under the migration
+ * timeouts (`pushUrl`). On failure, name the migration and show the Postgres
+ * error; the failed migration leaves nothing.
+ */
+export async function applyMigrations(url: string, workdir = ROOT, timeouts: MigrationTimeouts = {}): Promise<string[]> {
   const before = new Set((await appliedMigrations(url)).map((m) => m.version));
   const pending = migrationFiles(workdir).filter((f) => !before.has(f.split("_")[0]!));
   if (pending.length === 0) return [];
-  const result = supabaseCli(["db", "push", "--db-url", cliUrl(url), "--yes", "--include-all"], { workdir });
+  const result = supabaseCli(["db", "push", "--db-url", pushUrl(url, timeouts), "--yes", "--include-all"], { workdir });
   if (result.status !== 0) {
     const after = new Set((await appliedMigrations(url)).map((m) => m.version));
     const failed = pending.find((f) => !after.has(f.split("_")[0]!));
@@ -211,8 +288,15 @@ export async function loadSeed(url: string, seedFile = SEED_FILE): Promise<void>
 /** Baseline, migrations and seed into an empty (or partly built) database. */
 export async function build(url: string, options: { seed?: boolean; log?: (m: string) => void } = {}): Promise<void> {
   const log = options.log ?? (() => {});
-  const applied = await applyBaseline(url);
-  log(applied ? "platform baseline (roles, auth schema, default privileges)" : "platform baseline: provided by the server (Supabase)");
+  const state = await baselineState(url);
+  if (state === "absent") await applyBaseline(url);
+  log(
+    state === "absent"
+      ? "platform baseline (roles, auth schema, ownership, default privileges)"
+      : state === "applied"
+        ? "platform baseline: applied when the database was created"
+        : "platform baseline: provided by the server (Supabase)",
+  );
   const pushed = await applyMigrations(url);
   log(pushed.length ? `applied ${pushed.length} migration(s) with supabase db push` : "migrations: up to date");
   if (options.seed !== false) {

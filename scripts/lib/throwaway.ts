@@ -9,16 +9,18 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node
 import os from "node:os";
 import path from "node:path";
 import { Cluster, freePort, makeServerDir } from "./cluster.ts";
-import { withDatabase } from "./config.ts";
-import { build, createDatabase, withSql } from "./database.ts";
+import { superuserUrl, withDatabase } from "./config.ts";
+import { build, createDatabase, ensurePlatformRoles, withSql } from "./database.ts";
 import type { Engine } from "./engine.ts";
 import { fail } from "./output.ts";
 
 export const TEMPLATE_DB = "org_layer_template";
 
 export interface ThrowawayServer {
-  /** URL of the server's `postgres` database, as superuser. */
+  /** URL of the server's `postgres` database, as the role `postgres` (not a superuser, as on hosted Supabase). */
   url: string;
+  /** The same, as the bootstrap superuser `supabase_admin`, for what only a superuser may do. */
+  adminUrl: string;
   engine: Engine;
   stop(): void;
 }
@@ -55,7 +57,7 @@ export async function startThrowawayServer(engine: Engine): Promise<ThrowawaySer
   makeServerDir(base);
   const password = randomBytes(12).toString("hex");
   const port = await freePort();
-  const cluster = new Cluster({ engine, dataDir: path.join(base, "data"), port, user: "postgres", password, throwaway: true });
+  const cluster = new Cluster({ engine, dataDir: path.join(base, "data"), port, password, throwaway: true });
   const stop = () => {
     process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
     try {
@@ -70,14 +72,16 @@ export async function startThrowawayServer(engine: Engine): Promise<ThrowawaySer
     process.kill(process.pid, signal);
   };
   process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
+  const url = `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`;
   try {
     cluster.init();
     await cluster.start();
+    await ensurePlatformRoles(url, password);
   } catch (error) {
     stop();
     throw error;
   }
-  return { url: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`, engine, stop };
+  return { url, adminUrl: superuserUrl(url), engine, stop };
 }
 
 /** Build the template database every test copies. */
@@ -85,6 +89,15 @@ export async function buildTemplate(serverUrl: string, log?: (m: string) => void
   await createDatabase(serverUrl, TEMPLATE_DB, { replace: true });
   await build(withDatabase(serverUrl, TEMPLATE_DB), log ? { log } : {});
   await withSql(serverUrl, (sql) => sql`alter database ${sql(TEMPLATE_DB)} with is_template true`);
+}
+
+/**
+ * Install pgTAP into a database's `extensions` schema, as the superuser: it is
+ * not a trusted extension, and `postgres` is not a superuser (on hosted
+ * Supabase, supautils installs it for `postgres`).
+ */
+export async function installPgtap(url: string): Promise<void> {
+  await withSql(superuserUrl(url), (sql) => sql`create extension if not exists pgtap with schema extensions`);
 }
 
 /** A fresh copy of the template; returns its URL. */

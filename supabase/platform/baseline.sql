@@ -1,62 +1,52 @@
--- Supabase platform baseline, for local engines only (never a migration).
+-- Supabase platform baseline of one database, for local engines only (never a
+-- migration).
 --
--- A hosted Supabase database already has these roles, schemas, functions and
--- default privileges before the first migration runs; the project's
--- migrations rely on them. The local tooling (`npm run db:start`,
--- `db:reset`, the test harness) runs this file first so that a plain
--- PostgreSQL behaves like Supabase: in particular, Supabase's default
--- privileges grant `anon` and `authenticated` everything on new tables in
--- `public`, so a migration that forgets a revoke fails here first.
+-- A hosted Supabase database already has these schemas, tables, functions,
+-- ownerships and default privileges before the first migration runs; the
+-- project's migrations rely on them. The local tooling runs this file once,
+-- as the bootstrap superuser `supabase_admin`, right after creating a
+-- database (after supabase/platform/roles.sql), and records that it did in
+-- `_local_platform.baseline`: it is never applied again, so nothing a
+-- migration revoked comes back on a restart.
 --
--- Idempotent: roles are cluster-wide and may already exist.
+-- Followed: supabase/postgres init scripts and migrations (see roles.sql for
+-- the revision) and supabase/auth's migrations for auth.users. Ownership as
+-- on hosted: the database and `public` belong to `postgres`; `auth` and
+-- `extensions` to `supabase_admin`; auth.users and the auth functions to
+-- `supabase_auth_admin`.
 
--- Roles ----------------------------------------------------------------------
+-- The database belongs to postgres (it creates schemas such as `private`).
 do $$
 begin
-  if not exists (select from pg_roles where rolname = 'anon') then
-    create role anon nologin noinherit;
-  end if;
-  if not exists (select from pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin noinherit;
-  end if;
-  if not exists (select from pg_roles where rolname = 'service_role') then
-    create role service_role nologin noinherit bypassrls;
-  end if;
-  if not exists (select from pg_roles where rolname = 'authenticator') then
-    create role authenticator login noinherit;
-  end if;
+  execute format('alter database %I owner to postgres', current_database());
 end
 $$;
 
-alter role anon nologin noinherit nobypassrls;
-alter role authenticated nologin noinherit nobypassrls;
-alter role service_role nologin noinherit bypassrls;
-alter role authenticator login noinherit nobypassrls;
-
-grant anon, authenticated, service_role to authenticator;
-grant anon, authenticated, service_role to postgres;
-
--- Supabase's postgres role resolves extensions without qualification.
-alter role postgres set search_path = "$user", public, extensions;
-
 -- Schemas --------------------------------------------------------------------
-create schema if not exists extensions;
-create schema if not exists auth;
+create schema if not exists extensions authorization supabase_admin;
+create schema if not exists auth authorization supabase_admin;
 
 grant usage on schema public to postgres, anon, authenticated, service_role;
-grant usage on schema extensions to postgres, anon, authenticated, service_role;
-grant usage on schema auth to anon, authenticated, service_role;
+grant all on schema extensions to postgres;
+grant usage on schema extensions to anon, authenticated, service_role;
+-- postgres keeps USAGE on auth (hosted revoked its CREATE there in 2024).
+grant usage on schema auth to postgres, anon, authenticated, service_role;
+grant all on schema auth to supabase_auth_admin;
 
+-- Extensions are created by supabase_admin (on hosted, supautils runs
+-- `create extension` as supabase_admin for postgres).
 create extension if not exists pgcrypto with schema extensions;
 create extension if not exists "uuid-ossp" with schema extensions;
 
--- Supabase's default privileges on public: everything to the API roles.
-alter default privileges for role postgres in schema public grant all on tables to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public grant all on functions to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public grant all on sequences to anon, authenticated, service_role;
-alter default privileges for role postgres in schema extensions grant all on tables to anon, authenticated, service_role;
-alter default privileges for role postgres in schema extensions grant all on functions to anon, authenticated, service_role;
-alter default privileges for role postgres in schema extensions grant all on sequences to anon, authenticated, service_role;
+-- Supabase's default privileges on public: everything to the API roles, for
+-- objects postgres creates (migrations) and for objects supabase_admin
+-- creates (extensions installed into public).
+alter default privileges for role postgres in schema public grant all on tables to postgres, anon, authenticated, service_role;
+alter default privileges for role postgres in schema public grant all on functions to postgres, anon, authenticated, service_role;
+alter default privileges for role postgres in schema public grant all on sequences to postgres, anon, authenticated, service_role;
+alter default privileges for role supabase_admin in schema public grant all on tables to postgres, anon, authenticated, service_role;
+alter default privileges for role supabase_admin in schema public grant all on functions to postgres, anon, authenticated, service_role;
+alter default privileges for role supabase_admin in schema public grant all on sequences to postgres, anon, authenticated, service_role;
 
 -- auth.users: the columns applications use ------------------------------------
 create table if not exists auth.users (
@@ -96,9 +86,18 @@ create table if not exists auth.users (
   deleted_at timestamptz,
   is_anonymous boolean not null default false
 );
-comment on table auth.users is 'Auth: stores user login data within a secure schema.';
+comment on table auth.users is 'Auth: Stores user login data within a secure schema.';
+comment on column auth.users.is_sso_user is 'Auth: Set this column to true when the account comes from SSO. These accounts can have duplicate emails.';
 create index if not exists users_instance_id_email_idx on auth.users (instance_id, lower(email));
 create index if not exists users_instance_id_idx on auth.users (instance_id);
+-- Email is unique among accounts that do not come from SSO.
+create unique index if not exists users_email_partial_key on auth.users (email) where (is_sso_user = false);
+
+alter table auth.users owner to supabase_auth_admin;
+alter table auth.users enable row level security;
+-- postgres holds every table privilege on auth.users (hence TRIGGER and
+-- REFERENCES), but does not own it.
+grant all on table auth.users to postgres;
 
 -- auth helpers, as Supabase defines them --------------------------------------
 create or replace function auth.uid() returns uuid
@@ -140,4 +139,20 @@ as $$
   )::jsonb
 $$;
 
-grant execute on function auth.uid(), auth.role(), auth.email(), auth.jwt() to anon, authenticated, service_role;
+alter function auth.uid() owner to supabase_auth_admin;
+alter function auth.role() owner to supabase_auth_admin;
+alter function auth.email() owner to supabase_auth_admin;
+alter function auth.jwt() owner to supabase_auth_admin;
+grant execute on function auth.uid(), auth.role(), auth.email(), auth.jwt() to postgres, anon, authenticated, service_role;
+
+-- The marker: this database has its baseline ----------------------------------
+create schema if not exists _local_platform authorization supabase_admin;
+comment on schema _local_platform is
+  'Local engines only: records that supabase/platform/baseline.sql was applied to this database (it is applied once).';
+revoke all on schema _local_platform from public;
+create table if not exists _local_platform.baseline (
+  version int primary key,
+  applied_at timestamptz not null default now()
+);
+comment on table _local_platform.baseline is 'The platform baseline version applied to this database, once, when it was created.';
+insert into _local_platform.baseline (version) values (2) on conflict (version) do nothing;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll } from "vitest";
 import { connect, dropDatabase, type Sql } from "../../scripts/lib/database.ts";
 import { copyTemplate } from "../../scripts/lib/throwaway.ts";
 
-/** The throwaway server `npm test` started (its `postgres` database, as superuser). */
+/** The throwaway server `npm test` started (its `postgres` database, as the role `postgres`, not a superuser). */
 export function serverUrl(): string {
   const url = process.env.TEST_SERVER_URL;
   if (!url) throw new Error("TEST_SERVER_URL is not set: run the suites through `npm test`, which starts the servers they need.");
@@ -16,9 +16,9 @@ export function serverUrl(): string {
 }
 
 export interface TestDatabase {
-  /** Superuser URL of the copy. */
+  /** URL of the copy, as `postgres` (BYPASSRLS, owner of the schema, not a superuser). */
   url: string;
-  /** Superuser connection pool to the copy. */
+  /** Connection pool to the copy, as `postgres`. */
   sql: Sql;
 }
 
