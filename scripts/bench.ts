@@ -157,7 +157,7 @@ async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> 
   const sql = connect(url, { max: LOAD_CONNECTIONS });
   try {
     const loadStart = Date.now();
-    await loadDataset(sql, size, { parallel: LOAD_CONNECTIONS, onStep: (label, seconds) => step(`  ${label} (${seconds.toFixed(1)} s)`) });
+    await loadDataset(url, size, { parallel: LOAD_CONNECTIONS, onStep: (label, seconds) => step(`  ${label} (${seconds.toFixed(1)} s)`) });
     const loadSeconds = (Date.now() - loadStart) / 1000;
     step(`  data set ready in ${loadSeconds.toFixed(1)} s (index rebuild and vacuum analyze included)`);
 

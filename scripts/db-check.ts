@@ -9,7 +9,7 @@
  */
 import path from "node:path";
 import { describeFindings, runAdvisors, serious } from "./lib/advisors.ts";
-import { hasPlpgsqlCheck, lint, PLPGSQL_CHECK_HINT, squawk, validateWorkflow, workflowFiles } from "./lib/checks.ts";
+import { hasPlpgsqlCheck, installPlpgsqlCheck, lint, PLPGSQL_CHECK_HINT, squawk, validateWorkflow, workflowFiles } from "./lib/checks.ts";
 import { drift, generate } from "./lib/codegen.ts";
 import { ROOT, withDatabase } from "./lib/config.ts";
 import { build, createDatabase } from "./lib/database.ts";
@@ -39,6 +39,7 @@ main(async () => {
     await createDatabase(server.url, "check");
     const url = withDatabase(server.url, "check");
     await build(url, { seed: false });
+    await installPlpgsqlCheck(url);
     const linted = lint(url);
     record("supabase db lint (plpgsql_check): no warning", linted.ok, linted.output);
     const findings = serious(runAdvisors(url));

@@ -42,6 +42,33 @@ function command(s: Setup, script: string) {
   return { status: result.status, out: `${result.stdout}${result.stderr}` };
 }
 
+/**
+ * What the baseline and the migrations decide: owners and privileges of every
+ * schema, relation and function outside the system schemas, default
+ * privileges, the database's privileges, role attributes and settings.
+ */
+const CATALOG = `
+  select 'namespace' as kind, nspname as name, pg_get_userbyid(nspowner) as owner, coalesce(nspacl::text, '') as acl
+    from pg_namespace where nspname not like 'pg\\_%' and nspname <> 'information_schema'
+  union all
+  select 'relation', c.oid::regclass::text, pg_get_userbyid(c.relowner), coalesce(c.relacl::text, '')
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+   where n.nspname not like 'pg\\_%' and n.nspname <> 'information_schema'
+  union all
+  select 'function', p.oid::regprocedure::text, pg_get_userbyid(p.proowner), coalesce(p.proacl::text, '')
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+   where n.nspname not like 'pg\\_%' and n.nspname <> 'information_schema'
+  union all
+  select 'default acl', defaclrole::regrole::text || ' ' || defaclnamespace::regnamespace::text || ' ' || defaclobjtype::text, '', defaclacl::text
+    from pg_default_acl
+  union all
+  select 'database', datname, pg_get_userbyid(datdba), coalesce(datacl::text, '') from pg_database where datname = current_database()
+  union all
+  select 'role', rolname, concat_ws(',', rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls),
+         coalesce((select array_agg(c order by c)::text from pg_db_role_setting s, unnest(s.setconfig) c where s.setrole = r.oid), '')
+    from pg_roles r where rolname !~ '^pg_'
+  order by 1, 2`;
+
 const runs: { label: string; user: string | null }[] = [{ label: isRoot ? "as root" : "as this user", user: null }];
 if (isRoot) runs.push({ label: `as the ordinary user ${SERVICE_USER}`, user: SERVICE_USER });
 
@@ -88,6 +115,15 @@ for (const run of runs) {
       expect(r.out).toContain("Local database reset");
       const [row] = await withSql(s.url, (sql) => sql`select to_regclass('public.scratch') as t`);
       expect(row?.t).toBeNull();
+    });
+
+    it("a restart (db:stop, db:start) leaves the catalog exactly as the migrations left it", async () => {
+      const before = await withSql(s.url, (sql) => sql.unsafe(CATALOG));
+      expect(command(s, "db-stop").status).toBe(0);
+      const r = command(s, "db-start");
+      expect(r.status).toBe(0);
+      expect(r.out).toContain("platform baseline: applied when the database was created");
+      expect(await withSql(s.url, (sql) => sql.unsafe(CATALOG))).toEqual(before);
     });
 
     it("db:stop stops the server", () => {

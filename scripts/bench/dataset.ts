@@ -17,7 +17,8 @@
  * parallel connections. Deterministic: the same size gives the same data.
  * Meant for an empty, migrated database: a failed load leaves it partial.
  */
-import type postgres from "postgres";
+import postgres from "postgres";
+import { superuserUrl } from "../lib/config.ts";
 
 export interface DatasetSize {
   organizations: number;
@@ -175,16 +176,31 @@ async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<voi
 }
 
 /**
- * Load the data set into an empty, migrated database through `sql` (a pool of
- * at least `parallel` connections, as a role that may set
- * session_replication_role). Reports each step and its duration.
+ * Load the data set into an empty, migrated database at `url`, on `parallel`
+ * connections of the superuser `supabase_admin` (only a superuser may set
+ * session_replication_role; `postgres` is not one, as on hosted Supabase).
+ * Reports each step and its duration.
  */
 export async function loadDataset(
-  sql: postgres.Sql,
+  url: string,
   size: DatasetSize,
   options: { parallel?: number; onStep?: (label: string, seconds: number) => void } = {},
 ): Promise<void> {
   const parallel = Math.max(1, options.parallel ?? 2);
+  const sql = postgres(superuserUrl(url), { max: parallel, onnotice: () => {}, connect_timeout: 10 });
+  try {
+    await load(sql, size, parallel, options.onStep);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+async function load(
+  sql: postgres.Sql,
+  size: DatasetSize,
+  parallel: number,
+  onStep?: (label: string, seconds: number) => void,
+): Promise<void> {
   const inTransaction = (statement: string) =>
     sql.begin(async (tx) => {
       await tx`set local session_replication_role = replica`;
@@ -200,6 +216,6 @@ export async function loadDataset(
     } else {
       await pool(step.parts, parallel, async (statement) => void (await (step.kind === "rows" ? inTransaction(statement) : run(statement))));
     }
-    options.onStep?.(step.label, (Date.now() - started) / 1000);
+    onStep?.(step.label, (Date.now() - started) / 1000);
   }
 }

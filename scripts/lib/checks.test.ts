@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, withDatabase } from "./config.ts";
 import { build, createDatabase, supabaseCli, withSql } from "./database.ts";
 import { resolveEngine } from "./engine.ts";
-import { hasPlpgsqlCheck, lint, PLPGSQL_CHECK_HINT, squawk, validateWorkflow, workflowFiles } from "./checks.ts";
+import { hasPlpgsqlCheck, installPlpgsqlCheck, lint, PLPGSQL_CHECK_HINT, squawk, validateWorkflow, workflowFiles } from "./checks.ts";
 import { startThrowawayServer, type ThrowawayServer } from "./throwaway.ts";
 
 const work = mkdtempSync(path.join(os.tmpdir(), "org-layer-checks-"));
@@ -59,6 +59,7 @@ describe("supabase db lint with plpgsql_check (PostgreSQL 15)", () => {
     await createDatabase(server.url, "lint");
     url = withDatabase(server.url, "lint");
     await build(url, { seed: false });
+    await installPlpgsqlCheck(url);
   });
   afterAll(() => server?.stop());
 

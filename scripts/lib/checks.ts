@@ -5,8 +5,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { ROOT } from "./config.ts";
-import { cliUrl, migrationFiles, supabaseCli } from "./database.ts";
+import { ROOT, superuserUrl } from "./config.ts";
+import { cliUrl, migrationFiles, supabaseCli, withSql } from "./database.ts";
 import type { Engine } from "./engine.ts";
 
 export interface CheckResult {
@@ -43,7 +43,16 @@ export function hasPlpgsqlCheck(engine: Engine): boolean {
   return existsSync(path.join(engine.extensionDir, "plpgsql_check.control"));
 }
 
-/** `supabase db lint` (plpgsql_check over every function) at warning level. */
+/**
+ * Install plpgsql_check into `extensions` as the superuser: it is not a
+ * trusted extension, and `postgres`, which `supabase db lint` connects as, is
+ * not a superuser (on hosted Supabase, supautils installs it for `postgres`).
+ */
+export async function installPlpgsqlCheck(url: string): Promise<void> {
+  await withSql(superuserUrl(url), (sql) => sql`create extension if not exists plpgsql_check with schema extensions`);
+}
+
+/** `supabase db lint` (plpgsql_check over every function) at warning level; see installPlpgsqlCheck. */
 export function lint(url: string): CheckResult {
   const result = supabaseCli(["db", "lint", "--db-url", cliUrl(url), "--level", "warning", "--fail-on", "warning"]);
   return { ok: result.status === 0, output: result.output };

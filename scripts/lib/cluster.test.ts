@@ -21,7 +21,7 @@ describe(`cluster (${engineName})`, () => {
     const dataDir = path.join(base, "other-major");
     makeServerDir(dataDir);
     writeFileSync(path.join(dataDir, "PG_VERSION"), `${engine.major - 1}\n`);
-    const cluster = new Cluster({ engine, dataDir, port: await freePort(), user: "postgres", password: "x" });
+    const cluster = new Cluster({ engine, dataDir, port: await freePort(), password: "x" });
     await expect(cluster.start()).rejects.toThrow(new RegExp(`created by PostgreSQL ${engine.major - 1}[\\s\\S]*npm run db:reset`));
   });
 
@@ -30,7 +30,7 @@ describe(`cluster (${engineName})`, () => {
     const blocker = net.createServer();
     const port = await freePort();
     await new Promise<void>((resolve) => blocker.listen(port, "127.0.0.1", resolve));
-    const cluster = new Cluster({ engine, dataDir: path.join(base, "busy"), port, user: "postgres", password: "x", throwaway: true });
+    const cluster = new Cluster({ engine, dataDir: path.join(base, "busy"), port, password: "x", throwaway: true });
     try {
       cluster.init();
       await expect(cluster.start()).rejects.toThrow(new RegExp(`Port ${port} on 127.0.0.1 is already in use`));
@@ -44,7 +44,7 @@ describe(`cluster (${engineName})`, () => {
   it("starts detached, reports its port, stops", async () => {
     const engine = await resolveEngine(engineName);
     const port = await freePort();
-    const cluster = new Cluster({ engine, dataDir: path.join(base, "life"), port, user: "postgres", password: "x", throwaway: true });
+    const cluster = new Cluster({ engine, dataDir: path.join(base, "life"), port, password: "x", throwaway: true });
     try {
       cluster.init();
       await cluster.start();

@@ -87,6 +87,8 @@ export interface ClusterOptions {
   password: string;
   /** Throwaway clusters trade durability for speed. */
   throwaway?: boolean;
+  /** Libraries (paths) every session loads, e.g. the local safeupdate build. */
+  sessionPreloadLibraries?: string[];
 }
 
 export class Cluster {
@@ -175,6 +177,9 @@ export class Cluster {
       "max_wal_size = '2GB'",
       "log_min_messages = 'warning'",
       ...(throwaway ? ["fsync = off", "synchronous_commit = off", "full_page_writes = off"] : []),
+      ...(this.options.sessionPreloadLibraries?.length
+        ? [`session_preload_libraries = '${this.options.sessionPreloadLibraries.join(", ")}'`]
+        : []),
     ];
     const conf = path.join(this.dataDir, "postgresql.conf");
     writeFileSync(conf, `${readFileSync(conf, "utf8")}\n${settings.join("\n")}\n`);

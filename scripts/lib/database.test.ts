@@ -1,15 +1,27 @@
 /**
  * The build steps fail clearly and leave nothing half-done: a broken
  * migration is named with its Postgres error and changes nothing; a broken or
- * missing seed loads nothing; the baseline can run again.
+ * missing seed loads nothing; a migration blocked by a lock gives up; the
+ * platform baseline is applied once, to a new database only.
  */
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { useTestDatabase } from "../../tests/support/database.ts";
-import { ROOT } from "./config.ts";
-import { appliedMigrations, applyBaseline, applyMigrations, loadSeed, migrationFiles } from "./database.ts";
+import { serverUrl, useTestDatabase } from "../../tests/support/database.ts";
+import { ROOT, withDatabase } from "./config.ts";
+import {
+  appliedMigrations,
+  applyBaseline,
+  applyMigrations,
+  baselineState,
+  build,
+  createDatabase,
+  dropDatabase,
+  loadSeed,
+  migrationFiles,
+  withSql,
+} from "./database.ts";
 
 const db = useTestDatabase();
 const work = mkdtempSync(path.join(os.tmpdir(), "org-layer-workdir-"));
@@ -65,21 +77,88 @@ describe("seed", () => {
   });
 });
 
-describe("platform baseline", () => {
-  it("applies again without error (roles are cluster-wide)", async () => {
-    await expect(applyBaseline(db.url)).resolves.toBe(true);
+describe("migration timeouts under supabase db push", () => {
+  // A copy of its own: the tests above added a migration to the history of theirs.
+  const fresh = useTestDatabase();
+  /** Hold an ACCESS EXCLUSIVE lock on public.clients while `body` runs. */
+  async function whileClientsLocked<T>(body: () => Promise<T>): Promise<T> {
+    const holder = await fresh.sql.reserve();
+    try {
+      await holder`begin`;
+      await holder`lock table public.clients in access exclusive mode`;
+      return await body();
+    } finally {
+      await holder`rollback`;
+      holder.release();
+    }
+  }
+
+  const blocked = "create table public.blocked_probe (id int);\nalter table public.clients add column blocked_probe int;\n";
+
+  it("a migration blocked by a held lock gives up at the push's lock timeout, is named, and applies nothing", async () => {
+    const dir = workdirWith("29991231000002_blocked.sql", blocked);
+    const started = Date.now();
+    await whileClientsLocked(() =>
+      expect(applyMigrations(fresh.url, dir, { lockTimeout: "1s" })).rejects.toThrow(/29991231000002_blocked\.sql failed[\s\S]*lock timeout/),
+    );
+    expect(Date.now() - started).toBeLessThan(8000);
+    const [row] = await fresh.sql`select to_regclass('public.blocked_probe') as t`;
+    expect(row?.t).toBeNull();
   });
 
-  it("is left to the platform on a Supabase server (auth schema present, not a superuser)", async () => {
-    const role = `baseline_probe_${Date.now()}`;
-    await db.sql.unsafe(`create role ${role} login password 'probe'`);
-    try {
-      const url = new URL(db.url);
-      url.username = role;
-      url.password = "probe";
-      await expect(applyBaseline(url.toString())).resolves.toBe(false);
-    } finally {
-      await db.sql.unsafe(`drop role ${role}`);
-    }
+  it("a migration's own plain `set lock_timeout` takes effect under supabase db push", async () => {
+    const dir = workdirWith("29991231000003_blocked.sql", `set lock_timeout = '1s';\n${blocked}`);
+    const started = Date.now();
+    await whileClientsLocked(() =>
+      expect(applyMigrations(fresh.url, dir, { lockTimeout: "60s" })).rejects.toThrow(/29991231000003_blocked\.sql failed[\s\S]*lock timeout/),
+    );
+    expect(Date.now() - started).toBeLessThan(8000);
+    const [row] = await fresh.sql`select to_regclass('public.blocked_probe') as t`;
+    expect(row?.t).toBeNull();
+  });
+});
+
+describe("platform baseline", () => {
+  const created: string[] = [];
+  afterAll(async () => {
+    for (const name of created) await dropDatabase(serverUrl(), name);
+  });
+  async function newDatabase(): Promise<string> {
+    const name = `baseline_${Date.now()}_${created.length}`;
+    created.push(name);
+    await createDatabase(serverUrl(), name);
+    return withDatabase(serverUrl(), name);
+  }
+
+  it("a new database gets it once, from supabase_admin, with hosted's ownership, and is marked", async () => {
+    const url = await newDatabase();
+    expect(await baselineState(url)).toBe("absent");
+    await expect(applyBaseline(url)).resolves.toBe(true);
+    expect(await baselineState(url)).toBe("applied");
+    const [row] = await withSql(url, (sql) => sql`
+      select pg_get_userbyid((select relowner from pg_class where oid = 'auth.users'::regclass)) as users_owner,
+             pg_get_userbyid((select nspowner from pg_namespace where nspname = 'auth')) as auth_owner,
+             pg_get_userbyid((select datdba from pg_database where datname = current_database())) as database_owner`);
+    expect(row).toEqual({ users_owner: "supabase_auth_admin", auth_owner: "supabase_admin", database_owner: "postgres" });
+    await expect(applyBaseline(url)).resolves.toBe(false);
+  });
+
+  it("is never applied again to a built database: what the migrations revoked stays revoked", async () => {
+    const acl = () => db.sql`select defaclrole::regrole::text as role, defaclnamespace, defaclobjtype, defaclacl::text as acl
+                             from pg_default_acl order by 1, 2, 3`;
+    const before = await acl();
+    expect(await baselineState(db.url)).toBe("applied");
+    await expect(applyBaseline(db.url)).resolves.toBe(false);
+    await build(db.url, { seed: false });
+    expect(await acl()).toEqual(before);
+  });
+
+  it("is left to the platform on a Supabase server (an auth schema, and no marker)", async () => {
+    const url = await newDatabase();
+    await withSql(url, (sql) => sql`create schema auth`);
+    expect(await baselineState(url)).toBe("platform");
+    await expect(applyBaseline(url)).resolves.toBe(false);
+    const [row] = await withSql(url, (sql) => sql`select to_regclass('auth.users') as t`);
+    expect(row?.t).toBeNull();
   });
 });

@@ -47,7 +47,7 @@ describe("migrations on a database full of data", () => {
       expect(await applyMigrations(url, workdirWith(index))).toHaveLength(index);
       const sql = connect(url, { max: 1 });
       try {
-        await loadDataset(sql, { organizations: 100, users: 2000, clients: 20_000 });
+        await loadDataset(url, { organizations: 100, users: 2000, clients: 20_000 });
         const [before] = await sql.unsafe(COUNTS);
         expect(await applyMigrations(url)).toEqual(all.slice(index));
         const [after] = await sql.unsafe(COUNTS);

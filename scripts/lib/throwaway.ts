@@ -5,16 +5,18 @@
  * milliseconds.
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Cluster, freePort, makeServerDir } from "./cluster.ts";
-import { superuserUrl, withDatabase } from "./config.ts";
+import { SUPABASE_DIR, superuserUrl, withDatabase } from "./config.ts";
 import { build, createDatabase, ensurePlatformRoles, withSql } from "./database.ts";
 import type { Engine } from "./engine.ts";
 import { fail } from "./output.ts";
 
 export const TEMPLATE_DB = "org_layer_template";
+const SAFEUPDATE_DIR = path.join(SUPABASE_DIR, "platform", "safeupdate");
 
 export interface ThrowawayServer {
   /** URL of the server's `postgres` database, as the role `postgres` (not a superuser, as on hosted Supabase). */
@@ -52,12 +54,40 @@ export function ensurePgtap(engine: Engine): void {
   }
 }
 
-export async function startThrowawayServer(engine: Engine): Promise<ThrowawayServer> {
+export const SAFEUPDATE_INSTALL_HINT =
+  "Install the PostgreSQL 15 server headers and a C compiler (Debian: apt-get install -y postgresql-server-dev-15 make gcc).";
+
+/**
+ * Build the local safeupdate library (supabase/platform/safeupdate) for an
+ * engine into `dir`; returns the path to load it by. Needs the engine's
+ * pg_config with its PGXS files (the system PostgreSQL's server headers).
+ */
+export function buildSafeupdate(engine: Engine, dir: string): string {
+  const pgConfig = path.join(engine.binDir, "pg_config");
+  const pgxs = existsSync(pgConfig) ? spawnSync(pgConfig, ["--pgxs"], { encoding: "utf8" }).stdout.trim() : "";
+  if (!pgxs || !existsSync(pgxs)) fail(`Building safeupdate for PostgreSQL ${engine.major} needs its server headers. ${SAFEUPDATE_INSTALL_HINT}`);
+  cpSync(SAFEUPDATE_DIR, dir, { recursive: true });
+  const made = spawnSync("make", ["-s", "-C", dir, `PG_CONFIG=${pgConfig}`, "with_llvm=no"], { encoding: "utf8" });
+  if (made.status !== 0) fail(`Building safeupdate failed:\n${made.stdout ?? ""}${made.stderr ?? ""}\n${SAFEUPDATE_INSTALL_HINT}`);
+  return path.join(dir, "safeupdate");
+}
+
+export interface ThrowawayOptions {
+  /**
+   * Load the local safeupdate build into every session (UPDATE and DELETE
+   * need a WHERE clause, as on hosted Supabase's API path). Needs the
+   * engine's server headers: the system PostgreSQL 15.
+   */
+  safeupdate?: boolean;
+}
+
+export async function startThrowawayServer(engine: Engine, options: ThrowawayOptions = {}): Promise<ThrowawayServer> {
   const base = mkdtempSync(path.join(os.tmpdir(), `org-layer-${engine.name}-`));
   makeServerDir(base);
   const password = randomBytes(12).toString("hex");
   const port = await freePort();
-  const cluster = new Cluster({ engine, dataDir: path.join(base, "data"), port, password, throwaway: true });
+  const preload = options.safeupdate ? [buildSafeupdate(engine, path.join(base, "safeupdate"))] : [];
+  const cluster = new Cluster({ engine, dataDir: path.join(base, "data"), port, password, throwaway: true, sessionPreloadLibraries: preload });
   const stop = () => {
     process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
     try {

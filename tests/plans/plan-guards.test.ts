@@ -38,7 +38,7 @@ const ALLOWED = /^(clients_pkey|clients_organization_id_[a-z_]+|user_clients_[a-
 
 beforeAll(async () => {
   sql = connect(test.url, { max: 1 });
-  await loadDataset(sql, { organizations: 200, users: 2000, clients: 20_000 });
+  await loadDataset(test.url, { organizations: 200, users: 2000, clients: 20_000 });
   benchQueries = queries(await pickPersonas(sql));
 });
 afterAll(() => sql?.end({ timeout: 5 }));

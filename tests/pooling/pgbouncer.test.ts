@@ -39,7 +39,7 @@ function prng(seed: number) {
 beforeAll(async () => {
   const admin = connect(test.url, { max: 1 });
   try {
-    await loadDataset(admin, { organizations: 30, users: 300, clients: 3000 });
+    await loadDataset(test.url, { organizations: 30, users: 300, clients: 3000 });
     const rows = await admin<{ user_id: string; organization_id: string; ids: string[] }[]>`
       with readable as (
         select distinct ur.user_id, ur.organization_id from public.user_roles ur

@@ -5,13 +5,13 @@ begin;
 create extension if not exists pgtap with schema extensions;
 select plan(24);
 
--- Rule B1: the API roles exist with Supabase's attributes.
-select ok((select not rolcanlogin and not rolinherit and not rolbypassrls from pg_roles where rolname = 'anon'),
-  'B1.1 anon is nologin noinherit and does not bypass RLS');
-select ok((select not rolcanlogin and not rolinherit and not rolbypassrls from pg_roles where rolname = 'authenticated'),
-  'B1.2 authenticated is nologin noinherit and does not bypass RLS');
-select ok((select not rolcanlogin and not rolinherit and rolbypassrls from pg_roles where rolname = 'service_role'),
-  'B1.3 service_role is nologin noinherit and bypasses RLS');
+-- Rule B1: the API roles exist with Supabase's attributes (INHERIT since 2023).
+select ok((select not rolcanlogin and rolinherit and not rolbypassrls from pg_roles where rolname = 'anon'),
+  'B1.1 anon is nologin inherit and does not bypass RLS');
+select ok((select not rolcanlogin and rolinherit and not rolbypassrls from pg_roles where rolname = 'authenticated'),
+  'B1.2 authenticated is nologin inherit and does not bypass RLS');
+select ok((select not rolcanlogin and rolinherit and rolbypassrls from pg_roles where rolname = 'service_role'),
+  'B1.3 service_role is nologin inherit and bypasses RLS');
 select ok((select rolcanlogin and not rolinherit from pg_roles where rolname = 'authenticator'),
   'B1.4 authenticator can log in and does not inherit');
 select ok(pg_has_role('authenticator', 'anon', 'member') and pg_has_role('authenticator', 'authenticated', 'member')
