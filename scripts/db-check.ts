@@ -1,7 +1,8 @@
 /**
  * npm run db:check — migration safety and drift, before a migration ships:
  *
- * 1. squawk over supabase/migrations (.squawk.toml lists the rules accepted on purpose);
+ * 1. squawk over supabase/migrations (.squawk.toml lists the rules accepted on
+ *    purpose), and no `set local` in a migration (it does nothing under db push);
  * 2. the GitHub workflows against their schema;
  * 3. on a throwaway system PostgreSQL (15) built from the migrations:
  *    `supabase db lint` with plpgsql_check, `supabase db advisors`, and the
@@ -9,7 +10,7 @@
  */
 import path from "node:path";
 import { describeFindings, runAdvisors, serious } from "./lib/advisors.ts";
-import { hasPlpgsqlCheck, installPlpgsqlCheck, lint, PLPGSQL_CHECK_HINT, squawk, validateWorkflow, workflowFiles } from "./lib/checks.ts";
+import { hasPlpgsqlCheck, installPlpgsqlCheck, lint, noSetLocal, PLPGSQL_CHECK_HINT, squawk, validateWorkflow, workflowFiles } from "./lib/checks.ts";
 import { drift, generate } from "./lib/codegen.ts";
 import { ROOT, withDatabase } from "./lib/config.ts";
 import { build, createDatabase } from "./lib/database.ts";
@@ -26,6 +27,8 @@ main(async () => {
 
   const sq = squawk();
   record("squawk: migrations are safe to apply", sq.ok, sq.output);
+  const local = noSetLocal();
+  record("no `set local` in a migration (no effect under supabase db push)", local.ok, local.output);
   for (const file of workflowFiles()) {
     const wf = validateWorkflow(file);
     record(`workflow ${path.relative(ROOT, file)} is valid`, wf.ok, wf.output);

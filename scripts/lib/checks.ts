@@ -3,7 +3,7 @@
  * GitHub workflows against their schema, `supabase db lint` (plpgsql_check).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { ROOT, superuserUrl } from "./config.ts";
 import { cliUrl, migrationFiles, supabaseCli, withSql } from "./database.ts";
@@ -20,6 +20,37 @@ const bin = (name: string) => path.join(ROOT, "node_modules", ".bin", name);
 export function squawk(files = migrationFiles().map((f) => path.join(ROOT, "supabase", "migrations", f))): CheckResult {
   const result = spawnSync(bin("squawk"), ["--config", path.join(ROOT, ".squawk.toml"), ...files], { cwd: ROOT, encoding: "utf8" });
   return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
+}
+
+/**
+ * Migrations shipped before the project learned that `supabase db push` runs
+ * a file outside a transaction block: their `set local` guards do nothing
+ * there (the push's session options supply the timeouts instead). Applied
+ * migrations are never edited, so they keep them.
+ */
+const LEGACY_SET_LOCAL_BEFORE = "20261201000000";
+
+/**
+ * No `set local` in a migration: under `supabase db push` it only logs
+ * "SET LOCAL can only be used in transaction blocks" and has no effect. Use a
+ * plain `set lock_timeout = ...` at the top of the file.
+ */
+export function noSetLocal(files = migrationFiles().map((f) => path.join(ROOT, "supabase", "migrations", f))): CheckResult {
+  const offending = files
+    .filter((file) => path.basename(file) >= LEGACY_SET_LOCAL_BEFORE)
+    .flatMap((file) =>
+      readFileSync(file, "utf8")
+        .split("\n")
+        .map((line, i) => ({ line, i }))
+        .filter(({ line }) => /^\s*set\s+local\b/i.test(line))
+        .map(({ line, i }) => `${path.relative(ROOT, file)}:${i + 1}: ${line.trim()}`),
+    );
+  return {
+    ok: offending.length === 0,
+    output: offending.length
+      ? `${offending.join("\n")}\nsupabase db push runs a migration outside a transaction block, where set local does nothing: use a plain set (e.g. set lock_timeout = '10s').`
+      : "",
+  };
 }
 
 export const WORKFLOWS_DIR = path.join(ROOT, ".github", "workflows");

@@ -26,9 +26,9 @@ select throws_ok($$ select * from public.organizations $$, '42501', 'permission 
   'T010.01 anon cannot select organizations (no grant)');
 select throws_ok($$ insert into public.organizations (name, slug) values ('Anon Inc', 'anon-inc') $$, '42501',
   'permission denied for table organizations', 'T010.02 anon cannot insert organizations (no grant)');
-select throws_ok($$ update public.organizations set name = 'Pwned' $$, '42501', 'permission denied for table organizations',
+select throws_ok($$ update public.organizations set name = 'Pwned' where true $$, '42501', 'permission denied for table organizations',
   'T010.03 anon cannot update organizations (no grant)');
-select throws_ok($$ delete from public.organizations $$, '42501', 'permission denied for table organizations',
+select throws_ok($$ delete from public.organizations where true $$, '42501', 'permission denied for table organizations',
   'T010.04 anon cannot delete organizations (no grant)');
 
 -- R2 select ---------------------------------------------------------------------
@@ -93,7 +93,7 @@ select pg_temp.as_user('bob');
 select results_eq($$ update public.organizations set name = 'Acme Inc' where id = pg_temp.org('acme') returning name $$,
   $$ values ('Acme Inc') $$, 'T010.23 admin renames the organization (organization.update)');
 select pg_temp.as_user('alice');
-select results_eq($$ update public.organizations set slug = 'acme-inc' returning id $$,
+select results_eq($$ update public.organizations set slug = 'acme-inc' where true returning id $$,
   $$ values (pg_temp.org('acme')) $$, 'T010.24 owner changes the slug; an unfiltered update touches only her organization');
 select throws_ok($$ update public.organizations set id = gen_random_uuid() where id = pg_temp.org('acme') $$, '42501',
   'permission denied for table organizations', 'T010.25 owner cannot change organizations.id (column grant: name, slug only)');
@@ -120,15 +120,15 @@ select pg_temp.as_user('frank');
 select is_empty($$ delete from public.organizations where id = pg_temp.org('acme') returning id $$,
   'T010.33 owner of another organization cannot delete Acme (0 rows)');
 select pg_temp.as_user('erin');
-select is_empty($$ delete from public.organizations returning id $$, 'T010.34 viewer cannot delete (organization.delete)');
+select is_empty($$ delete from public.organizations where true returning id $$, 'T010.34 viewer cannot delete (organization.delete)');
 select pg_temp.as_user('dave');
-select is_empty($$ delete from public.organizations returning id $$, 'T010.35 member cannot delete (organization.delete)');
+select is_empty($$ delete from public.organizations where true returning id $$, 'T010.35 member cannot delete (organization.delete)');
 select pg_temp.as_user('carol');
-select is_empty($$ delete from public.organizations returning id $$, 'T010.36 manager cannot delete (organization.delete)');
+select is_empty($$ delete from public.organizations where true returning id $$, 'T010.36 manager cannot delete (organization.delete)');
 select pg_temp.as_user('bob');
-select is_empty($$ delete from public.organizations returning id $$, 'T010.37 admin cannot delete (organization.delete is owner-only)');
+select is_empty($$ delete from public.organizations where true returning id $$, 'T010.37 admin cannot delete (organization.delete is owner-only)');
 select pg_temp.as_user('alice');
-select results_eq($$ delete from public.organizations returning id $$, $$ values (pg_temp.org('acme')) $$,
+select results_eq($$ delete from public.organizations where true returning id $$, $$ values (pg_temp.org('acme')) $$,
   'T010.38 owner deletes her organization, and only hers (organization.delete)');
 select lives_ok($$ set constraints all immediate $$,
   'T010.39 deleting an organization with its owners does not trip the "at least one owner" check');

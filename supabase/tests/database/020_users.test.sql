@@ -24,9 +24,9 @@ select throws_ok($$ select * from public.users $$, '42501', 'permission denied f
   'T020.01 anon cannot select profiles (no grant)');
 select throws_ok($$ insert into public.users (id, email) values (gen_random_uuid(), 'x@example.com') $$, '42501',
   'permission denied for table users', 'T020.02 anon cannot insert profiles (no grant)');
-select throws_ok($$ update public.users set full_name = 'Pwned' $$, '42501', 'permission denied for table users',
+select throws_ok($$ update public.users set full_name = 'Pwned' where true $$, '42501', 'permission denied for table users',
   'T020.03 anon cannot update profiles (no grant)');
-select throws_ok($$ delete from public.users $$, '42501', 'permission denied for table users',
+select throws_ok($$ delete from public.users where true $$, '42501', 'permission denied for table users',
   'T020.04 anon cannot delete profiles (no grant)');
 
 -- R2 select ---------------------------------------------------------------------------
@@ -72,7 +72,7 @@ select throws_ok($$ insert into public.users (id, email) values (gen_random_uuid
 
 -- R4 update -----------------------------------------------------------------------------------
 select pg_temp.as_user('nora');
-select results_eq($$ update public.users set full_name = 'Nora N.' returning id $$, $$ values (pg_temp.uid('nora')) $$,
+select results_eq($$ update public.users set full_name = 'Nora N.' where true returning id $$, $$ values (pg_temp.uid('nora')) $$,
   'T020.17 an unfiltered profile update touches only the caller''s own profile');
 select pg_temp.as_user('dave');
 select results_eq($$ update public.users set full_name = 'David Diaz', avatar_url = 'https://example.com/d.png'

@@ -46,7 +46,7 @@ select throws_ok($$ insert into public.role_permissions (role_id, permission)
   'T030.11 owner cannot grant a permission to a role (no insert grant on role_permissions)');
 select throws_ok($$ update public.role_permissions set permission = 'organization.delete' where permission = 'clients.read' $$,
   '42501', 'permission denied for table role_permissions', 'T030.12 owner cannot rewrite the matrix (no update grant)');
-select throws_ok($$ delete from public.role_permissions $$, '42501', 'permission denied for table role_permissions',
+select throws_ok($$ delete from public.role_permissions where true $$, '42501', 'permission denied for table role_permissions',
   'T030.13 owner cannot delete from the matrix (no delete grant)');
 select throws_ok($$ insert into public.roles (key, name, rank) values ('god', 'God', 99) $$, '42501',
   'permission denied for table roles', 'T030.14 owner cannot create a role above owner (no insert grant on roles)');
@@ -56,9 +56,9 @@ select throws_ok($$ delete from public.roles where key = 'viewer' $$, '42501', '
   'T030.16 owner cannot delete roles (no delete grant on roles)');
 select throws_ok($$ insert into public.permissions (key, description) values ('everything.all', 'x') $$, '42501',
   'permission denied for table permissions', 'T030.17 owner cannot invent permissions (no insert grant on permissions)');
-select throws_ok($$ update public.permissions set description = 'x' $$, '42501', 'permission denied for table permissions',
+select throws_ok($$ update public.permissions set description = 'x' where true $$, '42501', 'permission denied for table permissions',
   'T030.18 owner cannot edit permissions (no update grant)');
-select throws_ok($$ delete from public.permissions $$, '42501', 'permission denied for table permissions',
+select throws_ok($$ delete from public.permissions where true $$, '42501', 'permission denied for table permissions',
   'T030.19 owner cannot delete permissions (no delete grant)');
 select pg_temp.as_user('dave');
 select throws_ok($$ update public.roles set rank = 55 where key = 'member' $$, '42501', 'permission denied for table roles',

@@ -27,7 +27,7 @@ select throws_ok($$ select * from public.user_roles $$, '42501', 'permission den
   'T040.02 anon cannot read roles held (no grant)');
 select throws_ok($$ insert into public.organization_users (organization_id, user_id) values (pg_temp.org('acme'), pg_temp.uid('nora')) $$,
   '42501', 'permission denied for table organization_users', 'T040.03 anon cannot insert memberships (no grant)');
-select throws_ok($$ delete from public.user_roles $$, '42501', 'permission denied for table user_roles',
+select throws_ok($$ delete from public.user_roles where true $$, '42501', 'permission denied for table user_roles',
   'T040.04 anon cannot delete roles held (no grant)');
 
 -- R2 select ---------------------------------------------------------------------------------

@@ -36,9 +36,9 @@ select throws_ok($$ select * from public.clients $$, '42501', 'permission denied
   'T050.01 anon cannot read clients (no grant)');
 select throws_ok($$ insert into public.clients (organization_id, name) values (pg_temp.org('acme'), 'Anon Co') $$, '42501',
   'permission denied for table clients', 'T050.02 anon cannot insert clients (no grant)');
-select throws_ok($$ update public.clients set name = 'Pwned' $$, '42501', 'permission denied for table clients',
+select throws_ok($$ update public.clients set name = 'Pwned' where true $$, '42501', 'permission denied for table clients',
   'T050.03 anon cannot update clients (no grant)');
-select throws_ok($$ delete from public.clients $$, '42501', 'permission denied for table clients',
+select throws_ok($$ delete from public.clients where true $$, '42501', 'permission denied for table clients',
   'T050.04 anon cannot delete clients (no grant)');
 
 -- R2 select --------------------------------------------------------------------------------
@@ -137,14 +137,14 @@ select pg_temp.as_user('heidi');
 select is_empty($$ update public.clients set name = 'Hijacked' where id = pg_temp.client(1, 1) returning id $$,
   'T050.38 member of another organization cannot update an Acme client');
 select pg_temp.as_user('erin');
-select is_empty($$ update public.clients set status = 'archived' returning id $$,
+select is_empty($$ update public.clients set status = 'archived' where true returning id $$,
   'T050.39 viewer updates no client although she reads them all (clients.update)');
 select pg_temp.as_user('dave');
 select results_eq($$ update public.clients set status = 'inactive' where id = pg_temp.client(1, 2) returning id $$,
   $$ values (pg_temp.client(1, 2)) $$, 'T050.40 member updates a client assigned to him');
 select is_empty($$ update public.clients set name = 'Hijacked' where id = pg_temp.client(1, 10) returning id $$,
   'T050.41 member cannot update an unassigned client of his organization');
-update public.clients set notes = 'touched by dave';
+update public.clients set notes = 'touched by dave' where true;
 select pg_temp.as_postgres();
 select set_eq($$ select id from public.clients where notes = 'touched by dave' $$,
   $$ select client_id from public.user_clients where user_id = pg_temp.uid('dave') $$,
@@ -184,7 +184,7 @@ select is((select organization_id from public.clients where id = pg_temp.client(
 
 -- R6 delete ------------------------------------------------------------------------------------
 select pg_temp.as_user('nora');
-select is_empty($$ delete from public.clients returning id $$, 'T050.56 non-member deletes no client');
+select is_empty($$ delete from public.clients where true returning id $$, 'T050.56 non-member deletes no client');
 select pg_temp.as_user('frank');
 select is_empty($$ delete from public.clients where organization_id = pg_temp.org('acme') returning id $$,
   'T050.57 owner of another organization deletes no Acme client');

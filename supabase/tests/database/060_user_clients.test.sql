@@ -27,9 +27,9 @@ select throws_ok($$ select * from public.user_clients $$, '42501', 'permission d
 select throws_ok($$ insert into public.user_clients (organization_id, user_id, client_id)
   values (pg_temp.org('acme'), pg_temp.uid('dave'), pg_temp.client(1, 10)) $$, '42501',
   'permission denied for table user_clients', 'T060.02 anon cannot insert assignments (no grant)');
-select throws_ok($$ update public.user_clients set user_id = pg_temp.uid('dave') $$, '42501',
+select throws_ok($$ update public.user_clients set user_id = pg_temp.uid('dave') where true $$, '42501',
   'permission denied for table user_clients', 'T060.03 anon cannot update assignments (no grant)');
-select throws_ok($$ delete from public.user_clients $$, '42501', 'permission denied for table user_clients',
+select throws_ok($$ delete from public.user_clients where true $$, '42501', 'permission denied for table user_clients',
   'T060.04 anon cannot delete assignments (no grant)');
 
 -- R2 select ------------------------------------------------------------------------------------
@@ -137,12 +137,12 @@ select throws_ok($$ update public.user_clients set organization_id = pg_temp.org
 
 -- delete ---------------------------------------------------------------------------------------------
 select pg_temp.as_user('nora');
-select is_empty($$ delete from public.user_clients returning client_id $$, 'T060.37 non-member deletes no assignment');
+select is_empty($$ delete from public.user_clients where true returning client_id $$, 'T060.37 non-member deletes no assignment');
 select pg_temp.as_user('frank');
 select is_empty($$ delete from public.user_clients where organization_id = pg_temp.org('acme') returning client_id $$,
   'T060.38 owner of another organization deletes no Acme assignment');
 select pg_temp.as_user('erin');
-select is_empty($$ delete from public.user_clients returning client_id $$, 'T060.39 viewer cannot unassign (clients.assign)');
+select is_empty($$ delete from public.user_clients where true returning client_id $$, 'T060.39 viewer cannot unassign (clients.assign)');
 select pg_temp.as_user('dave');
 select is_empty($$ delete from public.user_clients where user_id = pg_temp.uid('dave') returning client_id $$,
   'T060.40 member cannot remove his own assignments (clients.assign)');

@@ -252,7 +252,7 @@ select throws_ok(
   $$update public.invitations set expires_at = now() + interval '7 days' where email = 'quinn@example.com'$$,
   '42501', 'permission denied for table invitations',
   'T200.47 an owner cannot revive an expired invitation by updating it (42501)');
-select throws_ok($$delete from public.invitations$$, '42501', 'permission denied for table invitations',
+select throws_ok($$delete from public.invitations where true$$, '42501', 'permission denied for table invitations',
   'T200.48 invitations cannot be deleted directly (42501)');
 
 -- Inviting again, inviting a member ---------------------------------------------------
