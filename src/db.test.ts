@@ -42,21 +42,21 @@ describe("asUser", () => {
 
   it("leaves nothing on the connection after the unit of work", async () => {
     await db.asUser(USER.dave, whoami);
-    const [row] = await db.sql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
+    const [row] = await db.unsafeLoginSql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
     expect(row?.role).toBe("postgres");
     expect(row?.claims).toBe("");
   });
 
   it("leaves nothing behind when the unit of work fails", async () => {
     await expect(db.asUser(USER.dave, async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
-    const [row] = await db.sql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
+    const [row] = await db.unsafeLoginSql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
     expect(row).toEqual({ role: "postgres", claims: "" });
   });
 
   it("passes claims as parameters: quotes in claims cannot inject SQL", async () => {
     const [row] = await db.asUser({ sub: USER.dave, role: "authenticated", email: "x'); drop table clients; --" }, whoami);
     expect(JSON.parse(row!.claims!).email).toBe("x'); drop table clients; --");
-    const [{ n }] = (await db.sql`select count(*)::int as n from public.clients`) as unknown as [{ n: number }];
+    const [{ n }] = (await db.unsafeLoginSql`select count(*)::int as n from public.clients`) as unknown as [{ n: number }];
     expect(n).toBe(60);
   });
 
@@ -73,7 +73,7 @@ describe("prepared statements", () => {
   const marked = (orgDb: OrgDb) =>
     orgDb.asUser(USER.dave, (tx) => tx.select({ id: clients.id, marker }).from(clients).where(sql`${clients.name} <> ${"x"}`));
   const preparedCount = async (orgDb: OrgDb) => {
-    const [row] = await orgDb.sql<{ n: number }[]>`
+    const [row] = await orgDb.unsafeLoginSql<{ n: number }[]>`
       select count(*)::int as n from pg_prepared_statements where statement like ${"%prepared-statement-marker%"}`;
     return row!.n;
   };
@@ -81,7 +81,7 @@ describe("prepared statements", () => {
   it("with prepare (the default), Drizzle's queries are prepared once per connection and reused, as a user or not", async () => {
     for (let i = 0; i < 3; i++) expect(await marked(db)).toHaveLength(5);
     expect(await preparedCount(db)).toBe(1);
-    const plain = await db.db.select({ id: clients.id, marker }).from(clients).where(sql`${clients.name} <> ${"y"}`);
+    const plain = await db.unsafeLoginDb.select({ id: clients.id, marker }).from(clients).where(sql`${clients.name} <> ${"y"}`);
     expect(plain.length).toBeGreaterThan(5);
     expect(await preparedCount(db)).toBe(1);
   });

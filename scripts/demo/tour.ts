@@ -2,11 +2,11 @@
  * The guided tour behind `npm run demo`: each seeded persona signs in through
  * the typed layer (`createOrgDb(url).asUser(id, tx => ...)`, RLS applied as
  * PostgREST applies it), reads what it may see of Acme, and tries the same
- * changes there. Every unit of work ends by throwing a private sentinel, so
- * its transaction rolls back; the row counts of every table are compared
- * before and after to prove that nothing was changed.
+ * changes there. Every unit of work runs with `{ rollback: true }`, so its
+ * transaction rolls back; the row counts of every table are compared before
+ * and after to prove that nothing was changed.
  */
-import { count, sql as query } from "drizzle-orm";
+import { count } from "drizzle-orm";
 import {
   audit,
   clients,
@@ -167,36 +167,12 @@ export function ruleOf(error: DatabaseError, action: Action, me: Persona): strin
 /** The typed error as the layer reports it: class, SQLSTATE, message. */
 const described = (error: DatabaseError) => `${error.name} ${error.code ?? "-----"}: ${error.message}`;
 
-/** Thrown at the end of every unit of work so that its transaction rolls back. */
-class Rollback<T> extends Error {
-  constructor(readonly value: T) {
-    super("demo rollback");
-  }
-}
-
-function rollbackOf<T>(error: unknown): Rollback<T> | null {
-  if (error instanceof Rollback) return error as Rollback<T>;
-  if (error instanceof Error && error.cause instanceof Rollback) return error.cause as Rollback<T>;
-  return null;
-}
-
 /**
- * Run `work` as a user and roll it back. Deferred constraints (an
- * organization keeps an owner) are checked first, as a commit would.
+ * Run `work` as a user in a unit that rolls back (deferred constraints, such
+ * as an organization keeping an owner, are checked first, as a commit would).
  */
-async function rolledBack<T>(db: OrgDb, userId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
-  try {
-    await db.asUser(userId, async (tx) => {
-      const value = await work(tx);
-      await tx.execute(query`set constraints all immediate`);
-      throw new Rollback(value);
-    });
-  } catch (error) {
-    const rollback = rollbackOf<T>(error);
-    if (rollback) return rollback.value;
-    throw error;
-  }
-  throw new Error("unreachable: the unit of work did not roll back");
+function rolledBack<T>(db: OrgDb, userId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.asUser(userId, work, { rollback: true });
 }
 
 type Outcome = { allowed: true; note: string | undefined } | { allowed: false; error: DatabaseError };

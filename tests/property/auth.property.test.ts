@@ -164,7 +164,7 @@ function whoamiThenWrite(seen: Seen[]) {
 /** Run the unit as `user` with asUser, in mode `m`; what it saw, and how it ended. */
 async function asUserRun(user: unknown, m: Mode): Promise<{ outcome: Outcome; seen: Seen[] }> {
   const seen: Seen[] = [];
-  const outcome = await attemptIn((work) => suite.db.asUser(user as never, work), m, whoamiThenWrite(seen));
+  const outcome = await attemptIn((work, options) => suite.db.asUser(user as never, work, options), m, whoamiThenWrite(seen));
   return { outcome, seen };
 }
 
@@ -172,7 +172,7 @@ async function asUserRun(user: unknown, m: Mode): Promise<{ outcome: Outcome; se
 async function asJwtRun(token: unknown, keys: "secret" | "jwks", m: Mode): Promise<{ outcome: Outcome; seen: Seen[] }> {
   const seen: Seen[] = [];
   const db = keys === "secret" ? suite.db : jwksDb;
-  const outcome = await attemptIn((work) => db.asJwt(token as string, work), m, whoamiThenWrite(seen));
+  const outcome = await attemptIn((work, options) => db.asJwt(token as string, work, options), m, whoamiThenWrite(seen));
   return { outcome, seen };
 }
 
