@@ -68,14 +68,14 @@ const ACTIONS: Action[] = [
     label: (s) => `update ${s.davesClient.name} (dave's)`,
     permission: "clients.update",
     run: async (tx, _me, s) => {
-      await clients.updateClient(tx, s.davesClient.id, { notes: "called back (demo)" });
+      await clients.updateClient(tx, { clientId: s.davesClient.id, notes: "called back (demo)" });
     },
   },
   {
     label: (s) => `update ${s.freeClient.name} (nobody's)`,
     permission: "clients.update",
     run: async (tx, _me, s) => {
-      await clients.updateClient(tx, s.freeClient.id, { status: "active" });
+      await clients.updateClient(tx, { clientId: s.freeClient.id, status: "active" });
     },
   },
   {
@@ -83,7 +83,7 @@ const ACTIONS: Action[] = [
     permission: "clients.create",
     run: async (tx, me) => {
       const created = await clients.createClient(tx, { organizationId: ACME, name: "Demo Prospect" });
-      const assigned = await clients.listAssignments(tx, created.id);
+      const assigned = await clients.listAssignments(tx, { clientId: created.id });
       if (assigned.some((a) => a.userId === me.id)) return "assigned to its creator";
     },
   },
@@ -98,7 +98,7 @@ const ACTIONS: Action[] = [
     label: () => "rename Acme",
     permission: "organization.update",
     run: async (tx) => {
-      await organizations.updateOrganization(tx, ACME, { name: "Acme Renamed" });
+      await organizations.updateOrganization(tx, { organizationId: ACME, name: "Acme Renamed" });
     },
   },
   {
@@ -132,7 +132,7 @@ const ACTIONS: Action[] = [
   {
     label: () => "leave Acme",
     run: async (tx) => {
-      await members.leaveOrganization(tx, ACME);
+      await members.leaveOrganization(tx, { organizationId: ACME });
     },
   },
   {
@@ -193,7 +193,7 @@ async function look(db: OrgDb, me: Persona) {
     const mine = await organizations.listMyOrganizations(tx);
     const page = await clients.listClients(tx, { organizationId: ACME, limit: 500 });
     const [all] = await tx.select({ n: count() }).from(schema.clients);
-    const team = await members.listMembers(tx, ACME);
+    const team = await members.listMembers(tx, { organizationId: ACME });
     const log = await audit.listAuditLog(tx, { organizationId: ACME, limit: 500 });
     const auditor = await members.authorize(tx, { organizationId: ACME, permission: "audit.read" });
     return { mine, page, allClients: all?.n ?? 0, team, log, auditor };

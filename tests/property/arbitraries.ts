@@ -402,3 +402,14 @@ export function args(...fields: Field[]): Field<unknown[]> {
 /** Inputs for rule 1 (anything, valid about half the time) and rule 2 (mostly valid, so that the database decides). */
 export const forRule1 = (f: Field): fc.Arbitrary<unknown> => any(f, 1);
 export const forRule2 = (f: Field): fc.Arbitrary<unknown> => any(f, 6);
+
+/**
+ * An input object with `key` set to `value` and the rest of `rest`, built
+ * without reading `rest` (it is the prototype): an input whose getters throw
+ * must throw inside the layer, not here. A `rest` that is no object is the
+ * input itself (the layer must refuse it).
+ */
+export function withKey(key: string, value: unknown, rest: unknown): unknown {
+  if ((typeof rest !== "object" && typeof rest !== "function") || rest === null) return rest;
+  return Object.create(rest as object, { [key]: { value, enumerable: true } });
+}

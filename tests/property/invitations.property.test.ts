@@ -34,9 +34,9 @@ beforeAll(async () => {
   await issue(USER.ivan, ORG.initech, "mallory@example.com", "owner");
   await issue(USER.bob, ORG.acme, "heidi@globex.example", "admin");
   const revoked = await issue(USER.alice, ORG.acme, "gone@example.com", "viewer");
-  await suite.db.asUser(USER.alice, (tx) => revokeInvitation(tx, revoked.invitationId));
+  await suite.db.asUser(USER.alice, (tx) => revokeInvitation(tx, { invitationId: revoked.invitationId }));
   const used = await issue(USER.ivan, ORG.initech, "nora@example.com", "viewer");
-  await suite.db.asUser(USER.nora, (tx) => acceptInvitation(tx, used.token));
+  await suite.db.asUser(USER.nora, (tx) => acceptInvitation(tx, { token: used.token }));
 });
 
 const organizationId = id(orgIds);
@@ -67,17 +67,17 @@ propertiesOf(suite, "inviteMember", {
 
 propertiesOf(suite, "acceptInvitation", {
   input: token,
-  call: (tx, value) => acceptInvitation(tx, value as never),
+  call: (tx, value) => acceptInvitation(tx, { token: value as never }),
   expectDatabaseRefusals: true,
 });
 
 propertiesOf(suite, "revokeInvitation", {
   input: invitationId,
-  call: (tx, value) => revokeInvitation(tx, value as never),
+  call: (tx, value) => revokeInvitation(tx, { invitationId: value as never }),
   expectDatabaseRefusals: true,
 });
 
 propertiesOf(suite, "listPendingInvitations", {
   input: organizationId,
-  call: (tx, value) => listPendingInvitations(tx, value as never),
+  call: (tx, value) => listPendingInvitations(tx, { organizationId: value as never }),
 });
