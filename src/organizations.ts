@@ -3,6 +3,7 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import type { Tx } from "./db.ts";
 import { guard, one, parse, refused } from "./internal.ts";
 import { roles, userRoles } from "./schema/index.ts";
+import type { RoleKey } from "./schema/rules.ts";
 import {
   organizationInsertSchema,
   organizationRef,
@@ -34,7 +35,7 @@ export async function getOrganization(tx: Tx, input: OrganizationRef): Promise<O
 
 export interface MyOrganization extends Organization {
   /** The caller's roles there, highest first. */
-  roles: string[];
+  roles: RoleKey[];
 }
 
 /** The organizations the signed-in user belongs to, with their roles there, by name. */
@@ -43,7 +44,7 @@ export async function listMyOrganizations(tx: Tx): Promise<MyOrganization[]> {
     const rows = await tx
       .select({
         organization: organizations,
-        roles: sql<string[]>`coalesce(array_agg(${roles.key} order by ${roles.rank} desc) filter (where ${roles.key} is not null), '{}')`,
+        roles: sql<RoleKey[]>`coalesce(array_agg(${roles.key} order by ${roles.rank} desc) filter (where ${roles.key} is not null), '{}')`,
       })
       .from(organizations)
       .leftJoin(userRoles, and(eq(userRoles.organizationId, organizations.id), eq(userRoles.userId, sql`auth.uid()`)))

@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import { clientStatus } from "../../src/schema/generated/schema.ts";
-import { PERMISSIONS, ROLE_KEYS } from "../../src/schema/rules.ts";
+import { BUILT_IN_ROLE_KEYS, PERMISSIONS } from "../../src/schema/rules.ts";
 import { client, ORG, USER } from "../support/personas.ts";
 
 /** Seed invitations (supabase/seed.sql): pending for pat, expired for quinn. */
@@ -302,7 +302,7 @@ export const phone: Field<string | null> = {
 
 /** Role keys; and role lists (1 to 5 keys, duplicates allowed). */
 export const role: Field<string> = {
-  valid: fc.constantFrom(...ROLE_KEYS),
+  valid: fc.constantFrom(...BUILT_IN_ROLE_KEYS),
   near: fc.oneof(fc.constantFrom("Owner", "ADMIN", " member", "superuser", "service_role", "authenticated", "", "owner\u0000"), junk),
 };
 export const roles: Field<string[]> = {

@@ -12,6 +12,7 @@
 import fc from "fast-check";
 import { beforeAll } from "vitest";
 import { acceptInvitation, inviteMember, listPendingInvitations, revokeInvitation } from "../../src/invitations.ts";
+import type { RoleKey } from "../../src/schema/rules.ts";
 import { useOrgDb } from "../support/orgdb.ts";
 import { ORG, USER } from "../support/personas.ts";
 import { count, email, id, junk, orgIds, role, SEED_INVITATION, SEED_TOKEN, shape, type Field } from "./arbitraries.ts";
@@ -23,7 +24,7 @@ const tokens: string[] = Object.values(SEED_TOKEN);
 const invitationIds: string[] = Object.values(SEED_INVITATION);
 
 beforeAll(async () => {
-  const issue = async (inviter: string, organizationId: string, address: string, roleKey: "owner" | "admin" | "manager" | "member" | "viewer") => {
+  const issue = async (inviter: string, organizationId: string, address: string, roleKey: RoleKey) => {
     const issued = await suite.db.asUser(inviter, (tx) => inviteMember(tx, { organizationId, email: address, role: roleKey }));
     tokens.push(issued.token);
     invitationIds.push(issued.invitationId);
