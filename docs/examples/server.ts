@@ -100,6 +100,7 @@ export function errorResponse(error: unknown): Response {
   const body = {
     error: error.name,
     code: error.code,
+    rule: error.rule, // stable, for programs: "requires:clients.update", "organization-keeps-an-owner", ...
     message: error.message,
     issues: error instanceof ValidationError ? error.issues : undefined,
   };

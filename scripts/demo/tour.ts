@@ -144,24 +144,31 @@ const ACTIONS: Action[] = [
   },
 ];
 
-/** The rule behind a refusal, in the words of docs/security.md, from the typed error. */
+/** The words of docs/security.md for the rules a refusal names (the typed error's `rule`). */
+const RULE_WORDS: Record<string, string> = {
+  "only-owners-grant-owner": "only owners grant or revoke owner",
+  "own-roles": "nobody changes their own roles",
+  "member-outranks-you": "nobody manages a member who outranks them",
+  "grant-above-own-rank": "nobody grants a role above their own highest",
+  "invite-above-own-rank": "nobody grants a role above their own highest",
+  "only-owners-invite-owners": "only owners invite owners",
+  "only-owners-remove-owners": "only owners remove owners",
+  "organization-keeps-an-owner": "every organization keeps an owner",
+};
+
+/** The rule behind a refusal, in the words of docs/security.md, from the typed error's `rule` (never its message). */
 export function ruleOf(error: DatabaseError, action: Action, me: Persona): string {
-  const m = error.message;
-  const required = /permission denied: ([a-z]+\.[a-z]+) is required/.exec(m);
+  const rule = error.rule ?? "";
+  const required = /^requires:(.+)$/.exec(rule);
   if (required) return `${required[1]} is required`;
-  if (m.includes("only owners grant or revoke owner")) return "only owners grant or revoke owner";
-  if (m.includes("your own roles")) return "nobody changes their own roles";
-  if (m.includes("outranks you")) return "nobody manages a member who outranks them";
-  if (m.includes("above your own highest role")) return "nobody grants a role above their own highest";
-  if (m.includes("only owners invite owners")) return "only owners invite owners";
-  if (m.includes("only owners remove owners")) return "only owners remove owners";
-  if (m.includes("at least one owner")) return "every organization keeps an owner";
+  const words = RULE_WORDS[rule];
+  if (words) return words;
   if (!me.inAcme) {
     return error instanceof NotFoundError ? "Acme is invisible to non-members" : "non-members hold no permission";
   }
-  if (error instanceof NotFoundError && m.startsWith("client")) return "member sees only assigned clients";
+  if (rule === "not-found:client") return "member sees only assigned clients";
   if (error instanceof ForbiddenError && action.permission) return `${action.permission} is required`;
-  return m;
+  return rule || error.message;
 }
 
 /** The typed error as the layer reports it: class, SQLSTATE, message. */
