@@ -113,8 +113,8 @@ describe("listAuditLog", () => {
     const entries = await allPages(asUserRun(USER.alice), { organizationId: ORG.acme, tableName: "invitations", limit: 10 });
     expect(entries.length).toBeGreaterThanOrEqual(2);
     for (const e of entries) {
-      expect(Object.keys((e.new ?? {}) as object)).not.toContain("token_hash");
-      expect(Object.keys((e.old ?? {}) as object)).not.toContain("token_hash");
+      expect(Object.keys((e.new ?? {}))).not.toContain("token_hash");
+      expect(Object.keys((e.old ?? {}))).not.toContain("token_hash");
     }
     expect(entries[0]).toMatchObject({ action: "insert", actorId: USER.bob });
     expect((entries[0]!.new as { email: string }).email).toBe("audited@example.com");

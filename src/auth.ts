@@ -36,7 +36,7 @@ const claimsSchema = z.looseObject({
 
 /** Check claims given directly (they must name a user and a non-service role). */
 export function checkClaims(claims: unknown): UserClaims {
-  return parse(claimsSchema, claims, "invalid claims") as UserClaims;
+  return parse(claimsSchema, claims, "invalid claims");
 }
 
 export interface JwtOptions {
@@ -55,8 +55,8 @@ type KeyInput = Parameters<typeof jwtVerify>[1];
 function keyFor(options: JwtOptions): KeyInput {
   if (options.secret) return new TextEncoder().encode(options.secret);
   if (options.jwks) {
-    if (typeof options.jwks === "string" || options.jwks instanceof URL) return createRemoteJWKSet(new URL(options.jwks)) as KeyInput;
-    return createLocalJWKSet(options.jwks) as KeyInput;
+    if (typeof options.jwks === "string" || options.jwks instanceof URL) return createRemoteJWKSet(new URL(options.jwks));
+    return createLocalJWKSet(options.jwks);
   }
   throw new ValidationError("JWT verification needs the project's secret or its JWKS");
 }

@@ -7,13 +7,13 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { and, eq, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestDatabase } from "../tests/support/database.ts";
 import { client, ORG, USER } from "../tests/support/personas.ts";
 import { createOrgDb, type OrgDb, type Tx } from "./db.ts";
 import { ConcurrencyError, ForbiddenError, ValidationError } from "./errors.ts";
-import { clients, userRoles } from "./schema/index.ts";
+import { clients } from "./schema/index.ts";
 
 const test = useTestDatabase();
 const SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
@@ -57,7 +57,7 @@ describe("asUser", () => {
 
   it("passes claims as parameters: quotes in claims cannot inject SQL", async () => {
     const [row] = await db.asUser({ sub: USER.dave, role: "authenticated", email: "x'); drop table clients; --" }, whoami);
-    expect(JSON.parse(row!.claims!).email).toBe("x'); drop table clients; --");
+    expect((JSON.parse(row!.claims!) as { email: string }).email).toBe("x'); drop table clients; --");
     const [{ n }] = (await db.unsafeLoginSql`select count(*)::int as n from public.clients`) as unknown as [{ n: number }];
     expect(n).toBe(60);
   });

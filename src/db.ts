@@ -33,6 +33,7 @@ export interface OrgDbOptions {
   /** How access tokens are verified by `asJwt`. */
   jwt?: JwtOptions;
   /** Extra postgres.js options. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- postgres.js's own default: no custom types.
   postgres?: postgres.Options<{}>;
 }
 

@@ -6,10 +6,19 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConflictError, ForbiddenError, InvariantError, NotFoundError, ruleFor, toTypedError, ValidationError } from "./errors.ts";
+import {
+  ConflictError,
+  ForbiddenError,
+  InvariantError,
+  NotFoundError,
+  ruleFor,
+  toTypedError,
+  ValidationError,
+} from "./errors.ts";
 
 /** A postgres.js error as the driver reports it. */
-const pgError = (fields: { code: string; message: string; hint?: string; constraint_name?: string }) => Object.assign(new Error(fields.message), fields);
+const pgError = (fields: { code: string; message: string; hint?: string; constraint_name?: string }) =>
+  Object.assign(new Error(fields.message), fields);
 
 describe("rule", () => {
   it("names the rule from the SQLSTATE and the message the database raised", () => {
@@ -19,32 +28,55 @@ describe("rule", () => {
       ["42501", "you cannot change your own roles", "own-roles"],
       ["42501", 'new row violates row-level security policy for table "clients"', "row-security:clients"],
       ["42501", "permission denied for table organizations", "privilege:organizations"],
-      ["P0001", "organization 10000000-0000-4000-8000-000000000001 must keep at least one owner", "organization-keeps-an-owner"],
+      [
+        "P0001",
+        "organization 10000000-0000-4000-8000-000000000001 must keep at least one owner",
+        "organization-keeps-an-owner",
+      ],
       ["P0001", "invitation expired", "invitation-expired"],
       ["P0002", "client not found", "not-found:client"],
       ["40001", "could not serialize access due to concurrent update", "serialization-failure"],
     ];
-    for (const [code, message, rule] of cases) expect(toTypedError(pgError({ code, message })).rule, message).toBe(rule);
+    for (const [code, message, rule] of cases)
+      expect(toTypedError(pgError({ code, message })).rule, message).toBe(rule);
   });
 
   it("names a violated constraint", () => {
-    const error = toTypedError(pgError({ code: "23505", message: 'duplicate key value violates unique constraint "organizations_slug_key"', constraint_name: "organizations_slug_key" }));
+    const error = toTypedError(
+      pgError({
+        code: "23505",
+        message: 'duplicate key value violates unique constraint "organizations_slug_key"',
+        constraint_name: "organizations_slug_key",
+      }),
+    );
     expect(error).toBeInstanceOf(ConflictError);
     expect(error.rule).toBe("constraint:organizations_slug_key");
   });
 
   it("is never read from the HINT, and supautils' GRANT hint on 42501 is not passed on: the layer's message stays", () => {
     const error = toTypedError(
-      pgError({ code: "42501", message: "permission denied for table organizations", hint: "GRANT DELETE ON public.organizations TO anon;" }),
+      pgError({
+        code: "42501",
+        message: "permission denied for table organizations",
+        hint: "GRANT DELETE ON public.organizations TO anon;",
+      }),
     );
     expect(error).toBeInstanceOf(ForbiddenError);
     expect(error.message).toBe("permission denied for table organizations");
     expect(error.hint).toBeUndefined();
     expect(error.rule).toBe("privilege:organizations");
     // A rule-shaped hint names nothing either.
-    expect(toTypedError(pgError({ code: "42501", message: "something new", hint: "you cannot change your own roles" })).rule).toBeUndefined();
+    expect(
+      toTypedError(pgError({ code: "42501", message: "something new", hint: "you cannot change your own roles" })).rule,
+    ).toBeUndefined();
     // Hints that are advice of the project itself are kept.
-    const owner = toTypedError(pgError({ code: "P0001", message: "organization x must keep at least one owner", hint: "Transfer ownership first." }));
+    const owner = toTypedError(
+      pgError({
+        code: "P0001",
+        message: "organization x must keep at least one owner",
+        hint: "Transfer ownership first.",
+      }),
+    );
     expect(owner).toBeInstanceOf(InvariantError);
     expect(owner.hint).toBe("Transfer ownership first.");
   });

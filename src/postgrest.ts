@@ -10,6 +10,10 @@ import type postgres from "postgres";
  * (set_config(..., true)), both as parameters, never spliced into SQL text.
  * Run it right after BEGIN; nothing of it survives the transaction.
  */
-export function postgrestPreamble(sql: postgres.Sql | postgres.TransactionSql, role: string, claims: object): postgres.PendingQuery<postgres.Row[]> {
+export function postgrestPreamble(
+  sql: postgres.Sql | postgres.TransactionSql,
+  role: string,
+  claims: object,
+): postgres.PendingQuery<postgres.Row[]> {
   return sql`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
 }

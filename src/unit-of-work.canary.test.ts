@@ -31,7 +31,7 @@ function recordingClient() {
   const client: unknown = new Proxy(target, {
     get(t, key, receiver) {
       if (typeof key === "string") touched.add(key);
-      return Reflect.get(t, key, receiver);
+      return Reflect.get(t, key, receiver) as unknown;
     },
   });
   return { client: client as postgres.Sql, touched, queries };
@@ -39,7 +39,11 @@ function recordingClient() {
 
 function unitOver(client: postgres.Sql, prepare: boolean): Tx {
   const parts = sessionParts(drizzleOver(recordingClient().client));
-  return new PostgresJsTransaction(parts.dialect, sessionMaker(parts, prepare)(client) as never, parts.schema) as unknown as Tx;
+  return new PostgresJsTransaction(
+    parts.dialect,
+    sessionMaker(parts, prepare)(client) as never,
+    parts.schema,
+  ) as unknown as Tx;
 }
 
 describe("drizzle-orm private shapes", () => {
@@ -48,7 +52,11 @@ describe("drizzle-orm private shapes", () => {
     expect(built._.session).toBeInstanceOf(PostgresJsSession);
     const parts = sessionParts(built as never);
     expect(parts.dialect).toBeInstanceOf(PgDialect);
-    expect(parts.schema).toMatchObject({ fullSchema: expect.any(Object), schema: expect.any(Object), tableNamesMap: expect.any(Object) });
+    expect(parts.schema).toMatchObject({
+      fullSchema: expect.any(Object),
+      schema: expect.any(Object),
+      tableNamesMap: expect.any(Object),
+    });
     expect(typeof parts.options).toBe("object");
   });
 

@@ -75,7 +75,8 @@ export function sessionParts(built: Database): SessionParts {
 
 /** D2: a Drizzle session whose every query is prepared (postgres.js keys prepared statements by their text). */
 class PreparingSession extends PostgresJsSession<postgres.Sql, Schema, never> {
-  override prepareQuery: AnySession["prepareQuery"] = (query, fields, name, ...rest) => super.prepareQuery(query, fields, name ?? "", ...rest);
+  override prepareQuery: AnySession["prepareQuery"] = (query, fields, name, ...rest) =>
+    super.prepareQuery(query, fields, name ?? "", ...rest);
 }
 
 /** Builds Drizzle sessions over a postgres.js client, preparing every query or none. */
@@ -85,8 +86,12 @@ export function sessionMaker(parts: SessionParts, prepare: boolean): (client: po
 }
 
 /** A Drizzle database over a client, with the given session maker (the login role's handle). */
-export function databaseOver(parts: SessionParts, session: (client: postgres.Sql) => AnySession, client: postgres.Sql): Database {
-  return new PostgresJsDatabase(parts.dialect, session(client) as never, parts.schema as never) as Database;
+export function databaseOver(
+  parts: SessionParts,
+  session: (client: postgres.Sql) => AnySession,
+  client: postgres.Sql,
+): Database {
+  return new PostgresJsDatabase(parts.dialect, session(client) as never, parts.schema as never);
 }
 
 /** The two members of a postgres.js client a unit's Drizzle session uses (D3). */
@@ -145,9 +150,12 @@ export function unitClient(conn: postgres.ReservedSql) {
 }
 
 const rolledBack = () =>
-  new DatabaseError("the unit of work was rolled back: a statement in it failed and its error was caught (contain failures with tx.transaction)", {
-    code: "25P02",
-  });
+  new DatabaseError(
+    "the unit of work was rolled back: a statement in it failed and its error was caught (contain failures with tx.transaction)",
+    {
+      code: "25P02",
+    },
+  );
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -157,8 +165,18 @@ export interface UnitRunner {
 }
 
 /** The unit-of-work runner of a handle: its pool, its Drizzle parts and session maker, its attempts. */
-export function unitRunner(pool: postgres.Sql, parts: SessionParts, session: (client: postgres.Sql) => AnySession, attempts: number): UnitRunner {
-  async function once<T>(role: string, claims: object, work: (tx: Tx) => Promise<T>, options: UnitOptions<T>): Promise<T> {
+export function unitRunner(
+  pool: postgres.Sql,
+  parts: SessionParts,
+  session: (client: postgres.Sql) => AnySession,
+  attempts: number,
+): UnitRunner {
+  async function once<T>(
+    role: string,
+    claims: object,
+    work: (tx: Tx) => Promise<T>,
+    options: UnitOptions<T>,
+  ): Promise<T> {
     const conn = await pool.reserve();
     try {
       const begin = conn`begin`.execute();
@@ -201,7 +219,12 @@ export function unitRunner(pool: postgres.Sql, parts: SessionParts, session: (cl
     }
   }
 
-  return async function unit<T>(role: string, claims: object, work: (tx: Tx) => Promise<T>, options: UnitOptions<T> = {}): Promise<T> {
+  return async function unit<T>(
+    role: string,
+    claims: object,
+    work: (tx: Tx) => Promise<T>,
+    options: UnitOptions<T> = {},
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await once(role, claims, work, options);
@@ -212,7 +235,10 @@ export function unitRunner(pool: postgres.Sql, parts: SessionParts, session: (cl
         }
         const typed = toTypedError(error);
         if (isRetryable(error)) {
-          throw new ConcurrencyError(`gave up after ${attempt} attempt(s): ${typed.message}`, { code: typed.code, cause: error });
+          throw new ConcurrencyError(`gave up after ${attempt} attempt(s): ${typed.message}`, {
+            code: typed.code,
+            cause: error,
+          });
         }
         throw typed;
       }

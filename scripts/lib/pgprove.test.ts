@@ -38,7 +38,9 @@ Result: FAIL
   });
 
   it("reads a clean run as all passed", () => {
-    expect(countPgProve("a.test.sql .. ok\nAll tests successful.\nFiles=1, Tests=12,  0 wallclock secs\nResult: PASS\n")).toEqual({
+    expect(
+      countPgProve("a.test.sql .. ok\nAll tests successful.\nFiles=1, Tests=12,  0 wallclock secs\nResult: PASS\n"),
+    ).toEqual({
       passed: 12,
       failed: 0,
     });

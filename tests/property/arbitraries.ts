@@ -54,7 +54,8 @@ export const unreadable: unknown[] = (() => {
   const refuse = (key: string | symbol) => {
     if (typeof key === "string") throw new Error(`a proxy that refuses to be read (${key})`);
   };
-  const proxy = new Proxy({ [fc.toStringMethod]: () => "<a proxy that refuses to be read>" } as Record<string | symbol, unknown>, {
+  const behind: Record<string | symbol, unknown> = { [fc.toStringMethod]: () => "<a proxy that refuses to be read>" };
+  const proxy = new Proxy(behind, {
     get(target, key) {
       refuse(key);
       return target[key];
@@ -411,5 +412,5 @@ export const forRule2 = (f: Field): fc.Arbitrary<unknown> => any(f, 6);
  */
 export function withKey(key: string, value: unknown, rest: unknown): unknown {
   if ((typeof rest !== "object" && typeof rest !== "function") || rest === null) return rest;
-  return Object.create(rest as object, { [key]: { value, enumerable: true } });
+  return Object.create(rest, { [key]: { value, enumerable: true } });
 }

@@ -91,7 +91,7 @@ propertiesOf(suite, "createClient", {
 
 propertiesOf(suite, "getClient", {
   input: clientId,
-  call: (tx, value) => getClient(tx, { clientId: value as never }),
+  call: (tx, value) => getClient(tx, { clientId: value }),
   expectDatabaseRefusals: true,
 });
 
@@ -108,7 +108,7 @@ propertiesOf(suite, "updateClient", {
 
 propertiesOf(suite, "deleteClient", {
   input: clientId,
-  call: (tx, value) => deleteClient(tx, { clientId: value as never }),
+  call: (tx, value) => deleteClient(tx, { clientId: value }),
   expectDatabaseRefusals: true,
 });
 
@@ -126,5 +126,5 @@ propertiesOf(suite, "unassignClient", {
 
 propertiesOf(suite, "listAssignments", {
   input: clientId,
-  call: (tx, value) => listAssignments(tx, { clientId: value as never }),
+  call: (tx, value) => listAssignments(tx, { clientId: value }),
 });

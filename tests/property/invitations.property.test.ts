@@ -68,17 +68,17 @@ propertiesOf(suite, "inviteMember", {
 
 propertiesOf(suite, "acceptInvitation", {
   input: token,
-  call: (tx, value) => acceptInvitation(tx, { token: value as never }),
+  call: (tx, value) => acceptInvitation(tx, { token: value }),
   expectDatabaseRefusals: true,
 });
 
 propertiesOf(suite, "revokeInvitation", {
   input: invitationId,
-  call: (tx, value) => revokeInvitation(tx, { invitationId: value as never }),
+  call: (tx, value) => revokeInvitation(tx, { invitationId: value }),
   expectDatabaseRefusals: true,
 });
 
 propertiesOf(suite, "listPendingInvitations", {
   input: organizationId,
-  call: (tx, value) => listPendingInvitations(tx, { organizationId: value as never }),
+  call: (tx, value) => listPendingInvitations(tx, { organizationId: value }),
 });

@@ -31,7 +31,7 @@ propertiesOf(suite, "createOrganization", {
 
 propertiesOf(suite, "getOrganization", {
   input: organizationId,
-  call: (tx, value) => getOrganization(tx, { organizationId: value as never }),
+  call: (tx, value) => getOrganization(tx, { organizationId: value }),
   expectDatabaseRefusals: true,
 });
 
@@ -49,6 +49,6 @@ propertiesOf(suite, "updateOrganization", {
 
 propertiesOf(suite, "deleteOrganization", {
   input: organizationId,
-  call: (tx, value) => deleteOrganization(tx, { organizationId: value as never }),
+  call: (tx, value) => deleteOrganization(tx, { organizationId: value }),
   expectDatabaseRefusals: true,
 });
