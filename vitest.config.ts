@@ -8,6 +8,5 @@ export default defineConfig({
     hookTimeout: 180_000,
     pool: "forks",
     maxWorkers: 2,
-    globalSetup: [],
   },
 });

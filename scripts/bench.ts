@@ -16,6 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import { createOrgDb } from "../src/db.ts";
+import { postgrestPreamble } from "../src/postgrest.ts";
 import { clients } from "../src/schema/index.ts";
 import { loadDataset, sizeFor } from "./bench/dataset.ts";
 import { compare, stats, type Stats } from "./bench/measure.ts";
@@ -77,7 +78,7 @@ async function measureQueries(conn: ReservedSql, personas: Personas): Promise<Qu
     const r = stats(rls!);
     const e = stats(explicit!);
     await conn`begin`;
-    await conn`select set_config('role', ${q.actor.role}, true), set_config('request.jwt.claims', ${JSON.stringify(q.actor.claims)}, true)`;
+    await postgrestPreamble(conn, q.actor.role, q.actor.claims);
     const planRows = await conn.unsafe(`explain (costs off) ${q.explain.text}`, q.explain.params as never[]);
     await conn`rollback`;
     const plan = planRows.map((row) => (row as Record<string, string>)["QUERY PLAN"]).join("\n");
@@ -100,7 +101,7 @@ async function measureTypedLayer(url: string, personas: Personas): Promise<Scale
       const t0 = process.hrtime.bigint();
       await orgDb.asUser(personas.admin.id, (tx) => tx.select().from(clients).where(byId));
       const t1 = process.hrtime.bigint();
-      await orgDb.db.select().from(clients).where(byId);
+      await orgDb.unsafeLoginDb.select().from(clients).where(byId);
       const t2 = process.hrtime.bigint();
       if (i >= 50) {
         asUserMs += Number(t1 - t0) / 1e6;

@@ -18,6 +18,7 @@ import { copyTemplate, buildTemplate, ensurePgtap, installPgtap, PGTAP_INSTALL_H
 import { ENGINE_NAMES, resolveEngine, type EngineName } from "./lib/engine.ts";
 import { CommandError, fail, indent, main, step } from "./lib/output.ts";
 import { dropDatabase } from "./lib/database.ts";
+import { countPgProve } from "./lib/pgprove.ts";
 
 const PGTAP_DIR = path.join(ROOT, "supabase", "tests", "database");
 
@@ -72,13 +73,12 @@ async function runPgTap(serverUrl: string, tally: Tally): Promise<void> {
   process.stdout.write(result.stdout ?? "");
   process.stderr.write(result.stderr ?? "");
   await dropDatabase(serverUrl, "pgtap_run");
-  const tests = Number(/Tests=(\d+)/.exec(result.stdout ?? "")?.[1] ?? 0);
-  const failedTests = [...(result.stdout ?? "").matchAll(/Failed tests?:\s*([\d,\s-]+)/g)].length;
-  if (result.status === 0 && tests > 0) {
-    tally.passed += tests;
-  } else {
-    tally.failed += Math.max(1, failedTests);
-    tally.passed += Math.max(0, tests - failedTests);
+  const { passed, failed } = countPgProve(result.stdout ?? "");
+  tally.passed += passed;
+  tally.failed += failed;
+  if (result.status !== 0 || passed === 0) {
+    // pg_prove failed without a report we could read (psql could not connect, no test ran): still a failure.
+    if (failed === 0) tally.failed += 1;
     tally.notes.push("pgTAP suite failed");
   }
 }

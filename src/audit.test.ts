@@ -65,7 +65,7 @@ describe("listAuditLog", () => {
   });
 
   it("a change made through the layer comes first, with its actor, table, action, record and old and new rows", async () => {
-    await as(USER.carol, (tx) => updateClient(tx, client(1, 3), { name: "Renamed by Carol" }));
+    await as(USER.carol, (tx) => updateClient(tx, { clientId: client(1, 3), name: "Renamed by Carol" }));
     const page = await as(USER.bob, (tx) => listAuditLog(tx, { organizationId: ORG.acme, limit: 1 }));
     expect(page.items).toHaveLength(1);
     expect(page.next).not.toBeNull();
@@ -76,7 +76,7 @@ describe("listAuditLog", () => {
   });
 
   it("a change by the service is recorded with no actor", async () => {
-    await suite.db.asService((tx) => updateClient(tx, client(1, 4), { notes: "batch import" }));
+    await suite.db.asService((tx) => updateClient(tx, { clientId: client(1, 4), notes: "batch import" }));
     const [entry] = (await as(USER.alice, (tx) => listAuditLog(tx, { organizationId: ORG.acme, limit: 1 }))).items;
     expect(entry).toMatchObject({ actorId: null, tableName: "clients", action: "update", recordId: client(1, 4) });
   });
@@ -113,8 +113,8 @@ describe("listAuditLog", () => {
     const entries = await allPages(asUserRun(USER.alice), { organizationId: ORG.acme, tableName: "invitations", limit: 10 });
     expect(entries.length).toBeGreaterThanOrEqual(2);
     for (const e of entries) {
-      expect(Object.keys((e.new ?? {}) as object)).not.toContain("token_hash");
-      expect(Object.keys((e.old ?? {}) as object)).not.toContain("token_hash");
+      expect(Object.keys((e.new ?? {}))).not.toContain("token_hash");
+      expect(Object.keys((e.old ?? {}))).not.toContain("token_hash");
     }
     expect(entries[0]).toMatchObject({ action: "insert", actorId: USER.bob });
     expect((entries[0]!.new as { email: string }).email).toBe("audited@example.com");
@@ -132,7 +132,7 @@ describe("listAuditLog", () => {
     const org = await as(USER.nora, (tx) => createOrganization(tx, { name: "Gone Soon", slug: "gone-soon" }));
     const whileAlive = await allPages(asUserRun(USER.nora), { organizationId: org.id });
     expect(whileAlive.map((e) => e.tableName).sort()).toEqual(["organization_users", "organizations", "user_roles"]);
-    await as(USER.nora, (tx) => deleteOrganization(tx, org.id));
+    await as(USER.nora, (tx) => deleteOrganization(tx, { organizationId: org.id }));
     expect(await as(USER.nora, (tx) => listAuditLog(tx, { organizationId: org.id }))).toEqual({ items: [], next: null });
     const kept = await allPages((work) => suite.db.asService(work), { organizationId: org.id });
     expect(kept.map((e) => e.id)).toEqual(await allEntryIds(org.id));

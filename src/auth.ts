@@ -6,6 +6,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import { z } from "zod";
 import { ForbiddenError, ValidationError } from "./errors.ts";
+import { parse } from "./internal.ts";
 
 /** Claims of a signed-in (or anonymous) request, as PostgREST sets them in request.jwt.claims. */
 export interface UserClaims extends JWTPayload {
@@ -19,25 +20,13 @@ const userId = z.uuid({ error: "user id must be a uuid" });
 
 /** Claims for a user id, as Supabase Auth would issue them. */
 export function claimsFor(id: string, extra: Partial<Omit<UserClaims, "sub">> = {}): UserClaims {
-  const sub = read(userId, id, "invalid user id");
+  const sub = parse(userId, id, "invalid user id");
   try {
     const role: UserClaims["role"] = extra?.role === "anon" ? "anon" : "authenticated";
     return { aud: "authenticated", ...extra, sub, role };
   } catch (error) {
     throw new ValidationError("invalid claims: they cannot be read", { cause: error });
   }
-}
-
-/** schema.safeParse, or ValidationError (also for input that throws when read: a getter, a Proxy). */
-function read<S extends z.ZodType>(schema: S, input: unknown, message: string): z.output<S> {
-  let parsed: z.ZodSafeParseResult<z.output<S>>;
-  try {
-    parsed = schema.safeParse(input);
-  } catch (error) {
-    throw new ValidationError(`${message}: it cannot be read`, { cause: error });
-  }
-  if (!parsed.success) throw new ValidationError(message, { issues: parsed.error.issues });
-  return parsed.data;
 }
 
 const claimsSchema = z.looseObject({
@@ -47,7 +36,7 @@ const claimsSchema = z.looseObject({
 
 /** Check claims given directly (they must name a user and a non-service role). */
 export function checkClaims(claims: unknown): UserClaims {
-  return read(claimsSchema, claims, "invalid claims") as UserClaims;
+  return parse(claimsSchema, claims, "invalid claims");
 }
 
 export interface JwtOptions {
@@ -66,27 +55,51 @@ type KeyInput = Parameters<typeof jwtVerify>[1];
 function keyFor(options: JwtOptions): KeyInput {
   if (options.secret) return new TextEncoder().encode(options.secret);
   if (options.jwks) {
-    if (typeof options.jwks === "string" || options.jwks instanceof URL) return createRemoteJWKSet(new URL(options.jwks)) as KeyInput;
-    return createLocalJWKSet(options.jwks) as KeyInput;
+    if (typeof options.jwks === "string" || options.jwks instanceof URL) return createRemoteJWKSet(new URL(options.jwks));
+    return createLocalJWKSet(options.jwks);
   }
   throw new ValidationError("JWT verification needs the project's secret or its JWKS");
 }
 
-/** Verify a Supabase access token; returns its claims or throws ForbiddenError. */
-export async function verifyJwt(token: string, options: JwtOptions): Promise<UserClaims> {
-  if (typeof token !== "string" || token.length === 0) throw new ForbiddenError("missing access token", { code: "PGRST301" });
-  let payload: JWTPayload;
-  try {
-    ({ payload } = await jwtVerify(token, keyFor(options), {
-      audience: options.audience ?? "authenticated",
-      ...(options.issuer ? { issuer: options.issuer } : {}),
-    }));
-  } catch (error) {
-    throw new ForbiddenError(`invalid access token: ${error instanceof Error ? error.message : String(error)}`, { code: "PGRST301", cause: error });
-  }
-  try {
-    return checkClaims(payload);
-  } catch (error) {
-    throw new ForbiddenError(`access token not usable as a user: ${error instanceof Error ? error.message : String(error)}`, { code: "PGRST301", cause: error });
-  }
+/** Verifies Supabase access tokens: resolves with their claims, or rejects with ForbiddenError. */
+export type JwtVerifier = (token: string) => Promise<UserClaims>;
+
+/**
+ * A verifier for many tokens. Its key is built once, on first use: a remote
+ * JWKS is fetched then and cached by jose (refetched only for a key id it
+ * does not know, at most every 30 seconds, or after 10 minutes), not fetched
+ * for every token. `createOrgDb` builds one per handle for `asJwt`.
+ */
+export function jwtVerifier(options: JwtOptions): JwtVerifier {
+  let key: KeyInput | undefined;
+  return async (token) => {
+    if (typeof token !== "string" || token.length === 0) throw new ForbiddenError("missing access token", { code: "PGRST301" });
+    let payload: JWTPayload;
+    try {
+      key ??= keyFor(options);
+      ({ payload } = await jwtVerify(token, key, {
+        audience: options.audience ?? "authenticated",
+        ...(options.issuer ? { issuer: options.issuer } : {}),
+      }));
+    } catch (error) {
+      throw new ForbiddenError(`invalid access token: ${error instanceof Error ? error.message : String(error)}`, { code: "PGRST301", cause: error });
+    }
+    try {
+      return checkClaims(payload);
+    } catch (error) {
+      throw new ForbiddenError(`access token not usable as a user: ${error instanceof Error ? error.message : String(error)}`, {
+        code: "PGRST301",
+        cause: error,
+      });
+    }
+  };
+}
+
+/**
+ * Verify one Supabase access token; returns its claims or throws
+ * ForbiddenError. It builds the key for this call alone (a remote JWKS is
+ * fetched every time): to verify many tokens, build a `jwtVerifier` once.
+ */
+export function verifyJwt(token: string, options: JwtOptions): Promise<UserClaims> {
+  return jwtVerifier(options)(token);
 }

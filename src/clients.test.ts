@@ -72,26 +72,26 @@ async function assignees(clientId: string): Promise<string[]> {
 describe("getClient", () => {
   it("a reader (owner, admin, manager, viewer) gets any client of the organization", async () => {
     for (const user of [USER.alice, USER.bob, USER.carol, USER.erin]) {
-      const c = await as(user, (tx) => getClient(tx, client(1, 20)));
+      const c = await as(user, (tx) => getClient(tx, { clientId: client(1, 20) }));
       expect(c).toMatchObject({ id: client(1, 20), organizationId: ORG.acme });
     }
   });
 
   it("a member gets a client assigned to them", async () => {
-    const c = await as(USER.dave, (tx) => getClient(tx, client(1, 1)));
+    const c = await as(USER.dave, (tx) => getClient(tx, { clientId: client(1, 1) }));
     expect(c.id).toBe(client(1, 1));
   });
 
   it("a client hidden by RLS is NotFoundError (P0002): a member's unassigned client, another organization's, a non-member's", async () => {
-    await expectError(as(USER.dave, (tx) => getClient(tx, client(1, 6))), NotFoundError, "P0002");
-    await expectError(as(USER.frank, (tx) => getClient(tx, client(1, 1))), NotFoundError, "P0002");
-    await expectError(as(USER.erin, (tx) => getClient(tx, client(2, 1))), NotFoundError, "P0002");
-    await expectError(as(USER.nora, (tx) => getClient(tx, client(1, 1))), NotFoundError, "P0002");
+    await expectError(as(USER.dave, (tx) => getClient(tx, { clientId: client(1, 6) })), NotFoundError, "P0002");
+    await expectError(as(USER.frank, (tx) => getClient(tx, { clientId: client(1, 1) })), NotFoundError, "P0002");
+    await expectError(as(USER.erin, (tx) => getClient(tx, { clientId: client(2, 1) })), NotFoundError, "P0002");
+    await expectError(as(USER.nora, (tx) => getClient(tx, { clientId: client(1, 1) })), NotFoundError, "P0002");
   });
 
   it("an id that does not exist is NotFoundError; an id that is not a uuid is ValidationError before the database", async () => {
-    await expectError(as(USER.alice, (tx) => getClient(tx, randomUUID())), NotFoundError, "P0002");
-    const error = await expectError(as(USER.alice, (tx) => getClient(tx, "client-1")), ValidationError, undefined);
+    await expectError(as(USER.alice, (tx) => getClient(tx, { clientId: randomUUID() })), NotFoundError, "P0002");
+    const error = await expectError(as(USER.alice, (tx) => getClient(tx, { clientId: "client-1" })), ValidationError, undefined);
     expect(error.issues.length).toBeGreaterThan(0);
   });
 });
@@ -167,7 +167,7 @@ describe("listClients", () => {
       expect(await search("_")).toEqual([]);
     } finally {
       await as(USER.alice, async (tx) => {
-        for (const c of created) await deleteClient(tx, c.id);
+        for (const c of created) await deleteClient(tx, { clientId: c.id });
       });
     }
   });
@@ -214,11 +214,11 @@ describe("createClient", () => {
       createdBy: USER.dave,
     });
     expect(await assignees(created.id)).toEqual([USER.dave]);
-    const again = await as(USER.dave, (tx) => getClient(tx, created.id));
+    const again = await as(USER.dave, (tx) => getClient(tx, { clientId: created.id }));
     expect(again).toEqual(created);
     const after = await as(USER.dave, (tx) => listClients(tx, { organizationId: ORG.acme }));
     expect(after.items.map((c) => c.id).sort()).toEqual([...before.items.map((c) => c.id), created.id].sort());
-    await as(USER.carol, (tx) => deleteClient(tx, created.id));
+    await as(USER.carol, (tx) => deleteClient(tx, { clientId: created.id }));
   });
 
   it("a member's INSERT ... RETURNING (supabase-js insert().select()) returns the new row; once unassigned, the creator no longer sees it", async () => {
@@ -228,15 +228,15 @@ describe("createClient", () => {
     );
     expect(returned.map((r) => r.id)).toEqual([id]);
     await as(USER.carol, (tx) => unassignClient(tx, { clientId: id, userId: USER.dave }));
-    await expectError(as(USER.dave, (tx) => getClient(tx, id)), NotFoundError, "P0002");
-    await as(USER.carol, (tx) => deleteClient(tx, id));
+    await expectError(as(USER.dave, (tx) => getClient(tx, { clientId: id })), NotFoundError, "P0002");
+    await as(USER.carol, (tx) => deleteClient(tx, { clientId: id }));
   });
 
   it("a reader who creates a client (manager) is not assigned to it; defaults apply (status active)", async () => {
     const created = await as(USER.carol, (tx) => createClient(tx, { organizationId: ORG.acme, name: "Carol's Account", phone: "+1 (555) 010-2030" }));
     expect(created).toMatchObject({ status: "active", createdBy: USER.carol, phone: "+1 (555) 010-2030", email: null, notes: null });
     expect(await assignees(created.id)).toEqual([]);
-    await as(USER.carol, (tx) => deleteClient(tx, created.id));
+    await as(USER.carol, (tx) => deleteClient(tx, { clientId: created.id }));
   });
 
   it("a viewer cannot create a client: ForbiddenError 42501 (RLS insert violation), nothing written", async () => {
@@ -275,20 +275,20 @@ describe("createClient", () => {
 
 describe("updateClient", () => {
   it("a member updates a client assigned to them", async () => {
-    const updated = await as(USER.dave, (tx) => updateClient(tx, client(1, 2), { notes: "called on Monday", status: "inactive" }));
+    const updated = await as(USER.dave, (tx) => updateClient(tx, { clientId: client(1, 2), notes: "called on Monday", status: "inactive" }));
     expect(updated).toMatchObject({ id: client(1, 2), notes: "called on Monday", status: "inactive" });
     const [row] = await test.sql<{ notes: string; status: string }[]>`select notes, status::text from public.clients where id = ${client(1, 2)}`;
     expect(row).toEqual({ notes: "called on Monday", status: "inactive" });
   });
 
   it("a member updating a client not assigned to them gets NotFoundError (it is hidden), nothing changes", async () => {
-    await expectError(as(USER.dave, (tx) => updateClient(tx, client(1, 6), { name: "Hijacked" })), NotFoundError, "P0002");
+    await expectError(as(USER.dave, (tx) => updateClient(tx, { clientId: client(1, 6), name: "Hijacked" })), NotFoundError, "P0002");
     const [row] = await test.sql<{ name: string }[]>`select name from public.clients where id = ${client(1, 6)}`;
     expect(row!.name).not.toBe("Hijacked");
   });
 
   it("a viewer sees but cannot update: ForbiddenError 42501, nothing changes", async () => {
-    await expectError(as(USER.erin, (tx) => updateClient(tx, client(1, 6), { name: "Viewer edit" })), ForbiddenError, "42501");
+    await expectError(as(USER.erin, (tx) => updateClient(tx, { clientId: client(1, 6), name: "Viewer edit" })), ForbiddenError, "42501");
     const [row] = await test.sql<{ name: string }[]>`select name from public.clients where id = ${client(1, 6)}`;
     expect(row!.name).not.toBe("Viewer edit");
   });
@@ -296,7 +296,7 @@ describe("updateClient", () => {
   it("holders of clients.update (owner, admin, manager) update any client; updated_at moves", async () => {
     const [before] = await test.sql<{ updated_at: Date }[]>`select updated_at from public.clients where id = ${client(1, 15)}`;
     for (const [user, status] of [[USER.alice, "lead"], [USER.bob, "archived"], [USER.carol, "active"]] as const) {
-      const c = await as(user, (tx) => updateClient(tx, client(1, 15), { status }));
+      const c = await as(user, (tx) => updateClient(tx, { clientId: client(1, 15), status }));
       expect(c.status).toBe(status);
     }
     const [after] = await test.sql<{ updated_at: Date }[]>`select updated_at from public.clients where id = ${client(1, 15)}`;
@@ -304,32 +304,32 @@ describe("updateClient", () => {
   });
 
   it("another organization's client is NotFoundError for its non-members", async () => {
-    await expectError(as(USER.frank, (tx) => updateClient(tx, client(1, 1), { name: "Globex took it" })), NotFoundError, "P0002");
-    await expectError(as(USER.nora, (tx) => updateClient(tx, client(1, 1), { name: "Nora took it" })), NotFoundError, "P0002");
+    await expectError(as(USER.frank, (tx) => updateClient(tx, { clientId: client(1, 1), name: "Globex took it" })), NotFoundError, "P0002");
+    await expectError(as(USER.nora, (tx) => updateClient(tx, { clientId: client(1, 1), name: "Nora took it" })), NotFoundError, "P0002");
   });
 
   it("a client never moves organization: organization_id is not part of a patch", async () => {
-    const c = await as(USER.alice, (tx) => updateClient(tx, client(1, 16), { name: "Still Acme's", organizationId: ORG.globex } as never));
+    const c = await as(USER.alice, (tx) => updateClient(tx, { clientId: client(1, 16), name: "Still Acme's", organizationId: ORG.globex } as never));
     expect(c).toMatchObject({ name: "Still Acme's", organizationId: ORG.acme });
   });
 
   it("an empty or invalid patch is ValidationError before the database", async () => {
     for (const patch of [{}, { name: "" }, { email: "nope" }, { phone: "??" }, { status: "gone" }, { createdBy: USER.alice }]) {
-      await expectError(as(USER.alice, (tx) => updateClient(tx, client(1, 1), patch as never)), ValidationError, undefined);
+      await expectError(as(USER.alice, (tx) => updateClient(tx, { clientId: client(1, 1), ...patch } as never)), ValidationError, undefined);
     }
-    await expectError(as(USER.alice, (tx) => updateClient(tx, "x", { name: "ok" })), ValidationError, undefined);
+    await expectError(as(USER.alice, (tx) => updateClient(tx, { clientId: "x", name: "ok" })), ValidationError, undefined);
   });
 });
 
 describe("deleteClient", () => {
   it("a member cannot delete even an assigned client: ForbiddenError 42501; unassigned: NotFoundError", async () => {
-    await expectError(as(USER.dave, (tx) => deleteClient(tx, client(1, 1))), ForbiddenError, "42501");
-    await expectError(as(USER.dave, (tx) => deleteClient(tx, client(1, 9))), NotFoundError, "P0002");
+    await expectError(as(USER.dave, (tx) => deleteClient(tx, { clientId: client(1, 1) })), ForbiddenError, "42501");
+    await expectError(as(USER.dave, (tx) => deleteClient(tx, { clientId: client(1, 9) })), NotFoundError, "P0002");
   });
 
   it("a viewer cannot delete: ForbiddenError 42501; another organization cannot: NotFoundError", async () => {
-    await expectError(as(USER.erin, (tx) => deleteClient(tx, client(1, 1))), ForbiddenError, "42501");
-    await expectError(as(USER.frank, (tx) => deleteClient(tx, client(1, 1))), NotFoundError, "P0002");
+    await expectError(as(USER.erin, (tx) => deleteClient(tx, { clientId: client(1, 1) })), ForbiddenError, "42501");
+    await expectError(as(USER.frank, (tx) => deleteClient(tx, { clientId: client(1, 1) })), NotFoundError, "P0002");
     const [row] = await test.sql<{ n: number }[]>`select count(*)::int as n from public.clients where id = ${client(1, 1)}`;
     expect(row!.n).toBe(1);
   });
@@ -337,41 +337,41 @@ describe("deleteClient", () => {
   it("a manager deletes a client with its assignments; it is then not found", async () => {
     const created = await as(USER.dave, (tx) => createClient(tx, { organizationId: ORG.acme, name: "Short-lived" }));
     expect(await assignees(created.id)).toEqual([USER.dave]);
-    await as(USER.carol, (tx) => deleteClient(tx, created.id));
+    await as(USER.carol, (tx) => deleteClient(tx, { clientId: created.id }));
     expect(await assignees(created.id)).toEqual([]);
-    await expectError(as(USER.alice, (tx) => getClient(tx, created.id)), NotFoundError, "P0002");
-    await expectError(as(USER.carol, (tx) => deleteClient(tx, created.id)), NotFoundError, "P0002");
+    await expectError(as(USER.alice, (tx) => getClient(tx, { clientId: created.id })), NotFoundError, "P0002");
+    await expectError(as(USER.carol, (tx) => deleteClient(tx, { clientId: created.id })), NotFoundError, "P0002");
   });
 });
 
 describe("assignClient, unassignClient, listAssignments", () => {
   it("listAssignments: readers see every assignee, a member only themselves, outsiders nothing", async () => {
     const both = [USER.dave, USER.mallory].sort();
-    expect((await as(USER.carol, (tx) => listAssignments(tx, client(1, 5)))).map((a) => a.userId)).toEqual(both);
-    expect((await as(USER.erin, (tx) => listAssignments(tx, client(1, 5)))).map((a) => a.userId)).toEqual(both);
-    expect((await as(USER.dave, (tx) => listAssignments(tx, client(1, 5)))).map((a) => a.userId)).toEqual([USER.dave]);
-    expect(await as(USER.frank, (tx) => listAssignments(tx, client(1, 5)))).toEqual([]);
-    expect(await as(USER.nora, (tx) => listAssignments(tx, client(1, 5)))).toEqual([]);
-    await expectError(as(USER.carol, (tx) => listAssignments(tx, "5")), ValidationError, undefined);
+    expect((await as(USER.carol, (tx) => listAssignments(tx, { clientId: client(1, 5) }))).map((a) => a.userId)).toEqual(both);
+    expect((await as(USER.erin, (tx) => listAssignments(tx, { clientId: client(1, 5) }))).map((a) => a.userId)).toEqual(both);
+    expect((await as(USER.dave, (tx) => listAssignments(tx, { clientId: client(1, 5) }))).map((a) => a.userId)).toEqual([USER.dave]);
+    expect(await as(USER.frank, (tx) => listAssignments(tx, { clientId: client(1, 5) }))).toEqual([]);
+    expect(await as(USER.nora, (tx) => listAssignments(tx, { clientId: client(1, 5) }))).toEqual([]);
+    await expectError(as(USER.carol, (tx) => listAssignments(tx, { clientId: "5" })), ValidationError, undefined);
   });
 
   it("a manager assigns a member, who then sees the client; assigning twice is a no-op", async () => {
-    await expectError(as(USER.mallory, (tx) => getClient(tx, client(1, 8))), NotFoundError, "P0002");
+    await expectError(as(USER.mallory, (tx) => getClient(tx, { clientId: client(1, 8) })), NotFoundError, "P0002");
     const first = await as(USER.carol, (tx) => assignClient(tx, { clientId: client(1, 8), userId: USER.mallory }));
     expect(first).toMatchObject({ organizationId: ORG.acme, clientId: client(1, 8), userId: USER.mallory });
     const second = await as(USER.carol, (tx) => assignClient(tx, { clientId: client(1, 8), userId: USER.mallory }));
     expect(second).toEqual(first);
     expect(await assignees(client(1, 8))).toEqual([USER.mallory]);
-    const seen = await as(USER.mallory, (tx) => getClient(tx, client(1, 8)));
+    const seen = await as(USER.mallory, (tx) => getClient(tx, { clientId: client(1, 8) }));
     expect(seen.id).toBe(client(1, 8));
-    const updated = await as(USER.mallory, (tx) => updateClient(tx, client(1, 8), { notes: "mine now" }));
+    const updated = await as(USER.mallory, (tx) => updateClient(tx, { clientId: client(1, 8), notes: "mine now" }));
     expect(updated.notes).toBe("mine now");
   });
 
   it("a manager unassigns; the member no longer sees the client; unassigning again is NotFoundError", async () => {
     await as(USER.carol, (tx) => unassignClient(tx, { clientId: client(1, 8), userId: USER.mallory }));
     expect(await assignees(client(1, 8))).toEqual([]);
-    await expectError(as(USER.mallory, (tx) => getClient(tx, client(1, 8))), NotFoundError, "P0002");
+    await expectError(as(USER.mallory, (tx) => getClient(tx, { clientId: client(1, 8) })), NotFoundError, "P0002");
     await expectError(as(USER.carol, (tx) => unassignClient(tx, { clientId: client(1, 8), userId: USER.mallory })), NotFoundError, "P0002");
   });
 

@@ -11,7 +11,8 @@ import {
   assignmentInput,
   clientInsertSchema,
   clientListInput,
-  clientUpdateSchema,
+  clientRef,
+  clientUpdateInput,
   clients,
   userClients,
   type Assignment,
@@ -19,11 +20,12 @@ import {
   type ClientInput,
   type ClientListInput,
   type ClientPatch,
+  type ClientRef,
+  type ClientUpdateInput,
 } from "./schema/clients.table.ts";
 import { organizationUsers } from "./schema/members.table.ts";
-import { id } from "./schema/rules.ts";
 
-export type { Assignment, Client, ClientInput, ClientListInput, ClientPatch };
+export type { Assignment, Client, ClientInput, ClientListInput, ClientPatch, ClientRef, ClientUpdateInput };
 
 /** The columns `authenticated` may insert (column grant): created_by and the timestamps take their defaults. */
 const insertable = {
@@ -62,14 +64,14 @@ export async function createClient(tx: Tx, input: ClientInput): Promise<Client> 
         sql`, `,
       )})`,
     );
-    return getClient(tx, clientId);
+    return getClient(tx, { clientId });
   });
 }
 
 /** One client the caller may see. */
-export async function getClient(tx: Tx, clientId: string): Promise<Client> {
-  const cid = parse(id, clientId);
-  return guard(async () => one(await tx.select().from(clients).where(eq(clients.id, cid)), "client"));
+export async function getClient(tx: Tx, input: ClientRef): Promise<Client> {
+  const { clientId } = parse(clientRef, input);
+  return guard(async () => one(await tx.select().from(clients).where(eq(clients.id, clientId)), "client"));
 }
 
 export interface ClientPage {
@@ -108,12 +110,11 @@ export async function listClients(tx: Tx, input: ClientListInput): Promise<Clien
 }
 
 const refusedOn = (tx: Tx, clientId: string, permission: string) =>
-  refused(() => getClient(tx, clientId), permission, "for this client");
+  refused(() => getClient(tx, { clientId }), permission, "for this client");
 
 /** Update a client (clients.update, or a member on an assigned client). */
-export async function updateClient(tx: Tx, clientId: string, patch: ClientPatch): Promise<Client> {
-  const cid = parse(id, clientId);
-  const values = parse(clientUpdateSchema, patch);
+export async function updateClient(tx: Tx, input: ClientUpdateInput): Promise<Client> {
+  const { clientId: cid, ...values } = parse(clientUpdateInput, input);
   return guard(async () => {
     const rows = await tx.update(clients).set(values).where(eq(clients.id, cid)).returning();
     return rows[0] ?? refusedOn(tx, cid, "clients.update");
@@ -121,8 +122,8 @@ export async function updateClient(tx: Tx, clientId: string, patch: ClientPatch)
 }
 
 /** Delete a client and its assignments (clients.delete). */
-export async function deleteClient(tx: Tx, clientId: string): Promise<void> {
-  const cid = parse(id, clientId);
+export async function deleteClient(tx: Tx, input: ClientRef): Promise<void> {
+  const { clientId: cid } = parse(clientRef, input);
   await guard(async () => {
     const rows = await tx.delete(clients).where(eq(clients.id, cid)).returning({ id: clients.id });
     if (rows.length === 0) await refusedOn(tx, cid, "clients.delete");
@@ -133,7 +134,7 @@ export async function deleteClient(tx: Tx, clientId: string): Promise<void> {
 export async function assignClient(tx: Tx, input: { clientId: string; userId: string }): Promise<Assignment> {
   const { clientId, userId } = parse(assignmentInput, input);
   return guard(async () => {
-    const client = await getClient(tx, clientId);
+    const client = await getClient(tx, { clientId });
     const member = await tx
       .select({ userId: organizationUsers.userId })
       .from(organizationUsers)
@@ -169,7 +170,7 @@ export async function unassignClient(tx: Tx, input: { clientId: string; userId: 
 }
 
 /** Who is assigned to a client (visible to readers, and to each assignee for themselves). */
-export async function listAssignments(tx: Tx, clientId: string): Promise<Assignment[]> {
-  const cid = parse(id, clientId);
+export async function listAssignments(tx: Tx, input: ClientRef): Promise<Assignment[]> {
+  const { clientId: cid } = parse(clientRef, input);
   return guard(() => tx.select().from(userClients).where(eq(userClients.clientId, cid)).orderBy(asc(userClients.userId)));
 }

@@ -4,14 +4,16 @@
  * unit of work; the service bypasses RLS only when asked; access tokens are
  * verified with jose; serialization failures are retried, then reported.
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { and, eq, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestDatabase } from "../tests/support/database.ts";
 import { client, ORG, USER } from "../tests/support/personas.ts";
 import { createOrgDb, type OrgDb, type Tx } from "./db.ts";
 import { ConcurrencyError, ForbiddenError, ValidationError } from "./errors.ts";
-import { clients, userRoles } from "./schema/index.ts";
+import { clients } from "./schema/index.ts";
 
 const test = useTestDatabase();
 const SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
@@ -42,21 +44,21 @@ describe("asUser", () => {
 
   it("leaves nothing on the connection after the unit of work", async () => {
     await db.asUser(USER.dave, whoami);
-    const [row] = await db.sql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
+    const [row] = await db.unsafeLoginSql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
     expect(row?.role).toBe("postgres");
     expect(row?.claims).toBe("");
   });
 
   it("leaves nothing behind when the unit of work fails", async () => {
     await expect(db.asUser(USER.dave, async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
-    const [row] = await db.sql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
+    const [row] = await db.unsafeLoginSql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
     expect(row).toEqual({ role: "postgres", claims: "" });
   });
 
   it("passes claims as parameters: quotes in claims cannot inject SQL", async () => {
     const [row] = await db.asUser({ sub: USER.dave, role: "authenticated", email: "x'); drop table clients; --" }, whoami);
-    expect(JSON.parse(row!.claims!).email).toBe("x'); drop table clients; --");
-    const [{ n }] = (await db.sql`select count(*)::int as n from public.clients`) as unknown as [{ n: number }];
+    expect((JSON.parse(row!.claims!) as { email: string }).email).toBe("x'); drop table clients; --");
+    const [{ n }] = (await db.unsafeLoginSql`select count(*)::int as n from public.clients`) as unknown as [{ n: number }];
     expect(n).toBe(60);
   });
 
@@ -73,7 +75,7 @@ describe("prepared statements", () => {
   const marked = (orgDb: OrgDb) =>
     orgDb.asUser(USER.dave, (tx) => tx.select({ id: clients.id, marker }).from(clients).where(sql`${clients.name} <> ${"x"}`));
   const preparedCount = async (orgDb: OrgDb) => {
-    const [row] = await orgDb.sql<{ n: number }[]>`
+    const [row] = await orgDb.unsafeLoginSql<{ n: number }[]>`
       select count(*)::int as n from pg_prepared_statements where statement like ${"%prepared-statement-marker%"}`;
     return row!.n;
   };
@@ -81,7 +83,7 @@ describe("prepared statements", () => {
   it("with prepare (the default), Drizzle's queries are prepared once per connection and reused, as a user or not", async () => {
     for (let i = 0; i < 3; i++) expect(await marked(db)).toHaveLength(5);
     expect(await preparedCount(db)).toBe(1);
-    const plain = await db.db.select({ id: clients.id, marker }).from(clients).where(sql`${clients.name} <> ${"y"}`);
+    const plain = await db.unsafeLoginDb.select({ id: clients.id, marker }).from(clients).where(sql`${clients.name} <> ${"y"}`);
     expect(plain.length).toBeGreaterThan(5);
     expect(await preparedCount(db)).toBe(1);
   });
@@ -206,6 +208,58 @@ describe("nested transactions (savepoints)", () => {
   });
 });
 
+describe("rollback mode", () => {
+  const notesOf = async (id: string) => (await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`)[0]!.notes;
+
+  it("{ rollback: true } resolves with the work's result and keeps nothing", async () => {
+    const id = client(1, 7);
+    const before = await notesOf(id);
+    const result = await db.asUser(
+      USER.carol,
+      async (tx) => {
+        const [row] = await tx.update(clients).set({ notes: "kept only inside the unit" }).where(eq(clients.id, id)).returning({ notes: clients.notes });
+        return row!.notes;
+      },
+      { rollback: true },
+    );
+    expect(result).toBe("kept only inside the unit");
+    expect(await notesOf(id)).toBe(before);
+    const [row] = await db.unsafeLoginSql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
+    expect(row).toEqual({ role: "postgres", claims: "" });
+  });
+
+  it("a rollback function decides from the result: roll back a success, commit the rest", async () => {
+    const id = client(1, 10);
+    const before = await notesOf(id);
+    const write = (notes: string) => (tx: Tx) => tx.update(clients).set({ notes }).where(eq(clients.id, id)).returning({ notes: clients.notes });
+    try {
+      await db.asUser(USER.carol, write("rolled back"), { rollback: (rows) => rows[0]?.notes === "rolled back" });
+      expect(await notesOf(id)).toBe(before);
+      await db.asUser(USER.carol, write("committed"), { rollback: (rows) => rows[0]?.notes === "rolled back" });
+      expect(await notesOf(id)).toBe("committed");
+    } finally {
+      await test.sql`update public.clients set notes = ${before} where id = ${id}`;
+    }
+  });
+
+  it("checks deferred constraints as a commit would: the last owner leaving rejects, even when rolled back", async () => {
+    const leave = db.asUser(USER.alice, (tx) => tx.execute(sql`select public.remove_member(${ORG.acme}, auth.uid())`), { rollback: true });
+    await expect(leave).rejects.toMatchObject({ code: "P0001" });
+  });
+
+  it("a unit whose work caught a failed statement's error rejects with 25P02, as when committing", async () => {
+    const attempt = db.asUser(
+      USER.carol,
+      async (tx) => {
+        await tx.update(clients).set({ name: " padded " }).where(eq(clients.id, client(1, 8))).catch(() => "caught");
+        return "done";
+      },
+      { rollback: true },
+    );
+    await expect(attempt).rejects.toMatchObject({ code: "25P02", message: expect.stringMatching(/rolled back/) });
+  });
+});
+
 describe("asService", () => {
   it("bypasses RLS explicitly", async () => {
     const rows = await db.asService((tx) => tx.select({ id: clients.id }).from(clients));
@@ -251,6 +305,35 @@ describe("asJwt", () => {
       expect(row?.uid).toBe(USER.erin);
     } finally {
       await jwksDb.close();
+    }
+  });
+});
+
+describe("a remote JWKS", () => {
+  it("is fetched once per handle, not once per verified token", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "remote", alg: "ES256", use: "sig" }] });
+    let fetches = 0;
+    const server = createServer((_request, response) => {
+      fetches++;
+      response.writeHead(200, { "content-type": "application/json" }).end(jwks);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const remote = createOrgDb(test.url, { max: 1, jwt: { jwks: `http://127.0.0.1:${port}/auth/v1/.well-known/jwks.json` } });
+    try {
+      const sign = (sub: string) =>
+        new SignJWT({ role: "authenticated" }).setProtectedHeader({ alg: "ES256", kid: "remote" }).setSubject(sub).setAudience("authenticated").setExpirationTime("5m").sign(privateKey);
+      const users = [USER.dave, USER.erin, USER.carol];
+      for (let i = 0; i < 12; i++) {
+        const sub = users[i % users.length]!;
+        const [row] = await remote.asJwt(await sign(sub), whoami);
+        expect(row?.uid).toBe(sub);
+      }
+      expect(fetches).toBe(1);
+    } finally {
+      await remote.close();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

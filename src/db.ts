@@ -3,22 +3,12 @@
  * Drizzle), and units of work run as a user or, explicitly, as the service.
  *
  * A unit of work as a user reproduces PostgREST's transaction: one statement
- * sets the role and `request.jwt.claims` with set_config(..., true), so both
- * are transaction-local and passed as parameters, never spliced into SQL.
- * Nothing is set at session level, so the handle is safe behind a
- * transaction-mode pooler (Supavisor, PgBouncer); use `prepare: false` there.
- *
- * BEGIN and that statement are pipelined with the unit's first query, so a
- * one-query unit costs two round trips (that, then COMMIT) instead of four
- * (with prepared statements; without, postgres.js describes a new query
- * before sending it). COMMIT is sent only once the work has finished: a
- * query postgres.js re-sends (a stale prepared statement) must never land
- * behind it, outside the transaction.
- * Should the preamble fail, the transaction is aborted and nothing of the
- * unit runs; its error is the one reported.
- *
- * Serialization failures, deadlocks and prepared statements a migration made
- * stale are retried a bounded number of times, each in a fresh transaction.
+ * (src/postgrest.ts) sets the role and `request.jwt.claims` with
+ * set_config(..., true), so both are transaction-local and passed as
+ * parameters, never spliced into SQL. Nothing is set at session level, so the
+ * handle is safe behind a transaction-mode pooler (Supavisor, PgBouncer); use
+ * `prepare: false` there. How a unit runs (pipelining, COMMIT, retries) is in
+ * src/unit-of-work.ts.
  *
  * With `prepare` (the default) every Drizzle query is a prepared statement,
  * which postgres.js caches per connection: Drizzle alone prepares only the
@@ -26,17 +16,12 @@
  * which under RLS (policies expanded, InitPlans, index choice) costs more
  * than running it.
  */
-import { sql as drizzleSql } from "drizzle-orm";
-import { drizzle, PostgresJsDatabase, PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { checkClaims, claimsFor, verifyJwt, type JwtOptions, type UserClaims } from "./auth.ts";
-import { ConcurrencyError, DatabaseError, isRetryable, toTypedError, ValidationError } from "./errors.ts";
-import * as schema from "./schema/index.ts";
+import { checkClaims, claimsFor, jwtVerifier, type JwtOptions, type UserClaims } from "./auth.ts";
+import { toTypedError, ValidationError } from "./errors.ts";
+import { databaseOver, drizzleOver, sessionMaker, sessionParts, unitRunner, type Database, type Tx, type UnitOptions } from "./unit-of-work.ts";
 
-export type Schema = typeof schema;
-export type Database = PostgresJsDatabase<Schema>;
-/** What a unit of work receives: a Drizzle transaction. */
-export type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
+export type { Database, Schema, Tx, UnitOptions } from "./unit-of-work.ts";
 
 export interface OrgDbOptions {
   /** Pool size (default 10). */
@@ -48,81 +33,37 @@ export interface OrgDbOptions {
   /** How access tokens are verified by `asJwt`. */
   jwt?: JwtOptions;
   /** Extra postgres.js options. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- postgres.js's own default: no custom types.
   postgres?: postgres.Options<{}>;
 }
 
 export interface OrgDb {
-  /** The postgres.js client (runs as the login role: no RLS role switch). */
-  readonly sql: postgres.Sql;
-  /** Drizzle over the same client, as the login role. */
-  readonly db: Database;
+  /** The postgres.js client, as the login role itself: no role switch, no RLS. For maintenance, never on behalf of a user. */
+  readonly unsafeLoginSql: postgres.Sql;
+  /** Drizzle over the same client, as the login role itself: no role switch, no RLS. For maintenance, never on behalf of a user. */
+  readonly unsafeLoginDb: Database;
   /** Run `work` in one transaction as a user: their id, or claims from a verified token. RLS applies. */
-  asUser<T>(user: string | UserClaims, work: (tx: Tx) => Promise<T>): Promise<T>;
+  asUser<T>(user: string | UserClaims, work: (tx: Tx) => Promise<T>, options?: UnitOptions<T>): Promise<T>;
   /** Verify a Supabase access token (options.jwt), then run `work` as its user. */
-  asJwt<T>(token: string, work: (tx: Tx) => Promise<T>): Promise<T>;
+  asJwt<T>(token: string, work: (tx: Tx) => Promise<T>, options?: UnitOptions<T>): Promise<T>;
   /** Run `work` in one transaction as the service (service_role: bypasses RLS). For trusted jobs only. */
-  asService<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  asService<T>(work: (tx: Tx) => Promise<T>, options?: UnitOptions<T>): Promise<T>;
   close(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-type SessionArgs = ConstructorParameters<typeof PostgresJsSession<postgres.Sql, Schema, never>>;
-
-/** A Drizzle session whose every query is prepared (postgres.js keys prepared statements by their text). */
-class PreparingSession extends PostgresJsSession<postgres.Sql, Schema, never> {
-  override prepareQuery: PostgresJsSession<postgres.Sql, Schema, never>["prepareQuery"] = (query, fields, name, ...rest) =>
-    super.prepareQuery(query, fields, name ?? "", ...rest);
-}
-
-/**
- * What a unit's Drizzle session runs on: its reserved connection, which
- * remembers every query the unit sends (so COMMIT waits for all of them,
- * including one postgres.js sends again after a stale prepared statement),
- * refuses any query once the unit has ended (it would run after COMMIT,
- * outside the transaction, as the login role), and provides savepoints,
- * which Drizzle uses for tx.transaction().
- */
-function unitConnection(conn: postgres.ReservedSql) {
-  const issued: PromiseLike<unknown>[] = [];
-  let open = true;
-  const check = () => {
-    if (!open) throw new DatabaseError("this unit of work has ended: await every query inside it", { code: "25000" });
-  };
-  const unsafe = (...args: Parameters<postgres.Sql["unsafe"]>) => {
-    check();
-    const query = conn.unsafe(...args);
-    issued.push(query);
-    return query;
-  };
-  let savepoints = 0;
-  const savepoint = async (...args: unknown[]) => {
-    const run = args.at(-1) as (sql: postgres.Sql) => Promise<unknown>;
-    const name = `unit_savepoint_${++savepoints}`;
-    await unsafe(`savepoint ${name}`);
-    try {
-      const result = await run(sql);
-      await unsafe(`release savepoint ${name}`);
-      return result;
-    } catch (error) {
-      // Report the nested transaction's own error, even if undoing it fails too.
-      try {
-        await unsafe(`rollback to savepoint ${name}`);
-      } catch {}
-      throw error;
-    }
-  };
-  const sql = new Proxy(conn, {
-    get: (target, key, receiver) => (key === "unsafe" ? unsafe : key === "savepoint" ? savepoint : Reflect.get(target, key, receiver)),
-  }) as unknown as postgres.Sql;
-  return {
-    sql,
-    /** Wait until every query the unit sent has its answer, then refuse any more. */
-    async end(): Promise<void> {
-      while (issued.length) await Promise.allSettled(issued.splice(0));
-      open = false;
-    },
-  };
+/** Claims given for asUser, checked as the database will read them. */
+function userClaims(user: string | UserClaims): UserClaims {
+  const claims = typeof user === "string" ? claimsFor(user) : checkClaims(user);
+  // JSON cannot hold a BigInt or a cycle, and a toJSON could name someone else.
+  let sent: unknown;
+  try {
+    sent = JSON.parse(JSON.stringify(claims));
+  } catch (error) {
+    throw new ValidationError(`invalid claims: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const checked = checkClaims(sent);
+  if (checked.sub !== claims.sub || checked.role !== claims.role) throw new ValidationError("invalid claims: they serialize as another user or role");
+  return checked;
 }
 
 export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
@@ -133,100 +74,32 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
     onnotice: () => {},
     ...options.postgres,
   });
-  const built = drizzle(client, { schema });
-  const attempts = Math.max(1, options.attempts ?? 4);
-
-  // The session drizzle built, whose dialect, schema and options every session here shares.
-  const base = (built as unknown as { _: { session: PostgresJsSession<postgres.Sql, Schema, never> } })._.session as unknown as {
-    dialect: ConstructorParameters<typeof PostgresJsTransaction>[0];
-    schema: ConstructorParameters<typeof PostgresJsTransaction>[2];
-    options: SessionArgs[3];
-  };
-  const Session = prepare ? PreparingSession : PostgresJsSession;
-  const session = (sql: postgres.Sql) => new Session(sql, base.dialect, base.schema as SessionArgs[2], base.options);
-  const db = prepare ? (new PostgresJsDatabase(base.dialect, session(client) as never, base.schema as never) as Database) : built;
-
-  async function once<T>(role: string, claimsJson: string, work: (tx: Tx) => Promise<T>): Promise<T> {
-    const conn = await client.reserve();
-    try {
-      const begin = conn`begin`.execute();
-      const preamble = conn`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${claimsJson}, true)`.execute();
-      // Awaited below; until then a failure must not count as an unhandled rejection.
-      begin.catch(() => undefined);
-      preamble.catch(() => undefined);
-      const unitConn = unitConnection(conn);
-      const tx = new PostgresJsTransaction(base.dialect, session(unitConn.sql) as never, base.schema) as unknown as Tx;
-      try {
-        const result = await work(tx);
-        await unitConn.end();
-        await begin;
-        await preamble;
-        const committed = await conn`commit`;
-        if (committed.command !== "COMMIT") {
-          // A statement failed and the work caught its error: PostgreSQL rolled everything back.
-          throw new DatabaseError("the unit of work was rolled back: a statement in it failed and its error was caught (contain failures with tx.transaction)", {
-            code: "25P02",
-          });
-        }
-        return result;
-      } catch (error) {
-        await unitConn.end();
-        const [, pre] = await Promise.allSettled([begin, preamble]);
-        await conn`rollback`.catch(() => undefined);
-        throw pre.status === "rejected" ? pre.reason : error;
-      }
-    } finally {
-      conn.release();
-    }
-  }
-
-  async function unit<T>(role: string, claims: object, work: (tx: Tx) => Promise<T>): Promise<T> {
-    const claimsJson = JSON.stringify(claims);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await once(role, claimsJson, work);
-      } catch (error) {
-        if (isRetryable(error) && attempt < attempts) {
-          await sleep(5 * 2 ** attempt + Math.random() * 10);
-          continue;
-        }
-        const typed = toTypedError(error);
-        if (isRetryable(error)) {
-          throw new ConcurrencyError(`gave up after ${attempt} attempt(s): ${typed.message}`, { code: typed.code, cause: error });
-        }
-        throw typed;
-      }
-    }
-  }
+  const built = drizzleOver(client);
+  const parts = sessionParts(built);
+  const session = sessionMaker(parts, prepare);
+  const db = prepare ? databaseOver(parts, session, client) : built;
+  const unit = unitRunner(client, parts, session, Math.max(1, options.attempts ?? 4));
+  // Built once per handle: a remote JWKS is fetched once and cached, not fetched per token.
+  const verify = jwtVerifier(options.jwt ?? {});
 
   return {
-    sql: client,
-    db,
-    asUser(user, work) {
+    unsafeLoginSql: client,
+    unsafeLoginDb: db,
+    asUser(user, work, unitOptions) {
       let claims: UserClaims;
       try {
-        claims = typeof user === "string" ? claimsFor(user) : checkClaims(user);
-        // Check the claims as the database will read them: JSON cannot hold a BigInt or a cycle, and a toJSON could name someone else.
-        let sent: unknown;
-        try {
-          sent = JSON.parse(JSON.stringify(claims));
-        } catch (error) {
-          throw new ValidationError(`invalid claims: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-        }
-        const checked = checkClaims(sent);
-        if (checked.sub !== claims.sub || checked.role !== claims.role) throw new ValidationError("invalid claims: they serialize as another user or role");
-        claims = checked;
+        claims = userClaims(user);
       } catch (error) {
         return Promise.reject(toTypedError(error));
       }
-      return unit(claims.role, claims, work);
+      return unit(claims.role, claims, work, unitOptions);
     },
-    async asJwt(token, work) {
-      const claims = await verifyJwt(token, options.jwt ?? {});
-      return unit(claims.role, claims, work);
+    async asJwt(token, work, unitOptions) {
+      const claims = await verify(token);
+      return unit(claims.role, claims, work, unitOptions);
     },
-    asService(work) {
-      return unit("service_role", { role: "service_role" }, work);
+    asService(work, unitOptions) {
+      return unit("service_role", { role: "service_role" }, work, unitOptions);
     },
     close() {
       return client.end({ timeout: 5 });

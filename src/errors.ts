@@ -12,6 +12,13 @@
  * | InvariantError    | a rule the database raised (last owner, used invitation)| P0001                    |
  * | ConcurrencyError  | serialization failure or deadlock, after the retries    | 40001, 40P01             |
  * | DatabaseError     | anything else                                           | the SQLSTATE             |
+ *
+ * Each also carries `rule`: a stable, machine-readable name of the rule that
+ * refused (`requires:clients.update`, `organization-keeps-an-owner`,
+ * `constraint:organizations_slug_key`, ...), derived from the SQLSTATE and
+ * the exception's own message or the constraint's name, never from the HINT
+ * (hosted Supabase's supautils adds "GRANT ... TO anon;" hints to 42501
+ * errors: advice the layer never passes on). See `RULES` for the list.
  */
 import type { z } from "zod";
 
@@ -20,6 +27,8 @@ export interface DatabaseErrorOptions {
   detail?: string | undefined;
   hint?: string | undefined;
   constraint?: string | undefined;
+  /** The rule that refused; derived from code, message and constraint when not given. */
+  rule?: string | undefined;
   cause?: unknown;
 }
 
@@ -31,6 +40,12 @@ export class DatabaseError extends Error {
   readonly hint: string | undefined;
   /** The violated constraint, when Postgres names one. */
   readonly constraint: string | undefined;
+  /**
+   * The rule that refused, stable and machine-readable (see `RULES`): for
+   * programs to branch on, where the message is for people. Undefined for a
+   * failure no rule names.
+   */
+  readonly rule: string | undefined;
 
   constructor(message: string, options: DatabaseErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -38,6 +53,7 @@ export class DatabaseError extends Error {
     this.detail = options.detail;
     this.hint = options.hint;
     this.constraint = options.constraint;
+    this.rule = options.rule ?? ruleFor(options.code, message, options.constraint);
   }
 }
 
@@ -47,7 +63,8 @@ export class ValidationError extends DatabaseError {
   readonly issues: z.core.$ZodIssue[];
 
   constructor(message: string, options: DatabaseErrorOptions & { issues?: z.core.$ZodIssue[] } = {}) {
-    super(message, options);
+    // Refused before the database (no SQLSTATE): the input rule.
+    super(message, { ...options, rule: options.rule ?? (options.code === undefined ? "invalid-input" : undefined) });
     this.issues = options.issues ?? [];
   }
 }
@@ -70,6 +87,66 @@ export class InvariantError extends DatabaseError {
 
 export class ConcurrencyError extends DatabaseError {
   override name = "ConcurrencyError";
+}
+
+/**
+ * The rules a refusal can name: SQLSTATE, the pattern of the exception's own
+ * message (as raised in supabase/migrations or by the layer), and the rule
+ * (a string, or built from the match). Constraint violations name
+ * `constraint:<name>`; a few SQLSTATEs name a rule on their own (below).
+ */
+export const RULES: readonly (readonly [code: string, message: RegExp, rule: string | ((match: RegExpExecArray) => string)])[] = [
+  ["42501", /^not signed in$/, "not-signed-in"],
+  ["42501", /^permission denied: ([a-z_]+\.[a-z_]+) is required\b/, (m) => `requires:${m[1]}`],
+  ["42501", /^permission denied: only an owner transfers ownership$/, "only-owners-transfer-ownership"],
+  ["42501", /^permission denied: only owners grant or revoke owner$/, "only-owners-grant-owner"],
+  ["42501", /^permission denied: only owners invite owners$/, "only-owners-invite-owners"],
+  ["42501", /^permission denied: only owners remove owners$/, "only-owners-remove-owners"],
+  ["42501", /^permission denied: the member outranks you$/, "member-outranks-you"],
+  ["42501", /^permission denied: you cannot grant or revoke a role above your own highest role$/, "grant-above-own-rank"],
+  ["42501", /^permission denied: you cannot invite with a role above your own highest role$/, "invite-above-own-rank"],
+  ["42501", /^you cannot change your own roles$/, "own-roles"],
+  ["42501", /^a client cannot move to another organization$/, "client-stays-in-organization"],
+  ["42501", /^created_by cannot change$/, "created-by-fixed"],
+  ["42501", /^invitation is for another email address$/, "invitation-for-another-email"],
+  ["42501", /^new row violates row-level security policy (?:for|\(USING expression\) for) table "([^"]+)"/, (m) => `row-security:${m[1]}`],
+  ["42501", /^permission denied for (?:table|view|sequence|function|schema|column [^ ]+ of relation|relation) "?([^" ]+)"?/, (m) => `privilege:${m[1]}`],
+  ["P0001", /^organization \S+ must (?:keep at least one|have an) owner$/, "organization-keeps-an-owner"],
+  ["P0001", /^invitation already used$/, "invitation-used"],
+  ["P0001", /^invitation expired$/, "invitation-expired"],
+  ["P0001", /^invitation revoked$/, "invitation-revoked"],
+  ["P0001", /^invitation no longer valid$/, "invitation-no-longer-valid"],
+  ["P0002", /^(organization|member|invitation|client|assignment) not found\b/, (m) => `not-found:${m[1]}`],
+  ["P0002", /^no profile for the signed-in user$/, "no-profile"],
+  ["23505", /^already a member\b/, "already-a-member"],
+  ["22023", /^at least one role is required$/, "at-least-one-role"],
+  ["22023", /^unknown role\b/, "unknown-role"],
+  ["22023", /^unknown permission\b/, "unknown-permission"],
+  ["22023", /^choose another member as the new owner$/, "new-owner-is-another-member"],
+  ["22023", /^expires_in must be between\b/, "invitation-validity"],
+  ["22023", /^invalid email address\b/, "invalid-email"],
+];
+
+/** SQLSTATEs that name their rule whatever the message. */
+const BY_CODE: Readonly<Record<string, string>> = {
+  "40001": "serialization-failure",
+  "40P01": "deadlock",
+  "25P02": "rolled-back",
+  "25000": "unit-ended",
+  "21000": "update-needs-where",
+  PGRST301: "invalid-token",
+};
+
+/** The rule a failure names (see RULES), from its SQLSTATE, its message and its constraint; never from a hint. */
+export function ruleFor(code: string | undefined, message: string, constraint?: string): string | undefined {
+  if (code === undefined) return undefined;
+  for (const [c, pattern, rule] of RULES) {
+    if (c !== code) continue;
+    const match = pattern.exec(message);
+    if (match) return typeof rule === "string" ? rule : rule(match);
+  }
+  if (constraint && code.startsWith("23")) return `constraint:${constraint}`;
+  return BY_CODE[code];
 }
 
 interface PostgresLikeError {
@@ -103,10 +180,12 @@ export function toTypedError(error: unknown): DatabaseError {
     return new DatabaseError(message, { cause: error });
   }
   const code = pg.code as string;
+  const hint = str(pg.hint);
   const options: DatabaseErrorOptions = {
     code,
     detail: str(pg.detail),
-    hint: str(pg.hint),
+    // supautils (hosted Supabase) hints a GRANT to the API role on 42501: never advice to pass on.
+    hint: code === "42501" && hint && /^\s*grant\b/i.test(hint) ? undefined : hint,
     constraint: str(pg.constraint_name) ?? str(pg.constraint),
     cause: error,
   };

@@ -3,8 +3,8 @@
  * units of work as a user (`asUser`, `asJwt`) or as the service
  * (`asService`), calling the entity helpers with the transaction they get.
  */
-export { createOrgDb, type Database, type OrgDb, type OrgDbOptions, type Tx } from "./db.ts";
-export { claimsFor, verifyJwt, type JwtOptions, type UserClaims } from "./auth.ts";
+export { createOrgDb, type Database, type OrgDb, type OrgDbOptions, type Tx, type UnitOptions } from "./db.ts";
+export { claimsFor, jwtVerifier, verifyJwt, type JwtOptions, type JwtVerifier, type UserClaims } from "./auth.ts";
 export * from "./errors.ts";
 export * as organizations from "./organizations.ts";
 export * as members from "./members.ts";
@@ -13,4 +13,4 @@ export * as invitations from "./invitations.ts";
 export * as audit from "./audit.ts";
 export * as schema from "./schema/index.ts";
 export type { Database as SupabaseDatabase } from "./types/database.types.ts";
-export { PERMISSIONS, ROLE_KEYS, type Permission, type RoleKey } from "./schema/rules.ts";
+export { BUILT_IN_ROLE_KEYS, PERMISSIONS, type BuiltInRoleKey, type Permission, type RoleKey } from "./schema/rules.ts";

@@ -2,19 +2,23 @@
 import type { z } from "zod";
 import { ForbiddenError, NotFoundError, ValidationError, toTypedError } from "./errors.ts";
 
-/** Parse input with a zod schema, or throw ValidationError with zod's issues (nothing is written). */
-export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+/**
+ * Parse input with a zod schema, or throw ValidationError with zod's issues
+ * (nothing is written). `what` opens the message ("invalid input", "invalid
+ * claims"); the first issue, with its path, follows it. An input that throws
+ * when read (a getter, a Proxy), which zod lets through, is a ValidationError too.
+ */
+export function parse<S extends z.ZodType>(schema: S, input: unknown, what = "invalid input"): z.output<S> {
   let result: z.ZodSafeParseResult<z.output<S>>;
   try {
     result = schema.safeParse(input);
   } catch (error) {
-    // zod lets an input that throws when read (a getter, a Proxy) throw through.
-    throw new ValidationError(`invalid input: it cannot be read (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+    throw new ValidationError(`${what}: it cannot be read (${error instanceof Error ? error.message : String(error)})`, { cause: error });
   }
   if (!result.success) {
     const first = result.error.issues[0];
     const where = first?.path.length ? `${first.path.join(".")}: ` : "";
-    throw new ValidationError(`invalid input: ${where}${first?.message ?? "rejected"}`, { issues: result.error.issues });
+    throw new ValidationError(`${what}: ${where}${first?.message ?? "rejected"}`, { issues: result.error.issues });
   }
   return result.data;
 }

@@ -45,9 +45,9 @@ async function countInvitations(): Promise<number> {
 }
 
 const invite = (user: string, input: InviteInput) => as(user, (tx) => inviteMember(tx, input));
-const accept = (user: string, token: string) => as(user, (tx) => acceptInvitation(tx, token));
+const accept = (user: string, token: string) => as(user, (tx) => acceptInvitation(tx, { token }));
 const pendingIds = async (user: string, organizationId: string) =>
-  (await as(user, (tx) => listPendingInvitations(tx, organizationId))).map((i) => i.id);
+  (await as(user, (tx) => listPendingInvitations(tx, { organizationId }))).map((i) => i.id);
 
 describe("listPendingInvitations", () => {
   it("an admin or owner lists the organization's pending invitations; expired ones are left out", async () => {
@@ -58,7 +58,7 @@ describe("listPendingInvitations", () => {
   });
 
   it("never exposes a token hash: the rows have no such field, and selecting the column is refused", async () => {
-    const rows = await as(USER.bob, (tx) => listPendingInvitations(tx, ORG.acme));
+    const rows = await as(USER.bob, (tx) => listPendingInvitations(tx, { organizationId: ORG.acme }));
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ id: SEED.pat.id, organizationId: ORG.acme, email: "pat@example.com", invitedBy: USER.bob, acceptedAt: null, revokedAt: null });
     for (const row of rows) {
@@ -78,7 +78,7 @@ describe("listPendingInvitations", () => {
   });
 
   it("an organization id that is not a uuid is ValidationError before the database", async () => {
-    await expectError(as(USER.bob, (tx) => listPendingInvitations(tx, "acme")), ValidationError, undefined);
+    await expectError(as(USER.bob, (tx) => listPendingInvitations(tx, { organizationId: "acme" })), ValidationError, undefined);
   });
 });
 
@@ -112,7 +112,7 @@ describe("inviteMember", () => {
     const first = await invite(USER.bob, { organizationId: ORG.acme, email: "twice@example.com", role: "viewer" });
     const second = await invite(USER.bob, { organizationId: ORG.acme, email: "TWICE@example.com", role: "member" });
     expect((await invitationRow(first.invitationId)).revoked_at).not.toBeNull();
-    const pending = await as(USER.bob, (tx) => listPendingInvitations(tx, ORG.acme));
+    const pending = await as(USER.bob, (tx) => listPendingInvitations(tx, { organizationId: ORG.acme }));
     expect(pending.filter((i) => i.email === "twice@example.com").map((i) => i.id)).toEqual([second.invitationId]);
     const invitee = await signUp("twice@example.com");
     await expectError(accept(invitee, first.token), InvariantError, "P0001");
@@ -167,7 +167,7 @@ describe("acceptInvitation", () => {
     expect(await accept(joiner, issued.token)).toBe(ORG.acme);
     const mine = await as(joiner, (tx) => listMyOrganizations(tx));
     expect(mine.map((o) => [o.id, o.roles])).toEqual([[ORG.acme, ["manager"]]]);
-    expect((await as(USER.erin, (tx) => listMembers(tx, ORG.acme))).find((m) => m.userId === joiner)?.roles).toEqual(["manager"]);
+    expect((await as(USER.erin, (tx) => listMembers(tx, { organizationId: ORG.acme }))).find((m) => m.userId === joiner)?.roles).toEqual(["manager"]);
     const row = await invitationRow(issued.invitationId);
     expect(row.accepted_by).toBe(joiner);
     expect(row.accepted_at).not.toBeNull();
@@ -228,42 +228,42 @@ describe("acceptInvitation", () => {
 describe("revokeInvitation", () => {
   it("an admin revokes a pending invitation: it leaves the pending list and can no longer be accepted (InvariantError P0001)", async () => {
     const issued = await invite(USER.bob, { organizationId: ORG.acme, email: "revoked@example.com", role: "member" });
-    await as(USER.bob, (tx) => revokeInvitation(tx, issued.invitationId));
+    await as(USER.bob, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId }));
     expect(await pendingIds(USER.bob, ORG.acme)).not.toContain(issued.invitationId);
     const invitee = await signUp("revoked@example.com");
     const error = await expectError(accept(invitee, issued.token), InvariantError, "P0001");
     expect(error.message).toMatch(/revoked/);
     // Revoking again changes nothing.
     const before = (await invitationRow(issued.invitationId)).revoked_at;
-    await as(USER.bob, (tx) => revokeInvitation(tx, issued.invitationId));
+    await as(USER.bob, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId }));
     expect((await invitationRow(issued.invitationId)).revoked_at).toEqual(before);
   });
 
   it("an admin cannot revoke an invitation for owner: ForbiddenError 42501", async () => {
     const issued = await invite(USER.alice, { organizationId: ORG.acme, email: "next-owner@example.com", role: "owner" });
-    await expectError(as(USER.bob, (tx) => revokeInvitation(tx, issued.invitationId)), ForbiddenError, "42501");
+    await expectError(as(USER.bob, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId })), ForbiddenError, "42501");
     expect((await invitationRow(issued.invitationId)).revoked_at).toBeNull();
-    await as(USER.alice, (tx) => revokeInvitation(tx, issued.invitationId));
+    await as(USER.alice, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId }));
     expect((await invitationRow(issued.invitationId)).revoked_at).not.toBeNull();
   });
 
   it("members without members.manage get ForbiddenError 42501; non-members and unknown ids NotFoundError (P0002)", async () => {
     const issued = await invite(USER.bob, { organizationId: ORG.acme, email: "kept@example.com", role: "viewer" });
     for (const user of [USER.carol, USER.dave, USER.erin]) {
-      await expectError(as(user, (tx) => revokeInvitation(tx, issued.invitationId)), ForbiddenError, "42501");
+      await expectError(as(user, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId })), ForbiddenError, "42501");
     }
-    await expectError(as(USER.frank, (tx) => revokeInvitation(tx, issued.invitationId)), NotFoundError, "P0002");
-    await expectError(as(USER.bob, (tx) => revokeInvitation(tx, randomUUID())), NotFoundError, "P0002");
+    await expectError(as(USER.frank, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId })), NotFoundError, "P0002");
+    await expectError(as(USER.bob, (tx) => revokeInvitation(tx, { invitationId: randomUUID() })), NotFoundError, "P0002");
     expect((await invitationRow(issued.invitationId)).revoked_at).toBeNull();
   });
 
   it("an accepted invitation cannot be revoked: InvariantError P0001", async () => {
     const issued = await invite(USER.bob, { organizationId: ORG.acme, email: "accepted@example.com", role: "viewer" });
     await accept(await signUp("accepted@example.com"), issued.token);
-    await expectError(as(USER.bob, (tx) => revokeInvitation(tx, issued.invitationId)), InvariantError, "P0001");
+    await expectError(as(USER.bob, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId })), InvariantError, "P0001");
   });
 
   it("an id that is not a uuid is ValidationError before the database", async () => {
-    await expectError(as(USER.bob, (tx) => revokeInvitation(tx, "inv-1")), ValidationError, undefined);
+    await expectError(as(USER.bob, (tx) => revokeInvitation(tx, { invitationId: "inv-1" })), ValidationError, undefined);
   });
 });

@@ -2,10 +2,19 @@
 import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Tx } from "./db.ts";
 import { guard, parse } from "./internal.ts";
-import { invitations, inviteInput, token as tokenSchema, type Invitation, type InviteInput } from "./schema/invitations.table.ts";
-import { id } from "./schema/rules.ts";
+import {
+  acceptInput,
+  invitationRef,
+  invitations,
+  inviteInput,
+  type AcceptInput,
+  type Invitation,
+  type InvitationRef,
+  type InviteInput,
+} from "./schema/invitations.table.ts";
+import { organizationRef, type OrganizationRef } from "./schema/organizations.table.ts";
 
-export type { Invitation, InviteInput };
+export type { AcceptInput, Invitation, InvitationRef, InviteInput };
 
 export interface IssuedInvitation {
   invitationId: string;
@@ -27,8 +36,8 @@ export async function inviteMember(tx: Tx, input: InviteInput): Promise<IssuedIn
 }
 
 /** Accept an invitation as the signed-in user; returns the organization id. */
-export async function acceptInvitation(tx: Tx, token: string): Promise<string> {
-  const t = parse(tokenSchema, token);
+export async function acceptInvitation(tx: Tx, input: AcceptInput): Promise<string> {
+  const { token: t } = parse(acceptInput, input);
   return guard(async () => {
     const [row] = await tx.execute<{ organization_id: string }>(sql`select public.accept_invitation(${t}) as organization_id`);
     return row!.organization_id;
@@ -36,8 +45,8 @@ export async function acceptInvitation(tx: Tx, token: string): Promise<string> {
 }
 
 /** Revoke a pending invitation (members.manage). */
-export async function revokeInvitation(tx: Tx, invitationId: string): Promise<void> {
-  const iid = parse(id, invitationId);
+export async function revokeInvitation(tx: Tx, input: InvitationRef): Promise<void> {
+  const { invitationId: iid } = parse(invitationRef, input);
   await guard(() => tx.execute(sql`select public.revoke_invitation(${iid})`));
 }
 
@@ -55,8 +64,8 @@ const columns = {
 };
 
 /** Pending (not accepted, not revoked, not expired) invitations of an organization, newest first (members.manage). */
-export async function listPendingInvitations(tx: Tx, organizationId: string): Promise<Invitation[]> {
-  const orgId = parse(id, organizationId);
+export async function listPendingInvitations(tx: Tx, input: OrganizationRef): Promise<Invitation[]> {
+  const { organizationId: orgId } = parse(organizationRef, input);
   return guard(() =>
     tx
       .select(columns)

@@ -50,7 +50,7 @@ async function isMember(organizationId: string, userId: string): Promise<boolean
 
 describe("listMembers", () => {
   it("any member, even a viewer, lists every member with email, name and roles", async () => {
-    const members = await as(USER.erin, (tx) => listMembers(tx, ORG.acme));
+    const members = await as(USER.erin, (tx) => listMembers(tx, { organizationId: ORG.acme }));
     expect(members.map((m) => ({ userId: m.userId, email: m.email, fullName: m.fullName, roles: m.roles }))).toEqual([
       { userId: USER.alice, email: "alice@acme.example", fullName: "Alice Anders", roles: ["owner"] },
       { userId: USER.bob, email: "bob@acme.example", fullName: "Bob Baker", roles: ["admin"] },
@@ -63,7 +63,7 @@ describe("listMembers", () => {
   });
 
   it("a member of two organizations lists each; several roles come highest first", async () => {
-    const members = await as(USER.mallory, (tx) => listMembers(tx, ORG.globex));
+    const members = await as(USER.mallory, (tx) => listMembers(tx, { organizationId: ORG.globex }));
     expect(members.map((m) => [m.userId, m.roles])).toEqual([
       [USER.frank, ["owner"]],
       [USER.grace, ["admin", "manager"]],
@@ -73,12 +73,12 @@ describe("listMembers", () => {
   });
 
   it("a non-member gets an empty list, not another organization's members", async () => {
-    expect(await as(USER.frank, (tx) => listMembers(tx, ORG.acme))).toEqual([]);
-    expect(await as(USER.nora, (tx) => listMembers(tx, ORG.initech))).toEqual([]);
+    expect(await as(USER.frank, (tx) => listMembers(tx, { organizationId: ORG.acme }))).toEqual([]);
+    expect(await as(USER.nora, (tx) => listMembers(tx, { organizationId: ORG.initech }))).toEqual([]);
   });
 
   it("an organization id that is not a uuid is ValidationError before the database", async () => {
-    await expectError(as(USER.alice, (tx) => listMembers(tx, "acme")), ValidationError, undefined);
+    await expectError(as(USER.alice, (tx) => listMembers(tx, { organizationId: "acme" })), ValidationError, undefined);
   });
 });
 
@@ -139,7 +139,7 @@ describe("setMemberRoles", () => {
 
   it("a member can hold several roles; listMembers shows them highest first", async () => {
     await as(USER.alice, (tx) => setMemberRoles(tx, { organizationId: ORG.acme, userId: USER.erin, roles: ["viewer", "member"] }));
-    const erin = (await as(USER.erin, (tx) => listMembers(tx, ORG.acme))).find((m) => m.userId === USER.erin);
+    const erin = (await as(USER.erin, (tx) => listMembers(tx, { organizationId: ORG.acme }))).find((m) => m.userId === USER.erin);
     expect(erin?.roles).toEqual(["member", "viewer"]);
     await as(USER.alice, (tx) => setMemberRoles(tx, { organizationId: ORG.acme, userId: USER.erin, roles: ["viewer"] }));
     expect(await rolesOf(ORG.acme, USER.erin)).toEqual(["viewer"]);
@@ -226,7 +226,7 @@ describe("removeMember", () => {
     const [row] = await test.sql<{ n: number }[]>`select count(*)::int as n from public.user_clients where user_id = ${temp}`;
     expect(row!.n).toBe(0);
     expect(await as(temp, (tx) => listMyOrganizations(tx))).toEqual([]);
-    expect((await as(USER.bob, (tx) => listMembers(tx, ORG.acme))).map((m) => m.userId)).not.toContain(temp);
+    expect((await as(USER.bob, (tx) => listMembers(tx, { organizationId: ORG.acme }))).map((m) => m.userId)).not.toContain(temp);
     // The organization's clients stay.
     const [clients] = await test.sql<{ n: number }[]>`select count(*)::int as n from public.clients where id = ${client(1, 12)}`;
     expect(clients!.n).toBe(1);
@@ -276,13 +276,13 @@ describe("leaveOrganization", () => {
     const temp = await newUser("leaver");
     await addMember(ORG.acme, temp, ["member"]);
     expect((await as(temp, (tx) => listMyOrganizations(tx))).map((o) => o.id)).toEqual([ORG.acme]);
-    await as(temp, (tx) => leaveOrganization(tx, ORG.acme));
+    await as(temp, (tx) => leaveOrganization(tx, { organizationId: ORG.acme }));
     expect(await as(temp, (tx) => listMyOrganizations(tx))).toEqual([]);
     expect(await isMember(ORG.acme, temp)).toBe(false);
   });
 
   it("the last owner cannot leave: InvariantError P0001 when the unit of work commits, and nothing changes", async () => {
-    const error = await expectError(as(USER.alice, (tx) => leaveOrganization(tx, ORG.acme)), InvariantError, "P0001");
+    const error = await expectError(as(USER.alice, (tx) => leaveOrganization(tx, { organizationId: ORG.acme })), InvariantError, "P0001");
     expect(error.message).toMatch(/owner/);
     expect(await isMember(ORG.acme, USER.alice)).toBe(true);
     expect(await rolesOf(ORG.acme, USER.alice)).toEqual(["owner"]);
@@ -292,15 +292,15 @@ describe("leaveOrganization", () => {
     const org = await as(USER.nora, (tx) => createOrganization(tx, { name: "Co-owned", slug: "co-owned" }));
     const partner = await newUser("coowner");
     await addMember(org.id, partner, ["owner"]);
-    await as(USER.nora, (tx) => leaveOrganization(tx, org.id));
+    await as(USER.nora, (tx) => leaveOrganization(tx, { organizationId: org.id }));
     expect(await isMember(org.id, USER.nora)).toBe(false);
-    await expectError(as(partner, (tx) => leaveOrganization(tx, org.id)), InvariantError, "P0001");
+    await expectError(as(partner, (tx) => leaveOrganization(tx, { organizationId: org.id })), InvariantError, "P0001");
     expect(await rolesOf(org.id, partner)).toEqual(["owner"]);
   });
 
   it("leaving an organization one does not belong to is NotFoundError; a bad id is ValidationError", async () => {
-    await expectError(as(USER.nora, (tx) => leaveOrganization(tx, ORG.acme)), NotFoundError, "P0002");
-    await expectError(as(USER.nora, (tx) => leaveOrganization(tx, "acme")), ValidationError, undefined);
+    await expectError(as(USER.nora, (tx) => leaveOrganization(tx, { organizationId: ORG.acme })), NotFoundError, "P0002");
+    await expectError(as(USER.nora, (tx) => leaveOrganization(tx, { organizationId: "acme" })), ValidationError, undefined);
   });
 });
 
@@ -310,13 +310,13 @@ describe("transferOwnership", () => {
     const heir = await newUser("heir");
     await addMember(org.id, heir, ["member"]);
     await as(USER.nora, (tx) => transferOwnership(tx, { organizationId: org.id, newOwnerId: heir }));
-    const members = await as(heir, (tx) => listMembers(tx, org.id));
+    const members = await as(heir, (tx) => listMembers(tx, { organizationId: org.id }));
     expect(Object.fromEntries(members.map((m) => [m.userId, m.roles]))).toEqual({ [heir]: ["owner", "member"], [USER.nora]: ["admin"] });
 
     // The previous owner is no longer an owner: transferring again is refused, leaving is allowed.
     await expectError(as(USER.nora, (tx) => transferOwnership(tx, { organizationId: org.id, newOwnerId: heir })), ForbiddenError, "42501");
-    await as(USER.nora, (tx) => leaveOrganization(tx, org.id));
-    await expectError(as(heir, (tx) => leaveOrganization(tx, org.id)), InvariantError, "P0001");
+    await as(USER.nora, (tx) => leaveOrganization(tx, { organizationId: org.id }));
+    await expectError(as(heir, (tx) => leaveOrganization(tx, { organizationId: org.id })), InvariantError, "P0001");
   });
 
   it("only an owner transfers: an admin gets ForbiddenError 42501", async () => {

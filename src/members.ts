@@ -3,6 +3,7 @@ import { asc, eq, sql } from "drizzle-orm";
 import type { Tx } from "./db.ts";
 import { guard, parse } from "./internal.ts";
 import { memberRef, organizationUsers, setMemberRolesInput, transferOwnershipInput, userRoles } from "./schema/members.table.ts";
+import { organizationRef, type OrganizationRef } from "./schema/organizations.table.ts";
 import { roles } from "./schema/roles.table.ts";
 import { id, permission, type Permission, type RoleKey } from "./schema/rules.ts";
 import { users } from "./schema/users.table.ts";
@@ -18,8 +19,8 @@ export interface Member {
 }
 
 /** Members of an organization with their roles (any member may list them). */
-export async function listMembers(tx: Tx, organizationId: string): Promise<Member[]> {
-  const orgId = parse(id, organizationId);
+export async function listMembers(tx: Tx, input: OrganizationRef): Promise<Member[]> {
+  const { organizationId: orgId } = parse(organizationRef, input);
   return guard(async () => {
     const rows = await tx
       .select({
@@ -58,8 +59,8 @@ export async function removeMember(tx: Tx, input: z.input<typeof memberRef>): Pr
 }
 
 /** Leave an organization (the last owner cannot). */
-export async function leaveOrganization(tx: Tx, organizationId: string): Promise<void> {
-  const orgId = parse(id, organizationId);
+export async function leaveOrganization(tx: Tx, input: OrganizationRef): Promise<void> {
+  const { organizationId: orgId } = parse(organizationRef, input);
   await guard(() => tx.execute(sql`select public.remove_member(${orgId}, auth.uid())`));
 }
 

@@ -55,19 +55,19 @@ describe("listMyOrganizations", () => {
 describe("getOrganization", () => {
   it("every member, whatever the role, gets their organization", async () => {
     for (const user of [USER.alice, USER.bob, USER.carol, USER.dave, USER.erin, USER.mallory]) {
-      const org = await as(user, (tx) => getOrganization(tx, ORG.acme));
+      const org = await as(user, (tx) => getOrganization(tx, { organizationId: ORG.acme }));
       expect(org).toMatchObject({ id: ORG.acme, name: "Acme Corporation", slug: "acme" });
     }
   });
 
   it("an organization one does not belong to is NotFoundError (P0002), like one that does not exist", async () => {
-    await expectError(as(USER.frank, (tx) => getOrganization(tx, ORG.acme)), NotFoundError, "P0002");
-    await expectError(as(USER.nora, (tx) => getOrganization(tx, ORG.initech)), NotFoundError, "P0002");
-    await expectError(as(USER.alice, (tx) => getOrganization(tx, "10000000-0000-4000-8000-0000000000ff")), NotFoundError, "P0002");
+    await expectError(as(USER.frank, (tx) => getOrganization(tx, { organizationId: ORG.acme })), NotFoundError, "P0002");
+    await expectError(as(USER.nora, (tx) => getOrganization(tx, { organizationId: ORG.initech })), NotFoundError, "P0002");
+    await expectError(as(USER.alice, (tx) => getOrganization(tx, { organizationId: "10000000-0000-4000-8000-0000000000ff" })), NotFoundError, "P0002");
   });
 
   it("an id that is not a uuid is ValidationError before the database", async () => {
-    const error = await expectError(as(USER.alice, (tx) => getOrganization(tx, "acme")), ValidationError, undefined);
+    const error = await expectError(as(USER.alice, (tx) => getOrganization(tx, { organizationId: "acme" })), ValidationError, undefined);
     expect(error.issues.length).toBeGreaterThan(0);
   });
 });
@@ -83,7 +83,7 @@ describe("createOrganization", () => {
       where ur.organization_id = ${org.id}`;
     expect(members).toEqual([{ user_id: USER.nora, role: "owner" }]);
     // Nobody else sees it.
-    await expectError(as(USER.alice, (tx) => getOrganization(tx, org.id)), NotFoundError, "P0002");
+    await expectError(as(USER.alice, (tx) => getOrganization(tx, { organizationId: org.id })), NotFoundError, "P0002");
   });
 
   it("a slug already taken is ConflictError 23505 naming the constraint, and nothing is written", async () => {
@@ -129,44 +129,44 @@ describe("createOrganization", () => {
 
 describe("updateOrganization", () => {
   it("an admin (organization.update) renames the organization; updated_at moves", async () => {
-    const before = await as(USER.bob, (tx) => getOrganization(tx, ORG.acme));
-    const updated = await as(USER.bob, (tx) => updateOrganization(tx, ORG.acme, { name: "Acme Corp." }));
+    const before = await as(USER.bob, (tx) => getOrganization(tx, { organizationId: ORG.acme }));
+    const updated = await as(USER.bob, (tx) => updateOrganization(tx, { organizationId: ORG.acme, name: "Acme Corp." }));
     expect(updated).toMatchObject({ id: ORG.acme, name: "Acme Corp.", slug: "acme" });
     expect(new Date(updated.updatedAt).getTime()).toBeGreaterThan(new Date(before.updatedAt).getTime());
     expect(await acmeRow()).toEqual({ name: "Acme Corp.", slug: "acme" });
   });
 
   it("the owner changes name and slug together", async () => {
-    const updated = await as(USER.alice, (tx) => updateOrganization(tx, ORG.acme, { name: "Acme Corporation", slug: "acme-corp" }));
+    const updated = await as(USER.alice, (tx) => updateOrganization(tx, { organizationId: ORG.acme, name: "Acme Corporation", slug: "acme-corp" }));
     expect(updated).toMatchObject({ name: "Acme Corporation", slug: "acme-corp" });
-    await as(USER.alice, (tx) => updateOrganization(tx, ORG.acme, { slug: "acme" }));
+    await as(USER.alice, (tx) => updateOrganization(tx, { organizationId: ORG.acme, slug: "acme" }));
     expect(await acmeRow()).toEqual({ name: "Acme Corporation", slug: "acme" });
   });
 
   it("a member without organization.update (manager, member, viewer) gets ForbiddenError 42501, nothing changes", async () => {
     for (const user of [USER.carol, USER.dave, USER.erin, USER.mallory]) {
-      await expectError(as(user, (tx) => updateOrganization(tx, ORG.acme, { name: "Taken over" })), ForbiddenError, "42501");
+      await expectError(as(user, (tx) => updateOrganization(tx, { organizationId: ORG.acme, name: "Taken over" })), ForbiddenError, "42501");
     }
     expect(await acmeRow()).toEqual({ name: "Acme Corporation", slug: "acme" });
   });
 
   it("a non-member, even an owner elsewhere, gets NotFoundError (P0002), nothing changes", async () => {
-    await expectError(as(USER.frank, (tx) => updateOrganization(tx, ORG.acme, { name: "Globex's" })), NotFoundError, "P0002");
-    await expectError(as(USER.nora, (tx) => updateOrganization(tx, ORG.acme, { name: "Nora's" })), NotFoundError, "P0002");
+    await expectError(as(USER.frank, (tx) => updateOrganization(tx, { organizationId: ORG.acme, name: "Globex's" })), NotFoundError, "P0002");
+    await expectError(as(USER.nora, (tx) => updateOrganization(tx, { organizationId: ORG.acme, name: "Nora's" })), NotFoundError, "P0002");
     expect(await acmeRow()).toEqual({ name: "Acme Corporation", slug: "acme" });
   });
 
   it("a slug taken by another organization is ConflictError 23505", async () => {
-    const error = await expectError(as(USER.bob, (tx) => updateOrganization(tx, ORG.acme, { slug: "globex" })), ConflictError, "23505");
+    const error = await expectError(as(USER.bob, (tx) => updateOrganization(tx, { organizationId: ORG.acme, slug: "globex" })), ConflictError, "23505");
     expect(error.constraint).toBe("organizations_slug_key");
     expect(await acmeRow()).toEqual({ name: "Acme Corporation", slug: "acme" });
   });
 
   it("an empty or invalid patch is ValidationError before the database", async () => {
     for (const patch of [{}, { slug: "Not A Slug" }, { name: "" }, { name: "x".repeat(101) }]) {
-      await expectError(as(USER.alice, (tx) => updateOrganization(tx, ORG.acme, patch)), ValidationError, undefined);
+      await expectError(as(USER.alice, (tx) => updateOrganization(tx, { organizationId: ORG.acme, ...patch })), ValidationError, undefined);
     }
-    await expectError(as(USER.alice, (tx) => updateOrganization(tx, "acme", { name: "Acme" })), ValidationError, undefined);
+    await expectError(as(USER.alice, (tx) => updateOrganization(tx, { organizationId: "acme", name: "Acme" })), ValidationError, undefined);
     expect(await acmeRow()).toEqual({ name: "Acme Corporation", slug: "acme" });
   });
 });
@@ -174,15 +174,15 @@ describe("updateOrganization", () => {
 describe("deleteOrganization", () => {
   it("only an owner deletes: admin, manager, member, viewer get ForbiddenError 42501; the organization stays", async () => {
     for (const user of [USER.bob, USER.carol, USER.dave, USER.erin]) {
-      await expectError(as(user, (tx) => deleteOrganization(tx, ORG.acme)), ForbiddenError, "42501");
+      await expectError(as(user, (tx) => deleteOrganization(tx, { organizationId: ORG.acme })), ForbiddenError, "42501");
     }
-    await expectError(as(USER.grace, (tx) => deleteOrganization(tx, ORG.globex)), ForbiddenError, "42501");
+    await expectError(as(USER.grace, (tx) => deleteOrganization(tx, { organizationId: ORG.globex })), ForbiddenError, "42501");
     expect(await acmeRow()).toEqual({ name: "Acme Corporation", slug: "acme" });
   });
 
   it("a non-member gets NotFoundError (P0002)", async () => {
-    await expectError(as(USER.frank, (tx) => deleteOrganization(tx, ORG.acme)), NotFoundError, "P0002");
-    await expectError(as(USER.nora, (tx) => deleteOrganization(tx, ORG.initech)), NotFoundError, "P0002");
+    await expectError(as(USER.frank, (tx) => deleteOrganization(tx, { organizationId: ORG.acme })), NotFoundError, "P0002");
+    await expectError(as(USER.nora, (tx) => deleteOrganization(tx, { organizationId: ORG.initech })), NotFoundError, "P0002");
     const [row] = await test.sql<{ n: number }[]>`select count(*)::int as n from public.organizations where id in (${ORG.acme}, ${ORG.initech})`;
     expect(row!.n).toBe(2);
   });
@@ -190,8 +190,8 @@ describe("deleteOrganization", () => {
   it("the owner deletes the organization with its memberships, roles and clients", async () => {
     const org = await as(USER.nora, (tx) => createOrganization(tx, { name: "Short Lived", slug: "short-lived" }));
     const created = await as(USER.nora, (tx) => createClient(tx, { organizationId: org.id, name: "Doomed client" }));
-    await as(USER.nora, (tx) => deleteOrganization(tx, org.id));
-    await expectError(as(USER.nora, (tx) => getOrganization(tx, org.id)), NotFoundError, "P0002");
+    await as(USER.nora, (tx) => deleteOrganization(tx, { organizationId: org.id }));
+    await expectError(as(USER.nora, (tx) => getOrganization(tx, { organizationId: org.id })), NotFoundError, "P0002");
     const [row] = await test.sql<{ orgs: number; members: number; roles: number; clients: number }[]>`
       select (select count(*)::int from public.organizations where id = ${org.id}) as orgs,
              (select count(*)::int from public.organization_users where organization_id = ${org.id}) as members,
@@ -203,8 +203,8 @@ describe("deleteOrganization", () => {
 
   it("deleting twice is NotFoundError; a bad id is ValidationError", async () => {
     const org = await as(USER.nora, (tx) => createOrganization(tx, { name: "Twice", slug: "twice" }));
-    await as(USER.nora, (tx) => deleteOrganization(tx, org.id));
-    await expectError(as(USER.nora, (tx) => deleteOrganization(tx, org.id)), NotFoundError, "P0002");
-    await expectError(as(USER.nora, (tx) => deleteOrganization(tx, "twice")), ValidationError, undefined);
+    await as(USER.nora, (tx) => deleteOrganization(tx, { organizationId: org.id }));
+    await expectError(as(USER.nora, (tx) => deleteOrganization(tx, { organizationId: org.id })), NotFoundError, "P0002");
+    await expectError(as(USER.nora, (tx) => deleteOrganization(tx, { organizationId: "twice" })), ValidationError, undefined);
   });
 });

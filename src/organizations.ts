@@ -3,35 +3,39 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import type { Tx } from "./db.ts";
 import { guard, one, parse, refused } from "./internal.ts";
 import { roles, userRoles } from "./schema/index.ts";
+import type { RoleKey } from "./schema/rules.ts";
 import {
   organizationInsertSchema,
-  organizationUpdateSchema,
+  organizationRef,
+  organizationUpdateInput,
   organizations,
   type Organization,
   type OrganizationInput,
   type OrganizationPatch,
+  type OrganizationRef,
+  type OrganizationUpdateInput,
 } from "./schema/organizations.table.ts";
-import { id } from "./schema/rules.ts";
 
-export type { Organization, OrganizationInput, OrganizationPatch };
+export type { Organization, OrganizationInput, OrganizationPatch, OrganizationRef, OrganizationUpdateInput };
 
 /** Create an organization; the caller becomes its owner. */
 export async function createOrganization(tx: Tx, input: OrganizationInput): Promise<Organization> {
   const { name, slug } = parse(organizationInsertSchema, input);
   return guard(async () => {
     const [created] = await tx.execute<{ id: string }>(sql`select id from public.create_organization(${name}, ${slug})`);
-    return getOrganization(tx, created!.id);
+    return getOrganization(tx, { organizationId: created!.id });
   });
 }
 
-export async function getOrganization(tx: Tx, organizationId: string): Promise<Organization> {
-  const orgId = parse(id, organizationId);
-  return guard(async () => one(await tx.select().from(organizations).where(eq(organizations.id, orgId)), "organization"));
+/** One organization the caller belongs to. */
+export async function getOrganization(tx: Tx, input: OrganizationRef): Promise<Organization> {
+  const { organizationId } = parse(organizationRef, input);
+  return guard(async () => one(await tx.select().from(organizations).where(eq(organizations.id, organizationId)), "organization"));
 }
 
 export interface MyOrganization extends Organization {
   /** The caller's roles there, highest first. */
-  roles: string[];
+  roles: RoleKey[];
 }
 
 /** The organizations the signed-in user belongs to, with their roles there, by name. */
@@ -40,7 +44,7 @@ export async function listMyOrganizations(tx: Tx): Promise<MyOrganization[]> {
     const rows = await tx
       .select({
         organization: organizations,
-        roles: sql<string[]>`coalesce(array_agg(${roles.key} order by ${roles.rank} desc) filter (where ${roles.key} is not null), '{}')`,
+        roles: sql<RoleKey[]>`coalesce(array_agg(${roles.key} order by ${roles.rank} desc) filter (where ${roles.key} is not null), '{}')`,
       })
       .from(organizations)
       .leftJoin(userRoles, and(eq(userRoles.organizationId, organizations.id), eq(userRoles.userId, sql`auth.uid()`)))
@@ -52,12 +56,11 @@ export async function listMyOrganizations(tx: Tx): Promise<MyOrganization[]> {
 }
 
 const refusedOn = (tx: Tx, organizationId: string, permission: string) =>
-  refused(() => getOrganization(tx, organizationId), permission, "in this organization");
+  refused(() => getOrganization(tx, { organizationId }), permission, "in this organization");
 
 /** Change name and/or slug (organization.update). */
-export async function updateOrganization(tx: Tx, organizationId: string, patch: OrganizationPatch): Promise<Organization> {
-  const orgId = parse(id, organizationId);
-  const values = parse(organizationUpdateSchema, patch);
+export async function updateOrganization(tx: Tx, input: OrganizationUpdateInput): Promise<Organization> {
+  const { organizationId: orgId, ...values } = parse(organizationUpdateInput, input);
   return guard(async () => {
     const rows = await tx.update(organizations).set(values).where(eq(organizations.id, orgId)).returning();
     return rows[0] ?? refusedOn(tx, orgId, "organization.update");
@@ -65,8 +68,8 @@ export async function updateOrganization(tx: Tx, organizationId: string, patch: 
 }
 
 /** Delete an organization with its memberships and clients (organization.delete). */
-export async function deleteOrganization(tx: Tx, organizationId: string): Promise<void> {
-  const orgId = parse(id, organizationId);
+export async function deleteOrganization(tx: Tx, input: OrganizationRef): Promise<void> {
+  const { organizationId: orgId } = parse(organizationRef, input);
   await guard(async () => {
     const rows = await tx.delete(organizations).where(eq(organizations.id, orgId)).returning({ id: organizations.id });
     if (rows.length === 0) await refusedOn(tx, orgId, "organization.delete");

@@ -100,6 +100,7 @@ export function errorResponse(error: unknown): Response {
   const body = {
     error: error.name,
     code: error.code,
+    rule: error.rule, // stable, for programs: "requires:clients.update", "organization-keeps-an-owner", ...
     message: error.message,
     issues: error instanceof ValidationError ? error.issues : undefined,
   };
@@ -119,10 +120,18 @@ export async function createAndAssign(db: OrgDb, managerId: string, organization
 }
 // #endregion unit-of-work
 
+// #region dry-run
+export async function previewRename(db: OrgDb, userId: string, organizationId: string, name: string) {
+  // Runs every check a real rename runs (policies, triggers, deferred constraints),
+  // then rolls back: the promise resolves with the work's result, nothing is kept.
+  return db.asUser(userId, (tx) => organizations.updateOrganization(tx, { organizationId, name }), { rollback: true });
+}
+// #endregion dry-run
+
 // #region leave
 export async function leave(db: OrgDb, userId: string, organizationId: string): Promise<"left" | "last owner"> {
   try {
-    await db.asUser(userId, (tx) => members.leaveOrganization(tx, organizationId));
+    await db.asUser(userId, (tx) => members.leaveOrganization(tx, { organizationId }));
     return "left";
   } catch (error) {
     // "At least one owner" is a deferred constraint: it fails at COMMIT, which
@@ -140,7 +149,7 @@ export async function promoteToManager(db: OrgDb, adminId: string, organizationI
       throw new ForbiddenError("members.manage is required", { code: "42501" });
     }
     await members.setMemberRoles(tx, { organizationId, userId, roles: ["manager"] });
-    return members.listMembers(tx, organizationId); // [{ userId, email, fullName, roles, joinedAt }]
+    return members.listMembers(tx, { organizationId }); // [{ userId, email, fullName, roles, joinedAt }]
   });
 }
 // #endregion members
@@ -156,7 +165,7 @@ export async function inviteColleague(db: OrgDb, adminId: string, organizationId
 
 export async function join(db: OrgDb, userId: string, token: string): Promise<string> {
   // The signed-in user's email must be the invited one (case-insensitive).
-  return db.asUser(userId, (tx) => invitations.acceptInvitation(tx, token)); // the organization id
+  return db.asUser(userId, (tx) => invitations.acceptInvitation(tx, { token })); // the organization id
 }
 // #endregion invitations
 
@@ -211,7 +220,7 @@ export async function archiveStaleLeads(db: OrgDb, before: string) {
 // #region not-found
 export async function clientOr404(db: OrgDb, userId: string, clientId: string) {
   try {
-    return await db.asUser(userId, (tx) => clients.getClient(tx, clientId));
+    return await db.asUser(userId, (tx) => clients.getClient(tx, { clientId }));
   } catch (error) {
     // A client of another organization, or one a `member` is not assigned to,
     // is not found: RLS hides it, and the layer does not tell it apart.

@@ -1,5 +1,6 @@
 /** Timing: run a statement many times inside PostgREST's transaction preamble. */
 import type postgres from "postgres";
+import { postgrestPreamble } from "../../src/postgrest.ts";
 
 export interface Stats {
   runs: number;
@@ -31,7 +32,7 @@ export async function timeOnce(
 ): Promise<number> {
   await conn`begin`;
   try {
-    await conn`select set_config('role', ${actor.role}, true), set_config('request.jwt.claims', ${JSON.stringify(actor.claims)}, true)`;
+    await postgrestPreamble(conn, actor.role, actor.claims);
     const start = process.hrtime.bigint();
     await statement(conn);
     return Number(process.hrtime.bigint() - start) / 1e6;

@@ -2,11 +2,11 @@
  * The guided tour behind `npm run demo`: each seeded persona signs in through
  * the typed layer (`createOrgDb(url).asUser(id, tx => ...)`, RLS applied as
  * PostgREST applies it), reads what it may see of Acme, and tries the same
- * changes there. Every unit of work ends by throwing a private sentinel, so
- * its transaction rolls back; the row counts of every table are compared
- * before and after to prove that nothing was changed.
+ * changes there. Every unit of work runs with `{ rollback: true }`, so its
+ * transaction rolls back; the row counts of every table are compared before
+ * and after to prove that nothing was changed.
  */
-import { count, sql as query } from "drizzle-orm";
+import { count } from "drizzle-orm";
 import {
   audit,
   clients,
@@ -68,14 +68,14 @@ const ACTIONS: Action[] = [
     label: (s) => `update ${s.davesClient.name} (dave's)`,
     permission: "clients.update",
     run: async (tx, _me, s) => {
-      await clients.updateClient(tx, s.davesClient.id, { notes: "called back (demo)" });
+      await clients.updateClient(tx, { clientId: s.davesClient.id, notes: "called back (demo)" });
     },
   },
   {
     label: (s) => `update ${s.freeClient.name} (nobody's)`,
     permission: "clients.update",
     run: async (tx, _me, s) => {
-      await clients.updateClient(tx, s.freeClient.id, { status: "active" });
+      await clients.updateClient(tx, { clientId: s.freeClient.id, status: "active" });
     },
   },
   {
@@ -83,7 +83,7 @@ const ACTIONS: Action[] = [
     permission: "clients.create",
     run: async (tx, me) => {
       const created = await clients.createClient(tx, { organizationId: ACME, name: "Demo Prospect" });
-      const assigned = await clients.listAssignments(tx, created.id);
+      const assigned = await clients.listAssignments(tx, { clientId: created.id });
       if (assigned.some((a) => a.userId === me.id)) return "assigned to its creator";
     },
   },
@@ -98,7 +98,7 @@ const ACTIONS: Action[] = [
     label: () => "rename Acme",
     permission: "organization.update",
     run: async (tx) => {
-      await organizations.updateOrganization(tx, ACME, { name: "Acme Renamed" });
+      await organizations.updateOrganization(tx, { organizationId: ACME, name: "Acme Renamed" });
     },
   },
   {
@@ -132,7 +132,7 @@ const ACTIONS: Action[] = [
   {
     label: () => "leave Acme",
     run: async (tx) => {
-      await members.leaveOrganization(tx, ACME);
+      await members.leaveOrganization(tx, { organizationId: ACME });
     },
   },
   {
@@ -144,59 +144,42 @@ const ACTIONS: Action[] = [
   },
 ];
 
-/** The rule behind a refusal, in the words of docs/security.md, from the typed error. */
+/** The words of docs/security.md for the rules a refusal names (the typed error's `rule`). */
+const RULE_WORDS: Record<string, string> = {
+  "only-owners-grant-owner": "only owners grant or revoke owner",
+  "own-roles": "nobody changes their own roles",
+  "member-outranks-you": "nobody manages a member who outranks them",
+  "grant-above-own-rank": "nobody grants a role above their own highest",
+  "invite-above-own-rank": "nobody grants a role above their own highest",
+  "only-owners-invite-owners": "only owners invite owners",
+  "only-owners-remove-owners": "only owners remove owners",
+  "organization-keeps-an-owner": "every organization keeps an owner",
+};
+
+/** The rule behind a refusal, in the words of docs/security.md, from the typed error's `rule` (never its message). */
 export function ruleOf(error: DatabaseError, action: Action, me: Persona): string {
-  const m = error.message;
-  const required = /permission denied: ([a-z]+\.[a-z]+) is required/.exec(m);
+  const rule = error.rule ?? "";
+  const required = /^requires:(.+)$/.exec(rule);
   if (required) return `${required[1]} is required`;
-  if (m.includes("only owners grant or revoke owner")) return "only owners grant or revoke owner";
-  if (m.includes("your own roles")) return "nobody changes their own roles";
-  if (m.includes("outranks you")) return "nobody manages a member who outranks them";
-  if (m.includes("above your own highest role")) return "nobody grants a role above their own highest";
-  if (m.includes("only owners invite owners")) return "only owners invite owners";
-  if (m.includes("only owners remove owners")) return "only owners remove owners";
-  if (m.includes("at least one owner")) return "every organization keeps an owner";
+  const words = RULE_WORDS[rule];
+  if (words) return words;
   if (!me.inAcme) {
     return error instanceof NotFoundError ? "Acme is invisible to non-members" : "non-members hold no permission";
   }
-  if (error instanceof NotFoundError && m.startsWith("client")) return "member sees only assigned clients";
+  if (rule === "not-found:client") return "member sees only assigned clients";
   if (error instanceof ForbiddenError && action.permission) return `${action.permission} is required`;
-  return m;
+  return rule || error.message;
 }
 
 /** The typed error as the layer reports it: class, SQLSTATE, message. */
 const described = (error: DatabaseError) => `${error.name} ${error.code ?? "-----"}: ${error.message}`;
 
-/** Thrown at the end of every unit of work so that its transaction rolls back. */
-class Rollback<T> extends Error {
-  constructor(readonly value: T) {
-    super("demo rollback");
-  }
-}
-
-function rollbackOf<T>(error: unknown): Rollback<T> | null {
-  if (error instanceof Rollback) return error as Rollback<T>;
-  if (error instanceof Error && error.cause instanceof Rollback) return error.cause as Rollback<T>;
-  return null;
-}
-
 /**
- * Run `work` as a user and roll it back. Deferred constraints (an
- * organization keeps an owner) are checked first, as a commit would.
+ * Run `work` as a user in a unit that rolls back (deferred constraints, such
+ * as an organization keeping an owner, are checked first, as a commit would).
  */
-async function rolledBack<T>(db: OrgDb, userId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
-  try {
-    await db.asUser(userId, async (tx) => {
-      const value = await work(tx);
-      await tx.execute(query`set constraints all immediate`);
-      throw new Rollback(value);
-    });
-  } catch (error) {
-    const rollback = rollbackOf<T>(error);
-    if (rollback) return rollback.value;
-    throw error;
-  }
-  throw new Error("unreachable: the unit of work did not roll back");
+function rolledBack<T>(db: OrgDb, userId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.asUser(userId, work, { rollback: true });
 }
 
 type Outcome = { allowed: true; note: string | undefined } | { allowed: false; error: DatabaseError };
@@ -217,7 +200,7 @@ async function look(db: OrgDb, me: Persona) {
     const mine = await organizations.listMyOrganizations(tx);
     const page = await clients.listClients(tx, { organizationId: ACME, limit: 500 });
     const [all] = await tx.select({ n: count() }).from(schema.clients);
-    const team = await members.listMembers(tx, ACME);
+    const team = await members.listMembers(tx, { organizationId: ACME });
     const log = await audit.listAuditLog(tx, { organizationId: ACME, limit: 500 });
     const auditor = await members.authorize(tx, { organizationId: ACME, permission: "audit.read" });
     return { mine, page, allClients: all?.n ?? 0, team, log, auditor };

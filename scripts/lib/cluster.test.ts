@@ -8,9 +8,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Cluster, freePort, makeServerDir } from "./cluster.ts";
-import { resolveEngine, type EngineName } from "./engine.ts";
+import { resolveEngine } from "./engine.ts";
 
-const engineName = (process.env.TEST_ENGINE === "system" ? "system" : "embedded") as EngineName;
+const engineName = (process.env.TEST_ENGINE === "system" ? "system" : "embedded");
 const base = mkdtempSync(path.join(os.tmpdir(), "org-layer-cluster-"));
 makeServerDir(base);
 afterAll(() => rmSync(base, { recursive: true, force: true }));

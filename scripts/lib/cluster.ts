@@ -161,7 +161,7 @@ export class Cluster {
       ]);
       if (result.status !== 0) {
         rmSync(this.dataDir, { recursive: true, force: true });
-        fail(`initdb failed:\n${indent(`${result.stdout}${result.stderr}`)}`);
+        fail(`initdb failed:\n${indent(`${String(result.stdout)}${String(result.stderr)}`)}`);
       }
     } finally {
       rmSync(pwFile, { force: true });
@@ -209,7 +209,7 @@ export class Cluster {
     });
     if (result.status !== 0) {
       const log = existsSync(this.logFile) ? readFileSync(this.logFile, "utf8").split("\n").slice(-15).join("\n") : "";
-      fail(`PostgreSQL did not start:\n${indent(`${result.stdout}${result.stderr}`)}\nLast lines of ${this.logFile}:\n${indent(log)}`);
+      fail(`PostgreSQL did not start:\n${indent(`${String(result.stdout)}${String(result.stderr)}`)}\nLast lines of ${this.logFile}:\n${indent(log)}`);
     }
   }
 
@@ -217,7 +217,7 @@ export class Cluster {
   stop(): boolean {
     if (this.runningPort() === null) return false;
     const result = this.pgCtl(["stop", "-D", this.dataDir, "-m", "fast", "-w", "-t", "60"]);
-    if (result.status !== 0) fail(`pg_ctl stop failed:\n${indent(`${result.stdout}${result.stderr}`)}`);
+    if (result.status !== 0) fail(`pg_ctl stop failed:\n${indent(`${String(result.stdout)}${String(result.stderr)}`)}`);
     return true;
   }
 

@@ -12,6 +12,7 @@ import { fail, indent } from "./output.ts";
 
 export type Sql = postgres.Sql;
 
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- postgres.js's own default: no custom types.
 export function connect(url: string, options: postgres.Options<{}> = {}): Sql {
   return postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10, ...options });
 }

@@ -30,10 +30,16 @@ export const clientInsertSchema = createInsertSchema(clients, refine)
   // drizzle-zod makes refined nullable columns optional at run time but not in
   // its types; say it once for both.
   .partial({ email: true, phone: true, notes: true });
-export const clientUpdateSchema = createUpdateSchema(clients, refine)
-  .pick({ name: true, email: true, phone: true, status: true, notes: true })
-  // A key whose value is undefined sets nothing (Drizzle skips it, then throws "No values to set").
-  .refine((patch) => Object.values(patch).some((value) => value !== undefined), "nothing to update");
+const clientPatch = createUpdateSchema(clients, refine).pick({ name: true, email: true, phone: true, status: true, notes: true });
+const patchKeys = Object.keys(clientPatch.shape) as (keyof typeof clientPatch.shape)[];
+// A key whose value is undefined sets nothing (Drizzle skips it, then throws "No values to set").
+const somethingToUpdate = (patch: Partial<Record<(typeof patchKeys)[number], unknown>>) => patchKeys.some((key) => patch[key] !== undefined);
+export const clientUpdateSchema = clientPatch.refine(somethingToUpdate, "nothing to update");
+
+/** Which client a helper acts on. */
+export const clientRef = z.object({ clientId: id });
+/** updateClient's input: the client and what changes. */
+export const clientUpdateInput = clientPatch.extend(clientRef.shape).refine(somethingToUpdate, "nothing to update");
 
 export const clientListInput = z.object({
   organizationId: id,
@@ -49,4 +55,6 @@ export const assignmentInput = z.object({ clientId: id, userId: id });
 
 export type ClientInput = z.input<typeof clientInsertSchema>;
 export type ClientPatch = z.input<typeof clientUpdateSchema>;
+export type ClientRef = z.input<typeof clientRef>;
+export type ClientUpdateInput = z.input<typeof clientUpdateInput>;
 export type ClientListInput = z.input<typeof clientListInput>;

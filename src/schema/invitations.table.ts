@@ -19,4 +19,11 @@ export const inviteInput = z.object({
 /** Tokens are 43 base64url characters; anything else cannot be one. */
 export const token = z.string().min(16).max(200).regex(/^[A-Za-z0-9_-]+$/, "not an invitation token");
 
+/** acceptInvitation's input. */
+export const acceptInput = z.object({ token });
+/** Which invitation a helper acts on. */
+export const invitationRef = z.object({ invitationId: id });
+
 export type InviteInput = z.input<typeof inviteInput>;
+export type AcceptInput = z.input<typeof acceptInput>;
+export type InvitationRef = z.input<typeof invitationRef>;

@@ -60,6 +60,14 @@ describe("docs/examples/server.ts", () => {
     expect((await test.sql`select id from public.clients`).length).toBe(before.length);
   });
 
+  it("previewRename: resolves with the renamed organization and keeps nothing; a viewer is refused", async () => {
+    const preview = await examples.previewRename(db, USER.bob, ORG.acme, "Acme Preview");
+    expect(preview.name).toBe("Acme Preview");
+    const [row] = await test.sql<{ name: string }[]>`select name from public.organizations where id = ${ORG.acme}`;
+    expect(row!.name).not.toBe("Acme Preview");
+    await expect(examples.previewRename(db, USER.erin, ORG.acme, "Acme Preview")).rejects.toBeInstanceOf(ForbiddenError);
+  });
+
   it("leave: the last owner is told so; a member leaves", async () => {
     expect(await examples.leave(db, USER.alice, ORG.acme)).toBe("last owner");
     expect(await examples.leave(db, USER.heidi, ORG.globex)).toBe("left");

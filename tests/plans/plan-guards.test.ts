@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDataset } from "../../scripts/bench/dataset.ts";
+import { postgrestPreamble } from "../../src/postgrest.ts";
 import { pickPersonas, queries, type BenchQuery } from "../../scripts/bench/queries.ts";
 import { connect, type Sql } from "../../scripts/lib/database.ts";
 import { useTestDatabase } from "../support/database.ts";
@@ -52,7 +53,7 @@ const literal = (value: unknown) => `'${String(value).replace(/'/g, "''")}'`;
  */
 async function planAsUser(q: BenchQuery, { generic = false } = {}): Promise<PlanNode> {
   return sql.begin(async (tx) => {
-    await tx`select set_config('role', ${q.actor.role}, true), set_config('request.jwt.claims', ${JSON.stringify(q.actor.claims)}, true)`;
+    await postgrestPreamble(tx, q.actor.role, q.actor.claims);
     let rows: readonly unknown[];
     if (generic) {
       await tx`set local plan_cache_mode = force_generic_plan`;

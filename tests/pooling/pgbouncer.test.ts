@@ -89,7 +89,7 @@ async function drive(url: string, prepare: boolean, seed: number) {
         wrong.push(`${user} in ${org}: saw ${got.size} rows, expected ${expected.size}`);
       }
       // Outside any transaction: whatever server connection answers must be clean.
-      const [state] = await db.sql<{ role: string; setting: string; claims: string }[]>`
+      const [state] = await db.unsafeLoginSql<{ role: string; setting: string; claims: string }[]>`
         select current_user as role, current_setting('role') as setting,
                coalesce(current_setting('request.jwt.claims', true), '') as claims`;
       if (state?.role !== "postgres" || state.setting !== "none" || state.claims !== "") leaks.push(JSON.stringify(state));
@@ -127,9 +127,9 @@ describe("the leak check can fail", () => {
     const bouncer = await startPgBouncer(test.url, "transaction", 2);
     const db = createOrgDb(bouncer.url, { max: 4, prepare: false });
     try {
-      await db.sql`select set_config('request.jwt.claims', '{"sub":"leaked"}', false)`;
+      await db.unsafeLoginSql`select set_config('request.jwt.claims', '{"sub":"leaked"}', false)`;
       const seen = await Promise.all(
-        Array.from({ length: 20 }, () => db.sql<{ claims: string }[]>`select coalesce(current_setting('request.jwt.claims', true), '') as claims`),
+        Array.from({ length: 20 }, () => db.unsafeLoginSql<{ claims: string }[]>`select coalesce(current_setting('request.jwt.claims', true), '') as claims`),
       );
       expect(seen.some(([row]) => row?.claims.includes("leaked"))).toBe(true);
     } finally {

@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import { clientStatus } from "../../src/schema/generated/schema.ts";
-import { PERMISSIONS, ROLE_KEYS } from "../../src/schema/rules.ts";
+import { BUILT_IN_ROLE_KEYS, PERMISSIONS } from "../../src/schema/rules.ts";
 import { client, ORG, USER } from "../support/personas.ts";
 
 /** Seed invitations (supabase/seed.sql): pending for pat, expired for quinn. */
@@ -54,7 +54,8 @@ export const unreadable: unknown[] = (() => {
   const refuse = (key: string | symbol) => {
     if (typeof key === "string") throw new Error(`a proxy that refuses to be read (${key})`);
   };
-  const proxy = new Proxy({ [fc.toStringMethod]: () => "<a proxy that refuses to be read>" } as Record<string | symbol, unknown>, {
+  const behind: Record<string | symbol, unknown> = { [fc.toStringMethod]: () => "<a proxy that refuses to be read>" };
+  const proxy = new Proxy(behind, {
     get(target, key) {
       refuse(key);
       return target[key];
@@ -302,7 +303,7 @@ export const phone: Field<string | null> = {
 
 /** Role keys; and role lists (1 to 5 keys, duplicates allowed). */
 export const role: Field<string> = {
-  valid: fc.constantFrom(...ROLE_KEYS),
+  valid: fc.constantFrom(...BUILT_IN_ROLE_KEYS),
   near: fc.oneof(fc.constantFrom("Owner", "ADMIN", " member", "superuser", "service_role", "authenticated", "", "owner\u0000"), junk),
 };
 export const roles: Field<string[]> = {
@@ -402,3 +403,14 @@ export function args(...fields: Field[]): Field<unknown[]> {
 /** Inputs for rule 1 (anything, valid about half the time) and rule 2 (mostly valid, so that the database decides). */
 export const forRule1 = (f: Field): fc.Arbitrary<unknown> => any(f, 1);
 export const forRule2 = (f: Field): fc.Arbitrary<unknown> => any(f, 6);
+
+/**
+ * An input object with `key` set to `value` and the rest of `rest`, built
+ * without reading `rest` (it is the prototype): an input whose getters throw
+ * must throw inside the layer, not here. A `rest` that is no object is the
+ * input itself (the layer must refuse it).
+ */
+export function withKey(key: string, value: unknown, rest: unknown): unknown {
+  if ((typeof rest !== "object" && typeof rest !== "function") || rest === null) return rest;
+  return Object.create(rest, { [key]: { value, enumerable: true } });
+}

@@ -84,7 +84,7 @@ const extraClaims = fc.oneof(
 );
 const claimsObject = fc
   .tuple(fc.record({ sub: any(userId, 4), role: any(claimRole, 4) }, { requiredKeys: [] }), extraClaims)
-  .map(([core, extra]) => ({ ...extra, ...core }) as Record<string, unknown>);
+  .map(([core, extra]) => ({ ...extra, ...core }));
 /** Who asUser is asked to run as: a user id (valid or not) or claims of any shape. */
 const anyUser = fc.oneof(
   { weight: 2, arbitrary: any(userId, 2) },
@@ -164,7 +164,7 @@ function whoamiThenWrite(seen: Seen[]) {
 /** Run the unit as `user` with asUser, in mode `m`; what it saw, and how it ended. */
 async function asUserRun(user: unknown, m: Mode): Promise<{ outcome: Outcome; seen: Seen[] }> {
   const seen: Seen[] = [];
-  const outcome = await attemptIn((work) => suite.db.asUser(user as never, work), m, whoamiThenWrite(seen));
+  const outcome = await attemptIn((work, options) => suite.db.asUser(user as never, work, options), m, whoamiThenWrite(seen));
   return { outcome, seen };
 }
 
@@ -172,7 +172,7 @@ async function asUserRun(user: unknown, m: Mode): Promise<{ outcome: Outcome; se
 async function asJwtRun(token: unknown, keys: "secret" | "jwks", m: Mode): Promise<{ outcome: Outcome; seen: Seen[] }> {
   const seen: Seen[] = [];
   const db = keys === "secret" ? suite.db : jwksDb;
-  const outcome = await attemptIn((work) => db.asJwt(token as string, work), m, whoamiThenWrite(seen));
+  const outcome = await attemptIn((work, options) => db.asJwt(token as string, work, options), m, whoamiThenWrite(seen));
   return { outcome, seen };
 }
 
@@ -269,7 +269,7 @@ type KeyChoice = "secret" | "other-secret" | "es256" | "other-es256" | "none" | 
 
 interface TokenSpec {
   header: Record<string, unknown>;
-  payload: Record<string, unknown> | unknown;
+  payload: unknown;
   key: KeyChoice;
   tamper: boolean;
 }
@@ -296,7 +296,7 @@ function signToken(spec: TokenSpec): string {
 const now = () => Math.floor(Date.now() / 1000);
 /** Mostly `good`, else one of the bad values: each claim is right most of the time, so that some tokens verify. */
 const mostly = <T>(good: fc.Arbitrary<T>, ...bad: fc.Arbitrary<unknown>[]) =>
-  fc.oneof({ weight: 6, arbitrary: good as fc.Arbitrary<unknown> }, ...bad.map((arbitrary) => ({ weight: 1, arbitrary })));
+  fc.oneof({ weight: 6, arbitrary: good }, ...bad.map((arbitrary) => ({ weight: 1, arbitrary })));
 const payload = fc
   .tuple(
     fc.record(
@@ -361,7 +361,7 @@ const tokenSpec: fc.Arbitrary<TokenSpec> = fc
 
 /** A token: a well-formed one (signed or not, as above), or any string or value at all. */
 const anyToken = fc.oneof(
-  { weight: 6, arbitrary: tokenSpec.map((spec) => ({ spec, token: signToken(spec) as unknown })) },
+  { weight: 6, arbitrary: tokenSpec.map((spec) => ({ spec, token: signToken(spec) })) },
   {
     weight: 1,
     arbitrary: fc.tuple(fc.string(), fc.string(), fc.string()).map(([a, b, c]) => ({ spec: null, token: `${b64(a)}.${b64(b)}.${b64(c)}` as unknown })),
@@ -398,7 +398,7 @@ describe("verifyJwt", () => {
       const verified = { yes: 0, no: 0 };
       await fc.assert(
         fc.asyncProperty(anyToken, async ({ spec, token }) => {
-          const outcome = await verifyOutcome(token, options as JwtOptions);
+          const outcome = await verifyOutcome(token, options);
           verified[outcome.ok ? "yes" : "no"]++;
           if (!outcome.ok) return expectForbidden(outcome.error);
           expect(mayVerify(spec, keys), "only a token signed with the project's key verifies").toBe(true);

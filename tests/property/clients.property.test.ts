@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { assignClient, createClient, deleteClient, getClient, listAssignments, listClients, unassignClient, updateClient } from "../../src/clients.ts";
 import { useOrgDb } from "../support/orgdb.ts";
 import { client, USER } from "../support/personas.ts";
-import { args, clientIds, count, email, id, name, orgIds, phone, shape, status, text, userIds, type Field } from "./arbitraries.ts";
+import { args, clientIds, count, email, id, name, orgIds, phone, shape, status, text, userIds, withKey, type Field } from "./arbitraries.ts";
 import { propertiesOf } from "./support.ts";
 
 const suite = useOrgDb();
@@ -91,7 +91,7 @@ propertiesOf(suite, "createClient", {
 
 propertiesOf(suite, "getClient", {
   input: clientId,
-  call: (tx, value) => getClient(tx, value as never),
+  call: (tx, value) => getClient(tx, { clientId: value }),
   expectDatabaseRefusals: true,
 });
 
@@ -102,13 +102,13 @@ propertiesOf(suite, "listClients", {
 
 propertiesOf(suite, "updateClient", {
   input: args(clientId, nonEmptyPatch),
-  call: (tx, [cid, values]) => updateClient(tx, cid as never, values as never),
+  call: (tx, [cid, values]) => updateClient(tx, withKey("clientId", cid, values) as never),
   expectDatabaseRefusals: true,
 });
 
 propertiesOf(suite, "deleteClient", {
   input: clientId,
-  call: (tx, value) => deleteClient(tx, value as never),
+  call: (tx, value) => deleteClient(tx, { clientId: value }),
   expectDatabaseRefusals: true,
 });
 
@@ -126,5 +126,5 @@ propertiesOf(suite, "unassignClient", {
 
 propertiesOf(suite, "listAssignments", {
   input: clientId,
-  call: (tx, value) => listAssignments(tx, value as never),
+  call: (tx, value) => listAssignments(tx, { clientId: value }),
 });

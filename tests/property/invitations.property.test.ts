@@ -12,6 +12,7 @@
 import fc from "fast-check";
 import { beforeAll } from "vitest";
 import { acceptInvitation, inviteMember, listPendingInvitations, revokeInvitation } from "../../src/invitations.ts";
+import type { RoleKey } from "../../src/schema/rules.ts";
 import { useOrgDb } from "../support/orgdb.ts";
 import { ORG, USER } from "../support/personas.ts";
 import { count, email, id, junk, orgIds, role, SEED_INVITATION, SEED_TOKEN, shape, type Field } from "./arbitraries.ts";
@@ -23,7 +24,7 @@ const tokens: string[] = Object.values(SEED_TOKEN);
 const invitationIds: string[] = Object.values(SEED_INVITATION);
 
 beforeAll(async () => {
-  const issue = async (inviter: string, organizationId: string, address: string, roleKey: "owner" | "admin" | "manager" | "member" | "viewer") => {
+  const issue = async (inviter: string, organizationId: string, address: string, roleKey: RoleKey) => {
     const issued = await suite.db.asUser(inviter, (tx) => inviteMember(tx, { organizationId, email: address, role: roleKey }));
     tokens.push(issued.token);
     invitationIds.push(issued.invitationId);
@@ -34,9 +35,9 @@ beforeAll(async () => {
   await issue(USER.ivan, ORG.initech, "mallory@example.com", "owner");
   await issue(USER.bob, ORG.acme, "heidi@globex.example", "admin");
   const revoked = await issue(USER.alice, ORG.acme, "gone@example.com", "viewer");
-  await suite.db.asUser(USER.alice, (tx) => revokeInvitation(tx, revoked.invitationId));
+  await suite.db.asUser(USER.alice, (tx) => revokeInvitation(tx, { invitationId: revoked.invitationId }));
   const used = await issue(USER.ivan, ORG.initech, "nora@example.com", "viewer");
-  await suite.db.asUser(USER.nora, (tx) => acceptInvitation(tx, used.token));
+  await suite.db.asUser(USER.nora, (tx) => acceptInvitation(tx, { token: used.token }));
 });
 
 const organizationId = id(orgIds);
@@ -67,17 +68,17 @@ propertiesOf(suite, "inviteMember", {
 
 propertiesOf(suite, "acceptInvitation", {
   input: token,
-  call: (tx, value) => acceptInvitation(tx, value as never),
+  call: (tx, value) => acceptInvitation(tx, { token: value }),
   expectDatabaseRefusals: true,
 });
 
 propertiesOf(suite, "revokeInvitation", {
   input: invitationId,
-  call: (tx, value) => revokeInvitation(tx, value as never),
+  call: (tx, value) => revokeInvitation(tx, { invitationId: value }),
   expectDatabaseRefusals: true,
 });
 
 propertiesOf(suite, "listPendingInvitations", {
   input: organizationId,
-  call: (tx, value) => listPendingInvitations(tx, value as never),
+  call: (tx, value) => listPendingInvitations(tx, { organizationId: value }),
 });

@@ -18,7 +18,7 @@ const userId = id(userIds);
 
 propertiesOf(suite, "listMembers", {
   input: organizationId,
-  call: (tx, value) => listMembers(tx, value as never),
+  call: (tx, value) => listMembers(tx, { organizationId: value }),
 });
 
 propertiesOf(suite, "setMemberRoles", {
@@ -35,7 +35,7 @@ propertiesOf(suite, "removeMember", {
 
 propertiesOf(suite, "leaveOrganization", {
   input: organizationId,
-  call: (tx, value) => leaveOrganization(tx, value as never),
+  call: (tx, value) => leaveOrganization(tx, { organizationId: value }),
   expectDatabaseRefusals: true,
 });
 

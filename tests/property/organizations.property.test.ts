@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { createOrganization, deleteOrganization, getOrganization, listMyOrganizations, updateOrganization } from "../../src/organizations.ts";
 import { useOrgDb } from "../support/orgdb.ts";
-import { args, id, junk, name, orgIds, shape, slug, type Field } from "./arbitraries.ts";
+import { args, id, junk, name, orgIds, shape, slug, withKey, type Field } from "./arbitraries.ts";
 import { propertiesOf } from "./support.ts";
 
 const suite = useOrgDb();
@@ -31,7 +31,7 @@ propertiesOf(suite, "createOrganization", {
 
 propertiesOf(suite, "getOrganization", {
   input: organizationId,
-  call: (tx, value) => getOrganization(tx, value as never),
+  call: (tx, value) => getOrganization(tx, { organizationId: value }),
   expectDatabaseRefusals: true,
 });
 
@@ -43,12 +43,12 @@ propertiesOf(suite, "listMyOrganizations", {
 
 propertiesOf(suite, "updateOrganization", {
   input: args(organizationId, patch),
-  call: (tx, [orgId, values]) => updateOrganization(tx, orgId as never, values as never),
+  call: (tx, [orgId, values]) => updateOrganization(tx, withKey("organizationId", orgId, values) as never),
   expectDatabaseRefusals: true,
 });
 
 propertiesOf(suite, "deleteOrganization", {
   input: organizationId,
-  call: (tx, value) => deleteOrganization(tx, value as never),
+  call: (tx, value) => deleteOrganization(tx, { organizationId: value }),
   expectDatabaseRefusals: true,
 });

@@ -17,7 +17,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { OrgDb, Tx } from "../../src/db.ts";
+import type { OrgDb, Tx, UnitOptions } from "../../src/db.ts";
 import { claimsFor, type UserClaims } from "../../src/auth.ts";
 import { DatabaseError } from "../../src/errors.ts";
 import type { Sql } from "../../scripts/lib/database.ts";
@@ -52,52 +52,43 @@ export const persona: fc.Arbitrary<Who> = fc.oneof(
 export type Mode = "caught" | "thrown";
 export const mode: fc.Arbitrary<Mode> = fc.constantFrom("caught", "thrown");
 
-/** Thrown by a unit whose call succeeded, so that asUser rolls the unit back. */
-class Undo extends Error {
-  constructor(readonly value: unknown) {
-    super("undo");
-  }
-}
-
 export type Outcome =
   | { ok: true; value: unknown }
   /** `error`: the call's own rejection; `unitError`: what asUser rejected with (thrown mode, or a failed commit). */
   | { ok: false; error: unknown; unitError?: unknown };
 
-function isUndo(error: unknown): Undo | null {
-  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof Undo) return e;
-  }
-  return null;
-}
+type Ran = { ok: true; value: unknown } | { ok: false; rejected: unknown };
 
 /** Run `call` in a unit of work as `who` (see the modes above). Never rejects. */
 export function attempt(db: OrgDb, who: Who, m: Mode, call: (tx: Tx) => Promise<unknown>): Promise<Outcome> {
-  return attemptIn((work) => db.asUser(who, work), m, call);
+  return attemptIn((work, options) => db.asUser(who, work, options), m, call);
 }
 
 /** Run `call` in the unit of work `run` starts (asUser, asJwt), in mode `m`. Never rejects. */
-export async function attemptIn(run: <R>(work: (tx: Tx) => Promise<R>) => Promise<R>, m: Mode, call: (tx: Tx) => Promise<unknown>): Promise<Outcome> {
+export async function attemptIn(
+  run: <R>(work: (tx: Tx) => Promise<R>, options: UnitOptions<R>) => Promise<R>,
+  m: Mode,
+  call: (tx: Tx) => Promise<unknown>,
+): Promise<Outcome> {
   let raw: { error: unknown } | null = null;
   try {
-    const caught = await run(async (tx) => {
-      let value: unknown;
-      try {
-        value = await call(tx);
-      } catch (error) {
-        raw = { error };
-        if (m === "thrown") throw error;
-        return { rejected: error };
-      }
-      throw new Undo(value);
-    });
-    // Only a caught rejection resolves the unit (it committed).
-    return { ok: false, error: caught.rejected };
+    const ran = await run<Ran>(
+      async (tx) => {
+        try {
+          return { ok: true, value: await call(tx) };
+        } catch (error) {
+          raw = { error };
+          if (m === "thrown") throw error;
+          return { ok: false, rejected: error };
+        }
+      },
+      // A call that succeeded is rolled back; a caught rejection commits.
+      { rollback: (result) => result.ok },
+    );
+    return ran.ok ? { ok: true, value: ran.value } : { ok: false, error: ran.rejected };
   } catch (unitError) {
-    const undo = isUndo(unitError);
-    if (undo) return { ok: true, value: undo.value };
     if (raw) return { ok: false, error: (raw as { error: unknown }).error, unitError };
-    // The unit was refused before the call ran (e.g. invalid claims), or failed after it (e.g. at commit).
+    // The unit was refused before the call ran (e.g. invalid claims), or failed after it (e.g. at commit, or at the deferred checks before rolling back).
     return { ok: false, error: unitError, unitError };
   }
 }

@@ -1,0 +1,106 @@
+/**
+ * Typed errors carry a stable `rule`, named from the SQLSTATE and the
+ * exception's own message or constraint, never from the HINT; every
+ * exception the migrations raise names one.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  ConflictError,
+  ForbiddenError,
+  InvariantError,
+  NotFoundError,
+  ruleFor,
+  toTypedError,
+  ValidationError,
+} from "./errors.ts";
+
+/** A postgres.js error as the driver reports it. */
+const pgError = (fields: { code: string; message: string; hint?: string; constraint_name?: string }) =>
+  Object.assign(new Error(fields.message), fields);
+
+describe("rule", () => {
+  it("names the rule from the SQLSTATE and the message the database raised", () => {
+    const cases: [string, string, string][] = [
+      ["42501", "permission denied: clients.update is required in this organization", "requires:clients.update"],
+      ["42501", "permission denied: only owners grant or revoke owner", "only-owners-grant-owner"],
+      ["42501", "you cannot change your own roles", "own-roles"],
+      ["42501", 'new row violates row-level security policy for table "clients"', "row-security:clients"],
+      ["42501", "permission denied for table organizations", "privilege:organizations"],
+      [
+        "P0001",
+        "organization 10000000-0000-4000-8000-000000000001 must keep at least one owner",
+        "organization-keeps-an-owner",
+      ],
+      ["P0001", "invitation expired", "invitation-expired"],
+      ["P0002", "client not found", "not-found:client"],
+      ["40001", "could not serialize access due to concurrent update", "serialization-failure"],
+    ];
+    for (const [code, message, rule] of cases)
+      expect(toTypedError(pgError({ code, message })).rule, message).toBe(rule);
+  });
+
+  it("names a violated constraint", () => {
+    const error = toTypedError(
+      pgError({
+        code: "23505",
+        message: 'duplicate key value violates unique constraint "organizations_slug_key"',
+        constraint_name: "organizations_slug_key",
+      }),
+    );
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.rule).toBe("constraint:organizations_slug_key");
+  });
+
+  it("is never read from the HINT, and supautils' GRANT hint on 42501 is not passed on: the layer's message stays", () => {
+    const error = toTypedError(
+      pgError({
+        code: "42501",
+        message: "permission denied for table organizations",
+        hint: "GRANT DELETE ON public.organizations TO anon;",
+      }),
+    );
+    expect(error).toBeInstanceOf(ForbiddenError);
+    expect(error.message).toBe("permission denied for table organizations");
+    expect(error.hint).toBeUndefined();
+    expect(error.rule).toBe("privilege:organizations");
+    // A rule-shaped hint names nothing either.
+    expect(
+      toTypedError(pgError({ code: "42501", message: "something new", hint: "you cannot change your own roles" })).rule,
+    ).toBeUndefined();
+    // Hints that are advice of the project itself are kept.
+    const owner = toTypedError(
+      pgError({
+        code: "P0001",
+        message: "organization x must keep at least one owner",
+        hint: "Transfer ownership first.",
+      }),
+    );
+    expect(owner).toBeInstanceOf(InvariantError);
+    expect(owner.hint).toBe("Transfer ownership first.");
+  });
+
+  it("names the layer's own refusals: input refused before the database, rows RLS hides", () => {
+    expect(new ValidationError("invalid input: name: too short").rule).toBe("invalid-input");
+    expect(new NotFoundError("organization not found", { code: "P0002" }).rule).toBe("not-found:organization");
+    expect(new ForbiddenError("missing access token", { code: "PGRST301" }).rule).toBe("invalid-token");
+  });
+
+  it("every exception the migrations raise names a rule", () => {
+    const dir = path.join(import.meta.dirname, "..", "supabase", "migrations");
+    const unnamed: string[] = [];
+    let seen = 0;
+    for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql"))) {
+      const text = readFileSync(path.join(dir, file), "utf8");
+      for (const m of text.matchAll(/raise exception '((?:[^']|'')*)'([^;]*);/g)) {
+        seen++;
+        const message = m[1]!.replaceAll("''", "'").replaceAll("%", "clients.read");
+        const code = /errcode = '([0-9A-Z]{5})'/.exec(m[2]!)?.[1] ?? "P0001";
+        if (ruleFor(code, message) === undefined) unnamed.push(`${file}: ${code} ${message}`);
+      }
+    }
+    expect(seen).toBeGreaterThan(20);
+    expect(unnamed, "add these to RULES in src/errors.ts").toEqual([]);
+  });
+});

@@ -1,0 +1,252 @@
+/**
+ * Units of work: one transaction on one reserved connection, run as a role
+ * with request claims, exactly as PostgREST runs a request.
+ *
+ * BEGIN and the PostgREST preamble (src/postgrest.ts) are pipelined with the
+ * unit's first query, so a one-query unit costs two round trips (that, then
+ * COMMIT) instead of four (with prepared statements; without, postgres.js
+ * describes a new query before sending it). COMMIT is sent only once the work
+ * has finished and every query it sent has its answer: a query postgres.js
+ * re-sends (a stale prepared statement) must never land behind it, outside
+ * the transaction. Should the preamble fail, the transaction is aborted and
+ * nothing of the unit runs; its error is the one reported.
+ *
+ * Serialization failures, deadlocks and prepared statements a migration made
+ * stale are retried a bounded number of times, each in a fresh transaction.
+ *
+ * This module is the only one that builds Drizzle sessions by hand. It relies
+ * on these shapes of drizzle-orm and postgres.js that neither documents; each
+ * is named by a test in src/unit-of-work.canary.test.ts, which fails when an
+ * upgrade changes it:
+ *
+ * - D1. `drizzle(client)._.session` is the PostgresJsSession drizzle built,
+ *   with the fields `dialect`, `schema` and `options`.
+ * - D2. `new PostgresJsSession(client, dialect, schema, options)`; its
+ *   `prepareQuery(query, fields, name, ...)` prepares (postgres.js `prepare:
+ *   true`) exactly when `name` is not undefined.
+ * - D3. `new PostgresJsTransaction(dialect, session, schema)`; every query of
+ *   such a transaction (builders, `execute`, relational queries) goes through
+ *   `client.unsafe(text, params, options)` of its session's client, and
+ *   `tx.transaction(fn)` through `client.savepoint(fn)`; nothing else of the
+ *   client is used.
+ * - P1. postgres.js answers COMMIT in an aborted transaction with the result
+ *   `command` "ROLLBACK" (PostgreSQL's command tag), not an error.
+ * - P2. postgres.js reports a cached plan whose result type changed with
+ *   SQLSTATE 0A000 and `routine` "RevalidateCachedQuery" (see isRetryable).
+ */
+import { drizzle, PostgresJsDatabase, PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
+import type postgres from "postgres";
+import { ConcurrencyError, DatabaseError, isRetryable, toTypedError } from "./errors.ts";
+import { postgrestPreamble } from "./postgrest.ts";
+import * as schema from "./schema/index.ts";
+
+export type Schema = typeof schema;
+export type Database = PostgresJsDatabase<Schema>;
+/** What a unit of work receives: a Drizzle transaction. */
+export type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
+
+/** How a unit of work ends. */
+export interface UnitOptions<T = unknown> {
+  /**
+   * Roll the unit back instead of committing it, and resolve with the work's
+   * result: `true`, or a function of the result that says whether to. Before
+   * rolling back, deferred constraints are checked as COMMIT would check them
+   * (an organization keeps an owner), so the unit rejects where a commit
+   * would; a unit whose work caught a failed statement's error rejects with
+   * `25P02`, as it does when committing. For dry runs, previews and tests.
+   */
+  rollback?: boolean | ((result: T) => boolean);
+}
+
+/** D1, D2: the parts of the Drizzle database drizzle() built that every session here shares. */
+interface SessionParts {
+  dialect: ConstructorParameters<typeof PostgresJsTransaction>[0];
+  schema: ConstructorParameters<typeof PostgresJsTransaction>[2];
+  options: ConstructorParameters<typeof PostgresJsSession>[3];
+}
+
+type AnySession = PostgresJsSession<postgres.Sql, Schema, never>;
+
+/** D1: read the private session of a database drizzle() built. */
+export function sessionParts(built: Database): SessionParts {
+  const session = (built as unknown as { _: { session: SessionParts } })._.session;
+  return { dialect: session.dialect, schema: session.schema, options: session.options };
+}
+
+/** D2: a Drizzle session whose every query is prepared (postgres.js keys prepared statements by their text). */
+class PreparingSession extends PostgresJsSession<postgres.Sql, Schema, never> {
+  override prepareQuery: AnySession["prepareQuery"] = (query, fields, name, ...rest) =>
+    super.prepareQuery(query, fields, name ?? "", ...rest);
+}
+
+/** Builds Drizzle sessions over a postgres.js client, preparing every query or none. */
+export function sessionMaker(parts: SessionParts, prepare: boolean): (client: postgres.Sql) => AnySession {
+  const Session = prepare ? PreparingSession : PostgresJsSession;
+  return (client) => new Session(client, parts.dialect, parts.schema as never, parts.options) as AnySession;
+}
+
+/** A Drizzle database over a client, with the given session maker (the login role's handle). */
+export function databaseOver(
+  parts: SessionParts,
+  session: (client: postgres.Sql) => AnySession,
+  client: postgres.Sql,
+): Database {
+  return new PostgresJsDatabase(parts.dialect, session(client) as never, parts.schema as never);
+}
+
+/** The two members of a postgres.js client a unit's Drizzle session uses (D3). */
+type UnitClient = Pick<postgres.TransactionSql, "unsafe" | "savepoint">;
+
+/**
+ * What a unit's Drizzle session runs on: a client over its reserved
+ * connection with only what Drizzle uses (D3), no more. It remembers every
+ * query the unit sends (so COMMIT waits for all of them, including one
+ * postgres.js sends again after a stale prepared statement), refuses any
+ * query once the unit has ended (it would run after COMMIT, outside the
+ * transaction, as the login role), and provides savepoints for
+ * tx.transaction(). Any other member of the client is absent, so a Drizzle
+ * that started using one would fail loudly instead of slipping past these checks.
+ */
+export function unitClient(conn: postgres.ReservedSql) {
+  const issued: PromiseLike<unknown>[] = [];
+  let open = true;
+  const check = () => {
+    if (!open) throw new DatabaseError("this unit of work has ended: await every query inside it", { code: "25000" });
+  };
+  const unsafe = ((...args: Parameters<postgres.Sql["unsafe"]>) => {
+    check();
+    const query = conn.unsafe(...args);
+    issued.push(query);
+    return query;
+  }) as postgres.Sql["unsafe"];
+  let savepoints = 0;
+  const savepoint = (async (...args: unknown[]) => {
+    const run = args.at(-1) as (sql: UnitClient) => Promise<unknown>;
+    const name = `unit_savepoint_${++savepoints}`;
+    await unsafe(`savepoint ${name}`);
+    try {
+      const result = await run(client);
+      await unsafe(`release savepoint ${name}`);
+      return result;
+    } catch (error) {
+      // Report the nested transaction's own error, even if undoing it fails too.
+      try {
+        await unsafe(`rollback to savepoint ${name}`);
+      } catch {
+        // The nested error is the one to report.
+      }
+      throw error;
+    }
+  }) as postgres.TransactionSql["savepoint"];
+  const client: UnitClient = { unsafe, savepoint };
+  return {
+    client: client as unknown as postgres.Sql,
+    /** Wait until every query the unit sent has its answer, then refuse any more. */
+    async end(): Promise<void> {
+      while (issued.length) await Promise.allSettled(issued.splice(0));
+      open = false;
+    },
+  };
+}
+
+const rolledBack = () =>
+  new DatabaseError(
+    "the unit of work was rolled back: a statement in it failed and its error was caught (contain failures with tx.transaction)",
+    {
+      code: "25P02",
+    },
+  );
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface UnitRunner {
+  /** Run `work` in one transaction as `role` with `claims` (retried on serialization failures), then commit or roll back. */
+  <T>(role: string, claims: object, work: (tx: Tx) => Promise<T>, options?: UnitOptions<T>): Promise<T>;
+}
+
+/** The unit-of-work runner of a handle: its pool, its Drizzle parts and session maker, its attempts. */
+export function unitRunner(
+  pool: postgres.Sql,
+  parts: SessionParts,
+  session: (client: postgres.Sql) => AnySession,
+  attempts: number,
+): UnitRunner {
+  async function once<T>(
+    role: string,
+    claims: object,
+    work: (tx: Tx) => Promise<T>,
+    options: UnitOptions<T>,
+  ): Promise<T> {
+    const conn = await pool.reserve();
+    try {
+      const begin = conn`begin`.execute();
+      const preamble = postgrestPreamble(conn, role, claims).execute();
+      // Awaited below; until then a failure must not count as an unhandled rejection.
+      begin.catch(() => undefined);
+      preamble.catch(() => undefined);
+      const unit = unitClient(conn);
+      const tx = new PostgresJsTransaction(parts.dialect, session(unit.client) as never, parts.schema) as unknown as Tx;
+      try {
+        const result = await work(tx);
+        await unit.end();
+        await begin;
+        await preamble;
+        const rollback = typeof options.rollback === "function" ? options.rollback(result) : options.rollback === true;
+        if (rollback) {
+          try {
+            // What COMMIT would check first: the deferred constraints.
+            await conn`set constraints all immediate`;
+          } catch (error) {
+            // A statement failed and the work caught its error: the transaction is aborted.
+            if ((error as { code?: unknown }).code === "25P02") throw rolledBack();
+            throw error;
+          }
+          await conn`rollback`;
+          return result;
+        }
+        const committed = await conn`commit`;
+        // P1: a statement failed and the work caught its error: PostgreSQL rolled everything back.
+        if (committed.command !== "COMMIT") throw rolledBack();
+        return result;
+      } catch (error) {
+        await unit.end();
+        const [, pre] = await Promise.allSettled([begin, preamble]);
+        await conn`rollback`.catch(() => undefined);
+        throw pre.status === "rejected" ? pre.reason : error;
+      }
+    } finally {
+      conn.release();
+    }
+  }
+
+  return async function unit<T>(
+    role: string,
+    claims: object,
+    work: (tx: Tx) => Promise<T>,
+    options: UnitOptions<T> = {},
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await once(role, claims, work, options);
+      } catch (error) {
+        if (isRetryable(error) && attempt < attempts) {
+          await sleep(5 * 2 ** attempt + Math.random() * 10);
+          continue;
+        }
+        const typed = toTypedError(error);
+        if (isRetryable(error)) {
+          throw new ConcurrencyError(`gave up after ${attempt} attempt(s): ${typed.message}`, {
+            code: typed.code,
+            cause: error,
+          });
+        }
+        throw typed;
+      }
+    }
+  };
+}
+
+/** D1: a Drizzle database over the pool, the way drizzle() builds it (its dialect, schema and options are shared). */
+export function drizzleOver(pool: postgres.Sql): Database {
+  return drizzle(pool, { schema });
+}
