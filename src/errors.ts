@@ -112,6 +112,8 @@ export const RULES: readonly (readonly [code: string, message: RegExp, rule: str
   ["42501", /^new row violates row-level security policy (?:for|\(USING expression\) for) table "([^"]+)"/, (m) => `row-security:${m[1]}`],
   ["42501", /^permission denied for (?:table|view|sequence|function|schema|column [^ ]+ of relation|relation) "?([^" ]+)"?/, (m) => `privilege:${m[1]}`],
   ["P0001", /^organization \S+ must (?:keep at least one|have an) owner$/, "organization-keeps-an-owner"],
+  ["P0001", /^cannot delete user \S+: they are the only owner of\b/, "only-owner-cannot-be-deleted"],
+  ["P0001", /^table \S+ is not registered for audit$/, "audit-table-not-registered"],
   ["P0001", /^invitation already used$/, "invitation-used"],
   ["P0001", /^invitation expired$/, "invitation-expired"],
   ["P0001", /^invitation revoked$/, "invitation-revoked"],
@@ -125,6 +127,7 @@ export const RULES: readonly (readonly [code: string, message: RegExp, rule: str
   ["22023", /^choose another member as the new owner$/, "new-owner-is-another-member"],
   ["22023", /^expires_in must be between\b/, "invitation-validity"],
   ["22023", /^invalid email address\b/, "invalid-email"],
+  ["42703", /^table \S+ has no column\b/, "no-such-column"],
 ];
 
 /** SQLSTATEs that name their rule whatever the message. */
