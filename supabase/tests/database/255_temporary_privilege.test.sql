@@ -8,8 +8,6 @@ begin;
 create extension if not exists pgtap with schema extensions;
 select plan(9);
 
-\ir personas.psql
-
 select ok(not has_database_privilege('public', current_database(), 'TEMPORARY'),
   'T255.01 PUBLIC does not hold TEMPORARY on the database');
 select ok(not has_database_privilege(r, current_database(), 'TEMPORARY'),
@@ -18,12 +16,15 @@ from unnest(array['anon', 'authenticated', 'service_role', 'authenticator']) wit
 select ok(has_database_privilege(current_user, current_database(), 'TEMPORARY'),
   'T255.06 the database owner keeps TEMPORARY (migrations, maintenance)');
 
-select pg_temp.as_user('nora');
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000012","role":"authenticated"}', true);
 select throws_ok($$create domain pg_temp.uuid as pg_catalog.uuid$$, '42501', null,
   'T255.07 a signed-in user cannot create a type in the temporary schema (42501)');
 select throws_ok($$create temp table t_mine (x int)$$, '42501', null,
   'T255.08 a signed-in user cannot create a temporary table (42501)');
-select pg_temp.as_anon();
+reset role;
+set local role anon;
+select set_config('request.jwt.claims', '', true);
 select throws_ok($$create function pg_temp.f() returns int language sql as 'select 1'$$, '42501', null,
   'T255.09 anon cannot create a function in the temporary schema (42501)');
 
