@@ -51,8 +51,8 @@ select is((select count(*)::int from public.user_clients where client_id = '2f00
   'T120.05 a manager (not a member) is not assigned the client they create');
 
 -- R3 the inviter must still be able to grant the role -------------------------------------
-insert into auth.users (id, email) values ('3f000000-0000-4000-8000-000000000001', 'late@example.com'),
-                                           ('3f000000-0000-4000-8000-000000000002', 'later@example.com');
+insert into auth.users (id, email, email_confirmed_at) values ('3f000000-0000-4000-8000-000000000001', 'late@example.com', now()),
+                                                               ('3f000000-0000-4000-8000-000000000002', 'later@example.com', now());
 select pg_temp.as_user('bob');
 create temp table tickets as select * from public.invite_member(pg_temp.org('acme'), 'late@example.com', 'admin');
 select pg_temp.as_user('alice');
