@@ -3,8 +3,10 @@
  * Drizzle), and units of work run as a user or, explicitly, as the service.
  *
  * A unit of work as a user reproduces PostgREST's transaction: one statement
- * sets the role and `request.jwt.claims` with set_config(..., true), so both
- * are transaction-local and passed as parameters, never spliced into SQL.
+ * sets the role, `request.jwt.claims` (and the legacy `request.jwt.claim.*`
+ * settings from the same claims) and the role's own settings (such as
+ * `statement_timeout`) with set_config(..., true), so all are
+ * transaction-local and passed as parameters, never spliced into SQL.
  * Nothing is set at session level, so the handle is safe behind a
  * transaction-mode pooler (Supavisor, PgBouncer); use `prepare: false` there.
  *
@@ -150,7 +152,29 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
     const conn = await client.reserve();
     try {
       const begin = conn`begin`.execute();
-      const preamble = conn`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${claimsJson}, true)`.execute();
+      // The role, the claims, the legacy per-claim settings auth.uid(), auth.role(), auth.email() and auth.jwt()
+      // read first (set from the same claims, or cleared, so a stale session-level value cannot name
+      // someone else), and the role's own settings (ALTER ROLE ... SET, e.g. statement_timeout), which
+      // SET ROLE does not apply but PostgREST does per request: all transaction-local, all parameters.
+      const preamble = conn`
+        select set_config('role', ${role}, true),
+               set_config('request.jwt.claims', ${claimsJson}, true),
+               set_config('request.jwt.claim.sub', coalesce(${claimsJson}::jsonb ->> 'sub', ''), true),
+               set_config('request.jwt.claim.role', coalesce(${claimsJson}::jsonb ->> 'role', ''), true),
+               set_config('request.jwt.claim.email', coalesce(${claimsJson}::jsonb ->> 'email', ''), true),
+               set_config('request.jwt.claim', '', true),
+               (select count(set_config(s.name, s.setting, true)) from (
+                  select p.name, substr(c.entry, strpos(c.entry, '=') + 1) as setting
+                  from pg_catalog.pg_db_role_setting d
+                  cross join lateral unnest(d.setconfig) with ordinality as c (entry, n)
+                  -- Only settings any user may set; read per entry (offset 0), so a role without settings costs nothing.
+                  cross join lateral (select p.name from pg_catalog.pg_settings p
+                                      where p.name = lower(split_part(c.entry, '=', 1)) and p.context = 'user' offset 0) p
+                  where d.setrole = (select r.oid from pg_catalog.pg_roles r where r.rolname = ${role})
+                    and d.setdatabase in (0, (select db.oid from pg_catalog.pg_database db where db.datname = current_database()))
+                    and p.name not in ('transaction_isolation', 'transaction_read_only', 'transaction_deferrable')
+                  -- Settings for every database first, then this database's, which win.
+                  order by d.setdatabase, c.n) s)`.execute();
       // Awaited below; until then a failure must not count as an unhandled rejection.
       begin.catch(() => undefined);
       preamble.catch(() => undefined);
