@@ -41,6 +41,9 @@ grant select on table public.settings to service_role;
 grant update (max_organizations_per_user) on table public.settings to service_role;
 
 -- The creator, for the cap. Set by create_organization; not writable through the API.
+-- The column is new, so the foreign key checks nothing but nulls; its brief lock
+-- on organizations and users is the price of a creator the database keeps right.
+-- squawk-ignore adding-foreign-key-constraint
 alter table public.organizations add column created_by uuid references public.users (id) on delete set null;
 comment on column public.organizations.created_by is
   'The user who created the organization (create_organization); null when unknown (created before the cap, or by the service) or when that user is deleted. Counts toward settings.max_organizations_per_user.';
