@@ -67,8 +67,8 @@ select table_privs_are('public', 'organization_users', 'authenticated', array['S
 select table_privs_are('public', 'user_roles', 'authenticated', array['SELECT'], 'T110.18 authenticated: only select on user_roles');
 select table_privs_are('public', 'clients', 'authenticated', array['SELECT', 'DELETE'],
   'T110.19 authenticated: select and delete on clients (insert and update by column)');
-select table_privs_are('public', 'user_clients', 'authenticated', array['SELECT', 'INSERT', 'DELETE'],
-  'T110.20 authenticated: select, insert, delete on user_clients, no update');
+select table_privs_are('public', 'user_clients', 'authenticated', array['SELECT', 'DELETE'],
+  'T110.20 authenticated: select and delete on user_clients (insert by column: not created_at), no update');
 select column_privs_are('public', 'organizations', 'id', 'authenticated', array['SELECT'],
   'T110.21 organizations.id is read-only for authenticated');
 select column_privs_are('public', 'organizations', 'slug', 'authenticated', array['SELECT', 'UPDATE'],
