@@ -10,7 +10,8 @@
 -- definer. Listing pg_temp explicitly and last puts pg_catalog's types
 -- first: `set search_path = pg_catalog, pg_temp`, as PostgreSQL's own
 -- guidance for security definer functions says. Every function of `public`
--- and `private` gets it, definer or not: an invoker function or trigger
+-- and `private` that the migrations' role owns (all of the project's; not an
+-- extension's) gets it, definer or not: an invoker function or trigger
 -- called from a definer function runs as the definer too. Functions added
 -- later declare it themselves (the threat suite checks all of them).
 --
@@ -34,6 +35,7 @@ begin
     join pg_catalog.pg_namespace n on n.oid = p.pronamespace
     where n.nspname in ('public', 'private')
       and p.prokind = 'f'
+      and p.proowner = (select r.oid from pg_catalog.pg_roles r where r.rolname = current_user)
       and not exists (select 1 from pg_catalog.pg_depend d where d.objid = p.oid and d.deptype = 'e')
     order by 1::text
   loop
