@@ -14,16 +14,18 @@ export interface UserClaims extends JWTPayload {
   role: "authenticated" | "anon";
   email?: string;
   aud?: string | string[];
+  /** Supabase Auth's anonymous sign-ins carry true: they may not create organizations or accept invitations. */
+  is_anonymous?: boolean;
 }
 
 const userId = z.uuid({ error: "user id must be a uuid" });
 
-/** Claims for a user id, as Supabase Auth would issue them. */
+/** Claims for a user id, as Supabase Auth would issue them for a user who signed up (is_anonymous false unless `extra` says otherwise). */
 export function claimsFor(id: string, extra: Partial<Omit<UserClaims, "sub">> = {}): UserClaims {
   const sub = parse(userId, id, "invalid user id");
   try {
     const role: UserClaims["role"] = extra?.role === "anon" ? "anon" : "authenticated";
-    return { aud: "authenticated", ...extra, sub, role };
+    return { aud: "authenticated", is_anonymous: false, ...extra, sub, role };
   } catch (error) {
     throw new ValidationError("invalid claims: they cannot be read", { cause: error });
   }

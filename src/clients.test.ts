@@ -221,12 +221,13 @@ describe("createClient", () => {
     await as(USER.carol, (tx) => deleteClient(tx, { clientId: created.id }));
   });
 
-  it("a member's INSERT ... RETURNING (supabase-js insert().select()) returns the new row; once unassigned, the creator no longer sees it", async () => {
-    const id = randomUUID();
+  it("a member's INSERT ... RETURNING (supabase-js insert().select()) returns the new row with the id the database chose; once unassigned, the creator no longer sees it", async () => {
     const returned = await as(USER.dave, (tx) =>
-      tx.execute<{ id: string }>(sql`insert into public.clients (id, organization_id, name) values (${id}, ${ORG.acme}, 'Returning') returning id`),
+      tx.execute<{ id: string; name: string }>(sql`insert into public.clients (organization_id, name) values (${ORG.acme}, 'Returning') returning id, name`),
     );
-    expect(returned.map((r) => r.id)).toEqual([id]);
+    expect(returned).toHaveLength(1);
+    const id = returned[0]!.id;
+    expect(returned[0]!.name).toBe("Returning");
     await as(USER.carol, (tx) => unassignClient(tx, { clientId: id, userId: USER.dave }));
     await expectError(as(USER.dave, (tx) => getClient(tx, { clientId: id })), NotFoundError, "P0002");
     await as(USER.carol, (tx) => deleteClient(tx, { clientId: id }));

@@ -2,7 +2,6 @@
  * Clients and assignments: create, get, keyset-paginated list with name
  * search and status filter, update, delete, assign, unassign.
  */
-import { randomUUID } from "node:crypto";
 import { and, asc, eq, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Tx } from "./db.ts";
 import { ForbiddenError, NotFoundError } from "./errors.ts";
@@ -27,9 +26,8 @@ import { organizationUsers } from "./schema/members.table.ts";
 
 export type { Assignment, Client, ClientInput, ClientListInput, ClientPatch, ClientRef, ClientUpdateInput };
 
-/** The columns `authenticated` may insert (column grant): created_by and the timestamps take their defaults. */
+/** The columns `authenticated` may insert (column grant): the id, created_by and the timestamps take their defaults. */
 const insertable = {
-  id: clients.id,
   organizationId: clients.organizationId,
   name: clients.name,
   email: clients.email,
@@ -39,32 +37,33 @@ const insertable = {
 };
 
 /**
- * Create a client (clients.create). A `member` who creates a client is
- * assigned to it (by a trigger). The row is read back through getClient, so
- * the caller gets exactly the typed row RLS lets them see.
+ * Create a client (clients.create). The database chooses its id, returned
+ * by the insert (the read policy lets the creator see, in this transaction,
+ * the row it just inserted). A `member` who creates a client is assigned to
+ * it (by a trigger). The row is read back through getClient, so the caller
+ * gets exactly the typed row RLS lets them see.
  *
  * The insert names only the columns given: Drizzle's insert would name every
  * column (DEFAULT for the missing ones), and Postgres checks each named
- * column against the column-level INSERT grant, which leaves out created_by,
- * created_at and updated_at.
+ * column against the column-level INSERT grant, which leaves out id,
+ * created_by, created_at and updated_at.
  */
 export async function createClient(tx: Tx, input: ClientInput): Promise<Client> {
   const values = parse(clientInsertSchema, input);
-  const clientId = randomUUID();
   const given = (Object.keys(insertable) as (keyof typeof insertable)[])
-    .map((key) => [insertable[key], key === "id" ? clientId : values[key]] as const)
+    .map((key) => [insertable[key], values[key]] as const)
     .filter(([, value]) => value !== undefined);
   return guard(async () => {
-    await tx.execute(
+    const inserted = await tx.execute<{ id: string }>(
       sql`insert into ${clients} (${sql.join(
         given.map(([column]) => sql.identifier(column.name)),
         sql`, `,
       )}) values (${sql.join(
         given.map(([column, value]) => sql.param(value, column)),
         sql`, `,
-      )})`,
+      )}) returning ${sql.identifier(clients.id.name)}`,
     );
-    return getClient(tx, { clientId });
+    return getClient(tx, { clientId: one(inserted, "client").id });
   });
 }
 
@@ -140,10 +139,11 @@ export async function assignClient(tx: Tx, input: { clientId: string; userId: st
       .from(organizationUsers)
       .where(and(eq(organizationUsers.organizationId, client.organizationId), eq(organizationUsers.userId, userId)));
     if (member.length === 0) throw new NotFoundError("member not found in the client's organization", { code: "P0002" });
-    await tx
-      .insert(userClients)
-      .values({ organizationId: client.organizationId, clientId, userId })
-      .onConflictDoNothing();
+    // Only the columns granted (created_at takes its default): Drizzle's insert would name every column.
+    await tx.execute(
+      sql`insert into ${userClients} (${sql.identifier(userClients.organizationId.name)}, ${sql.identifier(userClients.clientId.name)}, ${sql.identifier(userClients.userId.name)})
+          values (${client.organizationId}, ${clientId}, ${userId}) on conflict do nothing`,
+    );
     return one(
       await tx.select().from(userClients).where(and(eq(userClients.clientId, clientId), eq(userClients.userId, userId))),
       "assignment",

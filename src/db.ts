@@ -3,9 +3,10 @@
  * Drizzle), and units of work run as a user or, explicitly, as the service.
  *
  * A unit of work as a user reproduces PostgREST's transaction: one statement
- * (src/postgrest.ts) sets the role and `request.jwt.claims` with
- * set_config(..., true), so both are transaction-local and passed as
- * parameters, never spliced into SQL. Nothing is set at session level, so the
+ * (src/postgrest.ts) sets the role, `request.jwt.claims` (and the legacy
+ * `request.jwt.claim.*` settings from the same claims) and the role's own
+ * settings (such as `statement_timeout`) with set_config(..., true), so all
+ * are transaction-local and passed as parameters, never spliced into SQL. Nothing is set at session level, so the
  * handle is safe behind a transaction-mode pooler (Supavisor, PgBouncer); use
  * `prepare: false` there. How a unit runs (pipelining, COMMIT, retries) is in
  * src/unit-of-work.ts.

@@ -5,11 +5,14 @@
  *
  * | class             | when                                                    | codes                    |
  * | ----------------- | ------------------------------------------------------- | ------------------------ |
- * | ValidationError   | input rejected by zod, or by a database check           | 22xxx, 23502, 23514      |
+ * | ValidationError   | input rejected by zod, or by a database check; an email | 22xxx, 23502, 23514,     |
+ * |                   | address not in Unicode normal form NFKC                 | OL004                    |
  * | NotFoundError     | no such row, or a row RLS hides                         | P0002                    |
- * | ForbiddenError    | permission denied (privilege, policy, rule)             | 42501                    |
+ * | ForbiddenError    | permission denied (privilege, policy, rule); anonymous  | 42501, OL001, OL003      |
+ * |                   | sign-in; email not confirmed                            |                          |
  * | ConflictError     | unique or foreign key violation (with the constraint)   | 23505, 23503             |
- * | InvariantError    | a rule the database raised (last owner, used invitation)| P0001                    |
+ * | InvariantError    | a rule the database raised (last owner, used invitation,| P0001, OL002             |
+ * |                   | organization limit reached)                             |                          |
  * | ConcurrencyError  | serialization failure or deadlock, after the retries    | 40001, 40P01             |
  * | DatabaseError     | anything else                                           | the SQLSTATE             |
  *
@@ -193,12 +196,12 @@ export function toTypedError(error: unknown): DatabaseError {
     cause: error,
   };
   const message = str(pg.message) ?? code;
-  if (code === "42501") return new ForbiddenError(message, options);
+  if (code === "42501" || code === "OL001" || code === "OL003") return new ForbiddenError(message, options);
   if (code === "P0002") return new NotFoundError(message, options);
   if (code === "23505" || code === "23503") return new ConflictError(message, options);
-  if (code === "P0001") return new InvariantError(message, options);
+  if (code === "P0001" || code === "OL002") return new InvariantError(message, options);
   if (code === "40001" || code === "40P01") return new ConcurrencyError(message, options);
-  if (code.startsWith("22") || code === "23502" || code === "23514") return new ValidationError(message, options);
+  if (code.startsWith("22") || code === "23502" || code === "23514" || code === "OL004") return new ValidationError(message, options);
   return new DatabaseError(message, options);
 }
 

@@ -27,7 +27,7 @@ const SEED = {
 /** Sign up a user with this email: insert into auth.users as the superuser; the profile trigger creates public.users. */
 async function signUp(email: string): Promise<string> {
   const id = randomUUID();
-  await test.sql`insert into auth.users (id, email) values (${id}, ${email})`;
+  await test.sql`insert into auth.users (id, email, email_confirmed_at) values (${id}, ${email}, now())`;
   return id;
 }
 

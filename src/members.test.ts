@@ -21,7 +21,7 @@ const { test, as } = suite;
 /** A new signed-up user (the profile trigger creates public.users). */
 async function newUser(name: string): Promise<string> {
   const id = randomUUID();
-  await test.sql`insert into auth.users (id, email) values (${id}, ${`${name}-${id.slice(0, 8)}@example.com`})`;
+  await test.sql`insert into auth.users (id, email, email_confirmed_at) values (${id}, ${`${name}-${id.slice(0, 8)}@example.com`}, now())`;
   return id;
 }
 

@@ -130,8 +130,14 @@ export async function installPgtap(url: string): Promise<void> {
   await withSql(superuserUrl(url), (sql) => sql`create extension if not exists pgtap with schema extensions`);
 }
 
-/** A fresh copy of the template; returns its URL. */
+/**
+ * A fresh copy of the template; returns its URL. CREATE DATABASE ... TEMPLATE
+ * does not copy database privileges, so the copy's TEMPORARY is taken away
+ * from the API roles again, as the migration did on the template.
+ */
 export async function copyTemplate(serverUrl: string, name = `t_${randomBytes(6).toString("hex")}`): Promise<string> {
   await createDatabase(serverUrl, name, { template: TEMPLATE_DB });
-  return withDatabase(serverUrl, name);
+  const url = withDatabase(serverUrl, name);
+  await withSql(url, (sql) => sql`select private.revoke_temporary_from_api_roles()`);
+  return url;
 }

@@ -209,6 +209,7 @@ export type Database = {
       organizations: {
         Row: {
           created_at: string;
+          created_by: string | null;
           id: string;
           name: string;
           slug: string;
@@ -217,6 +218,7 @@ export type Database = {
         ComputedFields: never;
         Insert: {
           created_at?: string;
+          created_by?: string | null;
           id?: string;
           name: string;
           slug: string;
@@ -224,12 +226,21 @@ export type Database = {
         };
         Update: {
           created_at?: string;
+          created_by?: string | null;
           id?: string;
           name?: string;
           slug?: string;
           updated_at?: string;
         };
-        Relationships: [];
+        Relationships: [
+          {
+            foreignKeyName: "organizations_created_by_fkey";
+            columns: ["created_by"];
+            isOneToOne: false;
+            referencedRelation: "users";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       permissions: {
         Row: {
@@ -300,6 +311,25 @@ export type Database = {
           key?: string;
           name?: string;
           rank?: number;
+        };
+        Relationships: [];
+      };
+      settings: {
+        Row: {
+          id: boolean;
+          max_organizations_per_user: number;
+          updated_at: string;
+        };
+        ComputedFields: never;
+        Insert: {
+          id?: boolean;
+          max_organizations_per_user?: number;
+          updated_at?: string;
+        };
+        Update: {
+          id?: boolean;
+          max_organizations_per_user?: number;
+          updated_at?: string;
         };
         Relationships: [];
       };
@@ -416,6 +446,7 @@ export type Database = {
         Args: { name: string; slug: string };
         Returns: {
           created_at: string;
+          created_by: string | null;
           id: string;
           name: string;
           slug: string;

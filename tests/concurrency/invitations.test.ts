@@ -20,7 +20,7 @@ afterAll(() => db.close());
 
 async function newUser(email: string): Promise<string> {
   const id = randomUUID();
-  await test.sql`insert into auth.users (id, email) values (${id}, ${email})`;
+  await test.sql`insert into auth.users (id, email, email_confirmed_at) values (${id}, ${email}, now())`;
   return id;
 }
 

@@ -82,7 +82,7 @@ describe("docs/examples/server.ts", () => {
   it("inviteColleague and join: the link's token admits the invitee", async () => {
     const { link } = await examples.inviteColleague(db, USER.bob, ORG.acme, "colleague@example.com");
     const id = crypto.randomUUID();
-    await test.sql`insert into auth.users (id, email) values (${id}, 'colleague@example.com')`;
+    await test.sql`insert into auth.users (id, email, email_confirmed_at) values (${id}, 'colleague@example.com', now())`;
     const token = new URL(link).searchParams.get("token")!;
     expect(await examples.join(db, id, token)).toBe(ORG.acme);
   });

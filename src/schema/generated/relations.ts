@@ -47,10 +47,14 @@ export const invitationsRelations = relations(invitations, ({ one }) => ({
   }),
 }));
 
-export const organizationsRelations = relations(organizations, ({ many }) => ({
+export const organizationsRelations = relations(organizations, ({ one, many }) => ({
   clients: many(clients),
   invitations: many(invitations),
   organizationUsers: many(organizationUsers),
+  user: one(users, {
+    fields: [organizations.createdBy],
+    references: [users.id],
+  }),
 }));
 
 export const organizationUsersRelations = relations(organizationUsers, ({ one, many }) => ({
@@ -121,6 +125,7 @@ export const usersRelations = relations(users, ({ one, many }) => ({
   invitations_invitedBy: many(invitations, {
     relationName: "invitations_invitedBy_users_id",
   }),
+  organizations: many(organizations),
   organizationUsers: many(organizationUsers),
   usersInAuth: one(usersInAuth, {
     fields: [users.id],

@@ -94,7 +94,7 @@ select throws_ok($$ insert into public.clients (organization_id, name) values (p
 select throws_ok($$ insert into public.clients (organization_id, name, created_by) values (pg_temp.org('acme'), 'Framed Co', pg_temp.uid('alice')) $$,
   '42501', 'permission denied for table clients', 'T050.22 member cannot forge created_by (column grant)');
 select throws_ok($$ insert into public.clients (id, organization_id, name) values (pg_temp.client(1, 10), pg_temp.org('acme'), 'Hijack') $$,
-  '23505', null, 'T050.23 member choosing an existing client''s id cannot overwrite it (ids are insertable for the typed layer)');
+  '42501', 'permission denied for table clients', 'T050.23 member cannot choose a client''s id, an existing one included (the database chooses ids: column grant)');
 select throws_ok($$ insert into public.clients (id, organization_id, name) values (pg_temp.client(1, 10), pg_temp.org('acme'), 'Hijack')
   on conflict (id) do update set name = excluded.name $$, '42501', null,
   'T050.24 member cannot upsert over an unassigned client (update policy applies to the existing row)');

@@ -6,7 +6,7 @@
 --   R3  name and slug are validated (slug unique, lowercase a-z0-9-, 3 to 63
 --       characters, no leading/trailing "-"; name trimmed, 1 to 100).
 --   R4  creating an organization grants nothing in any other organization.
---   R5  the function is security definer with an empty search_path.
+--   R5  the function is security definer with search_path = pg_catalog, pg_temp.
 
 begin;
 create extension if not exists pgtap with schema extensions;
@@ -76,8 +76,8 @@ select set_eq($$ select id from public.clients $$, $$ select pg_temp.client(1, i
 
 -- R5 ----------------------------------------------------------------------------------------
 select pg_temp.as_postgres();
-select ok((select prosecdef and proconfig @> array['search_path=""'] from pg_proc where oid = 'public.create_organization(text, text)'::regprocedure),
-  'T070.23 create_organization is security definer with search_path ''''');
+select ok((select prosecdef and proconfig @> array['search_path=pg_catalog, pg_temp'] from pg_proc where oid = 'public.create_organization(text, text)'::regprocedure),
+  'T070.23 create_organization is security definer with search_path = pg_catalog, pg_temp');
 select ok(has_function_privilege('authenticated', 'public.create_organization(text, text)', 'execute')
       and not has_function_privilege('anon', 'public.create_organization(text, text)', 'execute'),
   'T070.24 create_organization is executable by authenticated, not by anon');

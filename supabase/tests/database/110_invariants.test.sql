@@ -4,7 +4,7 @@
 --   R2  the API roles hold exactly the designed table and column privileges:
 --       writes to membership and roles only through the RPCs; organizations.id,
 --       clients.organization_id / created_by, users.email are not writable.
---   R3  the RPCs of SPEC 5 are security definer, search_path '', executable
+--   R3  the RPCs of SPEC 5 are security definer, search_path = pg_catalog, pg_temp, executable
 --       by authenticated only; the private helpers that could reveal other
 --       organizations (ranks, membership) are not callable by API roles, and
 --       the granted ones answer only for the signed-in user.
@@ -67,8 +67,8 @@ select table_privs_are('public', 'organization_users', 'authenticated', array['S
 select table_privs_are('public', 'user_roles', 'authenticated', array['SELECT'], 'T110.18 authenticated: only select on user_roles');
 select table_privs_are('public', 'clients', 'authenticated', array['SELECT', 'DELETE'],
   'T110.19 authenticated: select and delete on clients (insert and update by column)');
-select table_privs_are('public', 'user_clients', 'authenticated', array['SELECT', 'INSERT', 'DELETE'],
-  'T110.20 authenticated: select, insert, delete on user_clients, no update');
+select table_privs_are('public', 'user_clients', 'authenticated', array['SELECT', 'DELETE'],
+  'T110.20 authenticated: select and delete on user_clients (insert by column: not created_at), no update');
 select column_privs_are('public', 'organizations', 'id', 'authenticated', array['SELECT'],
   'T110.21 organizations.id is read-only for authenticated');
 select column_privs_are('public', 'organizations', 'slug', 'authenticated', array['SELECT', 'UPDATE'],
@@ -86,8 +86,8 @@ select column_privs_are('public', 'users', 'full_name', 'authenticated', array['
 select is_empty($$ select p.oid::regprocedure::text from pg_proc p
   where p.oid in ('public.create_organization(text, text)'::regprocedure, 'public.set_member_roles(uuid, uuid, text[])'::regprocedure,
                   'public.remove_member(uuid, uuid)'::regprocedure, 'public.authorize(uuid, text)'::regprocedure)
-    and not (p.prosecdef and coalesce(p.proconfig @> array['search_path=""'], false)) $$,
-  'T110.27 the core RPCs are security definer with search_path ''''');
+    and not (p.prosecdef and coalesce(p.proconfig @> array['search_path=pg_catalog, pg_temp'], false)) $$,
+  'T110.27 the core RPCs are security definer with search_path = pg_catalog, pg_temp');
 select is_empty($$ select f from unnest(array['public.create_organization(text, text)', 'public.set_member_roles(uuid, uuid, text[])',
   'public.remove_member(uuid, uuid)', 'public.authorize(uuid, text)']) f
   where not has_function_privilege('authenticated', f, 'execute') or has_function_privilege('anon', f, 'execute') $$,

@@ -5,7 +5,8 @@
 --       member holds another role there (member + viewer).
 --   R3  an invitation is accepted only while its inviter can still grant the
 --       role (members.manage and a rank at least the role's).
---   R4  every update is audited, also one that changes nothing.
+--   R4  every update that changes a value is audited (one that changes nothing
+--       writes no row: 290_audit_no_op_updates.test.sql).
 --   R5  nobody truncates a table through the API roles, not even the service
 --       (TRUNCATE would skip the audit log and the owner invariant).
 
@@ -40,19 +41,20 @@ select is((select notes from public.clients where id = pg_temp.client(1, 1)), 'm
 insert into public.user_roles (organization_id, user_id, role_id)
 select pg_temp.org('acme'), pg_temp.uid('dave'), r.id from public.roles r where r.key = 'viewer';
 select pg_temp.as_user('dave');
-insert into public.clients (id, organization_id, name) values ('2f000000-0000-4000-8000-000000000001', pg_temp.org('acme'), 'Member Viewer Co');
+insert into public.clients (organization_id, name) values (pg_temp.org('acme'), 'Member Viewer Co');
 select pg_temp.as_postgres();
-select is((select count(*)::int from public.user_clients where client_id = '2f000000-0000-4000-8000-000000000001' and user_id = pg_temp.uid('dave')), 1,
+select is((select count(*)::int from public.user_clients uc join public.clients c on c.id = uc.client_id
+           where c.name = 'Member Viewer Co' and uc.user_id = pg_temp.uid('dave')), 1,
   'T120.04 a member holding viewer too is assigned the client they create');
 select pg_temp.as_user('carol');
-insert into public.clients (id, organization_id, name) values ('2f000000-0000-4000-8000-000000000002', pg_temp.org('acme'), 'Manager Co');
+insert into public.clients (organization_id, name) values (pg_temp.org('acme'), 'Manager Co');
 select pg_temp.as_postgres();
-select is((select count(*)::int from public.user_clients where client_id = '2f000000-0000-4000-8000-000000000002'), 0,
+select is((select count(*)::int from public.user_clients uc join public.clients c on c.id = uc.client_id where c.name = 'Manager Co'), 0,
   'T120.05 a manager (not a member) is not assigned the client they create');
 
 -- R3 the inviter must still be able to grant the role -------------------------------------
-insert into auth.users (id, email) values ('3f000000-0000-4000-8000-000000000001', 'late@example.com'),
-                                           ('3f000000-0000-4000-8000-000000000002', 'later@example.com');
+insert into auth.users (id, email, email_confirmed_at) values ('3f000000-0000-4000-8000-000000000001', 'late@example.com', now()),
+                                                               ('3f000000-0000-4000-8000-000000000002', 'later@example.com', now());
 select pg_temp.as_user('bob');
 create temp table tickets as select * from public.invite_member(pg_temp.org('acme'), 'late@example.com', 'admin');
 select pg_temp.as_user('alice');
@@ -75,15 +77,16 @@ set local role authenticated;
 select lives_ok($$ select public.accept_invitation((select token from tickets2)) $$,
   'T120.08 an invitation whose inviter still holds members.manage and the rank is accepted');
 
--- R4 every update is audited -------------------------------------------------------------
+-- R4 every change is audited ---------------------------------------------------------------
 select pg_temp.as_postgres();
 select pg_temp.as_user('carol');
 update public.clients set name = name where id = pg_temp.client(1, 20);
+update public.clients set notes = 'reviewed' where id = pg_temp.client(1, 20);
 select pg_temp.as_postgres();
 select is((select count(*)::int from public.audit_log
            where table_name = 'clients' and record_id = pg_temp.client(1, 20) and action = 'update'
              and actor_id = pg_temp.uid('carol')), 1,
-  'T120.09 an update that changes no value is still audited');
+  'T120.09 an update that changes a value is audited, once (the no-op update before it writes nothing)');
 
 -- R5 no TRUNCATE through the API roles ---------------------------------------------------
 select pg_temp.as_service();

@@ -285,7 +285,7 @@ select ok((select revoked_at is null and accepted_at is null from public.invitat
            where id = (select invitation_id from t_inv where label = 'nora-again')),
   'T200.54 an invitation by another organization does not replace Acme''s pending invitation of that email');
 
--- The RPCs: security definer, empty search_path, executable by authenticated only (SPEC §5).
+-- The RPCs: security definer, search_path = pg_catalog, pg_temp, executable by authenticated only (SPEC §5).
 select results_eq(
   $$select p.oid::regprocedure::text, has_function_privilege('authenticated', p.oid, 'execute'),
            has_function_privilege('anon', p.oid, 'execute'), p.prosecdef, p.proconfig::text collate "default"
@@ -293,11 +293,11 @@ select results_eq(
     where p.oid in ('public.invite_member(uuid, text, text, interval)'::regprocedure, 'public.accept_invitation(text)'::regprocedure,
                     'public.revoke_invitation(uuid)'::regprocedure, 'public.transfer_ownership(uuid, uuid)'::regprocedure)
     order by 1$$,
-  $$values ('accept_invitation(text)', true, false, true, array['search_path=""']::text),
-           ('invite_member(uuid,text,text,interval)', true, false, true, array['search_path=""']::text),
-           ('revoke_invitation(uuid)', true, false, true, array['search_path=""']::text),
-           ('transfer_ownership(uuid,uuid)', true, false, true, array['search_path=""']::text)$$,
-  'T200.55 the membership RPCs are security definer with an empty search_path, executable by authenticated and not by anon');
+  $$values ('accept_invitation(text)', true, false, true, array['search_path=pg_catalog, pg_temp']::text),
+           ('invite_member(uuid,text,text,interval)', true, false, true, array['search_path=pg_catalog, pg_temp']::text),
+           ('revoke_invitation(uuid)', true, false, true, array['search_path=pg_catalog, pg_temp']::text),
+           ('transfer_ownership(uuid,uuid)', true, false, true, array['search_path=pg_catalog, pg_temp']::text)$$,
+  'T200.55 the membership RPCs are security definer with search_path = pg_catalog, pg_temp, executable by authenticated and not by anon');
 select is_empty(
   $$select p.oid::regprocedure::text from pg_proc p
     where p.oid in ('public.invite_member(uuid, text, text, interval)'::regprocedure, 'public.accept_invitation(text)'::regprocedure,
