@@ -4,9 +4,13 @@
  * 1. Type-check (tsc).
  * 2. For each PostgreSQL engine (embedded 17 and system 15; `--engine=...` or
  *    `TEST_ENGINES=embedded,system` narrows it; `DATABASE_URL` runs on that
- *    server instead): start a throwaway server, build a template database
- *    (platform baseline, migrations through the Supabase CLI, seed), run the
- *    pgTAP suite with pg_prove and the vitest suites, remove the server.
+ *    server instead): start a throwaway server, build two template databases
+ *    (platform baseline and migrations through the Supabase CLI; one with the
+ *    demo seed, one without), run the pgTAP suite with pg_prove on a copy of
+ *    each (the suite makes its own fixtures, so it must pass on a database
+ *    without the seed, as in a project that installed the layer, and on one
+ *    with it, as in this repository's local database), then the vitest
+ *    suites (on the seeded template), remove the server.
  * 3. Print one closing line: "N passed, N failed".
  */
 import { spawnSync } from "node:child_process";
@@ -14,7 +18,17 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node
 import os from "node:os";
 import path from "node:path";
 import { ROOT, withDatabase } from "./lib/config.ts";
-import { copyTemplate, buildTemplate, ensurePgtap, installPgtap, PGTAP_INSTALL_HINT, startThrowawayServer, type ThrowawayServer } from "./lib/throwaway.ts";
+import {
+  BARE_TEMPLATE_DB,
+  copyTemplate,
+  buildTemplate,
+  ensurePgtap,
+  installPgtap,
+  PGTAP_INSTALL_HINT,
+  startThrowawayServer,
+  TEMPLATE_DB,
+  type ThrowawayServer,
+} from "./lib/throwaway.ts";
 import { ENGINE_NAMES, resolveEngine, type EngineName } from "./lib/engine.ts";
 import { CommandError, fail, indent, main, step } from "./lib/output.ts";
 import { dropDatabase } from "./lib/database.ts";
@@ -57,17 +71,29 @@ function checkPgProve(): void {
   }
 }
 
-/** pg_prove over every supabase/tests/database/*.test.sql on a copy of the template. */
-async function runPgTap(serverUrl: string, tally: Tally): Promise<void> {
+/** pg_prove over every supabase/tests/database/*.test.sql on a copy of a template. */
+async function runPgTap(serverUrl: string, tally: Tally, template: string, label: string): Promise<void> {
   const files = pgTapFiles();
   if (files.length === 0) fail("No pgTAP files found in supabase/tests/database.");
-  const dbUrl = await copyTemplate(serverUrl, "pgtap_run");
+  const dbUrl = await copyTemplate(serverUrl, "pgtap_run", template);
   await installPgtap(dbUrl);
   const u = new URL(dbUrl);
-  step(`pgTAP: ${files.length} file(s) with pg_prove`);
+  step(`pgTAP (${label}): ${files.length} file(s) with pg_prove`);
   const result = spawnSync(
     "pg_prove",
-    ["--host", u.hostname, "--port", u.port, "--username", decodeURIComponent(u.username), "--dbname", "pgtap_run", "--failures", "--comments", ...files],
+    [
+      "--host",
+      u.hostname,
+      "--port",
+      u.port,
+      "--username",
+      decodeURIComponent(u.username),
+      "--dbname",
+      "pgtap_run",
+      "--failures",
+      "--comments",
+      ...files,
+    ],
     { cwd: ROOT, encoding: "utf8", env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) } },
   );
   process.stdout.write(result.stdout ?? "");
@@ -79,7 +105,7 @@ async function runPgTap(serverUrl: string, tally: Tally): Promise<void> {
   if (result.status !== 0 || passed === 0) {
     // pg_prove failed without a report we could read (psql could not connect, no test ran): still a failure.
     if (failed === 0) tally.failed += 1;
-    tally.notes.push("pgTAP suite failed");
+    tally.notes.push(`pgTAP suite failed (${label})`);
   }
 }
 
@@ -89,12 +115,20 @@ function runVitest(server: ThrowawayServer | { url: string; label: string }, tal
   const report = path.join(reportDir, "report.json");
   step("vitest");
   const extra = process.argv.slice(2).filter((a) => !a.startsWith("--engine="));
-  const result = run(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...extra], {
-    TEST_SERVER_URL: server.url,
-    TEST_ENGINE: "engine" in server ? server.engine.name : "external",
-  });
+  const result = run(
+    bin("vitest"),
+    ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...extra],
+    {
+      TEST_SERVER_URL: server.url,
+      TEST_ENGINE: "engine" in server ? server.engine.name : "external",
+    },
+  );
   try {
-    const json = JSON.parse(readFileSync(report, "utf8")) as { numPassedTests: number; numFailedTests: number; numTotalTests: number };
+    const json = JSON.parse(readFileSync(report, "utf8")) as {
+      numPassedTests: number;
+      numFailedTests: number;
+      numTotalTests: number;
+    };
     tally.passed += json.numPassedTests;
     tally.failed += json.numFailedTests;
     if (json.numTotalTests === 0) {
@@ -113,16 +147,20 @@ function runVitest(server: ThrowawayServer | { url: string; label: string }, tal
 function enginesToRun(): EngineName[] {
   const flag = process.argv.find((a) => a.startsWith("--engine="))?.slice("--engine=".length);
   const list = (flag ?? process.env.TEST_ENGINES ?? ENGINE_NAMES.join(",")).split(",").map((s) => s.trim());
-  for (const name of list) if (!ENGINE_NAMES.includes(name as EngineName)) fail(`Unknown engine "${name}" (use embedded, system).`);
+  for (const name of list)
+    if (!ENGINE_NAMES.includes(name as EngineName)) fail(`Unknown engine "${name}" (use embedded, system).`);
   return list as EngineName[];
 }
 
 async function suiteOn(label: string, url: string, server: ThrowawayServer | null): Promise<Tally> {
   const tally: Tally = { label, passed: 0, failed: 0, notes: [] };
   try {
-    step(`${label}: building the template database (baseline, migrations, seed)`);
+    step(`${label}: building the template database without the seed (baseline, migrations)`);
+    await buildTemplate(url, (m) => step(`  ${m}`), { seed: false });
+    step(`${label}: building the template database with the demo seed (baseline, migrations, seed)`);
     await buildTemplate(url, (m) => step(`  ${m}`));
-    await runPgTap(url, tally);
+    await runPgTap(url, tally, BARE_TEMPLATE_DB, "without the seed");
+    await runPgTap(url, tally, TEMPLATE_DB, "with the demo seed");
     runVitest(server ?? { url, label }, tally);
   } catch (error) {
     tally.failed += 1;
@@ -157,7 +195,9 @@ main(async () => {
   }
   console.log("\nSummary");
   for (const t of tallies) {
-    console.log(`  ${t.failed ? "✖" : "✔"} ${t.label}: ${t.passed} passed, ${t.failed} failed${t.notes.length ? ` (${t.notes.join("; ")})` : ""}`);
+    console.log(
+      `  ${t.failed ? "✖" : "✔"} ${t.label}: ${t.passed} passed, ${t.failed} failed${t.notes.length ? ` (${t.notes.join("; ")})` : ""}`,
+    );
   }
   const passed = tallies.reduce((n, t) => n + t.passed, 0);
   const failed = tallies.reduce((n, t) => n + t.failed, 0);

@@ -16,6 +16,8 @@ import type { Engine } from "./engine.ts";
 import { fail } from "./output.ts";
 
 export const TEMPLATE_DB = "org_layer_template";
+/** The same without the demo seed: the pgTAP suite's own fixtures must suffice. */
+export const BARE_TEMPLATE_DB = "org_layer_template_bare";
 const SAFEUPDATE_DIR = path.join(SUPABASE_DIR, "platform", "safeupdate");
 
 export interface ThrowawayServer {
@@ -65,10 +67,12 @@ export const SAFEUPDATE_INSTALL_HINT =
 export function buildSafeupdate(engine: Engine, dir: string): string {
   const pgConfig = path.join(engine.binDir, "pg_config");
   const pgxs = existsSync(pgConfig) ? spawnSync(pgConfig, ["--pgxs"], { encoding: "utf8" }).stdout.trim() : "";
-  if (!pgxs || !existsSync(pgxs)) fail(`Building safeupdate for PostgreSQL ${engine.major} needs its server headers. ${SAFEUPDATE_INSTALL_HINT}`);
+  if (!pgxs || !existsSync(pgxs))
+    fail(`Building safeupdate for PostgreSQL ${engine.major} needs its server headers. ${SAFEUPDATE_INSTALL_HINT}`);
   cpSync(SAFEUPDATE_DIR, dir, { recursive: true });
   const made = spawnSync("make", ["-s", "-C", dir, `PG_CONFIG=${pgConfig}`, "with_llvm=no"], { encoding: "utf8" });
-  if (made.status !== 0) fail(`Building safeupdate failed:\n${made.stdout ?? ""}${made.stderr ?? ""}\n${SAFEUPDATE_INSTALL_HINT}`);
+  if (made.status !== 0)
+    fail(`Building safeupdate failed:\n${made.stdout ?? ""}${made.stderr ?? ""}\n${SAFEUPDATE_INSTALL_HINT}`);
   return path.join(dir, "safeupdate");
 }
 
@@ -87,7 +91,14 @@ export async function startThrowawayServer(engine: Engine, options: ThrowawayOpt
   const password = randomBytes(12).toString("hex");
   const port = await freePort();
   const preload = options.safeupdate ? [buildSafeupdate(engine, path.join(base, "safeupdate"))] : [];
-  const cluster = new Cluster({ engine, dataDir: path.join(base, "data"), port, password, throwaway: true, sessionPreloadLibraries: preload });
+  const cluster = new Cluster({
+    engine,
+    dataDir: path.join(base, "data"),
+    port,
+    password,
+    throwaway: true,
+    sessionPreloadLibraries: preload,
+  });
   const stop = () => {
     process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
     try {
@@ -114,11 +125,20 @@ export async function startThrowawayServer(engine: Engine, options: ThrowawayOpt
   return { url, adminUrl: superuserUrl(url), engine, stop };
 }
 
-/** Build the template database every test copies. */
-export async function buildTemplate(serverUrl: string, log?: (m: string) => void): Promise<void> {
-  await createDatabase(serverUrl, TEMPLATE_DB, { replace: true });
-  await build(withDatabase(serverUrl, TEMPLATE_DB), log ? { log } : {});
-  await withSql(serverUrl, (sql) => sql`alter database ${sql(TEMPLATE_DB)} with is_template true`);
+/**
+ * Build a template database that tests copy: `TEMPLATE_DB` (baseline,
+ * migrations, demo seed) by default; with `seed: false`, `BARE_TEMPLATE_DB`
+ * (no seed).
+ */
+export async function buildTemplate(
+  serverUrl: string,
+  log?: (m: string) => void,
+  options: { seed?: boolean } = {},
+): Promise<void> {
+  const name = options.seed === false ? BARE_TEMPLATE_DB : TEMPLATE_DB;
+  await createDatabase(serverUrl, name, { replace: true });
+  await build(withDatabase(serverUrl, name), { seed: options.seed !== false, ...(log ? { log } : {}) });
+  await withSql(serverUrl, (sql) => sql`alter database ${sql(name)} with is_template true`);
 }
 
 /**
@@ -135,8 +155,12 @@ export async function installPgtap(url: string): Promise<void> {
  * does not copy database privileges, so the copy's TEMPORARY is taken away
  * from the API roles again, as the migration did on the template.
  */
-export async function copyTemplate(serverUrl: string, name = `t_${randomBytes(6).toString("hex")}`): Promise<string> {
-  await createDatabase(serverUrl, name, { template: TEMPLATE_DB });
+export async function copyTemplate(
+  serverUrl: string,
+  name = `t_${randomBytes(6).toString("hex")}`,
+  template = TEMPLATE_DB,
+): Promise<string> {
+  await createDatabase(serverUrl, name, { template });
   const url = withDatabase(serverUrl, name);
   await withSql(url, (sql) => sql`select private.revoke_temporary_from_api_roles()`);
   return url;

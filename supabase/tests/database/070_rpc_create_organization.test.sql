@@ -12,7 +12,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 select plan(24);
 
--- Personas (supabase/seed.sql) and how to act as them. Each helper switches
+-- Personas and organizations (personas.psql, the suite's own fixtures) and how to act as them. Each helper switches
 -- role and claims with SET LOCAL, which lasts until the final rollback (or
 -- the next helper call): the statements that follow run as that actor.
 \ir personas.psql
@@ -25,7 +25,7 @@ select pg_temp.as_service();
 select throws_ok($$ select public.create_organization('Service Inc', 'service-inc') $$, '42501', null,
   'T070.02 the service (no user id) cannot create an organization: nobody would own it');
 select pg_temp.as_postgres();
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-0000000000ff","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-0000000000ff","role":"authenticated"}', true);
 set local role authenticated;
 select throws_ok($$ select public.create_organization('Ghost Inc', 'ghost-inc') $$, 'P0002', 'no profile for the signed-in user',
   'T070.03 a token for a user without a profile (deleted user) cannot create an organization');
@@ -50,7 +50,7 @@ select is_empty($$ select 1 from public.organizations where slug = 'nora-labs' $
 
 -- R3 ----------------------------------------------------------------------------------------
 select pg_temp.as_user('nora');
-select throws_ok($$ select public.create_organization('Acme Clone', 'acme') $$, '23505', null,
+select throws_ok($$ select public.create_organization('Acme Clone', 'fixture-acme') $$, '23505', null,
   'T070.10 a slug already taken (by an organization the caller cannot see) is refused');
 select throws_ok($$ select public.create_organization('Bad', 'Bad_Slug') $$, '23514', null,
   'T070.11 slug must be lowercase a-z0-9-');

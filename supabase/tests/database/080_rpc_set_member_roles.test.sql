@@ -16,7 +16,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 select plan(47);
 
--- Personas (supabase/seed.sql) and how to act as them. Each helper switches
+-- Personas and organizations (personas.psql, the suite's own fixtures) and how to act as them. Each helper switches
 -- role and claims with SET LOCAL, which lasts until the final rollback (or
 -- the next helper call): the statements that follow run as that actor.
 \ir personas.psql
@@ -93,7 +93,7 @@ select set_eq($$ select ur.user_id, r.key from public.user_roles ur join public.
   where ur.organization_id = pg_temp.org('acme') $$,
   $$ values (pg_temp.uid('alice'), 'owner'), (pg_temp.uid('bob'), 'admin'), (pg_temp.uid('carol'), 'manager'),
             (pg_temp.uid('dave'), 'member'), (pg_temp.uid('erin'), 'viewer'), (pg_temp.uid('mallory'), 'member') $$,
-  'T080.24 after every refused call Acme''s roles are exactly the seeded ones');
+  'T080.24 after every refused call Acme''s roles are exactly those of the fixtures');
 select pg_temp.as_user('bob');
 select lives_ok($$ select public.set_member_roles(pg_temp.org('acme'), pg_temp.uid('dave'), array['manager']) $$,
   'T080.25 admin promotes a member to manager');

@@ -11,7 +11,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 select plan(29);
 
--- Personas (supabase/seed.sql) and how to act as them. Each helper switches
+-- Personas and organizations (personas.psql, the suite's own fixtures) and how to act as them. Each helper switches
 -- role and claims with SET LOCAL, which lasts until the final rollback (or
 -- the next helper call): the statements that follow run as that actor.
 \ir personas.psql
@@ -21,7 +21,7 @@ select pg_temp.as_anon();
 select throws_ok($$ select public.authorize(pg_temp.org('acme'), 'clients.read') $$, '42501',
   'permission denied for function authorize', 'T100.01 anon cannot call authorize');
 select pg_temp.as_postgres();
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-0000000000ff","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-0000000000ff","role":"authenticated"}', true);
 set local role authenticated;
 select is_empty($$ select key from public.permissions where public.authorize(pg_temp.org('acme'), key) $$,
   'T100.02 a token whose user does not exist (or was deleted) is authorized for nothing');

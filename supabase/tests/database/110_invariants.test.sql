@@ -18,7 +18,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 select plan(52);
 
--- Personas (supabase/seed.sql) and how to act as them. Each helper switches
+-- Personas and organizations (personas.psql, the suite's own fixtures) and how to act as them. Each helper switches
 -- role and claims with SET LOCAL, which lasts until the final rollback (or
 -- the next helper call): the statements that follow run as that actor.
 \ir personas.psql
@@ -111,7 +111,7 @@ select pg_temp.as_anon();
 select throws_ok($$ select private.organization_ids() $$, '42501', 'permission denied for schema private',
   'T110.35 anon cannot reach the private helpers at all');
 
--- R5 owners, seeded state ---------------------------------------------------------------------------------------
+-- R5 owners, fixture state --------------------------------------------------------------------------------------
 select pg_temp.as_postgres();
 select is_empty($$ select o.slug from public.organizations o where not exists (
   select 1 from public.user_roles ur join public.roles r on r.id = ur.role_id where ur.organization_id = o.id and r.key = 'owner') $$,

@@ -15,7 +15,7 @@ create extension if not exists pgtap with schema extensions;
 select plan(14);
 
 
--- Personas (supabase/seed.sql) and how to act as them. Each helper switches
+-- Personas and organizations (personas.psql, the suite's own fixtures) and how to act as them. Each helper switches
 -- role and claims with SET LOCAL, which lasts until the final rollback (or
 -- the next helper call): the statements that follow run as that actor.
 \ir personas.psql

@@ -11,10 +11,13 @@
 --   * inviting the same email again replaces the pending invitation; inviting
 --     the email of a member is a conflict (23505);
 --   * invitations change only through the RPCs (no insert/update/delete grant).
--- Personas and ids: supabase/seed.sql.
+-- Personas and ids: personas.psql.
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(57);
+
+-- The suite's personas, organizations and invitations (fixtures, not the seed).
+\ir personas.psql
 
 -- Tokens returned by invite_member, carried between statements.
 create temp table t_inv (label text primary key, invitation_id uuid, token text, expires_at timestamptz);
@@ -25,7 +28,7 @@ grant all on t_inv to authenticated, anon, service_role;
 set local role anon;
 select set_config('request.jwt.claims', '', true);
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'x@example.com', 'member')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'member')$$,
   '42501', 'permission denied for function invite_member',
   'T200.01 anon cannot execute invite_member (42501)');
 
@@ -33,120 +36,120 @@ reset role;
 set local role authenticated;
 select set_config('request.jwt.claims', '{"role":"authenticated"}', true);
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'x@example.com', 'member')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'member')$$,
   '42501', 'not signed in',
   'T200.02 an authenticated request without a user (no sub) cannot invite (42501)');
 
 -- alice: owner of Acme
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
 select lives_ok(
-  $$insert into t_inv select 'nora', i.* from public.invite_member('10000000-0000-4000-8000-000000000001', 'Nora@Example.COM', 'manager') i$$,
+  $$insert into t_inv select 'nora', i.* from public.invite_member('f1000000-0000-4000-8000-000000000001', 'Nora@Example.TEST', 'manager') i$$,
   'T200.03 an owner (members.manage) invites');
 
 -- bob: admin of Acme
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
 select lives_ok(
-  $$insert into t_inv select 'ron', i.* from public.invite_member('10000000-0000-4000-8000-000000000001', 'ron@example.com', 'member', interval '1 day') i$$,
+  $$insert into t_inv select 'ron', i.* from public.invite_member('f1000000-0000-4000-8000-000000000001', 'ron@example.com', 'member', interval '1 day') i$$,
   'T200.04 an admin (members.manage) invites');
 
 -- carol: manager of Acme
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000003","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000003","role":"authenticated"}', true);
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'x@example.com', 'viewer')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'viewer')$$,
   '42501', 'permission denied: members.manage is required in this organization',
   'T200.05 a manager lacks members.manage and cannot invite (42501)');
 
 -- dave: member of Acme
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000004","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000004","role":"authenticated"}', true);
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'x@example.com', 'viewer')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'viewer')$$,
   '42501', 'permission denied: members.manage is required in this organization',
   'T200.06 a member cannot invite (42501)');
 
 -- erin: viewer of Acme
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000005","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000005","role":"authenticated"}', true);
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'x@example.com', 'viewer')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'viewer')$$,
   '42501', 'permission denied: members.manage is required in this organization',
   'T200.07 a viewer cannot invite (42501)');
 
 -- nora: signed in, no organization
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000012","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000012","role":"authenticated"}', true);
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'x@example.com', 'viewer')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'viewer')$$,
   'P0002', 'organization not found',
   'T200.08 a signed-in non-member cannot invite; the organization stays invisible (P0002)');
 
 -- frank: owner of Globex, forging Acme's id
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000006","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000006","role":"authenticated"}', true);
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'x@example.com', 'owner')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'owner')$$,
   'P0002', 'organization not found',
   'T200.09 forged organization id: the owner of another organization cannot invite into Acme (P0002)');
 
 -- grace: admin + manager of Globex, forging Acme's id
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000007","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000007","role":"authenticated"}', true);
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'x@example.com', 'viewer')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'viewer')$$,
   'P0002', 'organization not found',
   'T200.10 forged organization id: an admin of another organization cannot invite into Acme (P0002)');
 
 -- mallory: member of Acme, viewer of Globex
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000011","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000011","role":"authenticated"}', true);
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000002', 'x@example.com', 'viewer')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000002', 'x@example.com', 'viewer')$$,
   '42501', 'permission denied: members.manage is required in this organization',
   'T200.11 a user in two organizations holds members.manage in neither and cannot invite (42501)');
 
 -- Rank cap -------------------------------------------------------------------
 
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'x@example.com', 'owner')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'owner')$$,
   '42501', 'permission denied: only owners invite owners',
   'T200.12 an admin cannot invite an owner (42501)');
 select lives_ok(
-  $$insert into t_inv select 'sam', i.* from public.invite_member('10000000-0000-4000-8000-000000000001', 'sam@example.com', 'admin') i$$,
+  $$insert into t_inv select 'sam', i.* from public.invite_member('f1000000-0000-4000-8000-000000000001', 'sam@example.com', 'admin') i$$,
   'T200.13 an admin may invite with their own highest role (admin)');
 
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000007","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000007","role":"authenticated"}', true);
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000002', 'x@example.com', 'owner')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000002', 'x@example.com', 'owner')$$,
   '42501', 'permission denied: only owners invite owners',
   'T200.14 holding admin + manager still does not allow inviting an owner (42501)');
 
 -- bob becomes the owner of an organization of his own: that rank must not leak into Acme.
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
 select lives_ok($$select public.create_organization('Bob Co', 'bob-co')$$, 'T200.15 setup: bob creates his own organization (owner there)');
 select lives_ok(
   $$select * from public.invite_member((select id from public.organizations where slug = 'bob-co'), 'x@example.com', 'owner')$$,
   'T200.16 an owner invites an owner in their own organization');
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'y@example.com', 'owner')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'y@example.com', 'owner')$$,
   '42501', 'permission denied: only owners invite owners',
   'T200.17 the rank cap is per organization: owner elsewhere, admin in Acme, still cannot invite an owner to Acme (42501)');
 
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
 select lives_ok(
-  $$insert into t_inv select 'olga', i.* from public.invite_member('10000000-0000-4000-8000-000000000001', 'olga@example.com', 'owner') i$$,
+  $$insert into t_inv select 'olga', i.* from public.invite_member('f1000000-0000-4000-8000-000000000001', 'olga@example.com', 'owner') i$$,
   'T200.18 an owner may invite an owner');
 
 -- Bad arguments ----------------------------------------------------------------
 
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'x@example.com', 'superuser')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'superuser')$$,
   '22023', 'unknown role: superuser',
   'T200.19 an unknown role is refused (22023)');
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'not-an-email', 'member')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'not-an-email', 'member')$$,
   '22023', 'invalid email address: not-an-email',
   'T200.20 an invalid email is refused (22023)');
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'x@example.com', 'member', interval '31 days')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'member', interval '31 days')$$,
   '22023', 'expires_in must be between 1 minute and 30 days',
   'T200.21 an invitation cannot live longer than 30 days (22023)');
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'x@example.com', 'member', interval '-1 day')$$,
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'member', interval '-1 day')$$,
   '22023', 'expires_in must be between 1 minute and 30 days',
   'T200.22 an invitation cannot be created already expired (22023)');
 
@@ -174,12 +177,12 @@ select is_empty(
 -- What was stored --------------------------------------------------------------
 
 select is((select email from public.invitations where id = (select invitation_id from t_inv where label = 'nora')),
-  'nora@example.com', 'T200.28 the email is stored lowercased (bound case-insensitively)');
+  'nora@example.test', 'T200.28 the email is stored lowercased (bound case-insensitively)');
 select is((select r.key from public.invitations i join public.roles r on r.id = i.role_id
            where i.id = (select invitation_id from t_inv where label = 'nora')),
   'manager', 'T200.29 the invitation carries the requested role');
 select is((select invited_by from public.invitations where id = (select invitation_id from t_inv where label = 'nora')),
-  '00000000-0000-4000-a000-000000000001'::uuid, 'T200.30 invited_by is the caller');
+  'f0000000-0000-4000-a000-000000000001'::uuid, 'T200.30 invited_by is the caller');
 select ok((select abs(extract(epoch from (t.expires_at - (now() + interval '7 days')))) < 60
            and i.expires_at = t.expires_at and i.accepted_at is null and i.revoked_at is null
            from t_inv t join public.invitations i on i.id = t.invitation_id where t.label = 'nora'),
@@ -190,7 +193,7 @@ select ok((select abs(extract(epoch from (expires_at - (now() + interval '1 day'
 -- Column privilege on the hash ---------------------------------------------------
 
 set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
 select throws_ok($$select token_hash from public.invitations$$, '42501', 'permission denied for table invitations',
   'T200.33 even an owner cannot read token_hash (column privilege, 42501)');
 select throws_ok($$select count(*) from public.invitations where token_hash = '\x00'::bytea$$, '42501', 'permission denied for table invitations',
@@ -201,28 +204,28 @@ select throws_ok($$select to_jsonb(i) from public.invitations i$$, '42501', 'per
 -- Who may list -----------------------------------------------------------------
 
 select is((select array_agg(distinct organization_id) from public.invitations),
-  array['10000000-0000-4000-8000-000000000001'::uuid],
+  array['f1000000-0000-4000-8000-000000000001'::uuid],
   'T200.36 an owner lists only their organization''s invitations');
-select ok((select count(*) >= 5 from public.invitations where email in ('pat@example.com', 'nora@example.com', 'ron@example.com', 'sam@example.com', 'olga@example.com')),
-  'T200.37 an owner lists the pending invitations (seeded and new)');
+select ok((select count(*) >= 5 from public.invitations where email in ('pat@example.com', 'nora@example.test', 'ron@example.com', 'sam@example.com', 'olga@example.com')),
+  'T200.37 an owner lists the pending invitations (the fixture''s and new)');
 
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
 select is((select array_agg(distinct organization_id order by organization_id) from public.invitations where organization_id <> (select id from public.organizations where slug = 'bob-co')),
-  array['10000000-0000-4000-8000-000000000001'::uuid],
+  array['f1000000-0000-4000-8000-000000000001'::uuid],
   'T200.38 an admin lists their organization''s invitations (and nothing of Globex or Initech)');
 
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000003","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000003","role":"authenticated"}', true);
 select is_empty($$select id from public.invitations$$, 'T200.39 a manager lists no invitations');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000004","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000004","role":"authenticated"}', true);
 select is_empty($$select id from public.invitations$$, 'T200.40 a member lists no invitations');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000005","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000005","role":"authenticated"}', true);
 select is_empty($$select id from public.invitations$$, 'T200.41 a viewer lists no invitations');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000012","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000012","role":"authenticated"}', true);
 select is_empty($$select id from public.invitations$$,
   'T200.42 a non-member lists no invitations, not even the one addressed to their own email');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000006","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000006","role":"authenticated"}', true);
 select is((select array_agg(distinct organization_id) from public.invitations),
-  array['10000000-0000-4000-8000-000000000002'::uuid],
+  array['f1000000-0000-4000-8000-000000000002'::uuid],
   'T200.43 the owner of another organization sees only their own invitations, none of Acme''s');
 
 reset role;
@@ -235,19 +238,19 @@ select throws_ok($$select id, email from public.invitations$$, '42501', 'permiss
 
 reset role;
 set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
 select throws_ok(
   $$insert into public.invitations (organization_id, email, role_id, token_hash)
-    values ('10000000-0000-4000-8000-000000000001', 'mine@example.com', (select id from public.roles where key = 'owner'),
+    values ('f1000000-0000-4000-8000-000000000001', 'mine@example.com', (select id from public.roles where key = 'owner'),
             extensions.digest('a-token-i-chose-myself', 'sha256'))$$,
   '42501', 'permission denied for table invitations',
   'T200.45 an owner cannot insert an invitation with a token of their choosing (42501)');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000002","role":"authenticated"}', true);
 select throws_ok(
   $$update public.invitations set role_id = (select id from public.roles where key = 'owner') where email = 'pat@example.com'$$,
   '42501', 'permission denied for table invitations',
   'T200.46 an admin cannot raise a pending invitation to owner by updating it (42501)');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000006","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000006","role":"authenticated"}', true);
 select throws_ok(
   $$update public.invitations set expires_at = now() + interval '7 days' where email = 'quinn@example.com'$$,
   '42501', 'permission denied for table invitations',
@@ -257,28 +260,28 @@ select throws_ok($$delete from public.invitations where true$$, '42501', 'permis
 
 -- Inviting again, inviting a member ---------------------------------------------------
 
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000001","role":"authenticated"}', true);
 select lives_ok(
-  $$insert into t_inv select 'nora-again', i.* from public.invite_member('10000000-0000-4000-8000-000000000001', ' NORA@example.com ', 'viewer') i$$,
+  $$insert into t_inv select 'nora-again', i.* from public.invite_member('f1000000-0000-4000-8000-000000000001', ' NORA@example.test ', 'viewer') i$$,
   'T200.49 the same email (any case, surrounding spaces) can be invited again');
 select results_eq(
   $$select i.id, i.revoked_at is not null from public.invitations i
-    where i.organization_id = '10000000-0000-4000-8000-000000000001' and i.email = 'nora@example.com' order by i.created_at, i.revoked_at nulls last$$,
+    where i.organization_id = 'f1000000-0000-4000-8000-000000000001' and i.email = 'nora@example.test' order by i.created_at, i.revoked_at nulls last$$,
   $$select invitation_id, label = 'nora' from t_inv where label in ('nora', 'nora-again') order by label = 'nora-again'$$,
   'T200.50 inviting again replaces the pending invitation: the old one is revoked, the new one is the only pending one');
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'bob@acme.example', 'member')$$,
-  '23505', 'already a member: bob@acme.example belongs to this organization',
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'bob@acme.test', 'member')$$,
+  '23505', 'already a member: bob@acme.test belongs to this organization',
   'T200.51 inviting the email of a member is a conflict (23505)');
 select throws_ok(
-  $$select * from public.invite_member('10000000-0000-4000-8000-000000000001', 'Mallory@EXAMPLE.com', 'admin')$$,
-  '23505', 'already a member: mallory@example.com belongs to this organization',
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'Mallory@EXAMPLE.test', 'admin')$$,
+  '23505', 'already a member: mallory@example.test belongs to this organization',
   'T200.52 the member check ignores case: a member cannot be re-invited with a higher role (23505)');
 
 -- The same email may be invited by two organizations independently.
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000006","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000006","role":"authenticated"}', true);
 select lives_ok(
-  $$insert into t_inv select 'nora-globex', i.* from public.invite_member('10000000-0000-4000-8000-000000000002', 'nora@example.com', 'member') i$$,
+  $$insert into t_inv select 'nora-globex', i.* from public.invite_member('f1000000-0000-4000-8000-000000000002', 'nora@example.test', 'member') i$$,
   'T200.53 another organization may invite the same email');
 reset role;
 select ok((select revoked_at is null and accepted_at is null from public.invitations

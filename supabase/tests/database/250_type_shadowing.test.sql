@@ -14,7 +14,7 @@
 --   * every function of public and private has search_path = pg_catalog, pg_temp;
 --   * the tripwire is armed: run as another role (postgres, whose session
 --     search path finds the domain first) it raises.
--- Personas and ids: supabase/seed.sql.
+-- Personas and ids: personas.psql (the suite's own fixtures).
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(36);
@@ -44,8 +44,8 @@ select ok(
 
 -- TEMPORARY for authenticated, as PUBLIC holds it on a database that never ran the hardening.
 do $$ begin execute format('grant temporary on database %I to authenticated', current_database()); end $$;
--- pat signs up (confirmed) to accept the seed's pending invitation.
-insert into auth.users (id, email, email_confirmed_at) values ('00000000-0000-4000-a000-000000000099', 'pat@example.com', now());
+-- pat signs up (confirmed) to accept the fixture's pending invitation.
+insert into auth.users (id, email, email_confirmed_at) values ('f0000000-0000-4000-a000-000000000099', 'pat@example.com', now());
 
 -- The attack, as nora (no organization) ----------------------------------------------------
 select pg_temp.as_user('nora');
@@ -59,45 +59,45 @@ end $$;
 create domain pg_temp.uuid as pg_catalog.uuid check (pg_temp.tripwire(value::pg_catalog.text));
 create domain pg_temp.text as pg_catalog.text check (pg_temp.tripwire(value));
 
-select is(pg_temp.outcome($$select '00000000-0000-4000-a000-000000000012'::uuid, 'x'::text$$), 'ok',
+select is(pg_temp.outcome($$select 'f0000000-0000-4000-a000-000000000012'::uuid, 'x'::text$$), 'ok',
   'T250.02 the domains shadow uuid and text in the user''s own SQL, where they run as authenticated');
 select is(pg_temp.outcome($$select public.create_organization('Nora Works', 'nora-works')$$), 'ok',
   'T250.03 create_organization never runs the shadowing domain as its definer');
-select is(pg_temp.outcome($$select public.authorize('10000000-0000-4000-8000-000000000001', 'clients.read')$$), 'ok',
+select is(pg_temp.outcome($$select public.authorize('f1000000-0000-4000-8000-000000000001', 'clients.read')$$), 'ok',
   'T250.04 authorize never runs the shadowing domain as its definer');
 
 -- RPCs as alice (owner of Acme)
 select pg_temp.as_user('alice');
-select is(pg_temp.outcome($$select public.set_member_roles('10000000-0000-4000-8000-000000000001', '00000000-0000-4000-a000-000000000005', '{member}')$$), 'ok',
+select is(pg_temp.outcome($$select public.set_member_roles('f1000000-0000-4000-8000-000000000001', 'f0000000-0000-4000-a000-000000000005', '{member}')$$), 'ok',
   'T250.05 set_member_roles never runs the shadowing domain as its definer');
-select is(pg_temp.outcome($$select public.invite_member('10000000-0000-4000-8000-000000000001', 'newcomer@example.com', 'member')$$), 'ok',
+select is(pg_temp.outcome($$select public.invite_member('f1000000-0000-4000-8000-000000000001', 'newcomer@example.com', 'member')$$), 'ok',
   'T250.06 invite_member never runs the shadowing domain as its definer');
 select is(pg_temp.outcome($$select public.revoke_invitation(i.id) from public.invitations i where i.email = 'newcomer@example.com' and i.revoked_at is null$$), 'ok',
   'T250.07 revoke_invitation never runs the shadowing domain as its definer');
-select is(pg_temp.outcome($$select public.remove_member('10000000-0000-4000-8000-000000000001', '00000000-0000-4000-a000-000000000005')$$), 'ok',
+select is(pg_temp.outcome($$select public.remove_member('f1000000-0000-4000-8000-000000000001', 'f0000000-0000-4000-a000-000000000005')$$), 'ok',
   'T250.08 remove_member never runs the shadowing domain as its definer');
-select is(pg_temp.outcome($$insert into public.clients (organization_id, name) values ('10000000-0000-4000-8000-000000000001', 'Shadow Client')$$), 'ok',
+select is(pg_temp.outcome($$insert into public.clients (organization_id, name) values ('f1000000-0000-4000-8000-000000000001', 'Shadow Client')$$), 'ok',
   'T250.09 inserting a client (audit trigger) never runs the shadowing domain as a definer');
 select is(pg_temp.outcome($$update public.clients set notes = 'n' where name = 'Shadow Client'$$), 'ok',
   'T250.10 updating a client (audit trigger) never runs the shadowing domain as a definer');
-select is(pg_temp.outcome($$delete from public.user_clients where organization_id = '10000000-0000-4000-8000-000000000001' and user_id = '00000000-0000-4000-a000-000000000004'$$), 'ok',
+select is(pg_temp.outcome($$delete from public.user_clients where organization_id = 'f1000000-0000-4000-8000-000000000001' and user_id = 'f0000000-0000-4000-a000-000000000004'$$), 'ok',
   'T250.11 deleting assignments (audit trigger) never runs the shadowing domain as a definer');
-select is(pg_temp.outcome($$update public.organizations set name = 'Acme Shadow' where id = '10000000-0000-4000-8000-000000000001'$$), 'ok',
+select is(pg_temp.outcome($$update public.organizations set name = 'Acme Shadow' where id = 'f1000000-0000-4000-8000-000000000001'$$), 'ok',
   'T250.12 renaming an organization never runs the shadowing domain as a definer');
-select is(pg_temp.outcome($$select public.transfer_ownership('10000000-0000-4000-8000-000000000001', '00000000-0000-4000-a000-000000000002')$$), 'ok',
+select is(pg_temp.outcome($$select public.transfer_ownership('f1000000-0000-4000-8000-000000000001', 'f0000000-0000-4000-a000-000000000002')$$), 'ok',
   'T250.13 transfer_ownership (owner guard trigger) never runs the shadowing domain as its definer');
 
--- pat accepts the seed's invitation
+-- pat accepts the fixture's invitation
 select pg_temp.as_user('nora');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000099","role":"authenticated","is_anonymous":false}', true);
-select is(pg_temp.outcome($$select public.accept_invitation('demo-invitation-token-for-pat-0001')$$), 'ok',
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000099","role":"authenticated","is_anonymous":false}', true);
+select is(pg_temp.outcome($$select public.accept_invitation('fixture-invitation-token-for-pat-0001')$$), 'ok',
   'T250.14 accept_invitation never runs the shadowing domain as its definer');
 
 -- dave (member of Acme): a client he creates is assigned to him by a definer trigger
 select pg_temp.as_user('dave');
-select is(pg_temp.outcome($$insert into public.clients (organization_id, name) values ('10000000-0000-4000-8000-000000000001', 'Dave Shadow')$$), 'ok',
+select is(pg_temp.outcome($$insert into public.clients (organization_id, name) values ('f1000000-0000-4000-8000-000000000001', 'Dave Shadow')$$), 'ok',
   'T250.15 the creator-assignment trigger never runs the shadowing domain as its definer');
-select is(pg_temp.outcome($$update public.users set full_name = 'Dave S' where id = '00000000-0000-4000-a000-000000000004'$$), 'ok',
+select is(pg_temp.outcome($$update public.users set full_name = 'Dave S' where id = 'f0000000-0000-4000-a000-000000000004'$$), 'ok',
   'T250.16 updating one''s profile (audit trigger) never runs the shadowing domain as a definer');
 
 -- Helpers and table reads as mallory (two organizations)
@@ -110,7 +110,7 @@ select is(pg_temp.outcome($$select private.organization_ids_with_role('member')$
   'T250.19 private.organization_ids_with_role() never runs the shadowing domain as its definer');
 select is(pg_temp.outcome($$select private.co_member_ids()$$), 'ok',
   'T250.20 private.co_member_ids() never runs the shadowing domain as its definer');
-select is(pg_temp.outcome($$select private.has_permission('10000000-0000-4000-8000-000000000002', 'clients.read')$$), 'ok',
+select is(pg_temp.outcome($$select private.has_permission('f1000000-0000-4000-8000-000000000002', 'clients.read')$$), 'ok',
   'T250.21 private.has_permission() never runs the shadowing domain as its definer');
 select is(pg_temp.outcome($$select private.assigned_client_ids()$$), 'ok',
   'T250.22 private.assigned_client_ids() never runs the shadowing domain as its definer');

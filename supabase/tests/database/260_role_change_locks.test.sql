@@ -9,7 +9,7 @@
 --     wait, or time its locks.
 -- The lock is observed with a spy: within this file's transaction a trigger on
 -- the organization's lock row (private.owner_guards) raises SPY01.
--- Personas and ids: supabase/seed.sql.
+-- Personas and ids: personas.psql (the suite's own fixtures).
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(18);
@@ -23,7 +23,7 @@ end $$;
 create trigger test_lock_spy before insert or update on private.owner_guards
   for each row execute function private.test_lock_spy();
 
-insert into auth.users (id, email, email_confirmed_at) values ('00000000-0000-4000-a000-000000000041', 'pat@example.com', now());
+insert into auth.users (id, email, email_confirmed_at) values ('f0000000-0000-4000-a000-000000000041', 'pat@example.com', now());
 
 -- Refused before any lock ---------------------------------------------------------------
 select pg_temp.as_user('nora');
@@ -33,7 +33,7 @@ select throws_ok($$select public.remove_member(pg_temp.org('acme'), pg_temp.uid(
   'T260.02 a non-member''s remove_member is refused before the organization''s lock (P0002)');
 select throws_ok($$select public.transfer_ownership(pg_temp.org('acme'), pg_temp.uid('nora'))$$, 'P0002', null,
   'T260.03 a non-member''s transfer_ownership is refused before the organization''s lock (P0002)');
-select throws_ok($$select public.accept_invitation('demo-invitation-token-for-pat-0001')$$, '42501', null,
+select throws_ok($$select public.accept_invitation('fixture-invitation-token-for-pat-0001')$$, '42501', null,
   'T260.04 accepting someone else''s invitation is refused before the organization''s lock (42501)');
 
 select pg_temp.as_user('dave');
@@ -63,8 +63,8 @@ select pg_temp.as_user('alice');
 select throws_ok($$select public.transfer_ownership(pg_temp.org('acme'), pg_temp.uid('bob'))$$, 'SPY01', null,
   'T260.13 transfer_ownership takes the organization''s lock');
 select pg_temp.as_user('nora');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000041","role":"authenticated"}', true);
-select throws_ok($$select public.accept_invitation('demo-invitation-token-for-pat-0001')$$, 'SPY01', null,
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000041","role":"authenticated"}', true);
+select throws_ok($$select public.accept_invitation('fixture-invitation-token-for-pat-0001')$$, 'SPY01', null,
   'T260.14 accept_invitation takes the organization''s lock');
 
 -- The lock helper ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@
 --     (22023) and when accepting (OL004);
 --   * anonymous sign-ins (is_anonymous claim, or auth.users.is_anonymous)
 --     cannot accept (OL001).
--- Personas and ids: supabase/seed.sql.
+-- Personas and ids: personas.psql (the suite's own fixtures).
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(18);
@@ -20,10 +20,10 @@ create temp table t_tok (label text primary key, token text);
 grant all on t_tok to authenticated;
 
 insert into auth.users (id, email, email_confirmed_at, is_anonymous) values
-  ('00000000-0000-4000-a000-000000000031', 'sam@example.com', null, false),             -- signed up, not confirmed
-  ('00000000-0000-4000-a000-000000000032', U&'\212Aate@example.com', now(), false),       -- Kelvin sign for K
-  ('00000000-0000-4000-a000-000000000033', 'Uma.Upton@Example.COM', now(), false),        -- mixed case
-  ('00000000-0000-4000-a000-000000000034', 'vic@example.com', now(), true);               -- an anonymous sign-in with an email
+  ('f0000000-0000-4000-a000-000000000031', 'sam@example.com', null, false),             -- signed up, not confirmed
+  ('f0000000-0000-4000-a000-000000000032', U&'\212Aate@example.com', now(), false),       -- Kelvin sign for K
+  ('f0000000-0000-4000-a000-000000000033', 'Uma.Upton@Example.COM', now(), false),        -- mixed case
+  ('f0000000-0000-4000-a000-000000000034', 'vic@example.com', now(), true);               -- an anonymous sign-in with an email
 
 -- bob (admin of Acme) invites
 select pg_temp.as_user('bob');
@@ -31,7 +31,7 @@ insert into t_tok select 'sam', token from public.invite_member(pg_temp.org('acm
 insert into t_tok select 'kate', token from public.invite_member(pg_temp.org('acme'), 'kate@example.com', 'member');
 insert into t_tok select 'uma', token from public.invite_member(pg_temp.org('acme'), '  UMA.upton@example.com ', 'viewer');
 insert into t_tok select 'vic', token from public.invite_member(pg_temp.org('acme'), 'vic@example.com', 'viewer');
-insert into t_tok select 'nora', token from public.invite_member(pg_temp.org('acme'), 'nora@example.com', 'viewer');
+insert into t_tok select 'nora', token from public.invite_member(pg_temp.org('acme'), 'nora@example.test', 'viewer');
 
 select throws_ok($$select public.invite_member(pg_temp.org('acme'), U&'\212Aate@example.com', 'member')$$,
   '22023', null,
@@ -47,44 +47,44 @@ select is((select email from public.invitations where email like '%gir@example.c
   'T270.05 only A-Z are folded: the non-ASCII capital stays as written (no locale-dependent lower())');
 
 -- Confirmation
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000031","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000031","role":"authenticated"}', true);
 select throws_ok($$select public.accept_invitation((select token from t_tok where label = 'sam'))$$,
   'OL003', 'email address not confirmed',
   'T270.06 a user whose email is not confirmed cannot accept (OL003)');
 select pg_temp.as_postgres();
 select is((select accepted_at from public.invitations where email = 'sam@example.com' and revoked_at is null), null,
   'T270.07 the refused attempt consumed nothing');
-select ok(not exists (select 1 from public.organization_users where user_id = '00000000-0000-4000-a000-000000000031'),
+select ok(not exists (select 1 from public.organization_users where user_id = 'f0000000-0000-4000-a000-000000000031'),
   'T270.08 and made no membership');
-update auth.users set email_confirmed_at = now() where id = '00000000-0000-4000-a000-000000000031';
+update auth.users set email_confirmed_at = now() where id = 'f0000000-0000-4000-a000-000000000031';
 select pg_temp.as_user('nora');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000031","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000031","role":"authenticated"}', true);
 select is(public.accept_invitation((select token from t_tok where label = 'sam')), pg_temp.org('acme'),
   'T270.09 once confirmed, the same user accepts');
 
 -- Locale-independent, normalized comparison
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000032","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000032","role":"authenticated"}', true);
 select throws_ok($$select public.accept_invitation((select token from t_tok where label = 'kate'))$$,
   'OL004', 'your email address is not in Unicode normal form NFKC',
   'T270.10 a user whose address spells K with the KELVIN SIGN cannot accept kate@''s invitation (OL004)');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000033","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000033","role":"authenticated"}', true);
 select is(public.accept_invitation((select token from t_tok where label = 'uma')), pg_temp.org('acme'),
   'T270.11 ASCII case differences do not matter: Uma.Upton@Example.COM accepts uma.upton@example.com''s invitation');
 
 -- Anonymous sign-ins
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000012","role":"authenticated","is_anonymous":true}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000012","role":"authenticated","is_anonymous":true}', true);
 select throws_ok($$select public.accept_invitation((select token from t_tok where label = 'nora'))$$,
   'OL001', 'anonymous sign-ins cannot accept invitations',
   'T270.12 a token with is_anonymous true cannot accept, even for its user''s email (OL001)');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000012","role":"authenticated","is_anonymous":"true"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000012","role":"authenticated","is_anonymous":"true"}', true);
 select throws_ok($$select public.accept_invitation((select token from t_tok where label = 'nora'))$$,
   'OL001', 'anonymous sign-ins cannot accept invitations',
   'T270.13 any is_anonymous value but false counts as anonymous (OL001)');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000034","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000034","role":"authenticated"}', true);
 select throws_ok($$select public.accept_invitation((select token from t_tok where label = 'vic'))$$,
   'OL001', 'anonymous sign-ins cannot accept invitations',
   'T270.14 a user auth.users marks anonymous cannot accept without the claim (OL001)');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000012","role":"authenticated","is_anonymous":false}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000012","role":"authenticated","is_anonymous":false}', true);
 select is(public.accept_invitation((select token from t_tok where label = 'nora')), pg_temp.org('acme'),
   'T270.15 is_anonymous false accepts');
 

@@ -8,7 +8,7 @@
 --   * the settings are readable and changeable by the service role only; the
 --     creator (organizations.created_by) is recorded and not writable through
 --     the API.
--- Personas and ids: supabase/seed.sql.
+-- Personas and ids: personas.psql (the suite's own fixtures).
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(19);
@@ -16,17 +16,17 @@ select plan(19);
 \ir personas.psql
 
 insert into auth.users (id, email, email_confirmed_at, is_anonymous) values
-  ('00000000-0000-4000-a000-000000000051', null, null, true);   -- an anonymous sign-in
+  ('f0000000-0000-4000-a000-000000000051', null, null, true);   -- an anonymous sign-in
 
 -- Anonymous sign-ins --------------------------------------------------------------------
 select pg_temp.as_user('nora');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000012","role":"authenticated","is_anonymous":true}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000012","role":"authenticated","is_anonymous":true}', true);
 select throws_ok($$select public.create_organization('Anon Co', 'anon-co')$$, 'OL001', 'anonymous sign-ins cannot create organizations',
   'T280.01 a token with is_anonymous true cannot create an organization (OL001)');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000051","role":"authenticated"}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000051","role":"authenticated"}', true);
 select throws_ok($$select public.create_organization('Anon Co', 'anon-co')$$, 'OL001', 'anonymous sign-ins cannot create organizations',
   'T280.02 a user auth.users marks anonymous cannot create one without the claim (OL001)');
-select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-a000-000000000012","role":"authenticated","is_anonymous":false}', true);
+select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000012","role":"authenticated","is_anonymous":false}', true);
 select lives_ok($$select public.create_organization('Nora One', 'nora-one')$$,
   'T280.03 is_anonymous false creates');
 select is((select created_by from public.organizations where slug = 'nora-one'), pg_temp.uid('nora'),

@@ -1,7 +1,7 @@
 -- Threat cases for the audit log's no-op updates (SPEC §4 audit_log): an
 -- update that changes nothing writes no audit row, so nobody allowed to
 -- update can grow the log at will; a real change is still recorded, once.
--- Personas and ids: supabase/seed.sql.
+-- Personas and ids: personas.psql (the suite's own fixtures).
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(7);

@@ -6,7 +6,7 @@
 --     backdated;
 --   * INSERT ... RETURNING (supabase-js insert().select()) still returns the
 --     new row with the id the database chose.
--- Personas and ids: supabase/seed.sql.
+-- Personas and ids: personas.psql (the suite's own fixtures).
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(8);
@@ -26,7 +26,7 @@ select pg_temp.as_user('frank');
 select throws_ok($$insert into public.clients (id, organization_id, name) values (pg_temp.client(1, 1), pg_temp.org('globex'), 'Probe')$$,
   '42501', null,
   'T295.03 inserting a client with a chosen id (another tenant''s) is refused with 42501, not 23505');
-select throws_ok($$insert into public.clients (id, organization_id, name) values ('20000000-0000-4000-8000-00000000ffff', pg_temp.org('globex'), 'Probe')$$,
+select throws_ok($$insert into public.clients (id, organization_id, name) values ('f2000000-0000-4000-8000-00000000ffff', pg_temp.org('globex'), 'Probe')$$,
   '42501', null,
   'T295.04 inserting a client with a fresh chosen id is refused alike (42501): nothing tells the two apart');
 with r as (insert into public.clients (organization_id, name) values (pg_temp.org('globex'), 'Chosen By Db') returning id)
