@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint";
 
 export default defineConfig(
   // Generated (drizzle-kit pull, supabase gen types) and not ours.
-  globalIgnores(["node_modules/", ".data/", "src/schema/generated/", "src/types/database.types.ts"]),
+  globalIgnores(["node_modules/", ".data/", "dist/", "src/schema/generated/", "src/types/database.types.ts"]),
   eslint.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

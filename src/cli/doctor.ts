@@ -1,0 +1,190 @@
+/**
+ * `doctor --db-url URL [--workdir DIR]`: checks a live database from its
+ * catalog (and, with the manifest, from the project's migration history),
+ * prints each check, and reports whether all passed.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import postgres from "postgres";
+import { readManifest } from "./install.ts";
+import { layerFunctions, layerMigrations, layerTables, nameOf, versionOf } from "./layer.ts";
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+const API_ROLES = ["anon", "authenticated", "service_role"];
+const SEARCH_PATH = "search_path=pg_catalog, pg_temp";
+
+function list(items: string[], max = 8): string {
+  return items.length > max ? `${items.slice(0, max).join(", ")} and ${items.length - max} more` : items.join(", ");
+}
+
+/** The Supabase CLI to run `db advisors` with: given, the project's own, or the one on PATH. */
+function supabaseCli(workdir: string | undefined, given: string | undefined): string | null {
+  if (given) return given;
+  if (process.env.SUPABASE_CLI) return process.env.SUPABASE_CLI;
+  if (workdir && existsSync(path.join(workdir, "node_modules", ".bin", "supabase")))
+    return path.join(workdir, "node_modules", ".bin", "supabase");
+  return spawnSync("supabase", ["--version"], { stdio: "ignore" }).status === 0 ? "supabase" : null;
+}
+
+interface Finding {
+  name: string;
+  level: string;
+  detail: string;
+}
+
+function advisors(url: string, cli: string | null, workdir: string | undefined): Check {
+  if (!cli)
+    return {
+      name: "advisors",
+      ok: false,
+      detail: "the Supabase CLI was not found (install it in the project, or pass --supabase-cli PATH)",
+    };
+  const u = new URL(url);
+  if (!u.searchParams.has("sslmode") && ["127.0.0.1", "localhost", "::1"].includes(u.hostname))
+    u.searchParams.set("sslmode", "disable");
+  const args = ["db", "advisors", "--db-url", u.toString(), "--type", "all", "--level", "warn", "--fail-on", "none"];
+  const result = spawnSync(cli, [...args, ...(workdir ? ["--workdir", workdir] : [])], {
+    encoding: "utf8",
+    env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
+  });
+  const out = result.stdout ?? "";
+  const start = out.indexOf("[");
+  if (result.status === 0 && start < 0 && /No issues found/i.test(`${out}${result.stderr ?? ""}`)) {
+    return { name: "advisors", ok: true, detail: "supabase db advisors: no warning or error" };
+  }
+  if (result.status !== 0 || start < 0) {
+    return {
+      name: "advisors",
+      ok: false,
+      detail: `supabase db advisors failed: ${`${out}${result.stderr ?? ""}`.trim().split("\n").slice(-3).join(" ")}`,
+    };
+  }
+  const findings = (JSON.parse(out.slice(start)) as Finding[]).filter((f) => f.level === "WARN" || f.level === "ERROR");
+  return findings.length
+    ? { name: "advisors", ok: false, detail: findings.map((f) => `${f.level} ${f.name}: ${f.detail}`).join("; ") }
+    : { name: "advisors", ok: true, detail: "supabase db advisors: no warning or error" };
+}
+
+export interface DoctorOptions {
+  dbUrl: string;
+  workdir?: string;
+  supabaseCli?: string;
+  /** Leave out `supabase db advisors` (it needs the Supabase CLI). */
+  skipAdvisors?: boolean;
+}
+
+export async function doctor(options: DoctorOptions): Promise<Check[]> {
+  const checks: Check[] = [];
+  const sql = postgres(options.dbUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  try {
+    // 1. Every layer migration applied.
+    const [history] = await sql`select to_regclass('supabase_migrations.schema_migrations') is not null as present`;
+    const applied = history?.present
+      ? await sql<
+          { version: string; name: string | null }[]
+        >`select version, name from supabase_migrations.schema_migrations`
+      : [];
+    const versions = new Set(applied.map((r) => r.version));
+    const names = new Set(applied.map((r) => r.name ?? ""));
+    const manifest = options.workdir ? readManifest(options.workdir) : null;
+    const missing = manifest
+      ? manifest.migrations.filter((m) => !versions.has(versionOf(m.file))).map((m) => m.file)
+      : layerMigrations().filter(
+          (m) => !versions.has(versionOf(m)) && !names.has(nameOf(m)) && !names.has(`org_layer_${nameOf(m)}`),
+        );
+    const expected = manifest ? manifest.migrations.length : layerMigrations().length;
+    checks.push({
+      name: "migrations applied",
+      ok: missing.length === 0 && expected > 0,
+      detail: missing.length
+        ? `not in supabase_migrations.schema_migrations: ${list(missing)}`
+        : `${expected} layer migration(s) in the history${manifest ? ` (manifest, version ${manifest.version})` : ""}`,
+    });
+
+    // 2. RLS on for every layer table.
+    const tables = layerTables();
+    const rows = await sql<{ relname: string; rls: boolean }[]>`
+      select c.relname, c.relrowsecurity as rls from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = 'public' and c.relkind in ('r', 'p') and c.relname = any(${tables})`;
+    const seen = new Map(rows.map((r) => [r.relname, r.rls]));
+    const absent = tables.filter((t) => !seen.has(t));
+    const open = tables.filter((t) => seen.get(t) === false);
+    checks.push({
+      name: "row-level security",
+      ok: absent.length === 0 && open.length === 0,
+      detail:
+        absent.length || open.length
+          ? [absent.length ? `missing: ${list(absent)}` : "", open.length ? `RLS off: ${list(open)}` : ""]
+              .filter(Boolean)
+              .join("; ")
+          : `on for all ${tables.length} layer tables`,
+    });
+
+    // 3. Helpers and RPCs: security definer ones pin the search path; the
+    //    functions `authenticated` may call are security definer.
+    const functions = layerFunctions();
+    const fns = await sql<{ name: string; secdef: boolean; config: string[] | null; callable: boolean }[]>`
+      select n.nspname || '.' || p.proname as name, p.prosecdef as secdef, p.proconfig as config,
+             has_function_privilege('authenticated', p.oid, 'execute') as callable
+        from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+       where n.nspname || '.' || p.proname = any(${functions})`;
+    const fnNames = new Set(fns.map((f) => f.name));
+    const noFunction = functions.filter((f) => !fnNames.has(f));
+    const unpinned = fns.filter((f) => f.secdef && !(f.config ?? []).includes(SEARCH_PATH)).map((f) => f.name);
+    const invokerRpcs = fns.filter((f) => f.name.startsWith("public.") && f.callable && !f.secdef).map((f) => f.name);
+    checks.push({
+      name: "functions",
+      ok: noFunction.length === 0 && unpinned.length === 0 && invokerRpcs.length === 0,
+      detail:
+        [
+          noFunction.length ? `missing: ${list(noFunction)}` : "",
+          unpinned.length ? `security definer without ${SEARCH_PATH}: ${list(unpinned)}` : "",
+          invokerRpcs.length ? `callable by authenticated but not security definer: ${list(invokerRpcs)}` : "",
+        ]
+          .filter(Boolean)
+          .join("; ") ||
+        `${functions.length} layer functions; every security definer one sets ${SEARCH_PATH}; the RPCs are security definer`,
+    });
+
+    // 4. No API grant wider than the layer's: anon holds nothing on the
+    //    layer's tables and functions; no API role may truncate a layer table
+    //    (it would skip the audit log and the owner invariant), authenticated
+    //    holds no REFERENCES or TRIGGER there; the API roles hold nothing on
+    //    the tables of schema private.
+    const wide = await sql<{ what: string }[]>`
+      select format('%s on table public.%s to %s', t.privilege_type, t.table_name, t.grantee) as what
+        from information_schema.role_table_grants t
+       where t.table_schema = 'public' and t.table_name = any(${tables}) and t.grantee = any(${API_ROLES})
+         and (t.grantee = 'anon' or t.privilege_type = 'TRUNCATE'
+              or (t.grantee = 'authenticated' and t.privilege_type in ('REFERENCES', 'TRIGGER')))
+      union all
+      select format('%s on table private.%s to %s', t.privilege_type, t.table_name, t.grantee)
+        from information_schema.role_table_grants t
+       where t.table_schema = 'private' and t.grantee = any(${API_ROLES})
+      union all
+      select format('EXECUTE on function %s.%s to anon', n.nspname, p.proname)
+        from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+       where n.nspname || '.' || p.proname = any(${functions}) and has_function_privilege('anon', p.oid, 'execute')
+      order by 1`;
+    checks.push({
+      name: "API grants",
+      ok: wide.length === 0,
+      detail: wide.length ? `wider than the layer's: ${list(wide.map((w) => w.what))}` : "none wider than the layer's",
+    });
+  } catch (error) {
+    checks.push({ name: "database", ok: false, detail: error instanceof Error ? error.message : String(error) });
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+
+  // 5. The advisors.
+  if (!options.skipAdvisors)
+    checks.push(advisors(options.dbUrl, supabaseCli(options.workdir, options.supabaseCli), options.workdir));
+  return checks;
+}

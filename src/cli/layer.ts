@@ -1,0 +1,142 @@
+/**
+ * What the package ships (its migrations and threat suite) and what a
+ * project's migrations define, for `supabase-org-layer init`, `upgrade` and
+ * `doctor`. Only Node built-ins: the bin runs from an installed package.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The package root: two levels above this file, from src/cli (repository) or dist/cli (installed package). */
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const LAYER_MIGRATIONS_DIR = path.join(PACKAGE_ROOT, "supabase", "migrations");
+export const LAYER_TESTS_DIR = path.join(PACKAGE_ROOT, "supabase", "tests", "database");
+/** Where the manifest lives in a project, relative to its workdir. */
+export const MANIFEST_FILE = path.join("supabase", "supabase-org-layer.json");
+/**
+ * Threat-suite files that test this repository's local copy of the Supabase
+ * platform (roles, auth schema, hosted parity), not the layer: a project's
+ * platform is Supabase's own, so they stay here.
+ */
+const PLATFORM_TESTS = new Set(["000_platform_baseline.test.sql", "001_hosted_parity.test.sql"]);
+
+export interface PackageInfo {
+  name: string;
+  version: string;
+}
+
+export function packageInfo(): PackageInfo {
+  const json = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as PackageInfo;
+  return { name: json.name, version: json.version };
+}
+
+export function sha256(text: string | Buffer): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+export function fileSha256(file: string): string {
+  return sha256(readFileSync(file));
+}
+
+const MIGRATION_NAME = /^(\d+)_(.+)\.sql$/;
+
+/** Migration file names of a folder (`<version>_<name>.sql`), in version order. */
+export function migrationNames(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => MIGRATION_NAME.test(f))
+    .sort();
+}
+
+export function versionOf(file: string): string {
+  return MIGRATION_NAME.exec(path.basename(file))?.[1] ?? "";
+}
+
+/** The name part of a migration file (what the Supabase CLI records as its name). */
+export function nameOf(file: string): string {
+  return MIGRATION_NAME.exec(path.basename(file))?.[2] ?? "";
+}
+
+export function layerMigrations(): string[] {
+  return migrationNames(LAYER_MIGRATIONS_DIR);
+}
+
+/** The threat suite's files: the test files and the include they share. */
+export function layerTests(): string[] {
+  if (!existsSync(LAYER_TESTS_DIR)) return [];
+  return readdirSync(LAYER_TESTS_DIR)
+    .filter((f) => (f.endsWith(".test.sql") || f.endsWith(".psql")) && !PLATFORM_TESTS.has(f))
+    .sort();
+}
+
+/** SQL without comments and string bodies that could hide a `create` in prose. */
+function stripComments(sql: string): string {
+  return sql.replace(/--[^\n]*/g, "").replace(/\/\*[\s\S]*?\*\//g, "");
+}
+
+const IDENT = String.raw`"?([A-Za-z_][A-Za-z0-9_$]*)"?`;
+const QUALIFIED = String.raw`(?:${IDENT}\s*\.\s*)?${IDENT}`;
+
+/**
+ * The objects a SQL text creates that the layer cares about: tables, views,
+ * types and functions (as `kind schema.name`, unqualified names in `public`)
+ * and triggers on `auth.users` (as `trigger auth.users.name`).
+ */
+export function definedObjects(sql: string): Set<string> {
+  const text = stripComments(sql);
+  const found = new Set<string>();
+  const patterns: [string, RegExp][] = [
+    ["table", new RegExp(String.raw`\bcreate\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?${QUALIFIED}`, "gi")],
+    [
+      "view",
+      new RegExp(
+        String.raw`\bcreate\s+(?:or\s+replace\s+)?(?:materialized\s+)?view\s+(?:if\s+not\s+exists\s+)?${QUALIFIED}`,
+        "gi",
+      ),
+    ],
+    ["type", new RegExp(String.raw`\bcreate\s+(?:type|domain)\s+${QUALIFIED}`, "gi")],
+    [
+      "function",
+      new RegExp(String.raw`\bcreate\s+(?:or\s+replace\s+)?(?:function|procedure)\s+${QUALIFIED}\s*\(`, "gi"),
+    ],
+  ];
+  for (const [kind, pattern] of patterns) {
+    for (const m of text.matchAll(pattern))
+      found.add(`${kind} ${(m[1] ?? "public").toLowerCase()}.${m[2]!.toLowerCase()}`);
+  }
+  const trigger = new RegExp(
+    String.raw`\bcreate\s+(?:or\s+replace\s+)?(?:constraint\s+)?trigger\s+${IDENT}[\s\S]*?\bon\s+${QUALIFIED}`,
+    "gi",
+  );
+  for (const m of text.matchAll(trigger)) {
+    const schema = (m[2] ?? "public").toLowerCase();
+    const table = m[3]!.toLowerCase();
+    if (schema === "auth" && table === "users") found.add(`trigger auth.users.${m[1]!.toLowerCase()}`);
+  }
+  return found;
+}
+
+/** Everything the layer's migrations define. */
+export function layerObjects(): Set<string> {
+  const all = new Set<string>();
+  for (const f of layerMigrations())
+    for (const o of definedObjects(readFileSync(path.join(LAYER_MIGRATIONS_DIR, f), "utf8"))) all.add(o);
+  return all;
+}
+
+/** The layer's tables in schema public (each must have RLS on). */
+export function layerTables(): string[] {
+  return [...layerObjects()]
+    .filter((o) => o.startsWith("table public."))
+    .map((o) => o.slice("table public.".length))
+    .sort();
+}
+
+/** The layer's functions as `schema.name`. */
+export function layerFunctions(): string[] {
+  return [...layerObjects()]
+    .filter((o) => o.startsWith("function "))
+    .map((o) => o.slice("function ".length))
+    .sort();
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+/**
+ * The `supabase-org-layer` command: `init`, `init --adopt`, `upgrade`,
+ * `doctor` and `entity`. Run it in a project made by `supabase init`
+ * (`npx supabase-org-layer init`), or point it there with `--workdir DIR`.
+ */
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { doctor } from "./doctor.ts";
+import { adopt, init, Refusal, upgrade, type Plan } from "./install.ts";
+import { packageInfo } from "./layer.ts";
+
+const USAGE = `Usage: supabase-org-layer <command> [options]
+
+Commands:
+  init [--workdir DIR]               copy the layer's migrations and threat suite into the project
+  init --adopt [--workdir DIR]       record a layer the project already holds (started from a copy of it)
+  upgrade [--workdir DIR] [--keep-edits]
+                                     add the migrations of this version the project lacks
+  doctor --db-url URL [--workdir DIR] [--supabase-cli PATH] [--no-advisors]
+                                     check a live database: migrations, RLS, functions, grants, advisors
+  entity <name> ...                  scaffold an organization-scoped table (not in this version)
+  --version                          print the package version
+`;
+
+function report(plan: Plan): void {
+  for (const file of plan.written) console.log(`  wrote ${file}`);
+  for (const note of plan.notes) console.log(`  ${note}`);
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      workdir: { type: "string" },
+      adopt: { type: "boolean" },
+      "keep-edits": { type: "boolean" },
+      "db-url": { type: "string" },
+      "supabase-cli": { type: "string" },
+      "no-advisors": { type: "boolean" },
+      version: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const { name, version } = packageInfo();
+  if (values.version) {
+    console.log(version);
+    return 0;
+  }
+  const [command] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return command || values.help ? 0 : 1;
+  }
+  const workdir = path.resolve(values.workdir ?? process.cwd());
+  switch (command) {
+    case "init": {
+      const plan = values.adopt ? adopt(workdir) : init(workdir);
+      console.log(`${name} ${version}: ${values.adopt ? "adopted the layer already in" : "installed into"} ${workdir}`);
+      report(plan);
+      console.log(
+        "Next: apply the migrations (supabase db push, or supabase migration up locally) and run the threat suite (supabase test db).",
+      );
+      return 0;
+    }
+    case "upgrade": {
+      const plan = upgrade(workdir, { keepEdits: values["keep-edits"] === true });
+      console.log(`${name} ${version}: upgraded ${workdir}`);
+      report(plan);
+      return 0;
+    }
+    case "doctor": {
+      const dbUrl = values["db-url"] ?? process.env.DATABASE_URL;
+      if (!dbUrl) {
+        console.error("doctor needs --db-url URL (or DATABASE_URL).");
+        return 2;
+      }
+      const checks = await doctor({
+        dbUrl,
+        ...(values.workdir ? { workdir } : {}),
+        ...(values["supabase-cli"] ? { supabaseCli: values["supabase-cli"] } : {}),
+        skipAdvisors: values["no-advisors"] === true,
+      });
+      for (const check of checks) console.log(`${check.ok ? "✔" : "✖"} ${check.name}: ${check.detail}`);
+      const failed = checks.filter((c) => !c.ok).length;
+      console.log(failed ? `${failed} check(s) failed` : `all ${checks.length} checks passed`);
+      return failed ? 1 : 0;
+    }
+    case "entity":
+      console.error(
+        `entity: not available in this version of ${name} (${version}); the entity generator comes in a later release.`,
+      );
+      return 1;
+    default:
+      console.error(`Unknown command "${command}".\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof Refusal) {
+      console.error(`Refused, nothing written: ${error.message}`);
+    } else {
+      console.error(error instanceof Error ? error.message : String(error));
+    }
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,429 @@
+/**
+ * Adoption in an existing Supabase project, as a user does it: a scratch
+ * project made by the pinned CLI's `supabase init`, the `npm pack` tarball
+ * installed into it, `supabase-org-layer init`, `supabase db push` to a fresh
+ * database with the platform baseline, the copied threat suite with pg_prove,
+ * `doctor`; then an upgrade from release 0.1.0's migration set on a database
+ * holding data; and each refusal of `init` and `upgrade`.
+ *
+ * npm test runs this file on the embedded engine only (scripts/test.ts): it
+ * checks packaging and the CLI, which do not depend on the PostgreSQL major,
+ * and packing, installing and pushing twice would double its minute.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "../../scripts/lib/config.ts";
+import {
+  applyBaseline,
+  createDatabase,
+  dropDatabase,
+  pushUrl,
+  supabaseCli,
+  withSql,
+} from "../../scripts/lib/database.ts";
+import { installPgtap } from "../../scripts/lib/throwaway.ts";
+import { countPgProve } from "../../scripts/lib/pgprove.ts";
+import { serverUrl } from "../support/database.ts";
+import { fileSha256, layerMigrations, layerTests } from "../../src/cli/layer.ts";
+import type { Manifest } from "../../src/cli/install.ts";
+
+const CLI = path.join(ROOT, "node_modules", ".bin", "supabase");
+const TSC = path.join(ROOT, "node_modules", ".bin", "tsc");
+const V010 = JSON.parse(readFileSync(path.join(import.meta.dirname, "fixtures", "v0.1.0.json"), "utf8")) as {
+  migrations: { source: string; sha256: string }[];
+};
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), "org-layer-install-"));
+const app = path.join(tmp, "app");
+let bin = "";
+const databases: string[] = [];
+
+function sh(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(file, args, { cwd, encoding: "utf8", env: { ...process.env, ...env } });
+  return { status: r.status, out: `${r.stdout ?? ""}${r.stderr ?? ""}` };
+}
+
+/** The installed bin, in `workdir`. */
+function layer(args: string[], workdir: string) {
+  return sh(process.execPath, [bin, ...args], workdir);
+}
+
+function supabaseInit(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const r = sh(CLI, ["init", "--workdir", dir], dir, { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" });
+  expect(r.status, r.out).toBe(0);
+  expect(existsSync(path.join(dir, "supabase", "config.toml"))).toBe(true);
+}
+
+/** Every file under a folder with its checksum: to show that a refusal wrote nothing. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const f of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, f.name);
+      if (f.isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = fileSha256(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** A bare project folder as `supabase init` leaves it, plus the given migrations. */
+function project(name: string, migrations: Record<string, string> = {}): string {
+  const dir = path.join(tmp, name);
+  mkdirSync(path.join(dir, "supabase", "migrations"), { recursive: true });
+  writeFileSync(path.join(dir, "supabase", "config.toml"), 'project_id = "scratch"\n');
+  for (const [file, text] of Object.entries(migrations))
+    writeFileSync(path.join(dir, "supabase", "migrations", file), text);
+  return dir;
+}
+
+async function freshDatabase(): Promise<string> {
+  const name = `install_${databases.length}_${process.pid}`;
+  databases.push(name);
+  await createDatabase(serverUrl(), name);
+  const url = new URL(serverUrl());
+  url.pathname = `/${name}`;
+  await applyBaseline(url.toString());
+  return url.toString();
+}
+
+function push(url: string, workdir: string): void {
+  const r = supabaseCli(["db", "push", "--db-url", pushUrl(url), "--yes", "--include-all"], { workdir });
+  expect(r.status, r.output).toBe(0);
+}
+
+function manifestOf(dir: string): Manifest {
+  return JSON.parse(readFileSync(path.join(dir, "supabase", "supabase-org-layer.json"), "utf8")) as Manifest;
+}
+
+beforeAll(() => {
+  const pack = sh("npm", ["pack", "--pack-destination", tmp, "--silent"], ROOT);
+  expect(pack.status, pack.out).toBe(0);
+  const tarball = path.join(tmp, pack.out.trim().split("\n").at(-1)!);
+  expect(existsSync(tarball), pack.out).toBe(true);
+  supabaseInit(app);
+  writeFileSync(
+    path.join(app, "package.json"),
+    JSON.stringify({ name: "app", private: true, type: "module" }, null, 2),
+  );
+  // The project's own history, before the layer arrives.
+  mkdirSync(path.join(app, "supabase", "migrations"), { recursive: true });
+  writeFileSync(
+    path.join(app, "supabase", "migrations", "20250101000000_projects.sql"),
+    "create table public.projects (id bigint generated always as identity primary key, name text not null);\n" +
+      "alter table public.projects enable row level security;\n",
+  );
+  const install = sh(
+    "npm",
+    ["install", tarball, "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts"],
+    app,
+  );
+  expect(install.status, install.out).toBe(0);
+  bin = path.join(app, "node_modules", "supabase-org-layer", "dist", "cli", "main.js");
+  expect(existsSync(bin)).toBe(true);
+}, 600_000);
+
+afterAll(async () => {
+  for (const name of databases) await dropDatabase(serverUrl(), name);
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("the package", () => {
+  it("ships the migrations and the threat suite, not the repository's tests", () => {
+    const root = path.join(app, "node_modules", "supabase-org-layer");
+    expect(readdirSync(path.join(root, "supabase", "migrations")).sort()).toEqual(layerMigrations());
+    expect(existsSync(path.join(root, "supabase", "tests", "database", "personas.psql"))).toBe(true);
+    expect(existsSync(path.join(root, "supabase", "tests", "database", "000_platform_baseline.test.sql"))).toBe(false);
+    expect(existsSync(path.join(root, "src"))).toBe(false);
+    expect(readdirSync(path.join(root, "dist")).filter((f) => f.includes(".test."))).toEqual([]);
+  });
+
+  it("imports from a plain Node ESM project", () => {
+    writeFileSync(
+      path.join(app, "check.mjs"),
+      'import { createOrgDb, DatabaseError } from "supabase-org-layer";\n' +
+        'import * as schema from "supabase-org-layer/schema";\n' +
+        'import * as errors from "supabase-org-layer/errors";\n' +
+        'import { clientInsertSchema } from "supabase-org-layer/schema/clients.table";\n' +
+        "console.log(typeof createOrgDb, typeof DatabaseError, typeof schema.organizations, typeof errors.RULES,\n" +
+        "  clientInsertSchema.safeParse({}).success);\n",
+    );
+    const r = sh(process.execPath, ["check.mjs"], app);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out.trim()).toBe("function function object object false");
+  });
+
+  it.each(["bundler", "nodenext"])(
+    "type-checks under moduleResolution %s",
+    (resolution) => {
+      const dir = path.join(app, `ts-${resolution}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        path.join(dir, "check.ts"),
+        'import { createOrgDb, type OrgDb } from "supabase-org-layer";\n' +
+          'import type { Database } from "supabase-org-layer/database-types";\n' +
+          'import type { Client } from "supabase-org-layer/schema/clients.table";\n' +
+          'export const client: Pick<Client, "name"> = { name: "Northwind" };\n' +
+          'const db: OrgDb = createOrgDb("postgresql://postgres@127.0.0.1:5432/postgres");\n' +
+          'type Org = Database["public"]["Tables"]["organizations"]["Row"];\n' +
+          'export const slug: Org["slug"] = "acme";\n' +
+          "// @ts-expect-error the typed layer knows its handles: no such member\n" +
+          "db.noSuchMember();\n",
+      );
+      writeFileSync(
+        path.join(dir, "tsconfig.json"),
+        JSON.stringify({
+          compilerOptions: {
+            target: "ES2022",
+            module: resolution === "bundler" ? "ESNext" : "NodeNext",
+            moduleResolution: resolution === "bundler" ? "Bundler" : "NodeNext",
+            strict: true,
+            noEmit: true,
+            skipLibCheck: true,
+            types: [],
+          },
+          files: ["check.ts"],
+        }),
+      );
+      writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module" }));
+      const r = sh(TSC, ["-p", "tsconfig.json"], dir);
+      expect(r.out).toBe("");
+      expect(r.status).toBe(0);
+    },
+    120_000,
+  );
+});
+
+describe("init, push, threat suite, doctor", () => {
+  let url = "";
+
+  it("init copies the migrations after the project's latest, in order, and the threat suite, with a manifest", () => {
+    const r = layer(["init"], app);
+    expect(r.status, r.out).toBe(0);
+    const manifest = manifestOf(app);
+    expect(manifest.version).toBe(
+      (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string }).version,
+    );
+    expect(manifest.migrations.map((m) => m.source)).toEqual(layerMigrations());
+    const files = manifest.migrations.map((m) => path.basename(m.file));
+    expect([...files].sort()).toEqual(files);
+    expect(files.every((f) => f > "20250101000000_projects.sql")).toBe(true);
+    expect(new Set(files.map((f) => f.split("_")[0])).size).toBe(files.length);
+    for (const m of manifest.migrations) {
+      expect(fileSha256(path.join(app, m.file))).toBe(fileSha256(path.join(ROOT, "supabase", "migrations", m.source)));
+    }
+    expect(manifest.tests.map((t) => t.source)).toEqual(layerTests());
+    expect(existsSync(path.join(app, "supabase", "tests", "database", "personas.psql"))).toBe(true);
+  });
+
+  it("supabase db push applies them to a database with the platform baseline", async () => {
+    url = await freshDatabase();
+    push(url, app);
+    const rows = await withSql(
+      url,
+      (sql) => sql<{ version: string }[]>`select version from supabase_migrations.schema_migrations`,
+    );
+    expect(rows.length).toBe(layerMigrations().length + 1);
+  }, 180_000);
+
+  it("the copied threat suite passes there", async () => {
+    await installPgtap(url);
+    const u = new URL(url);
+    const dir = path.join(app, "supabase", "tests", "database");
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith(".test.sql"))
+      .sort()
+      .map((f) => path.join(dir, f));
+    const r = spawnSync(
+      "pg_prove",
+      [
+        "--host",
+        u.hostname,
+        "--port",
+        u.port,
+        "--username",
+        "postgres",
+        "--dbname",
+        u.pathname.slice(1),
+        "--failures",
+        ...files,
+      ],
+      { encoding: "utf8", env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) } },
+    );
+    const { passed, failed } = countPgProve(r.stdout ?? "");
+    expect(`${r.stdout}`).toContain("All tests successful");
+    expect(failed).toBe(0);
+    expect(passed).toBeGreaterThan(700);
+  }, 300_000);
+
+  it("doctor passes every check, and fails when RLS is off on a layer table", async () => {
+    const ok = layer(["doctor", "--db-url", url, "--workdir", app, "--supabase-cli", CLI], app);
+    expect(ok.out).toMatch(/✔ migrations applied/);
+    expect(ok.out).toMatch(/✔ row-level security/);
+    expect(ok.out).toMatch(/✔ functions/);
+    expect(ok.out).toMatch(/✔ API grants/);
+    expect(ok.out).toMatch(/✔ advisors/);
+    expect(ok.status, ok.out).toBe(0);
+    await withSql(url, (sql) => sql`alter table public.clients disable row level security`);
+    await withSql(url, (sql) => sql`grant select on public.organizations to anon`);
+    const bad = layer(["doctor", "--db-url", url, "--workdir", app, "--no-advisors"], app);
+    expect(bad.status).toBe(1);
+    expect(bad.out).toMatch(/✖ row-level security: RLS off: clients/);
+    expect(bad.out).toMatch(/✖ API grants: .*SELECT on table public\.organizations to anon/);
+    await withSql(url, (sql) => sql`alter table public.clients enable row level security`);
+    await withSql(url, (sql) => sql`revoke select on public.organizations from anon`);
+  }, 180_000);
+});
+
+describe("upgrade from release 0.1.0", () => {
+  it("the 0.1.0 migrations are still in the package, unchanged", () => {
+    for (const m of V010.migrations)
+      expect(fileSha256(path.join(ROOT, "supabase", "migrations", m.source)), m.source).toBe(m.sha256);
+  });
+
+  it("adds only the new migrations, after the project's latest, to a database holding data", async () => {
+    const old = path.join(tmp, "old");
+    supabaseInit(old);
+    expect(layer(["init"], old).status).toBe(0);
+    // What 0.1.0's init left: its migrations only, and a manifest of them.
+    const manifest = manifestOf(old);
+    const keep = new Set(V010.migrations.map((m) => m.source));
+    for (const m of manifest.migrations.filter((e) => !keep.has(e.source))) rmSync(path.join(old, m.file));
+    manifest.migrations = manifest.migrations.filter((e) => keep.has(e.source));
+    manifest.version = "0.1.0";
+    writeFileSync(path.join(old, "supabase", "supabase-org-layer.json"), JSON.stringify(manifest, null, 2));
+    const url = await freshDatabase();
+    push(url, old);
+    await withSql(url, async (sql) => {
+      await sql`insert into auth.users (id, email, email_confirmed_at) values ('e0000000-0000-4000-a000-000000000001', 'owner@app.test', now())`;
+      await sql.begin(async (tx) => {
+        await tx`insert into public.organizations (id, name, slug) values ('e1000000-0000-4000-8000-000000000001', 'Existing', 'existing')`;
+        await tx`insert into public.organization_users (organization_id, user_id) values ('e1000000-0000-4000-8000-000000000001', 'e0000000-0000-4000-a000-000000000001')`;
+        await tx`insert into public.user_roles (organization_id, user_id, role_id)
+                 select 'e1000000-0000-4000-8000-000000000001', 'e0000000-0000-4000-a000-000000000001', id from public.roles where key = 'owner'`;
+        await tx`insert into public.clients (organization_id, name) values ('e1000000-0000-4000-8000-000000000001', 'Kept Client')`;
+      });
+    });
+    const before = snapshot(path.join(old, "supabase", "migrations"));
+    const r = layer(["upgrade"], old);
+    expect(r.status, r.out).toBe(0);
+    const after = snapshot(path.join(old, "supabase", "migrations"));
+    for (const [file, hash] of Object.entries(before)) expect(after[file], file).toBe(hash);
+    const added = Object.keys(after)
+      .filter((f) => !(f in before))
+      .sort();
+    const fresh = layerMigrations().filter((m) => !keep.has(m));
+    expect(fresh.length).toBeGreaterThan(0);
+    expect(added.map((f) => f.replace(/^\d+_org_layer_/, ""))).toEqual(fresh.map((f) => f.replace(/^\d+_/, "")));
+    expect(added.every((f) => f > Object.keys(before).sort().at(-1)!)).toBe(true);
+    expect(manifestOf(old).version).not.toBe("0.1.0");
+    push(url, old);
+    const [row] = await withSql(
+      url,
+      (sql) => sql<{ n: number }[]>`select count(*)::int as n from public.clients where name = 'Kept Client'`,
+    );
+    expect(row?.n).toBe(1);
+    const doctor = layer(["doctor", "--db-url", url, "--workdir", old, "--no-advisors"], old);
+    expect(doctor.status, doctor.out).toBe(0);
+    const again = layer(["upgrade"], old);
+    expect(again.status, again.out).toBe(0);
+    expect(again.out).toContain("no new migration");
+  }, 300_000);
+});
+
+describe("refusals write nothing", () => {
+  function refused(dir: string, args: string[], reason: RegExp): void {
+    const before = existsSync(dir) ? snapshot(dir) : null;
+    const r = layer(args, existsSync(dir) ? dir : tmp);
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/Refused, nothing written/);
+    expect(r.out).toMatch(reason);
+    if (before) expect(snapshot(dir)).toEqual(before);
+  }
+
+  it("init when the manifest exists", () => {
+    refused(app, ["init"], /supabase-org-layer\.json already exists/);
+  });
+
+  it("init when supabase/ is missing", () => {
+    const dir = path.join(tmp, "no-supabase");
+    mkdirSync(dir, { recursive: true });
+    refused(dir, ["init", "--workdir", dir], /supabase init/);
+  });
+
+  it("init when the project's migrations define a layer table", () => {
+    const dir = project("own-organizations", {
+      "20240101000000_orgs.sql": "create table organizations (id uuid primary key);\n",
+    });
+    refused(dir, ["init"], /20240101000000_orgs\.sql defines table public\.organizations/);
+  });
+
+  it("init when the project's migrations define a layer function", () => {
+    const dir = project("own-function", {
+      "20240101000000_fn.sql":
+        "create or replace function public.create_organization(name text, slug text) returns uuid language sql as $$ select null::uuid $$;\n",
+    });
+    refused(dir, ["init"], /defines function public\.create_organization/);
+  });
+
+  it("init when the project has Supabase's guide trigger on auth.users (on_auth_user_created)", () => {
+    const dir = project("guide-trigger", {
+      "20240101000000_profiles.sql":
+        "create function public.handle_new_user() returns trigger language plpgsql security definer set search_path = '' as $$ begin return new; end $$;\n" +
+        "create trigger on_auth_user_created\n  after insert on auth.users\n  for each row execute procedure public.handle_new_user();\n",
+    });
+    refused(dir, ["init"], /defines trigger auth\.users\.on_auth_user_created/);
+  });
+
+  it("upgrade when a copied migration was edited, unless told to keep the edit", () => {
+    const dir = project("edited");
+    expect(layer(["init"], dir).status).toBe(0);
+    const manifest = manifestOf(dir);
+    const first = path.join(dir, manifest.migrations[0]!.file);
+    writeFileSync(first, `${readFileSync(first, "utf8")}\n-- a local change\n`);
+    manifest.migrations = manifest.migrations.slice(0, 3);
+    writeFileSync(path.join(dir, "supabase", "supabase-org-layer.json"), JSON.stringify(manifest, null, 2));
+    refused(dir, ["upgrade"], /edited since they were copied/);
+    const kept = layer(["upgrade", "--keep-edits"], dir);
+    expect(kept.status, kept.out).toBe(0);
+    expect(readFileSync(first, "utf8")).toContain("-- a local change");
+    expect(manifestOf(dir).migrations.length).toBe(layerMigrations().length);
+    expect(manifestOf(dir).migrations[0]!.edited).toBe(true);
+  });
+
+  it("upgrade without a manifest", () => {
+    refused(project("no-manifest"), ["upgrade"], /run `supabase-org-layer init`/);
+  });
+});
+
+describe("init --adopt and entity", () => {
+  it("init --adopt recognizes the layer's migrations by content and copies none", () => {
+    const dir = project("clone");
+    cpSync(path.join(ROOT, "supabase", "migrations"), path.join(dir, "supabase", "migrations"), { recursive: true });
+    const before = snapshot(path.join(dir, "supabase", "migrations"));
+    const r = layer(["init", "--adopt"], dir);
+    expect(r.status, r.out).toBe(0);
+    expect(snapshot(path.join(dir, "supabase", "migrations"))).toEqual(before);
+    expect(manifestOf(dir).migrations.map((m) => path.basename(m.file))).toEqual(layerMigrations());
+    expect(layer(["upgrade"], dir).out).toContain("no new migration");
+  });
+
+  it("init --adopt refuses a project without any of the layer's migrations", () => {
+    const dir = project("not-a-clone");
+    const r = layer(["init", "--adopt"], dir);
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/none of the layer's migrations/);
+    expect(existsSync(path.join(dir, "supabase", "supabase-org-layer.json"))).toBe(false);
+  });
+
+  it("entity says it is not available in this version", () => {
+    const r = layer(["entity", "projects"], app);
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/not available in this version/);
+  });
+});
