@@ -10,7 +10,9 @@
  *    each (the suite makes its own fixtures, so it must pass on a database
  *    without the seed, as in a project that installed the layer, and on one
  *    with it, as in this repository's local database), then the vitest
- *    suites (on the seeded template), remove the server.
+ *    suites (on the seeded template), then, on the embedded engine, the
+ *    install journey (tests/install) in a vitest run of its own; remove the
+ *    server.
  * 3. Print one closing line: "N passed, N failed".
  */
 import { spawnSync } from "node:child_process";
@@ -110,15 +112,45 @@ async function runPgTap(serverUrl: string, tally: Tally, template: string, label
 }
 
 /** vitest over every *.test.ts, told which server and template to use. */
-function runVitest(server: ThrowawayServer | { url: string; label: string }, tally: Tally): void {
+const INSTALL_TESTS = "tests/install";
+
+/**
+ * The vitest runs for one server: every suite but the install journey, then
+ * the install journey on its own (npm pack, npm install, supabase db push into
+ * a scratch project: a few minutes of CPU that would otherwise slow the
+ * timing-sensitive suites running beside it). It tests packaging and the bin,
+ * not the PostgreSQL major, so it runs on the embedded engine (17) only, and
+ * only when no file filter given to npm test leaves it out.
+ */
+function runVitestSuites(server: ThrowawayServer | { url: string; label: string }, tally: Tally): void {
+  const extra = process.argv.slice(2).filter((a) => !a.startsWith("--engine="));
+  const filters = extra.filter((a) => !a.startsWith("-"));
+  const flags = extra.filter((a) => a.startsWith("-"));
+  const installFilters = filters.filter((f) => f.includes(INSTALL_TESTS));
+  const otherFilters = filters.filter((f) => !f.includes(INSTALL_TESTS));
+  if (filters.length === 0 || otherFilters.length > 0) {
+    runVitest(server, tally, [...flags, ...otherFilters, `--exclude=${INSTALL_TESTS}/**`], "vitest");
+  }
+  const onEmbedded = !("engine" in server) || server.engine.name === "embedded";
+  if (onEmbedded && (filters.length === 0 || installFilters.length > 0)) {
+    runVitest(
+      server,
+      tally,
+      [...flags, ...(installFilters.length ? installFilters : [INSTALL_TESTS])],
+      "vitest: install journey",
+    );
+  }
+}
+
+function runVitest(
+  server: ThrowawayServer | { url: string; label: string },
+  tally: Tally,
+  extra: string[],
+  label: string,
+): void {
   const reportDir = mkdtempSync(path.join(os.tmpdir(), "vitest-report-"));
   const report = path.join(reportDir, "report.json");
-  step("vitest");
-  const extra = process.argv.slice(2).filter((a) => !a.startsWith("--engine="));
-  // The install journey (npm pack, npm install, supabase db push into a
-  // scratch project) tests packaging and the bin, not the PostgreSQL major:
-  // it runs on the embedded engine (17) only.
-  if ("engine" in server && server.engine.name === "system") extra.push("--exclude=tests/install/**");
+  step(label);
   const result = run(
     bin("vitest"),
     ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...extra],
@@ -165,7 +197,7 @@ async function suiteOn(label: string, url: string, server: ThrowawayServer | nul
     await buildTemplate(url, (m) => step(`  ${m}`));
     await runPgTap(url, tally, BARE_TEMPLATE_DB, "without the seed");
     await runPgTap(url, tally, TEMPLATE_DB, "with the demo seed");
-    runVitest(server ?? { url, label }, tally);
+    runVitestSuites(server ?? { url, label }, tally);
   } catch (error) {
     tally.failed += 1;
     tally.notes.push(error instanceof CommandError ? error.message : String(error));

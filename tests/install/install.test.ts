@@ -6,9 +6,11 @@
  * `doctor`; then an upgrade from release 0.1.0's migration set on a database
  * holding data; and each refusal of `init` and `upgrade`.
  *
- * npm test runs this file on the embedded engine only (scripts/test.ts): it
- * checks packaging and the CLI, which do not depend on the PostgreSQL major,
- * and packing, installing and pushing twice would double its minute.
+ * npm test runs this file on the embedded engine only, in a vitest run of its
+ * own after the other suites (scripts/test.ts): it checks packaging and the
+ * CLI, which do not depend on the PostgreSQL major; its minutes of packing,
+ * type-checking and pushing would otherwise slow the timing-sensitive suites
+ * beside it.
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
