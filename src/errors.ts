@@ -140,6 +140,10 @@ const BY_CODE: Readonly<Record<string, string>> = {
   "25P02": "rolled-back",
   "25000": "unit-ended",
   "21000": "update-needs-where",
+  OL001: "anonymous-sign-in",
+  OL002: "organization-limit",
+  OL003: "email-not-confirmed",
+  OL004: "email-not-normalized",
   PGRST301: "invalid-token",
 };
 
