@@ -31,6 +31,7 @@ import { drizzle, PostgresJsDatabase, PostgresJsSession, PostgresJsTransaction }
 import postgres from "postgres";
 import { checkClaims, claimsFor, verifyJwt, type JwtOptions, type UserClaims } from "./auth.ts";
 import { ConcurrencyError, DatabaseError, isRetryable, toTypedError, ValidationError } from "./errors.ts";
+import { createReplicaRouter, type ReplicaOptions, type ReplicaState, type UnitOptions } from "./replicas.ts";
 import * as schema from "./schema/index.ts";
 
 export type Schema = typeof schema;
@@ -49,7 +50,13 @@ export interface OrgDbOptions {
   jwt?: JwtOptions;
   /** Extra postgres.js options. */
   postgres?: postgres.Options<{}>;
+  /** URLs of read replicas: units run with `{ readOnly: true }` go there (src/replicas.ts). */
+  readReplicas?: string[];
+  /** How replicas are judged and waited for (lag limit, check interval, read-your-writes wait). */
+  replicas?: ReplicaOptions;
 }
+
+export type { ReplicaOptions, ReplicaState, UnitOptions };
 
 export interface OrgDb {
   /** The postgres.js client (runs as the login role: no RLS role switch). */
@@ -57,11 +64,15 @@ export interface OrgDb {
   /** Drizzle over the same client, as the login role. */
   readonly db: Database;
   /** Run `work` in one transaction as a user: their id, or claims from a verified token. RLS applies. */
-  asUser<T>(user: string | UserClaims, work: (tx: Tx) => Promise<T>): Promise<T>;
+  asUser<T>(user: string | UserClaims, work: (tx: Tx) => Promise<T>, options?: UnitOptions): Promise<T>;
   /** Verify a Supabase access token (options.jwt), then run `work` as its user. */
-  asJwt<T>(token: string, work: (tx: Tx) => Promise<T>): Promise<T>;
+  asJwt<T>(token: string, work: (tx: Tx) => Promise<T>, options?: UnitOptions): Promise<T>;
   /** Run `work` in one transaction as the service (service_role: bypasses RLS). For trusted jobs only. */
-  asService<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  asService<T>(work: (tx: Tx) => Promise<T>, options?: UnitOptions): Promise<T>;
+  /** The primary's current WAL position, taken after a write unit: pass it as `{ readOnly: true, after: token }` to read that write back. */
+  writeToken(): Promise<string>;
+  /** Check the read replicas now: health, lag in bytes, why one is skipped. */
+  replicaStatus(): Promise<ReplicaState[]>;
   close(): Promise<void>;
 }
 
@@ -135,6 +146,11 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
   });
   const built = drizzle(client, { schema });
   const attempts = Math.max(1, options.attempts ?? 4);
+  // --- replicas: one client per replica, chosen per read-only unit (src/replicas.ts)
+  const replicaClient = (replicaUrl: string) =>
+    postgres(replicaUrl, { max: options.max ?? 10, prepare, onnotice: () => {}, connect_timeout: 5, ...options.postgres });
+  const replicas = createReplicaRouter(client, options.readReplicas ?? [], replicaClient, options.replicas);
+  // --- end replicas
 
   // The session drizzle built, whose dialect, schema and options every session here shares.
   const base = (built as unknown as { _: { session: PostgresJsSession<postgres.Sql, Schema, never> } })._.session as unknown as {
@@ -146,10 +162,10 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
   const session = (sql: postgres.Sql) => new Session(sql, base.dialect, base.schema as SessionArgs[2], base.options);
   const db = prepare ? (new PostgresJsDatabase(base.dialect, session(client) as never, base.schema as never) as Database) : built;
 
-  async function once<T>(role: string, claimsJson: string, work: (tx: Tx) => Promise<T>): Promise<T> {
-    const conn = await client.reserve();
+  async function once<T>(role: string, claimsJson: string, work: (tx: Tx) => Promise<T>, on: postgres.Sql = client, readOnly = false): Promise<T> {
+    const conn = await on.reserve();
     try {
-      const begin = conn`begin`.execute();
+      const begin = (readOnly ? conn`begin read only` : conn`begin`).execute();
       const preamble = conn`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${claimsJson}, true)`.execute();
       // Awaited below; until then a failure must not count as an unhandled rejection.
       begin.catch(() => undefined);
@@ -180,10 +196,13 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
     }
   }
 
-  async function unit<T>(role: string, claims: object, work: (tx: Tx) => Promise<T>): Promise<T> {
+  async function unit<T>(role: string, claims: object, work: (tx: Tx) => Promise<T>, how: UnitOptions = {}): Promise<T> {
     const claimsJson = JSON.stringify(claims);
+    if (how.after !== undefined && !how.readOnly) throw new ValidationError("`after` needs `readOnly: true`: it chooses where a read runs");
     for (let attempt = 1; ; attempt++) {
       try {
+        // Read-only units: a replica (or the primary) chosen by src/replicas.ts, in a `read only` transaction.
+        if (how.readOnly) return await replicas.run(how.after, (on) => once(role, claimsJson, work, on, true));
         return await once(role, claimsJson, work);
       } catch (error) {
         if (isRetryable(error) && attempt < attempts) {
@@ -202,7 +221,7 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
   return {
     sql: client,
     db,
-    asUser(user, work) {
+    asUser(user, work, how) {
       let claims: UserClaims;
       try {
         claims = typeof user === "string" ? claimsFor(user) : checkClaims(user);
@@ -219,17 +238,23 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
       } catch (error) {
         return Promise.reject(toTypedError(error));
       }
-      return unit(claims.role, claims, work);
+      return unit(claims.role, claims, work, how);
     },
-    async asJwt(token, work) {
+    async asJwt(token, work, how) {
       const claims = await verifyJwt(token, options.jwt ?? {});
-      return unit(claims.role, claims, work);
+      return unit(claims.role, claims, work, how);
     },
-    asService(work) {
-      return unit("service_role", { role: "service_role" }, work);
+    asService(work, how) {
+      return unit("service_role", { role: "service_role" }, work, how);
     },
-    close() {
-      return client.end({ timeout: 5 });
+    writeToken() {
+      return replicas.writeToken();
+    },
+    replicaStatus() {
+      return replicas.check();
+    },
+    async close() {
+      await Promise.all([client.end({ timeout: 5 }), replicas.close()]);
     },
   };
 }

@@ -11,6 +11,7 @@
  * | ConflictError     | unique or foreign key violation (with the constraint)   | 23505, 23503             |
  * | InvariantError    | a rule the database raised (last owner, used invitation)| P0001                    |
  * | ConcurrencyError  | serialization failure or deadlock, after the retries    | 40001, 40P01             |
+ * | ReadOnlyError     | a write in a read-only unit (`readOnly: true`, replicas)| 25006                    |
  * | DatabaseError     | anything else                                           | the SQLSTATE             |
  */
 import type { z } from "zod";
@@ -72,6 +73,11 @@ export class ConcurrencyError extends DatabaseError {
   override name = "ConcurrencyError";
 }
 
+/** A write attempted in a read-only unit of work (on a replica, or on the primary standing in for one). */
+export class ReadOnlyError extends DatabaseError {
+  override name = "ReadOnlyError";
+}
+
 interface PostgresLikeError {
   code?: unknown;
   message?: unknown;
@@ -116,6 +122,7 @@ export function toTypedError(error: unknown): DatabaseError {
   if (code === "23505" || code === "23503") return new ConflictError(message, options);
   if (code === "P0001") return new InvariantError(message, options);
   if (code === "40001" || code === "40P01") return new ConcurrencyError(message, options);
+  if (code === "25006") return new ReadOnlyError(message, options);
   if (code.startsWith("22") || code === "23502" || code === "23514") return new ValidationError(message, options);
   return new DatabaseError(message, options);
 }
