@@ -5,8 +5,10 @@
  *
  * Tenant tables are the tables of `public` with an `organization_id` column,
  * except `audit_log` (its rows outlive their organization, and some have
- * none) and `roles` (its built-in rows belong to no organization); with
- * them, `organizations` itself, distributed by `id`. Whatever a migration or
+ * none) and `roles` (its built-in rows belong to no organization): in the
+ * plan they are distributed by `organization_id` and co-located. Every other
+ * table of `public` (`organizations` itself, `users`, the role catalog)
+ * becomes a reference table, copied to every node. Whatever a migration or
  * the entity generator adds to `public` is covered the same way.
  *
  * Failures (the check fails):
@@ -16,13 +18,14 @@
  *    `organization_id` with the referenced table's distribution column: Citus
  *    only enforces foreign keys between co-located distributed tables that
  *    include the distribution column;
- * 3. a policy on a tenant table with a subquery that reads a table or refers
+ * 3. a policy (on any table of `public`: reference tables are Citus tables
+ *    too) with a subquery that reads a table or refers
  *    to the row (correlated): Citus refuses every subquery in a policy on a
  *    distributed table (`ErrorIfUnsupportedPolicyExpr`, which calls
  *    `checkExprHasSubLink`, in citusdata/citus
  *    src/backend/distributed/commands/policy.c) and there is no mechanical
  *    rewrite of these;
- * 4. a policy on a tenant table that passes a column of the row to a helper
+ * 4. a policy that passes a column of the row to a helper
  *    written in SQL or PL/pgSQL that is not immutable: evaluated row by row on
  *    the shards, where a helper that reads distributed tables fails with
  *    "cannot execute a distributed query from a query on a shard"
@@ -36,8 +39,8 @@
  *   request's settings (Citus evaluates a stable function of a SELECT on the
  *   shards, not on the coordinator: citusdata/citus#8427), so it is judged
  *   safe to keep until the move, not banned;
- * - a primary key or unique constraint/index of a tenant table without its
- *   distribution column (Citus cannot enforce it across shards);
+ * - a primary key or unique constraint/index of a tenant table without
+ *   `organization_id` (Citus cannot enforce it across shards);
  * - a foreign key from a table that is not a tenant table (a reference or
  *   coordinator-local table in the plan) to a tenant table.
  */
@@ -45,8 +48,6 @@ import type postgres from "postgres";
 
 /** Tables with `organization_id` that are not distributed by it (see above). */
 export const NOT_DISTRIBUTED = ["audit_log", "roles"] as const;
-/** Tenant tables distributed by another column than `organization_id`. */
-export const ROOT_TENANT_TABLES: Record<string, string> = { organizations: "id" };
 
 export interface TenancyFinding {
   rule: "nullable-key" | "foreign-key" | "policy-subquery" | "policy-row-helper" | "policy-wrapped-call" | "unique-key" | "reference-fk";
@@ -147,10 +148,6 @@ export async function tenancyReport(sql: postgres.Sql | postgres.TransactionSql)
       });
     }
   }
-  const rootTables = await sql<{ table: string }[]>`
-    select c.relname as table from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = 'public' and c.relkind in ('r', 'p') and c.relname = any(${Object.keys(ROOT_TENANT_TABLES)})`;
-  for (const { table } of rootTables) tenantTables[table] = ROOT_TENANT_TABLES[table]!;
   const isTenant = (table: string) => table in tenantTables;
 
   // Keys and foreign keys of public tables, with their columns in order.
@@ -236,7 +233,6 @@ export async function tenancyReport(sql: postgres.Sql | postgres.TransactionSql)
     ).map((h) => [h.oid, h]),
   );
   for (const p of policies) {
-    if (!isTenant(p.table)) continue;
     for (const [clause, tree, text] of [
       ["using", p.qual, p.qual_text],
       ["with check", p.check, p.check_text],
