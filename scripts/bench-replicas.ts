@@ -36,7 +36,7 @@ import { ROOT, superuserUrl, withDatabase } from "./lib/config.ts";
 import { build, connect, createDatabase, withSql } from "./lib/database.ts";
 import { engineNameFrom, resolveEngine } from "./lib/engine.ts";
 import { main, step } from "./lib/output.ts";
-import { startStandby } from "./lib/standby.ts";
+import { startStandby, type Standby } from "./lib/standby.ts";
 import { startThrowawayServer } from "./lib/throwaway.ts";
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -71,6 +71,7 @@ main(async () => {
   step(`PostgreSQL ${engine.version} (${engine.name}): a throwaway primary, the data set at scale ${scale}, a streaming standby`);
   const server = await startThrowawayServer(engine, { safeupdate: engine.name === "system" });
   const handles: OrgDb[] = [];
+  let standby: Standby | undefined;
   try {
     const url = withDatabase(server.url, "bench_replicas");
     await createDatabase(server.url, "bench_replicas");
@@ -84,9 +85,9 @@ main(async () => {
       await sql`alter system set synchronous_commit = on`;
       await sql`select pg_reload_conf()`;
     });
-    const standby = await startStandby({ engine, primaryUrl: url });
-    step(`standby by ${standby.method} on port ${standby.port}`);
-    const withReplica = createOrgDb(url, { max: writers + 2, readReplicas: [standby.url] });
+    const replica = (standby = await startStandby({ engine, primaryUrl: url }));
+    step(`standby by ${replica.method} on port ${replica.port}`);
+    const withReplica = createOrgDb(url, { max: writers + 2, readReplicas: [replica.url] });
     const primaryOnly = createOrgDb(url, { max: writers + 2 });
     handles.push(withReplica, primaryOnly);
     const { admin: reader, clientId } = { admin: personas.admin, clientId: personas.clientId };
@@ -95,7 +96,7 @@ main(async () => {
 
     step(`routing overhead: ${RUNS} sequential one-client fetches each way`);
     const replayed = await withReplica.writeToken();
-    await standby.catchUp();
+    await replica.catchUp();
     const overhead = await timeUnits({
       "primary unit": () => fetch(withReplica),
       "read-only unit, routed to the standby": () => fetch(withReplica, { readOnly: true }),
@@ -105,7 +106,7 @@ main(async () => {
 
     step(`lag: ${writers} writers inserting clients for ${seconds} s`);
     const manager = personas.manager;
-    const probe = connect(standby.url, { max: 1 });
+    const probe = connect(replica.url, { max: 1 });
     let inserts = 0;
     let running = true;
     const lagBytes: number[] = [];
@@ -127,7 +128,7 @@ main(async () => {
       }
     };
     const prober = async () => {
-      const watch = connect(standby.url, { max: 1 });
+      const watch = connect(replica.url, { max: 1 });
       try {
         while (running) {
           const token = await primaryOnly.writeToken();
@@ -150,11 +151,10 @@ main(async () => {
     await Promise.all(work);
     const elapsed = (Date.now() - started) / 1000;
     const catchUpStart = Date.now();
-    await standby.catchUp();
+    await replica.catchUp();
     const catchUpMs = Date.now() - catchUpStart;
     await probe.end();
     await admin.end();
-    standby.destroy();
 
     const lag = { insertsPerSecond: Math.round(inserts / elapsed), lagBytes: { ...stats(lagBytes), max: Math.max(...lagBytes) }, visibleAfterMs: { ...stats(visibleAfterMs), max: Math.max(...visibleAfterMs) }, catchUpMs };
     const f = (n: number) => n.toFixed(3);
@@ -173,6 +173,7 @@ main(async () => {
     step(`wrote ${path.relative(ROOT, file)}`);
   } finally {
     await Promise.all(handles.map((h) => h.close()));
+    standby?.destroy();
     server.stop();
   }
 });

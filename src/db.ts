@@ -147,8 +147,8 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
   const built = drizzle(client, { schema });
   const attempts = Math.max(1, options.attempts ?? 4);
   // --- replicas: one client per replica, chosen per read-only unit (src/replicas.ts)
-  const replicaClient = (replicaUrl: string) =>
-    postgres(replicaUrl, { max: options.max ?? 10, prepare, onnotice: () => {}, connect_timeout: 5, ...options.postgres });
+  const replicaClient = (replicaUrl: string, purpose: "units" | "health") =>
+    postgres(replicaUrl, { max: options.max ?? 10, prepare, onnotice: () => {}, connect_timeout: 5, ...options.postgres, ...(purpose === "health" ? { max: 1 } : {}) });
   const replicas = createReplicaRouter(client, options.readReplicas ?? [], replicaClient, options.replicas);
   // --- end replicas
 

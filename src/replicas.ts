@@ -69,7 +69,10 @@ interface Replica {
   url: string;
   /** The URL without its password, for status and messages. */
   label: string;
+  /** The pool units run on. */
   sql: postgres.Sql;
+  /** One connection of its own for the health checks, so that busy units never make a replica look down. */
+  health: postgres.Sql;
   healthy: boolean;
   replay: bigint | null;
   lag: bigint | null;
@@ -137,7 +140,7 @@ export interface ReplicaRouter {
 export function createReplicaRouter(
   primary: postgres.Sql,
   urls: readonly string[],
-  connect: (url: string) => postgres.Sql,
+  connect: (url: string, purpose: "units" | "health") => postgres.Sql,
   options: ReplicaOptions = {},
 ): ReplicaRouter {
   const maxLag = BigInt(Math.max(0, Math.floor(options.maxLagBytes ?? 16 * 1024 * 1024)));
@@ -148,7 +151,8 @@ export function createReplicaRouter(
   const replicas: Replica[] = urls.map((url) => ({
     url,
     label: redact(url),
-    sql: connect(url),
+    sql: connect(url, "units"),
+    health: connect(url, "health"),
     healthy: false,
     replay: null,
     lag: null,
@@ -162,7 +166,7 @@ export function createReplicaRouter(
   async function probe(replica: Replica): Promise<bigint | null> {
     try {
       const [row] = await withTimeout(
-        replica.sql<{ standby: boolean; replay: string | null }[]>`select pg_is_in_recovery() as standby, pg_last_wal_replay_lsn()::text as replay`,
+        replica.health<{ standby: boolean; replay: string | null }[]>`select pg_is_in_recovery() as standby, pg_last_wal_replay_lsn()::text as replay`,
         checkTimeout,
         "the health check",
       );
@@ -274,7 +278,7 @@ export function createReplicaRouter(
     },
     async close() {
       await checking?.catch(() => undefined);
-      await Promise.all(replicas.map((r) => r.sql.end({ timeout: 5 })));
+      await Promise.all(replicas.flatMap((r) => [r.sql.end({ timeout: 5 }), r.health.end({ timeout: 5 })]));
     },
   };
 }
