@@ -14,6 +14,7 @@
  * | InvariantError    | a rule the database raised (last owner, used invitation,| P0001, OL002             |
  * |                   | organization limit reached)                             |                          |
  * | ConcurrencyError  | serialization failure or deadlock, after the retries    | 40001, 40P01             |
+ * | ReadOnlyError     | a write in a read-only unit (`readOnly: true`, replicas)| 25006                    |
  * | DatabaseError     | anything else                                           | the SQLSTATE             |
  *
  * Each also carries `rule`: a stable, machine-readable name of the rule that
@@ -140,6 +141,7 @@ const BY_CODE: Readonly<Record<string, string>> = {
   "25P02": "rolled-back",
   "25000": "unit-ended",
   "21000": "update-needs-where",
+  "25006": "read-only-unit",
   OL001: "anonymous-sign-in",
   OL002: "organization-limit",
   OL003: "email-not-confirmed",
@@ -157,6 +159,11 @@ export function ruleFor(code: string | undefined, message: string, constraint?: 
   }
   if (constraint && code.startsWith("23")) return `constraint:${constraint}`;
   return BY_CODE[code];
+}
+
+/** A write attempted in a read-only unit of work (on a replica, or on the primary standing in for one). */
+export class ReadOnlyError extends DatabaseError {
+  override name = "ReadOnlyError";
 }
 
 interface PostgresLikeError {
@@ -205,6 +212,7 @@ export function toTypedError(error: unknown): DatabaseError {
   if (code === "23505" || code === "23503") return new ConflictError(message, options);
   if (code === "P0001" || code === "OL002") return new InvariantError(message, options);
   if (code === "40001" || code === "40P01") return new ConcurrencyError(message, options);
+  if (code === "25006") return new ReadOnlyError(message, options);
   if (code.startsWith("22") || code === "23502" || code === "23514" || code === "OL004") return new ValidationError(message, options);
   return new DatabaseError(message, options);
 }
