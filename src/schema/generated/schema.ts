@@ -72,6 +72,8 @@ export const clients = pgTable(
       table.createdBy.asc().nullsLast(),
       table.createdAt.asc().nullsLast(),
     ),
+    index("clients_organization_id_email_lower_idx").using("btree", sql`organization_id`, sql`lower(email)`),
+    index("clients_organization_id_email_lower_trgm_idx").using("gin", sql`organization_id`, sql`lower(email)`),
     index("clients_organization_id_name_idx").using(
       "btree",
       table.organizationId.asc().nullsLast(),
@@ -80,6 +82,11 @@ export const clients = pgTable(
     ),
     index("clients_organization_id_name_lower_idx").using(
       "btree",
+      table.organizationId.asc().nullsLast(),
+      table.nameLower.asc().nullsLast(),
+    ),
+    index("clients_organization_id_name_lower_trgm_idx").using(
+      "gin",
       table.organizationId.asc().nullsLast(),
       table.nameLower.asc().nullsLast(),
     ),
