@@ -1,15 +1,16 @@
 /**
  * npm run bench — RLS cost at scale (SPEC section 8).
  *
- * For each scale (100,000 and 1,000,000 clients; `--quick`: 10,000 and
- * 100,000; `--scale=N` one scale, 1 = 1,000,000 clients) it builds a database
+ * For each scale (10,000, 100,000 and 1,000,000 clients; `--quick`: 10,000
+ * and 100,000; `--scale=N` one scale, 1 = 1,000,000 clients) it builds a database
  * from the migrations on `DATABASE_URL`'s server or a throwaway local
  * PostgreSQL 17, generates the data set in SQL, and times each query as a
  * signed-in user through PostgREST's preamble against its explicit-filter
  * equivalent without RLS, side by side. It also times the common naive policy
  * shapes on copies of the tables, and the typed layer's as-user fetch against
  * a plain fetch. Prints markdown tables and writes bench-results/*.json.
- * `--keep` (with DATABASE_URL) keeps the generated databases for EXPLAIN.
+ * `--keep` (with DATABASE_URL) keeps the generated databases for EXPLAIN;
+ * `--only=key,key` times just those queries (no typed layer, no naive shapes).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -77,6 +78,8 @@ const scales = arg("scale") ? [Number(arg("scale"))] : quick ? [0.01, 0.1] : [0.
 /** Timed runs per query and variant, split over ROUNDS interleaved rounds. */
 const runs = Number(arg("runs") ?? (quick ? 60 : 300));
 const ROUNDS = 3;
+/** `--only=key,key`: just these queries (no typed layer, no naive shapes), while working on them. */
+const only = arg("only")?.split(",");
 const warmup = Math.max(5, Math.round(runs / 10));
 /** Connections loading the data set in parallel: one per core, at least 2. */
 const LOAD_CONNECTIONS = Math.max(2, os.availableParallelism());
@@ -100,7 +103,7 @@ const medianStats = (all: Stats[]): Stats => ({ runs: all.reduce((n, x) => n + x
  * shared machine hits one round, not one query; with the plan under RLS.
  */
 async function measureQueries(conn: ReservedSql, personas: Personas): Promise<QueryResult[]> {
-  const list = queries(personas);
+  const list = queries(personas).filter((q) => !only || only.includes(q.key));
   const rounds: RoundResult[][] = list.map(() => []);
   const perRound = Math.max(10, Math.round(runs / ROUNDS));
   for (let round = 0; round < ROUNDS; round++) {
@@ -221,8 +224,8 @@ async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> 
     try {
       const results = await measureQueries(conn, personas);
       // Before the naive shapes, whose table copies keep autovacuum busy for a while.
-      const typedLayer = await measureTypedLayer(url, personas);
-      const naive = await measureNaive(sql, conn, personas);
+      const typedLayer = only ? { asUserPerSecond: NaN, plainPerSecond: NaN, ratio: NaN } : await measureTypedLayer(url, personas);
+      const naive = only ? [] : await measureNaive(sql, conn, personas);
       return { scale, size, loadSeconds, queries: results, naive, typedLayer };
     } finally {
       conn.release();
@@ -279,7 +282,7 @@ function checks(results: ScaleResult[]): Check[] {
       });
     }
   }
-  out.push({ target: "typed layer as-user fetch ≥ 50 % of plain throughput", ok: largest.typedLayer.ratio >= 0.5, detail: `${(largest.typedLayer.ratio * 100).toFixed(0)} %` });
+  if (!only) out.push({ target: "typed layer as-user fetch ≥ 50 % of plain throughput", ok: largest.typedLayer.ratio >= 0.5, detail: `${(largest.typedLayer.ratio * 100).toFixed(0)} %` });
   return out;
 }
 
