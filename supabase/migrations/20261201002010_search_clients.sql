@@ -130,10 +130,12 @@ begin
     select c.*
     from public.clients c
     where c.organization_id = org
-      and (
-        c.id in (select uc.client_id from public.user_clients uc
-                 where uc.organization_id = org and uc.user_id = uid)
-        or (may_create and c.created_by = uid and c.created_at = pg_catalog.now())
+      and c.id in (
+        select uc.client_id from public.user_clients uc
+        where uc.organization_id = org and uc.user_id = uid
+        union all
+        select mine.id from public.clients mine
+        where may_create and mine.created_by = uid and mine.created_at = pg_catalog.now() and mine.organization_id = org
       )
       and (
         pg_catalog.starts_with(c.name_lower, term)
