@@ -59,23 +59,6 @@ comment on index public.clients_organization_id_name_lower_trgm_idx is
 comment on index public.clients_organization_id_email_lower_trgm_idx is
   'Contains and typo-tolerant email search in one organization (search_clients): trigrams of lower(email), with organization_id (btree_gin).';
 
-create function private.client_match_score(term text, name_lower text, email text)
-returns real
-language sql
-immutable
-parallel safe
--- No SET clause: every name is qualified, and a SQL function without one is
--- inlined into the query that calls it (no call per row).
-as $$
-  select greatest(
-    extensions.word_similarity(term, name_lower),
-    case when pg_catalog.strpos(pg_catalog.lower(email), term) > 0
-         then extensions.word_similarity(term, pg_catalog.lower(email)) else 0 end)
-$$;
-comment on function private.client_match_score(text, text, text) is
-  'How well a client matches a lower-cased search term (search_clients ranks by it): the trigram word similarity of the term to the name, or to the email when the email contains the term; 0 to 1.';
-revoke all on function private.client_match_score(text, text, text) from public, anon, authenticated;
-
 create function public.search_clients(organization_id uuid, query text, max_results integer default 20)
 returns setof public.clients
 language plpgsql
@@ -98,8 +81,8 @@ declare
   prefix_cap constant integer := 500;
   reads_all boolean;
   may_create boolean;
-  prefix_ids uuid[] := '{}';
-  other_ids uuid[] := '{}';
+  prefix_ids uuid[] := '{}'::uuid[];
+  other_ids uuid[] := '{}'::uuid[];
 begin
   if org is null then
     raise exception 'organization_id is required' using errcode = '22004';
@@ -147,7 +130,10 @@ begin
       )
     order by
       (pg_catalog.starts_with(c.name_lower, term) or pg_catalog.starts_with(pg_catalog.lower(c.email), term)) desc,
-      private.client_match_score(term, c.name_lower, c.email) desc,
+      greatest(
+        extensions.word_similarity(term, c.name_lower),
+        case when pg_catalog.strpos(pg_catalog.lower(c.email), term) > 0
+             then extensions.word_similarity(term, pg_catalog.lower(c.email)) else 0 end) desc,
       c.name, c.id
     limit max_results;
     return;
@@ -184,7 +170,10 @@ begin
              or pg_catalog.lower(c.email) like pattern
              or term operator(extensions.<%) c.name_lower)
         and c.id <> all (prefix_ids)
-      order by private.client_match_score(term, c.name_lower, c.email) desc,
+      order by greatest(
+        extensions.word_similarity(term, c.name_lower),
+        case when pg_catalog.strpos(pg_catalog.lower(c.email), term) > 0
+             then extensions.word_similarity(term, pg_catalog.lower(c.email)) else 0 end) desc,
                c.name, c.id
       limit max_results - pg_catalog.cardinality(prefix_ids)
     ) o;
@@ -196,13 +185,16 @@ begin
   where c.id = any (prefix_ids || other_ids) and c.organization_id = org
   order by
     (c.id = any (prefix_ids)) desc,
-    private.client_match_score(term, c.name_lower, c.email) desc,
+    greatest(
+        extensions.word_similarity(term, c.name_lower),
+        case when pg_catalog.strpos(pg_catalog.lower(c.email), term) > 0
+             then extensions.word_similarity(term, pg_catalog.lower(c.email)) else 0 end) desc,
     c.name, c.id
   limit max_results;
 end;
 $$;
 comment on function public.search_clients(uuid, text, integer) is
-  'Search the clients of one organization that the caller may read (exactly the rows the clients select policy shows them) by name and email, case-insensitively: prefix matches first, then, for queries of 3 characters or more, names or emails containing the query, or names holding a word similar to it (pg_trgm word similarity at least 0.5). Ranked by prefix match, then trigram word similarity, then name; among more than 500 prefix matches per column, the first 500 by name (by email) are ranked. Raises 22004 for a null organization, 22023 for an empty query, one over 200 characters or max_results outside 1..100, 42501 without a signed-in user. Runs as its owner so that indexes serve the search (LIKE and pg_trgm operators are not leakproof, so under RLS they could not be index conditions); it restates the read policy for the caller itself.';
+  'Search the clients of one organization that the caller may read (exactly the rows the clients select policy shows them) by name and email, case-insensitively: prefix matches first, then, for queries of 3 characters or more, names or emails containing the query, or names holding a word similar to it (pg_trgm word similarity at least 0.5). Ranked by prefix match, then trigram word similarity (to the name, or to the email when it contains the query), then name; among more than 500 prefix matches per column, the first 500 by name (by email) are ranked. Raises 22004 for a null organization, 22023 for an empty query, one over 200 characters or max_results outside 1..100, 42501 without a signed-in user. Runs as its owner so that indexes serve the search (LIKE and pg_trgm operators are not leakproof, so under RLS they could not be index conditions); it restates the read policy for the caller itself.';
 
 revoke all on function public.search_clients(uuid, text, integer) from public, anon, service_role;
 grant execute on function public.search_clients(uuid, text, integer) to authenticated;
