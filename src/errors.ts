@@ -132,6 +132,11 @@ export const RULES: readonly (readonly [code: string, message: RegExp, rule: str
   ["22023", /^expires_in must be between\b/, "invitation-validity"],
   ["22023", /^invalid email address\b/, "invalid-email"],
   ["42703", /^table \S+ has no column\b/, "no-such-column"],
+  ["22004", /^organization_id is required$/, "organization-required"],
+  ["22023", /^query must not be empty$/, "search-query-empty"],
+  ["22023", /^query is longer than \d+ characters$/, "search-query-too-long"],
+  ["22023", /^max_results must be between\b/, "search-max-results"],
+  ["55000", /^pg_trgm or btree_gin is installed in schema \S+, not in extensions$/, "extension-outside-extensions"],
 ];
 
 /** SQLSTATEs that name their rule whatever the message. */

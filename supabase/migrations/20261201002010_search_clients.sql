@@ -19,8 +19,8 @@
 -- `public`, where Supabase's default privileges would expose them to anon.
 
 -- Fail fast rather than queue behind live traffic (and block it) on a busy database.
-set local lock_timeout = '10s';
-set local statement_timeout = '15min';
+set lock_timeout = '10s';
+set statement_timeout = '15min';
 
 do $$
 declare

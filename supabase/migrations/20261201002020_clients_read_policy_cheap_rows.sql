@@ -34,8 +34,8 @@
 -- Who may read what is unchanged: the threat suite's select cases are the proof.
 
 -- Fail fast rather than queue behind live traffic (and block it) on a busy database.
-set local lock_timeout = '10s';
-set local statement_timeout = '15min';
+set lock_timeout = '10s';
+set statement_timeout = '15min';
 
 -- The creator arm's index, now with organization_id: the whole arm is an index condition.
 -- squawk-ignore require-concurrent-index-creation
