@@ -245,9 +245,9 @@ export async function clientPage(db: OrgDb, userId: string, organizationId: stri
 }
 
 export async function renameThenShow(db: OrgDb, userId: string, clientId: string, name: string) {
-  await db.asUser(userId, (tx) => clients.updateClient(tx, { clientId: clientId, name }));
+  await db.asUser(userId, (tx) => clients.updateClient(tx, { clientId, name }));
   const token = await db.writeToken();
   // Read your own write: a replica that has replayed it, else (after at most maxWaitMs) the primary.
-  return db.asUser(userId, (tx) => clients.getClient(tx, { clientId: clientId }), { readOnly: true, after: token });
+  return db.asUser(userId, (tx) => clients.getClient(tx, { clientId }), { readOnly: true, after: token });
 }
 // #endregion replicas
