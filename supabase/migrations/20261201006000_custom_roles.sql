@@ -196,6 +196,32 @@ $$;
 comment on function private.permissions_of(uuid, uuid) is
   'The permissions a user holds in an organization: the union over their roles there.';
 
+-- clients.work_assigned is weaker than clients.read with clients.update, which
+-- owners, admins and managers hold: they may give it although no built-in
+-- role of theirs carries it.
+create table private.permission_covers (
+  permission text primary key references public.permissions (key) on update cascade on delete cascade,
+  covered_by text[] not null check (cardinality(covered_by) > 0)
+);
+comment on table private.permission_covers is
+  'Permissions that someone holding every permission of covered_by may give to a role (create_role, update_role) or hand out with a role, without holding them: e.g. clients.work_assigned is covered by clients.read and clients.update.';
+revoke all on table private.permission_covers from public;
+insert into private.permission_covers (permission, covered_by) values ('clients.work_assigned', '{clients.read,clients.update}');
+
+create function private.grantable_permissions(organization_id uuid, user_id uuid)
+returns text[]
+language sql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+  with held as (select private.permissions_of(grantable_permissions.organization_id, grantable_permissions.user_id) as p)
+  select held.p || coalesce((select array_agg(c.permission) from private.permission_covers c where c.covered_by <@ held.p), '{}')
+  from held
+$$;
+comment on function private.grantable_permissions(uuid, uuid) is
+  'The permissions a user may give to a role, or hand out with a role, in an organization: those they hold, and those private.permission_covers says their permissions cover.';
+
 create function private.is_owner(organization_id uuid, user_id uuid)
 returns boolean
 language sql
@@ -221,10 +247,10 @@ as $$
   select coalesce(array_agg(rp.permission order by rp.permission), '{}')
   from public.role_permissions rp
   where rp.role_id = missing_permissions.role_id
-    and rp.permission <> all (private.permissions_of(missing_permissions.organization_id, missing_permissions.user_id))
+    and rp.permission <> all (private.grantable_permissions(missing_permissions.organization_id, missing_permissions.user_id))
 $$;
 comment on function private.missing_permissions(uuid, uuid, uuid) is
-  'The permissions of a role that a user does not hold in an organization (empty: they hold them all).';
+  'The permissions of a role that a user may not hand out in an organization (neither held nor covered: private.grantable_permissions); empty when they may hand out the role''s every permission.';
 
 create function private.role_grant_problem(organization_id uuid, grantor uuid, role_id uuid)
 returns text
@@ -350,13 +376,14 @@ comment on function private.workable_client_ids() is
 
 revoke all on function
   private.check_role_row(), private.set_role_permission_organization(), private.check_role_in_organization(),
-  private.permissions_of(uuid, uuid), private.is_owner(uuid, uuid), private.missing_permissions(uuid, uuid, uuid),
-  private.role_grant_problem(uuid, uuid, uuid), private.role_ids(uuid, text[]), private.workable_client_ids()
+  private.permissions_of(uuid, uuid), private.grantable_permissions(uuid, uuid), private.is_owner(uuid, uuid),
+  private.missing_permissions(uuid, uuid, uuid), private.role_grant_problem(uuid, uuid, uuid), private.role_ids(uuid, text[]),
+  private.workable_client_ids()
   from public, anon;
 revoke all on function
   private.check_role_row(), private.set_role_permission_organization(), private.check_role_in_organization(),
-  private.permissions_of(uuid, uuid), private.is_owner(uuid, uuid), private.missing_permissions(uuid, uuid, uuid),
-  private.role_grant_problem(uuid, uuid, uuid), private.role_ids(uuid, text[])
+  private.permissions_of(uuid, uuid), private.grantable_permissions(uuid, uuid), private.is_owner(uuid, uuid),
+  private.missing_permissions(uuid, uuid, uuid), private.role_grant_problem(uuid, uuid, uuid), private.role_ids(uuid, text[])
   from authenticated, service_role;
 grant execute on function private.workable_client_ids() to authenticated, service_role;
 
@@ -468,9 +495,10 @@ begin
     raise exception 'unknown permission: %', coalesce(unknown, 'null') using errcode = '22023';
   end if;
   select p into not_held from unnest(permissions) p
-  where p <> all (private.permissions_of(check_role_definition.organization_id, uid)) order by p limit 1;
+  where p <> all (private.grantable_permissions(check_role_definition.organization_id, uid)) order by p limit 1;
   if found then
-    raise exception 'permission denied: you cannot give a role % (you do not hold it here)', not_held using errcode = '42501';
+    raise exception 'permission denied: you cannot give a role % (you do not hold it here)', not_held using errcode = '42501',
+      hint = 'A role''s permissions are among those you hold in the organization (clients.work_assigned: clients.read with clients.update covers it).';
   end if;
   select p into not_held from unnest(permissions) p
   where p in ('members.manage', 'roles.manage', 'organization.delete') order by p limit 1;
