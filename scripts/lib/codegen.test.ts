@@ -67,4 +67,11 @@ export const users = pgTable("users", {
     expect(out).toContain('import { authUsers as usersInAuth } from "drizzle-orm/supabase";');
     expect(out).toContain('import { users } from "./schema.ts";');
   });
+
+  it("drops a relation drizzle-kit writes twice (a column with a single and a composite foreign key)", () => {
+    const entry = `  role_roleId: one(roles, {\n    fields: [rolePermissions.roleId],\n    references: [roles.id],\n  }),`;
+    const raw = `import { relations } from "drizzle-orm/relations";\nimport { rolePermissions, roles } from "./schema";\n\nexport const rolePermissionsRelations = relations(rolePermissions, ({ one }) => ({\n${entry}\n${entry}\n}));\n`;
+    const out = repairDrizzleRelations(raw, "export const rolePermissions = 1;\nexport const roles = 2;\n");
+    expect(out.match(/role_roleId:/g)).toHaveLength(1);
+  });
 });

@@ -14,6 +14,9 @@
  *      project's `bytea` column type;
  *   5. index operator classes come out wrong (text_ops on uuid columns):
  *      removed, as they serve nothing in a query layer;
+ *   6. a column with both a single-column foreign key and a composite one
+ *      (role_permissions.role_id) comes out as two identical relations of the
+ *      same name: the duplicate is dropped;
  * - the supabase-js `Database` types (`supabase gen types typescript`).
  *
  * Both are formatted with prettier so that regeneration is byte-stable.
@@ -114,7 +117,8 @@ export function repairDrizzleRelations(relations: string, schema: string): strin
   return sortDeclarations(relations)
     // Properties inside each relations() block, too.
     .replace(/(=> \(\{\n)([\s\S]*?)(\n\}\)\);)/g, (_m, open: string, body: string, close: string) => {
-      const entries = body.split(/^(?=\s*\w+: (?:one|many)\()/m).map((e) => e.replace(/,?\s*$/, ","));
+      const split = body.split(/^(?=\s*\w+: (?:one|many)\()/m).map((e) => e.replace(/,?\s*$/, ","));
+      const entries = [...new Set(split)];
       entries.sort((a, b) => a.trim().localeCompare(b.trim()));
       return `${open}${entries.join("\n")}${close}`;
     })

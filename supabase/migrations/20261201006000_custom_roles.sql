@@ -61,11 +61,11 @@ alter table public.roles drop constraint roles_rank_key;
 create unique index roles_builtin_key_idx on public.roles (key) where organization_id is null;
 create unique index roles_builtin_rank_idx on public.roles (rank) where organization_id is null;
 create unique index roles_organization_id_key_idx on public.roles (organization_id, key) where organization_id is not null;
-alter table public.roles add constraint roles_id_organization_id_key unique (id, organization_id);
+alter table public.roles add constraint roles_organization_id_id_key unique (organization_id, id);
 comment on index public.roles_builtin_key_idx is 'Built-in keys are unique.';
 comment on index public.roles_builtin_rank_idx is 'Built-in ranks are unique: owner > admin > manager > member > viewer.';
 comment on index public.roles_organization_id_key_idx is 'An organization''s role keys are unique within it.';
-comment on constraint roles_id_organization_id_key on public.roles is
+comment on constraint roles_organization_id_id_key on public.roles is
   'Target of the composite foreign key from role_permissions, which keeps a permission row in its role''s organization.';
 
 create function private.check_role_row()
@@ -110,8 +110,8 @@ comment on column public.role_permissions.organization_id is
   'The role''s organization (null for a built-in role), copied from roles by a trigger and checked by a composite foreign key.';
 -- The table is tiny (the built-in matrix); no rows of an organization's roles exist yet.
 -- squawk-ignore adding-foreign-key-constraint
-alter table public.role_permissions add constraint role_permissions_role_id_organization_id_fkey
-  foreign key (role_id, organization_id) references public.roles (id, organization_id) on delete cascade;
+alter table public.role_permissions add constraint role_permissions_organization_id_role_id_fkey
+  foreign key (organization_id, role_id) references public.roles (organization_id, id) on delete cascade;
 -- squawk-ignore require-concurrent-index-creation
 create index role_permissions_organization_id_idx on public.role_permissions (organization_id);
 
