@@ -19,7 +19,9 @@ describe("generated types", () => {
     await db.sql`alter table public.clients add column drift_probe text`;
     try {
       const generated = await generate(db.url);
-      expect(drift(generated)).toEqual(expect.arrayContaining(["src/schema/generated/schema.ts", "src/types/database.types.ts"]));
+      expect(drift(generated)).toEqual(
+        expect.arrayContaining(["src/schema/generated/schema.ts", "src/types/database.types.ts"]),
+      );
     } finally {
       await db.sql`alter table public.clients drop column drift_probe`;
     }
@@ -63,7 +65,10 @@ export const users = pgTable("users", {
   });
 
   it("binds the relations' usersInAuth to authUsers", () => {
-    const out = repairDrizzleRelations(`import { relations } from "drizzle-orm/relations";\nimport { users, usersInAuth } from "./schema";\n`, "export const users = 1;\n");
+    const out = repairDrizzleRelations(
+      `import { relations } from "drizzle-orm/relations";\nimport { users, usersInAuth } from "./schema";\n`,
+      "export const users = 1;\n",
+    );
     expect(out).toContain('import { authUsers as usersInAuth } from "drizzle-orm/supabase";');
     expect(out).toContain('import { users } from "./schema.ts";');
   });
