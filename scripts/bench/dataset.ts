@@ -2,6 +2,9 @@
  * The benchmark data set, generated in SQL: at scale 1, 1,000 organizations,
  * 20,000 users each a member of 1 to 3 organizations with mixed roles,
  * 1,000,000 clients each assigned to 1 or 2 members of its organization.
+ * Every tenth organization defines roles of its own (billing: clients.read;
+ * field_agent: clients.create and clients.work_assigned), held by some of its
+ * members instead of viewer.
  * `scale` multiplies every count.
  *
  * Clients are spread over the organizations row by row, so one organization's
@@ -101,7 +104,22 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
         cross join lateral (select 1 + ((u - 1) + k * 7919 * (k > 0)::int + k * 17) % ${O} as org) o;
         insert into public.organization_users (organization_id, user_id)
         select ${oid("org")}, ${uid("u")} from bench_load.membership;
-        -- The first member of each organization owns it; the others get mixed roles.
+        -- Every tenth organization defines two roles of its own: billing (reads
+        -- every client) and field_agent (creates clients, works on those assigned).
+        insert into public.roles (organization_id, key, name, rank)
+        select ${oid("o")}, v.key, v.name, 15
+        from generate_series(1, ${O}) o
+        cross join (values ('billing', 'Billing'), ('field_agent', 'Field agent')) v (key, name)
+        where o % 10 = 1;
+        -- Triggers are off: the permissions' organization is written out.
+        insert into public.role_permissions (role_id, permission, organization_id)
+        select r.id, p.permission, r.organization_id
+        from public.roles r
+        join (values ('billing', 'clients.read'), ('field_agent', 'clients.create'), ('field_agent', 'clients.work_assigned')) p (key, permission)
+          on p.key = r.key
+        where r.organization_id is not null;
+        -- The first member of each organization owns it; the others get mixed
+        -- roles (in organizations with roles of their own, some hold those).
         insert into public.user_roles (organization_id, user_id, role_id)
         select ${oid("m.org")}, ${uid("m.u")}, r.id
         from (
@@ -112,7 +130,10 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
           when m.u % 20 = 0 then 'admin'
           when m.u % 20 in (1, 2, 3) then 'manager'
           when m.u % 20 < 14 then 'member'
-          else 'viewer' end;
+          when m.org % 10 = 1 and m.nth % 2 = 0 then 'billing'
+          when m.org % 10 = 1 then 'field_agent'
+          else 'viewer' end
+          and (r.organization_id is null or r.organization_id = ${oid("m.org")});
         create table bench_load.org_members as
         select org, array_agg(u order by u) as members from bench_load.membership group by org;
         create unique index on bench_load.org_members (org);
@@ -158,9 +179,11 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
     {
       label: "vacuum analyze",
       kind: "maintenance",
-      parts: ["public.clients", "public.user_clients", "public.organization_users, public.user_roles, public.users, public.organizations, auth.users"].map(
-        (tables) => `vacuum analyze ${tables}`,
-      ),
+      parts: [
+        "public.clients",
+        "public.user_clients",
+        "public.organization_users, public.user_roles, public.users, public.organizations, public.roles, public.role_permissions, auth.users",
+      ].map((tables) => `vacuum analyze ${tables}`),
     },
   ];
 }
@@ -211,10 +234,18 @@ async function load(
     const started = Date.now();
     if (step.kind === "indexes") {
       const rows = await sql<{ definition: string }[]>`select definition from bench_load.indexes`;
-      await pool(rows.map((r) => r.definition), parallel, async (definition) => void (await run(definition)));
+      await pool(
+        rows.map((r) => r.definition),
+        parallel,
+        async (definition) => void (await run(definition)),
+      );
       await run("drop schema bench_load cascade");
     } else {
-      await pool(step.parts, parallel, async (statement) => void (await (step.kind === "rows" ? inTransaction(statement) : run(statement))));
+      await pool(
+        step.parts,
+        parallel,
+        async (statement) => void (await (step.kind === "rows" ? inTransaction(statement) : run(statement))),
+      );
     }
     onStep?.(step.label, (Date.now() - started) / 1000);
   }

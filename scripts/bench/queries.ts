@@ -15,7 +15,7 @@ export interface Persona {
   readOrgs: string[];
   /** Organizations where the persona holds clients.create. */
   createOrgs: string[];
-  /** Clients assigned to the persona. */
+  /** Clients assigned to the persona where they hold clients.work_assigned (the read policy's assigned arm). */
   assigned: string[];
   /** Organizations the persona belongs to. */
   memberOrgs: string[];
@@ -28,6 +28,9 @@ export interface Personas {
   member: Persona;
   threeOrgs: Persona;
   manager: Persona;
+  /** Holders of an organization's own role only: billing (clients.read), field_agent (clients.work_assigned). */
+  customReader: Persona;
+  customAssigned: Persona;
   /** A client the admin can see. */
   clientId: string;
 }
@@ -37,11 +40,14 @@ async function persona(sql: postgres.Sql, id: string, org: string): Promise<Pers
     coalesce((select array_agg(distinct ur.organization_id) from public.user_roles ur
               join public.role_permissions rp on rp.role_id = ur.role_id
               where ur.user_id = ${id} and rp.permission = ${permission}), '{}')`;
-  const [row] = await sql<{ read_orgs: string[]; create_orgs: string[]; assigned: string[]; member_orgs: string[]; co_members: string[] }[]>`
+  const [row] = await sql<
+    { read_orgs: string[]; create_orgs: string[]; assigned: string[]; member_orgs: string[]; co_members: string[] }[]
+  >`
     select
       ${withPermission("clients.read")} as read_orgs,
       ${withPermission("clients.create")} as create_orgs,
-      coalesce((select array_agg(uc.client_id) from public.user_clients uc where uc.user_id = ${id}), '{}') as assigned,
+      coalesce((select array_agg(uc.client_id) from public.user_clients uc
+                where uc.user_id = ${id} and uc.organization_id = any (${withPermission("clients.work_assigned")})), '{}') as assigned,
       coalesce((select array_agg(ou.organization_id) from public.organization_users ou where ou.user_id = ${id}), '{}') as member_orgs,
       coalesce((select array_agg(distinct t.user_id) from public.organization_users m
                 join public.organization_users t on t.organization_id = m.organization_id where m.user_id = ${id}), '{}') as co_members`;
@@ -69,16 +75,37 @@ export async function pickPersonas(sql: postgres.Sql): Promise<Personas> {
     return persona(sql, row.user_id, row.organization_id);
   };
   const admin = await byRole("admin");
-  const member = await byRole("member", sql`and exists (select 1 from public.user_clients uc where uc.user_id = ur.user_id and uc.organization_id = ur.organization_id)`);
+  const member = await byRole(
+    "member",
+    sql`and exists (select 1 from public.user_clients uc where uc.user_id = ur.user_id and uc.organization_id = ur.organization_id)`,
+  );
   const manager = await byRole("manager");
+  const customReader = await byRole("billing");
+  const customAssigned = await byRole(
+    "field_agent",
+    sql`and exists (select 1 from public.user_clients uc where uc.user_id = ur.user_id and uc.organization_id = ur.organization_id)`,
+  );
   const [three] = await sql<{ user_id: string; organization_id: string }[]>`
     select user_id, min(organization_id::text)::uuid as organization_id from public.organization_users
     group by user_id having count(*) = 3 order by user_id limit 1`;
-  const [client] = await sql<{ id: string }[]>`select id from public.clients where organization_id = ${admin.org} order by id limit 1 offset 7`;
-  return { admin, member, manager, threeOrgs: await persona(sql, three!.user_id, three!.organization_id), clientId: client!.id };
+  const [client] = await sql<
+    { id: string }[]
+  >`select id from public.clients where organization_id = ${admin.org} order by id limit 1 offset 7`;
+  return {
+    admin,
+    member,
+    manager,
+    customReader,
+    customAssigned,
+    threeOrgs: await persona(sql, three!.user_id, three!.organization_id),
+    clientId: client!.id,
+  };
 }
 
-export const asUser = (p: Persona): Actor => ({ role: "authenticated", claims: { sub: p.id, role: "authenticated", aud: "authenticated" } });
+export const asUser = (p: Persona): Actor => ({
+  role: "authenticated",
+  claims: { sub: p.id, role: "authenticated", aud: "authenticated" },
+});
 export const asService: Actor = { role: "service_role", claims: { role: "service_role" } };
 
 type Statement = (c: postgres.ReservedSql) => Promise<unknown>;
@@ -120,7 +147,7 @@ const readable = (n: number) =>
 const readableValues = (p: Persona) => [p.readOrgs, p.assigned, p.id, p.createOrgs];
 
 export function queries(p: Personas): BenchQuery[] {
-  const { admin, member, threeOrgs, manager } = p;
+  const { admin, member, threeOrgs, manager, customReader, customAssigned } = p;
   const page = `select ${COLUMNS} from public.clients where organization_id = $1 order by name, id limit 50`;
   const pageExplicit = `select ${COLUMNS} from public.clients where organization_id = $1 and ${readable(2)} order by name, id limit 50`;
   const byId = `select * from public.clients where id = $1`;
@@ -154,7 +181,12 @@ export function queries(p: Personas): BenchQuery[] {
 
   return [
     benchQuery(
-      { key: "admin_first_page", title: "admin: first page (50) of an organization's clients by name", singlePage: true, actor: asUser(admin) },
+      {
+        key: "admin_first_page",
+        title: "admin: first page (50) of an organization's clients by name",
+        singlePage: true,
+        actor: asUser(admin),
+      },
       [page, [admin.org]],
       [pageExplicit, [admin.org, ...readableValues(admin)]],
     ),
@@ -164,22 +196,57 @@ export function queries(p: Personas): BenchQuery[] {
       [pageExplicit, [member.org, ...readableValues(member)]],
     ),
     benchQuery(
+      {
+        key: "custom_reader_first_page",
+        title: "holder of an organization's role with clients.read: first page (50)",
+        singlePage: true,
+        actor: asUser(customReader),
+      },
+      [page, [customReader.org]],
+      [pageExplicit, [customReader.org, ...readableValues(customReader)]],
+    ),
+    benchQuery(
+      {
+        key: "custom_assigned_page",
+        title: "holder of an organization's role with clients.work_assigned: assigned clients (50)",
+        singlePage: true,
+        actor: asUser(customAssigned),
+      },
+      [page, [customAssigned.org]],
+      [pageExplicit, [customAssigned.org, ...readableValues(customAssigned)]],
+    ),
+    benchQuery(
       { key: "client_by_id", title: "one client by id", singlePage: true, actor: asUser(admin) },
       [byId, [p.clientId]],
       [byIdExplicit, [p.clientId, ...readableValues(admin)]],
     ),
     benchQuery(
-      { key: "count_three_orgs", title: "count of all clients a user in 3 organizations can see", singlePage: false, actor: asUser(threeOrgs) },
+      {
+        key: "count_three_orgs",
+        title: "count of all clients a user in 3 organizations can see",
+        singlePage: false,
+        actor: asUser(threeOrgs),
+      },
       [count, []],
       [countExplicit, readableValues(threeOrgs)],
     ),
     benchQuery(
-      { key: "name_prefix_search", title: "name-prefix search in one organization (50)", singlePage: true, actor: asUser(admin) },
+      {
+        key: "name_prefix_search",
+        title: "name-prefix search in one organization (50)",
+        singlePage: true,
+        actor: asUser(admin),
+      },
       [prefix, [admin.org, search]],
       [prefixExplicit, [admin.org, search, ...readableValues(admin)]],
     ),
     benchQuery(
-      { key: "members_with_roles", title: "an organization's members with their roles", singlePage: true, actor: asUser(admin) },
+      {
+        key: "members_with_roles",
+        title: "an organization's members with their roles",
+        singlePage: true,
+        actor: asUser(admin),
+      },
       [members, [admin.org]],
       [membersExplicit, [admin.org, admin.memberOrgs, admin.coMembers, admin.id]],
     ),

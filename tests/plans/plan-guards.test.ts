@@ -27,7 +27,8 @@ interface PlanNode {
 }
 
 function* nodes(node: PlanNode, insideSubplan = false): Generator<{ node: PlanNode; insideSubplan: boolean }> {
-  const sub = insideSubplan || (node["Parent Relationship"] === "SubPlan" && !node["Subplan Name"]?.startsWith("InitPlan"));
+  const sub =
+    insideSubplan || (node["Parent Relationship"] === "SubPlan" && !node["Subplan Name"]?.startsWith("InitPlan"));
   yield { node, insideSubplan: sub };
   for (const child of node.Plans ?? []) yield* nodes(child, sub);
 }
@@ -35,7 +36,8 @@ function* nodes(node: PlanNode, insideSubplan = false): Generator<{ node: PlanNo
 /** Indexes through which clients may be reached. */
 const PRIMARY = /^(clients_pkey|clients_organization_id_[a-z_]+|user_clients_[a-z_]+)$/;
 /** The creator arm of the read policy may add its own index, combined with one of the above. */
-const ALLOWED = /^(clients_pkey|clients_organization_id_[a-z_]+|user_clients_[a-z_]+|clients_created_by_created_at_idx)$/;
+const ALLOWED =
+  /^(clients_pkey|clients_organization_id_[a-z_]+|user_clients_[a-z_]+|clients_created_by_created_at_idx)$/;
 
 beforeAll(async () => {
   sql = connect(test.url, { max: 1 });
@@ -68,20 +70,43 @@ async function planAsUser(q: BenchQuery, { generic = false } = {}): Promise<Plan
 }
 
 describe("plan guards", () => {
-  const keys = ["admin_first_page", "member_assigned_page", "client_by_id", "count_three_orgs", "name_prefix_search", "insert_client"];
+  const keys = [
+    "admin_first_page",
+    "member_assigned_page",
+    "custom_reader_first_page",
+    "custom_assigned_page",
+    "client_by_id",
+    "count_three_orgs",
+    "name_prefix_search",
+    "insert_client",
+  ];
   for (const key of keys) {
     it(`${key}: clients is reached through an index, with no sequential scan and no per-row subplan`, async () => {
       const q = benchQueries.find((x) => x.key === key)!;
       const plan = await planAsUser(q);
       const all = [...nodes(plan)];
       const onClients = all.filter((n) => n.node["Relation Name"] === "clients");
-      const shape = JSON.stringify(all.map((n) => [n.node["Node Type"], n.node["Relation Name"], n.node["Index Name"], n.node["Subplan Name"]]));
-      expect(onClients.filter((n) => n.node["Node Type"] === "Seq Scan"), shape).toEqual([]);
-      expect(all.filter((n) => n.insideSubplan), shape).toEqual([]);
+      const shape = JSON.stringify(
+        all.map((n) => [n.node["Node Type"], n.node["Relation Name"], n.node["Index Name"], n.node["Subplan Name"]]),
+      );
+      expect(
+        onClients.filter((n) => n.node["Node Type"] === "Seq Scan"),
+        shape,
+      ).toEqual([]);
+      expect(
+        all.filter((n) => n.insideSubplan),
+        shape,
+      ).toEqual([]);
       if (key !== "insert_client") {
         const indexes = all.map((n) => n.node["Index Name"]).filter((name): name is string => Boolean(name));
-        expect(indexes.some((name) => PRIMARY.test(name)), shape).toBe(true);
-        expect(indexes.every((name) => ALLOWED.test(name)), shape).toBe(true);
+        expect(
+          indexes.some((name) => PRIMARY.test(name)),
+          shape,
+        ).toBe(true);
+        expect(
+          indexes.every((name) => ALLOWED.test(name)),
+          shape,
+        ).toBe(true);
       }
     });
   }
@@ -90,15 +115,24 @@ describe("plan guards", () => {
     const q = benchQueries.find((x) => x.key === "name_prefix_search")!;
     for (const generic of [false, true]) {
       const all = [...nodes(await planAsUser(q, { generic }))];
-      const conditions = all.filter((n) => n.node["Index Name"] === "clients_organization_id_name_lower_idx").map((n) => n.node["Index Cond"] ?? "");
-      expect(conditions.some((c) => /name_lower >= /.test(c) && /name_lower < /.test(c)), `${generic ? "generic" : "custom"}: ${JSON.stringify(conditions)}`).toBe(true);
+      const conditions = all
+        .filter((n) => n.node["Index Name"] === "clients_organization_id_name_lower_idx")
+        .map((n) => n.node["Index Cond"] ?? "");
+      expect(
+        conditions.some((c) => /name_lower >= /.test(c) && /name_lower < /.test(c)),
+        `${generic ? "generic" : "custom"}: ${JSON.stringify(conditions)}`,
+      ).toBe(true);
     }
   });
 
   it("members_with_roles: membership tables are reached through their indexes", async () => {
     const q = benchQueries.find((x) => x.key === "members_with_roles")!;
     const all = [...nodes(await planAsUser(q))];
-    const seq = all.filter((n) => n.node["Node Type"] === "Seq Scan" && ["organization_users", "user_roles"].includes(n.node["Relation Name"] ?? ""));
+    const seq = all.filter(
+      (n) =>
+        n.node["Node Type"] === "Seq Scan" &&
+        ["organization_users", "user_roles"].includes(n.node["Relation Name"] ?? ""),
+    );
     expect(seq).toEqual([]);
     expect(all.filter((n) => n.insideSubplan)).toEqual([]);
   });
