@@ -304,6 +304,10 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
+  -- An invitation whose role was deleted (no longer pending) names none: nothing to hand out.
+  if check_role_grantable.role_id is null then
+    return;
+  end if;
   case private.role_grant_problem(check_role_grantable.organization_id, auth.uid(), check_role_grantable.role_id)
     when 'unknown-role' then
       raise exception 'unknown role' using errcode = '22023';
@@ -319,7 +323,7 @@ begin
 end;
 $$;
 comment on function private.check_role_grantable(uuid, uuid) is
-  'Raises when the signed-in user may not hand out this role in the organization: 22023 for a role unknown there; 42501 above their highest rank, owner by a non-owner, or an organization''s role carrying a permission they do not hold.';
+  'Raises when the signed-in user may not hand out this role in the organization: 22023 for a role unknown there; 42501 above their highest rank, owner by a non-owner, or an organization''s role carrying a permission they do not hold. A null role (an invitation whose role was deleted) passes.';
 
 -- Only the built-in keys: the old resolver knew no organization.
 create or replace function private.role_ids(keys text[])

@@ -16,11 +16,11 @@
 --   R6  deletion: refused while members hold the role or pending invitations
 --       name it, naming how many; with a replacement (a built-in or a role of
 --       the organization the caller may grant) holders move and invitations
---       are re-pointed, audited.
+--       are re-pointed, audited; invitations no longer pending lose the role.
 -- Fixtures: custom_roles_fixtures.psql (own organizations and users).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(58);
+select plan(59);
 
 \ir custom_roles_fixtures.psql
 \ir personas.psql
@@ -199,6 +199,9 @@ select lives_ok(format($$ select public.delete_role(%L) $$, (select id from t_ro
 select pg_temp.as_postgres();
 select is((select role_id from public.invitations where id = (select invitation_id from t_tok where name = 'late')), null,
   'T320.58 ... the revoked invitation keeps no role (it can never be accepted)');
+select pg_temp.act('a_owner');
+select lives_ok(format($$ select public.revoke_invitation(%L) $$, (select invitation_id from t_tok where name = 'late')),
+  'T320.59 revoking it again still does nothing (no role to check)');
 
 select * from finish();
 rollback;
