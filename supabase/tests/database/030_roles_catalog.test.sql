@@ -76,7 +76,7 @@ select lives_ok($$ update public.roles set description = 'Reads every client.' w
 
 -- R4 content ----------------------------------------------------------------------------------
 select pg_temp.as_postgres();
-select results_eq($$ select key from public.roles order by rank desc $$,
+select results_eq($$ select key from public.roles where organization_id is null order by rank desc $$,
   $$ values ('owner'), ('admin'), ('manager'), ('member'), ('viewer') $$,
   'T030.24 roles rank owner > admin > manager > member > viewer');
 select set_eq($$ select rp.permission from public.role_permissions rp join public.roles r on r.id = rp.role_id where r.key = 'owner' $$,
