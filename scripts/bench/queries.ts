@@ -16,7 +16,7 @@ export interface Persona {
   readOrgs: string[];
   /** Organizations where the persona holds clients.create. */
   createOrgs: string[];
-  /** Clients assigned to the persona. */
+  /** Clients assigned to the persona where they hold clients.work_assigned (the read policy's assigned arm). */
   assigned: string[];
   /** Organizations the persona belongs to. */
   memberOrgs: string[];
@@ -39,6 +39,9 @@ export interface Personas {
   scatteredAdmin: Persona;
   /** A plain member of min(50, all) organizations with 40 assigned clients in each. */
   consultant: Persona;
+  /** Holders of an organization's own role only: billing (clients.read), field_agent (clients.work_assigned). */
+  customReader: Persona;
+  customAssigned: Persona;
   /** A client the admin can see. */
   clientId: string;
 }
@@ -48,11 +51,14 @@ async function persona(sql: postgres.Sql, id: string, org: string): Promise<Pers
     coalesce((select array_agg(distinct ur.organization_id) from public.user_roles ur
               join public.role_permissions rp on rp.role_id = ur.role_id
               where ur.user_id = ${id} and rp.permission = ${permission}), '{}')`;
-  const [row] = await sql<{ read_orgs: string[]; create_orgs: string[]; assigned: string[]; member_orgs: string[]; co_members: string[] }[]>`
+  const [row] = await sql<
+    { read_orgs: string[]; create_orgs: string[]; assigned: string[]; member_orgs: string[]; co_members: string[] }[]
+  >`
     select
       ${withPermission("clients.read")} as read_orgs,
       ${withPermission("clients.create")} as create_orgs,
-      coalesce((select array_agg(uc.client_id) from public.user_clients uc where uc.user_id = ${id}), '{}') as assigned,
+      coalesce((select array_agg(uc.client_id) from public.user_clients uc
+                where uc.user_id = ${id} and uc.organization_id = any (${withPermission("clients.work_assigned")})), '{}') as assigned,
       coalesce((select array_agg(ou.organization_id) from public.organization_users ou where ou.user_id = ${id}), '{}') as member_orgs,
       coalesce((select array_agg(distinct t.user_id) from public.organization_users m
                 join public.organization_users t on t.organization_id = m.organization_id where m.user_id = ${id}), '{}') as co_members`;
@@ -97,6 +103,8 @@ export async function pickPersonas(sql: postgres.Sql): Promise<Personas> {
     select user_id, min(organization_id::text)::uuid as organization_id from public.organization_users
     group by user_id having count(*) = 3 order by user_id limit 1`;
   const [client] = await sql<{ id: string }[]>`select id from public.clients where organization_id = ${admin.org} order by id limit 1 offset 7`;
+  const customReader = await byRole("billing");
+  const customAssigned = await byRole("field_agent", assigned);
   return {
     admin,
     member,
@@ -105,12 +113,17 @@ export async function pickPersonas(sql: postgres.Sql): Promise<Personas> {
     whaleMember,
     scatteredAdmin,
     consultant: await persona(sql, consultantId, whale),
+    customReader,
+    customAssigned,
     threeOrgs: await persona(sql, three!.user_id, three!.organization_id),
     clientId: client!.id,
   };
 }
 
-export const asUser = (p: Persona): Actor => ({ role: "authenticated", claims: { sub: p.id, role: "authenticated", aud: "authenticated" } });
+export const asUser = (p: Persona): Actor => ({
+  role: "authenticated",
+  claims: { sub: p.id, role: "authenticated", aud: "authenticated" },
+});
 export const asService: Actor = { role: "service_role", claims: { role: "service_role" } };
 
 type Statement = (c: postgres.ReservedSql) => Promise<unknown>;
@@ -155,7 +168,7 @@ const readable = (n: number) =>
 const readableValues = (p: Persona) => [p.readOrgs, p.assigned, p.id, p.createOrgs];
 
 export function queries(p: Personas): BenchQuery[] {
-  const { admin, member, threeOrgs, manager, whaleAdmin, whaleMember, scatteredAdmin, consultant } = p;
+  const { admin, member, threeOrgs, manager, whaleAdmin, whaleMember, scatteredAdmin, consultant, customReader, customAssigned } = p;
   const page = `select ${COLUMNS} from public.clients where organization_id = $1 order by name, id limit 50`;
   const pageExplicit = `select ${COLUMNS} from public.clients where organization_id = $1 and ${readable(2)} order by name, id limit 50`;
   const byId = `select * from public.clients where id = $1`;
@@ -192,7 +205,12 @@ export function queries(p: Personas): BenchQuery[] {
 
   return [
     benchQuery(
-      { key: "admin_first_page", title: "admin: first page (50) of an organization's clients by name", singlePage: true, actor: asUser(admin) },
+      {
+        key: "admin_first_page",
+        title: "admin: first page (50) of an organization's clients by name",
+        singlePage: true,
+        actor: asUser(admin),
+      },
       [page, [admin.org]],
       [pageExplicit, [admin.org, ...readableValues(admin)]],
     ),
@@ -227,17 +245,47 @@ export function queries(p: Personas): BenchQuery[] {
       [countExplicit, readableValues(consultant)],
     ),
     benchQuery(
+      {
+        key: "custom_reader_first_page",
+        title: "holder of an organization's role with clients.read: first page (50)",
+        singlePage: true,
+        actor: asUser(customReader),
+      },
+      [page, [customReader.org]],
+      [pageExplicit, [customReader.org, ...readableValues(customReader)]],
+    ),
+    benchQuery(
+      {
+        key: "custom_assigned_page",
+        title: "holder of an organization's role with clients.work_assigned: assigned clients (50)",
+        singlePage: true,
+        actor: asUser(customAssigned),
+      },
+      [page, [customAssigned.org]],
+      [pageExplicit, [customAssigned.org, ...readableValues(customAssigned)]],
+    ),
+    benchQuery(
       { key: "client_by_id", title: "one client by id", singlePage: true, actor: asUser(admin) },
       [byId, [p.clientId]],
       [byIdExplicit, [p.clientId, ...readableValues(admin)]],
     ),
     benchQuery(
-      { key: "count_three_orgs", title: "count of all clients a user in 3 organizations can see", singlePage: false, actor: asUser(threeOrgs) },
+      {
+        key: "count_three_orgs",
+        title: "count of all clients a user in 3 organizations can see",
+        singlePage: false,
+        actor: asUser(threeOrgs),
+      },
       [count, []],
       [countExplicit, readableValues(threeOrgs)],
     ),
     benchQuery(
-      { key: "name_prefix_search", title: "name-prefix search in one organization (50)", singlePage: true, actor: asUser(admin) },
+      {
+        key: "name_prefix_search",
+        title: "name-prefix search in one organization (50)",
+        singlePage: true,
+        actor: asUser(admin),
+      },
       [prefix, [admin.org, search]],
       [prefixExplicit, [admin.org, search, ...readableValues(admin)]],
     ),

@@ -111,7 +111,7 @@ export type Database = {
           invited_by: string | null;
           organization_id: string;
           revoked_at: string | null;
-          role_id: string;
+          role_id: string | null;
           token_hash: string;
         };
         ComputedFields: never;
@@ -125,7 +125,7 @@ export type Database = {
           invited_by?: string | null;
           organization_id: string;
           revoked_at?: string | null;
-          role_id: string;
+          role_id?: string | null;
           token_hash: string;
         };
         Update: {
@@ -138,7 +138,7 @@ export type Database = {
           invited_by?: string | null;
           organization_id?: string;
           revoked_at?: string | null;
-          role_id?: string;
+          role_id?: string | null;
           token_hash?: string;
         };
         Relationships: [
@@ -260,19 +260,29 @@ export type Database = {
       };
       role_permissions: {
         Row: {
+          organization_id: string | null;
           permission: string;
           role_id: string;
         };
         ComputedFields: never;
         Insert: {
+          organization_id?: string | null;
           permission: string;
           role_id: string;
         };
         Update: {
+          organization_id?: string | null;
           permission?: string;
           role_id?: string;
         };
         Relationships: [
+          {
+            foreignKeyName: "role_permissions_organization_id_role_id_fkey";
+            columns: ["organization_id", "role_id"];
+            isOneToOne: false;
+            referencedRelation: "roles";
+            referencedColumns: ["organization_id", "id"];
+          },
           {
             foreignKeyName: "role_permissions_permission_fkey";
             columns: ["permission"];
@@ -295,6 +305,7 @@ export type Database = {
           id: string;
           key: string;
           name: string;
+          organization_id: string | null;
           rank: number;
         };
         ComputedFields: never;
@@ -303,6 +314,7 @@ export type Database = {
           id?: string;
           key: string;
           name: string;
+          organization_id?: string | null;
           rank: number;
         };
         Update: {
@@ -310,9 +322,18 @@ export type Database = {
           id?: string;
           key?: string;
           name?: string;
+          organization_id?: string | null;
           rank?: number;
         };
-        Relationships: [];
+        Relationships: [
+          {
+            foreignKeyName: "roles_organization_id_fkey";
+            columns: ["organization_id"];
+            isOneToOne: false;
+            referencedRelation: "organizations";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       settings: {
         Row: {
@@ -459,6 +480,11 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      create_role: {
+        Args: { key: string; name: string; organization_id: string; permissions: string[]; rank: number };
+        Returns: string;
+      };
+      delete_role: { Args: { replacement_role_id?: string; role_id: string }; Returns: undefined };
       invite_member: {
         Args: { email: string; expires_in?: string; organization_id: string; role: string };
         Returns: Database["public"]["CompositeTypes"]["invitation_ticket"];
@@ -495,6 +521,7 @@ export type Database = {
       };
       set_member_roles: { Args: { organization_id: string; roles: string[]; user_id: string }; Returns: undefined };
       transfer_ownership: { Args: { new_owner_id: string; organization_id: string }; Returns: undefined };
+      update_role: { Args: { name: string; permissions: string[]; rank: number; role_id: string }; Returns: undefined };
     };
     Enums: {
       client_status: "lead" | "active" | "inactive" | "archived";

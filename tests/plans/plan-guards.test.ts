@@ -122,7 +122,7 @@ async function searchScans(sql: Sql, personas: Personas, who: "whaleAdmin" | "wh
 /** Statement texts by key, from a throwaway set of personas (the texts do not depend on them). */
 const none = { id: "", org: "", readOrgs: [], createOrgs: [], assigned: [], memberOrgs: [], coMembers: [] };
 const STATEMENTS = new Map(
-  queries({ admin: none, member: none, threeOrgs: none, manager: none, whaleAdmin: none, whaleMember: none, scatteredAdmin: none, consultant: none, clientId: "" }).map(
+  queries({ admin: none, member: none, threeOrgs: none, manager: none, whaleAdmin: none, whaleMember: none, scatteredAdmin: none, consultant: none, customReader: none, customAssigned: none, clientId: "" }).map(
     (x) => [x.key, x.explain.text],
   ),
 );
@@ -157,6 +157,8 @@ for (const { label, size, large } of SCALES) {
       "member_assigned_page_whale",
       "consultant_first_page",
       "consultant_count",
+      "custom_reader_first_page",
+      "custom_assigned_page",
       "client_by_id",
       "count_three_orgs",
       "name_prefix_search",

@@ -122,7 +122,7 @@ export const invitations = pgTable(
     id: uuid().defaultRandom().primaryKey().notNull(),
     organizationId: uuid("organization_id").notNull(),
     email: text().notNull(),
-    roleId: uuid("role_id").notNull(),
+    roleId: uuid("role_id"),
     tokenHash: bytea("token_hash").notNull(),
     invitedBy: uuid("invited_by"),
     expiresAt: timestamp("expires_at", { withTimezone: true, mode: "string" })
@@ -151,11 +151,6 @@ export const invitations = pgTable(
       name: "invitations_organization_id_fkey",
     }).onDelete("cascade"),
     foreignKey({
-      columns: [table.roleId],
-      foreignColumns: [roles.id],
-      name: "invitations_role_id_fkey",
-    }),
-    foreignKey({
       columns: [table.invitedBy],
       foreignColumns: [users.id],
       name: "invitations_invited_by_fkey",
@@ -164,6 +159,11 @@ export const invitations = pgTable(
       columns: [table.acceptedBy],
       foreignColumns: [users.id],
       name: "invitations_accepted_by_fkey",
+    }).onDelete("set null"),
+    foreignKey({
+      columns: [table.roleId],
+      foreignColumns: [roles.id],
+      name: "invitations_role_id_fkey",
     }).onDelete("set null"),
     unique("invitations_token_hash_key").on(table.tokenHash),
     check("invitations_token_hash_check", sql`octet_length(token_hash) = 32`),
@@ -235,7 +235,7 @@ export const permissions = pgTable(
     key: text().primaryKey().notNull(),
     description: text().notNull(),
   },
-  (table) => [check("permissions_key_check", sql`key ~ '^[a-z]+\.[a-z]+$'::text`)],
+  (table) => [check("permissions_key_check", sql`key ~ '^[a-z][a-z_]*\.[a-z][a-z_]*$'::text`)],
 );
 
 export const rolePermissions = pgTable(
@@ -243,8 +243,10 @@ export const rolePermissions = pgTable(
   {
     roleId: uuid("role_id").notNull(),
     permission: text().notNull(),
+    organizationId: uuid("organization_id"),
   },
   (table) => [
+    index("role_permissions_organization_id_idx").using("btree", table.organizationId.asc().nullsLast()),
     index("role_permissions_permission_idx").using("btree", table.permission.asc().nullsLast()),
     foreignKey({
       columns: [table.roleId],
@@ -256,6 +258,11 @@ export const rolePermissions = pgTable(
       foreignColumns: [permissions.key],
       name: "role_permissions_permission_fkey",
     }).onUpdate("cascade"),
+    foreignKey({
+      columns: [table.roleId, table.organizationId],
+      foreignColumns: [roles.id, roles.organizationId],
+      name: "role_permissions_organization_id_role_id_fkey",
+    }).onDelete("cascade"),
     primaryKey({ columns: [table.roleId, table.permission], name: "role_permissions_pkey" }),
   ],
 );
@@ -268,10 +275,24 @@ export const roles = pgTable(
     name: text().notNull(),
     description: text(),
     rank: integer().notNull(),
+    organizationId: uuid("organization_id"),
   },
   (table) => [
-    unique("roles_key_key").on(table.key),
-    unique("roles_rank_key").on(table.rank),
+    uniqueIndex("roles_builtin_key_idx")
+      .using("btree", table.key.asc().nullsLast())
+      .where(sql`(organization_id IS NULL)`),
+    uniqueIndex("roles_builtin_rank_idx")
+      .using("btree", table.rank.asc().nullsLast())
+      .where(sql`(organization_id IS NULL)`),
+    uniqueIndex("roles_organization_id_key_idx")
+      .using("btree", table.organizationId.asc().nullsLast(), table.key.asc().nullsLast())
+      .where(sql`(organization_id IS NOT NULL)`),
+    foreignKey({
+      columns: [table.organizationId],
+      foreignColumns: [organizations.id],
+      name: "roles_organization_id_fkey",
+    }).onDelete("cascade"),
+    unique("roles_organization_id_id_key").on(table.id, table.organizationId),
     check("roles_key_check", sql`key ~ '^[a-z][a-z_]{1,30}$'::text`),
     check("roles_name_check", sql`(char_length(name) >= 1) AND (char_length(name) <= 100)`),
     check("roles_rank_check", sql`rank > 0`),

@@ -33,9 +33,9 @@ select policies_are('public', 'organizations',
   'T110.02 organizations has exactly its select / update / delete policies (no insert policy: create_organization only)');
 select policies_are('public', 'users', array['users_select_self_or_co_member', 'users_update_self'],
   'T110.03 users has exactly its select / update policies');
-select policies_are('public', 'roles', array['roles_select_signed_in'], 'T110.04 roles has only its read policy');
+select policies_are('public', 'roles', array['roles_select_builtin_or_member'], 'T110.04 roles has only its read policy');
 select policies_are('public', 'permissions', array['permissions_select_signed_in'], 'T110.05 permissions has only its read policy');
-select policies_are('public', 'role_permissions', array['role_permissions_select_signed_in'],
+select policies_are('public', 'role_permissions', array['role_permissions_select_builtin_or_member'],
   'T110.06 role_permissions has only its read policy');
 select policies_are('public', 'organization_users', array['organization_users_select_member'],
   'T110.07 organization_users has only its read policy (changes through the RPCs)');
