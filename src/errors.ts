@@ -98,7 +98,11 @@ export class ConcurrencyError extends DatabaseError {
  * (a string, or built from the match). Constraint violations name
  * `constraint:<name>`; a few SQLSTATEs name a rule on their own (below).
  */
-export const RULES: readonly (readonly [code: string, message: RegExp, rule: string | ((match: RegExpExecArray) => string)])[] = [
+export const RULES: readonly (readonly [
+  code: string,
+  message: RegExp,
+  rule: string | ((match: RegExpExecArray) => string),
+])[] = [
   ["42501", /^not signed in$/, "not-signed-in"],
   ["42501", /^permission denied: ([a-z_]+\.[a-z_]+) is required\b/, (m) => `requires:${m[1]}`],
   ["42501", /^permission denied: only an owner transfers ownership$/, "only-owners-transfer-ownership"],
@@ -106,17 +110,32 @@ export const RULES: readonly (readonly [code: string, message: RegExp, rule: str
   ["42501", /^permission denied: only owners invite owners$/, "only-owners-invite-owners"],
   ["42501", /^permission denied: only owners remove owners$/, "only-owners-remove-owners"],
   ["42501", /^permission denied: the member outranks you$/, "member-outranks-you"],
-  ["42501", /^permission denied: you cannot grant or revoke a role above your own highest role$/, "grant-above-own-rank"],
+  [
+    "42501",
+    /^permission denied: you cannot grant or revoke a role above your own highest role$/,
+    "grant-above-own-rank",
+  ],
   ["42501", /^permission denied: you cannot invite with a role above your own highest role$/, "invite-above-own-rank"],
   ["42501", /^you cannot change your own roles$/, "own-roles"],
   ["42501", /^a client cannot move to another organization$/, "client-stays-in-organization"],
   ["42501", /^created_by cannot change$/, "created-by-fixed"],
   ["42501", /^invitation is for another email address$/, "invitation-for-another-email"],
-  ["42501", /^new row violates row-level security policy (?:for|\(USING expression\) for) table "([^"]+)"/, (m) => `row-security:${m[1]}`],
-  ["42501", /^permission denied for (?:table|view|sequence|function|schema|column [^ ]+ of relation|relation) "?([^" ]+)"?/, (m) => `privilege:${m[1]}`],
+  [
+    "42501",
+    /^new row violates row-level security policy (?:for|\(USING expression\) for) table "([^"]+)"/,
+    (m) => `row-security:${m[1]}`,
+  ],
+  [
+    "42501",
+    /^permission denied for (?:table|view|sequence|function|schema|column [^ ]+ of relation|relation) "?([^" ]+)"?/,
+    (m) => `privilege:${m[1]}`,
+  ],
   ["P0001", /^organization \S+ must (?:keep at least one|have an) owner$/, "organization-keeps-an-owner"],
   ["P0001", /^cannot delete user \S+: they are the only owner of\b/, "only-owner-cannot-be-deleted"],
   ["P0001", /^table \S+ is not registered for audit$/, "audit-table-not-registered"],
+  ["P0001", /^organization too large to delete in one call\b/, "organization-too-large-to-delete"],
+  ["P0001", /^organization too large to export in one call\b/, "organization-too-large-to-export"],
+  ["23505", /^organization id \S+ belonged to a deleted organization$/, "organization-id-of-deleted-organization"],
   ["P0001", /^invitation already used$/, "invitation-used"],
   ["P0001", /^invitation expired$/, "invitation-expired"],
   ["P0001", /^invitation revoked$/, "invitation-revoked"],
@@ -130,6 +149,7 @@ export const RULES: readonly (readonly [code: string, message: RegExp, rule: str
   ["22023", /^choose another member as the new owner$/, "new-owner-is-another-member"],
   ["22023", /^expires_in must be between\b/, "invitation-validity"],
   ["22023", /^invalid email address\b/, "invalid-email"],
+  ["22023", /^batch_size must be at least 1$/, "batch-size"],
   ["42703", /^table \S+ has no column\b/, "no-such-column"],
 ];
 
@@ -201,7 +221,8 @@ export function toTypedError(error: unknown): DatabaseError {
   if (code === "23505" || code === "23503") return new ConflictError(message, options);
   if (code === "P0001" || code === "OL002") return new InvariantError(message, options);
   if (code === "40001" || code === "40P01") return new ConcurrencyError(message, options);
-  if (code.startsWith("22") || code === "23502" || code === "23514" || code === "OL004") return new ValidationError(message, options);
+  if (code.startsWith("22") || code === "23502" || code === "23514" || code === "OL004")
+    return new ValidationError(message, options);
   return new DatabaseError(message, options);
 }
 

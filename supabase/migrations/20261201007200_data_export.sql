@@ -64,7 +64,7 @@ begin
     raise exception 'organization too large to export in one call: more than % rows', max_rows
       using errcode = 'P0001',
             detail = 'An export this size would outrun the statement timeout of the API (8 s on hosted Supabase).',
-            hint = 'Use the server-side streaming export: npm run org:export -- <organization id>, or exportOrganization() of the typed layer (src/lifecycle.ts).';
+            hint = 'Use the server-side streaming export: npm run org:export -- <organization id>, or streamOrganizationExport() of the typed layer (src/lifecycle.ts).';
   end if;
   return jsonb_build_object(
     'format', 'supabase-org-layer.organization-export',
