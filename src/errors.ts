@@ -151,6 +151,10 @@ export const RULES: readonly (readonly [
   ["22023", /^invalid email address\b/, "invalid-email"],
   ["22023", /^batch_size must be at least 1$/, "batch-size"],
   ["42703", /^table \S+ has no column\b/, "no-such-column"],
+  ["OL001", /^anonymous sign-ins cannot\b/, "anonymous-sign-in"],
+  ["OL002", /^organization limit reached$/, "organization-limit-reached"],
+  ["OL003", /^email address not confirmed$/, "email-not-confirmed"],
+  ["OL004", /^your email address is not in Unicode normal form NFKC$/, "email-not-nfkc"],
 ];
 
 /** SQLSTATEs that name their rule whatever the message. */

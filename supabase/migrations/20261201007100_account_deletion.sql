@@ -9,7 +9,7 @@
 --     as delete_organization does (one summary audit entry, tombstone);
 --   * everything else: their memberships, roles and assignments go with the
 --     profile (foreign keys), the organizations' clients stay.
--- After the row went (trigger on_auth_user_deleted_erase): erasure. Audit
+-- When the profile goes with it (trigger users_erase_from_audit): erasure. Audit
 -- entries keep the actor id, but the deleted user's email, name and avatar
 -- inside audit rows (old/new of their profile, invitations sent to their
 -- address) are replaced by a pseudonym: "deleted user <first 8 characters of
@@ -98,12 +98,12 @@ begin
 end;
 $$;
 comment on function private.erase_deleted_user() is
-  'Trigger on auth.users (after delete, so after the cascade to the profile was audited): replaces the deleted user''s email, name and avatar in audit rows by a pseudonym (private.pseudonymize_user); actor ids and record ids stay.';
+  'Trigger on public.users (after delete: the profile goes with its auth.users row): replaces the deleted user''s email, name and avatar in audit rows, including the entry of this very deletion, by a pseudonym (private.pseudonymize_user); actor ids and record ids stay.';
 revoke all on function private.erase_deleted_user() from public, anon, authenticated, service_role;
 
--- Named so that it fires after the foreign keys' cascade triggers (RI_ConstraintTrigger_*), which audit the profile's deletion.
-create trigger on_auth_user_deleted_erase
-  after delete on auth.users
+-- After users_audit (triggers of one event fire in name order), so the entry of the deletion itself is erased too.
+create trigger users_erase_from_audit
+  after delete on public.users
   for each row execute function private.erase_deleted_user();
 
 create function public.account_deletion_blockers()
