@@ -64,13 +64,15 @@ main(async () => {
   const output: Writable = args.out ? createWriteStream(args.out) : process.stdout;
   const started = Date.now();
   let records = 0;
+  let peakRss = process.memoryUsage.rss();
   try {
     const counts = await streamOrganizationExport(
       db,
       { organizationId: args.organizationId, batchSize: args.batchSize },
       async (record) => {
         await writeLine(output, `${JSON.stringify(record)}\n`);
-        if (++records % 50_000 === 0) {
+        if (++records % 1_000 === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
+        if (records % 50_000 === 0) {
           process.stderr.write(`… ${records.toLocaleString("en-US")} records (${record.type})\n`);
         }
       },
@@ -83,7 +85,7 @@ main(async () => {
       .map(([type, n]) => `${type} ${n.toLocaleString("en-US")}`)
       .join(", ");
     process.stderr.write(
-      `✔ exported organization ${args.organizationId}: ${summary} (${records.toLocaleString("en-US")} lines, ${((Date.now() - started) / 1000).toFixed(1)} s)${args.out ? ` to ${args.out}` : ""}\n`,
+      `✔ exported organization ${args.organizationId}: ${summary} (${records.toLocaleString("en-US")} lines, ${((Date.now() - started) / 1000).toFixed(1)} s, peak RSS ${Math.round(peakRss / 2 ** 20)} MiB)${args.out ? ` to ${args.out}` : ""}\n`,
     );
   } catch (error) {
     if (error instanceof NotFoundError)

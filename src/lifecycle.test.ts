@@ -127,7 +127,7 @@ describe("deleteOrganization (delete_organization)", () => {
       expect(error.rule).toBe("organization-too-large-to-delete");
       expect(error.hint).toMatch(/deleteOrganizationInBatches/);
     } finally {
-      await test.sql`update public.settings set delete_organization_max_rows = 100000 where id`;
+      await test.sql`update public.settings set delete_organization_max_rows = default where id`;
     }
     const [row] = await test.sql<
       { n: number }[]
@@ -227,7 +227,7 @@ describe("exportOrganizationDocument (export_organization)", () => {
       expect(error.rule).toBe("organization-too-large-to-export");
       expect(error.hint).toMatch(/org:export/);
     } finally {
-      await test.sql`update public.settings set export_organization_max_rows = 100000 where id`;
+      await test.sql`update public.settings set export_organization_max_rows = default where id`;
     }
   });
 });

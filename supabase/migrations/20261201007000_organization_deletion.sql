@@ -19,7 +19,7 @@
 -- * The API roles lose the plain table DELETE on organizations.
 -- * Size: the RPC runs as `authenticated`, whose statement_timeout is 8 s on
 --   hosted Supabase. Above settings.delete_organization_max_rows rows
---   (default 100,000) it refuses and points to the server-side batched
+--   (default 25,000) it refuses and points to the server-side batched
 --   deletion (private.delete_organization_batch, then
 --   private.finish_organization_deletion, run as the service; the typed
 --   layer's deleteOrganizationInBatches does both).
@@ -30,8 +30,8 @@ set statement_timeout = '15min';
 -- Limits ------------------------------------------------------------------------
 
 alter table public.settings
-  add column delete_organization_max_rows integer not null default 100000 check (delete_organization_max_rows >= 0),
-  add column export_organization_max_rows integer not null default 100000 check (export_organization_max_rows >= 0);
+  add column delete_organization_max_rows integer not null default 25000 check (delete_organization_max_rows >= 0),
+  add column export_organization_max_rows integer not null default 25000 check (export_organization_max_rows >= 0);
 comment on column public.settings.delete_organization_max_rows is
   'Largest organization (rows over every organization-scoped table) delete_organization removes in one call; above it the call refuses and points to the batched deletion run as the service (hosted: authenticated has an 8 s statement timeout).';
 comment on column public.settings.export_organization_max_rows is
@@ -334,6 +334,17 @@ begin
       using errcode = 'P0001',
             hint = 'Register it with private.register_audited_table(), which also creates its audit trigger.';
   end if;
+  -- An organization being deleted: its summary entry replaces one entry per removed row.
+  -- Checked first, so that the purge pays as little as possible per row.
+  if tg_op = 'DELETE' and entry.organization_id_column is not null
+     and current_setting('org_layer.purging_organization', true) <> '' then
+    org := (to_jsonb(old) ->> entry.organization_id_column)::uuid;
+    if current_setting('org_layer.purging_organization', true) = org::text
+       and exists (select 1 from private.deleted_organizations d
+                    where d.id = org and d.purging_xid = pg_current_xact_id()) then
+      return null;
+    end if;
+  end if;
   old_row := case when tg_op in ('UPDATE', 'DELETE') then to_jsonb(old) - entry.secret_columns end;
   new_row := case when tg_op in ('INSERT', 'UPDATE') then to_jsonb(new) - entry.secret_columns end;
   -- Nothing changed (updated_at moves on every update): nothing to record.
@@ -342,13 +353,6 @@ begin
   end if;
   row_data := coalesce(new_row, old_row);
   org := case when entry.organization_id_column is not null then (row_data ->> entry.organization_id_column)::uuid end;
-  -- An organization being deleted: its summary entry replaces one entry per removed row.
-  if tg_op = 'DELETE' and org is not null
-     and current_setting('org_layer.purging_organization', true) = org::text
-     and exists (select 1 from private.deleted_organizations d
-                  where d.id = org and d.purging_xid = pg_current_xact_id()) then
-    return null;
-  end if;
   insert into public.audit_log (organization_id, actor_id, action, table_name, record_id, old, new, created_at)
   values (
     org,
@@ -394,7 +398,7 @@ begin
 end;
 $$;
 comment on function public.delete_organization(uuid) is
-  'Deletes an organization with everything scoped to it (memberships, roles, its own roles, clients, assignments, invitations: every table with an organization_id but audit_log), in one transaction. Needs organization.delete. The audit log keeps its earlier entries and gains one summary entry (who, rows per table); the id is never used again. Refuses organizations above settings.delete_organization_max_rows rows (default 100,000), pointing to the batched deletion.';
+  'Deletes an organization with everything scoped to it (memberships, roles, its own roles, clients, assignments, invitations: every table with an organization_id but audit_log), in one transaction. Needs organization.delete. The audit log keeps its earlier entries and gains one summary entry (who, rows per table); the id is never used again. Refuses organizations above settings.delete_organization_max_rows rows (default 25,000), pointing to the batched deletion.';
 revoke all on function public.delete_organization(uuid) from public, anon, service_role;
 grant execute on function public.delete_organization(uuid) to authenticated;
 

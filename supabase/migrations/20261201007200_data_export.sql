@@ -5,7 +5,7 @@
 --   members (id, email, name, roles), its roles (built-in and its own, with
 --   their permissions), clients, assignments, invitations (never tokens or
 --   hashes) and its audit log. Above settings.export_organization_max_rows
---   rows (default 100,000; hosted's 8 s statement timeout for
+--   rows (default 25,000; hosted's 8 s statement timeout for
 --   authenticated) it refuses and points to the streaming export of the
 --   typed layer (`npm run org:export -- <id>`).
 -- * public.export_my_data(): the signed-in user's profile, memberships with
@@ -105,7 +105,7 @@ begin
 end;
 $$;
 comment on function public.export_organization(uuid) is
-  'One JSON document with everything of an organization: organization, members (id, email, name, roles), roles (with permissions), clients, assignments, invitations (never tokens or hashes) and its audit log. Needs organization.delete (owners). Refuses above settings.export_organization_max_rows rows (default 100,000), pointing to the streaming export (npm run org:export).';
+  'One JSON document with everything of an organization: organization, members (id, email, name, roles), roles (with permissions), clients, assignments, invitations (never tokens or hashes) and its audit log. Needs organization.delete (owners). Refuses above settings.export_organization_max_rows rows (default 25,000), pointing to the streaming export (npm run org:export).';
 revoke all on function public.export_organization(uuid) from public, anon, service_role;
 grant execute on function public.export_organization(uuid) to authenticated;
 

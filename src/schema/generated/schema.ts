@@ -282,8 +282,8 @@ export const settings = pgTable(
     id: boolean().default(true).primaryKey().notNull(),
     maxOrganizationsPerUser: integer("max_organizations_per_user").default(100).notNull(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
-    deleteOrganizationMaxRows: integer("delete_organization_max_rows").default(100000).notNull(),
-    exportOrganizationMaxRows: integer("export_organization_max_rows").default(100000).notNull(),
+    deleteOrganizationMaxRows: integer("delete_organization_max_rows").default(25000).notNull(),
+    exportOrganizationMaxRows: integer("export_organization_max_rows").default(25000).notNull(),
   },
   (table) => [
     check("settings_id_check", sql`CHECK (id)`),
