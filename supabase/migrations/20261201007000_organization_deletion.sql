@@ -197,7 +197,7 @@ declare
   t regclass;
   n bigint;
   budget bigint := max_rows;
-  counts jsonb := '{}';
+  counts jsonb := '{}'::jsonb;
 begin
   for t in
     select s.relid from private.organization_scoped_tables() s
@@ -255,7 +255,7 @@ begin
   perform private.mark_organization_purging(org, requested_by);
   counts := private.purge_organization_rows(org.id, null, null);
   delete from public.organizations o where o.id = org.id;
-  counts := counts || '{"public.organizations": 1}';
+  counts := counts || '{"public.organizations": 1}'::jsonb;
   update private.deleted_organizations d
      set deleted_at = pg_catalog.now(),
          deleted_rows = private.add_row_counts(d.deleted_rows, counts),
