@@ -144,6 +144,9 @@ export const RULES: readonly (readonly [
   ["P0001", /^organization \S+ must (?:keep at least one|have an) owner$/, "organization-keeps-an-owner"],
   ["P0001", /^cannot delete user \S+: they are the only owner of\b/, "only-owner-cannot-be-deleted"],
   ["P0001", /^table \S+ is not registered for audit$/, "audit-table-not-registered"],
+  ["P0001", /^organization too large to delete in one call\b/, "organization-too-large-to-delete"],
+  ["P0001", /^organization too large to export in one call\b/, "organization-too-large-to-export"],
+  ["23505", /^organization id \S+ belonged to a deleted organization$/, "organization-id-of-deleted-organization"],
   ["P0001", /^invitation already used$/, "invitation-used"],
   ["P0001", /^invitation expired$/, "invitation-expired"],
   ["P0001", /^invitation revoked$/, "invitation-revoked"],
@@ -171,6 +174,7 @@ export const RULES: readonly (readonly [
   ["22023", /^query is longer than \d+ characters$/, "search-query-too-long"],
   ["22023", /^max_results must be between\b/, "search-max-results"],
   ["55000", /^pg_trgm or btree_gin is installed in schema \S+, not in extensions$/, "extension-outside-extensions"],
+  ["22023", /^batch_size must be at least 1$/, "batch-size"],
 ];
 
 /** SQLSTATEs that name their rule whatever the message. */

@@ -11,6 +11,7 @@ export * as members from "./members.ts";
 export * as clients from "./clients.ts";
 export * as invitations from "./invitations.ts";
 export * as audit from "./audit.ts";
+export * as lifecycle from "./lifecycle.ts";
 export * as schema from "./schema/index.ts";
 export type { Database as SupabaseDatabase } from "./types/database.types.ts";
 export { BUILT_IN_ROLE_KEYS, PERMISSIONS, type BuiltInRoleKey, type Permission, type RoleKey } from "./schema/rules.ts";

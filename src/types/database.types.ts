@@ -337,17 +337,23 @@ export type Database = {
       };
       settings: {
         Row: {
+          delete_organization_max_rows: number;
+          export_organization_max_rows: number;
           id: boolean;
           max_organizations_per_user: number;
           updated_at: string;
         };
         ComputedFields: never;
         Insert: {
+          delete_organization_max_rows?: number;
+          export_organization_max_rows?: number;
           id?: boolean;
           max_organizations_per_user?: number;
           updated_at?: string;
         };
         Update: {
+          delete_organization_max_rows?: number;
+          export_organization_max_rows?: number;
           id?: boolean;
           max_organizations_per_user?: number;
           updated_at?: string;
@@ -462,6 +468,14 @@ export type Database = {
     };
     Functions: {
       accept_invitation: { Args: { token: string }; Returns: string };
+      account_deletion_blockers: {
+        Args: Record<PropertyKey, never>;
+        Returns: {
+          name: string;
+          organization_id: string;
+          reason: string;
+        }[];
+      };
       authorize: { Args: { organization_id: string; permission: string }; Returns: boolean };
       create_organization: {
         Args: { name: string; slug: string };
@@ -485,6 +499,9 @@ export type Database = {
         Returns: string;
       };
       delete_role: { Args: { replacement_role_id?: string; role_id: string }; Returns: undefined };
+      delete_organization: { Args: { organization_id: string }; Returns: undefined };
+      export_my_data: { Args: Record<PropertyKey, never>; Returns: Json };
+      export_organization: { Args: { organization_id: string }; Returns: Json };
       invite_member: {
         Args: { email: string; expires_in?: string; organization_id: string; role: string };
         Returns: Database["public"]["CompositeTypes"]["invitation_ticket"];

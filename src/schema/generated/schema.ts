@@ -35,6 +35,12 @@ export const auditLog = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
   },
   (table) => [
+    index("audit_log_actor_id_created_at_idx").using(
+      "btree",
+      table.actorId.asc().nullsLast(),
+      table.createdAt.asc().nullsLast(),
+      table.id.asc().nullsLast(),
+    ),
     index("audit_log_organization_id_created_at_idx").using(
       "btree",
       table.organizationId.asc().nullsLast(),
@@ -305,10 +311,14 @@ export const settings = pgTable(
     id: boolean().default(true).primaryKey().notNull(),
     maxOrganizationsPerUser: integer("max_organizations_per_user").default(100).notNull(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
+    deleteOrganizationMaxRows: integer("delete_organization_max_rows").default(25000).notNull(),
+    exportOrganizationMaxRows: integer("export_organization_max_rows").default(25000).notNull(),
   },
   (table) => [
     check("settings_id_check", sql`CHECK (id)`),
     check("settings_max_organizations_per_user_check", sql`max_organizations_per_user >= 0`),
+    check("settings_delete_organization_max_rows_check", sql`delete_organization_max_rows >= 0`),
+    check("settings_export_organization_max_rows_check", sql`export_organization_max_rows >= 0`),
   ],
 );
 
