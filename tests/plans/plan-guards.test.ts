@@ -11,26 +11,11 @@ import { postgrestPreamble } from "../../src/postgrest.ts";
 import { pickPersonas, queries, type BenchQuery } from "../../scripts/bench/queries.ts";
 import { connect, type Sql } from "../../scripts/lib/database.ts";
 import { useTestDatabase } from "../support/database.ts";
+import { nodes, type PlanNode } from "./plans.ts";
 
 const test = useTestDatabase();
 let sql: Sql;
 let benchQueries: BenchQuery[];
-
-interface PlanNode {
-  "Node Type": string;
-  "Relation Name"?: string;
-  "Index Name"?: string;
-  "Subplan Name"?: string;
-  "Parent Relationship"?: string;
-  "Index Cond"?: string;
-  Plans?: PlanNode[];
-}
-
-function* nodes(node: PlanNode, insideSubplan = false): Generator<{ node: PlanNode; insideSubplan: boolean }> {
-  const sub = insideSubplan || (node["Parent Relationship"] === "SubPlan" && !node["Subplan Name"]?.startsWith("InitPlan"));
-  yield { node, insideSubplan: sub };
-  for (const child of node.Plans ?? []) yield* nodes(child, sub);
-}
 
 /** Indexes through which clients may be reached. */
 const PRIMARY = /^(clients_pkey|clients_organization_id_[a-z_]+|user_clients_[a-z_]+)$/;

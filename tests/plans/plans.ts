@@ -1,0 +1,38 @@
+/**
+ * The plan-guard mechanism shared by the core guards (plan-guards.test.ts)
+ * and the guards of generated tables (entity-guard.ts): EXPLAIN a statement
+ * as a signed-in user, with the PostgREST preamble, and walk the plan.
+ */
+import type { Sql } from "../../scripts/lib/database.ts";
+import { postgrestPreamble } from "../../src/postgrest.ts";
+
+export interface PlanNode {
+  "Node Type": string;
+  "Relation Name"?: string;
+  "Index Name"?: string;
+  "Subplan Name"?: string;
+  "Parent Relationship"?: string;
+  "Index Cond"?: string;
+  Plans?: PlanNode[];
+}
+
+/** Every node of a plan, and whether it runs inside a per-row subplan (an InitPlan runs once: not counted). */
+export function* nodes(node: PlanNode, insideSubplan = false): Generator<{ node: PlanNode; insideSubplan: boolean }> {
+  const sub = insideSubplan || (node["Parent Relationship"] === "SubPlan" && !node["Subplan Name"]?.startsWith("InitPlan"));
+  yield { node, insideSubplan: sub };
+  for (const child of node.Plans ?? []) yield* nodes(child, sub);
+}
+
+/** The plan of `statement` run as the signed-in user `userId` (nothing is executed). */
+export async function planAsUser(sql: Sql, userId: string, statement: string, params: unknown[] = []): Promise<PlanNode> {
+  return sql.begin(async (tx) => {
+    await postgrestPreamble(tx, "authenticated", { sub: userId, role: "authenticated", aud: "authenticated" });
+    const rows = await tx.unsafe(`explain (format json) ${statement}`, params as never[]);
+    return (rows[0] as Record<string, [{ Plan: PlanNode }]>)["QUERY PLAN"]![0].Plan;
+  });
+}
+
+/** A compact description of a plan, for assertion messages. */
+export function shapeOf(plan: PlanNode): string {
+  return JSON.stringify([...nodes(plan)].map((n) => [n.node["Node Type"], n.node["Relation Name"], n.node["Index Name"], n.node["Subplan Name"]]));
+}
