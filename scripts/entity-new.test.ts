@@ -43,7 +43,7 @@ function snapshot(dir: string): Map<string, string> {
   const walk = (rel: string) => {
     for (const entry of readdirSync(path.join(dir, rel))) {
       const relPath = path.join(rel, entry);
-      if (relPath === "node_modules") continue;
+      if (relPath === "node_modules" || relPath === path.join("supabase", ".temp")) continue;
       const full = path.join(dir, relPath);
       if (statSync(full).isDirectory()) walk(relPath);
       else out.set(relPath, createHash("sha256").update(readFileSync(full)).digest("hex"));

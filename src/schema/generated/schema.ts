@@ -227,7 +227,7 @@ export const permissions = pgTable(
     key: text().primaryKey().notNull(),
     description: text().notNull(),
   },
-  (table) => [check("permissions_key_check", sql`key ~ '^[a-z]+\.[a-z]+$'::text`)],
+  (table) => [check("permissions_key_format", sql`key ~ '^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$'::text`)],
 );
 
 export const rolePermissions = pgTable(
