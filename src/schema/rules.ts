@@ -34,7 +34,15 @@ export const PERMISSIONS = [
   "clients.assign",
   "audit.read",
 ] as const;
-export type Permission = (typeof PERMISSIONS)[number];
+/** A permission of the core catalog. */
+export type CorePermission = (typeof PERMISSIONS)[number];
+/**
+ * A permission key: one of the core catalog (completed by the editor), or one
+ * a migration of the project added (`projects.read`, see docs/extending.md).
+ */
+export type Permission = CorePermission | (string & {});
+/** permissions.key: <table>.<action>, both lowercase snake_case (the check permissions_key_format). */
+export const PERMISSION_KEY = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
 
 /** Postgres text cannot hold NUL characters. */
 const noNul = (s: string) => !s.includes("\u0000");
@@ -58,5 +66,8 @@ export const email = z
   .refine(noNul, "must not contain NUL characters");
 export const phone = z.string().trim().regex(PHONE, "digits, spaces, ( ) . - and an optional leading +, 3 to 32 characters");
 export const roleKey: z.ZodType<RoleKey, RoleKey> = z.string().refine(isBuiltInRoleKey, `unknown role: one of ${BUILT_IN_ROLE_KEYS.join(", ")}`);
-export const permission = z.enum(PERMISSIONS);
+/** A well-formed permission key; whether the catalog has it is the database's answer (22023 when it does not). */
+export const permission: z.ZodType<Permission, Permission> = z
+  .string()
+  .regex(PERMISSION_KEY, "a permission key: <table>.<action>, lowercase snake_case");
 export const pageSize = z.number().int().min(1).max(500).default(50);
