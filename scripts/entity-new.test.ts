@@ -28,7 +28,16 @@ import { EntityInputError, planEntity, runEntityNew } from "./entity/generator.t
 import { parseArgs } from "./entity-new.ts";
 
 /** What a copy of the project needs to generate, migrate, test and type-check. */
-const PROJECT_FILES = ["package.json", "tsconfig.json", "vitest.config.ts", "drizzle.config.ts", "supabase", "src", "scripts", "tests"];
+const PROJECT_FILES = [
+  "package.json",
+  "tsconfig.json",
+  "vitest.config.ts",
+  "drizzle.config.ts",
+  "supabase",
+  "src",
+  "scripts",
+  "tests",
+];
 
 function copyProject(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), "entity-copy-"));
@@ -72,7 +81,17 @@ describe("entity:new refuses bad input, writing nothing", () => {
     refuses({ workdir, name: "members" }, /reserved/);
   });
   it("a name that is not a plural lowercase snake_case identifier", () => {
-    for (const name of ["Projects", "my-projects", "1projects", "projects;drop", "pro jects", "projects_", "pro__jects", "", "ab"]) {
+    for (const name of [
+      "Projects",
+      "my-projects",
+      "1projects",
+      "projects;drop",
+      "pro jects",
+      "projects_",
+      "pro__jects",
+      "",
+      "ab",
+    ]) {
       expect(() => planEntity({ workdir, name }), name).toThrow(EntityInputError);
     }
     refuses({ workdir, name: "project" }, /not plural/);
@@ -112,12 +131,25 @@ describe("entity:new refuses bad input, writing nothing", () => {
     const plan = planEntity({
       workdir,
       name: "projects",
-      columns: "title text not null default 'it''s, new', due date, budget numeric default 12.50, done boolean not null default false, " +
+      columns:
+        "title text not null default 'it''s, new', due date, budget numeric default 12.50, done boolean not null default false, " +
         "starts timestamptz default now(), ref uuid default gen_random_uuid(), meta jsonb default '{\"a\": [1, 2]}', n integer default -3, big bigint",
     });
-    expect(plan.columns.map((c) => c.name)).toEqual(["title", "due", "budget", "done", "starts", "ref", "meta", "n", "big"]);
+    expect(plan.columns.map((c) => c.name)).toEqual([
+      "title",
+      "due",
+      "budget",
+      "done",
+      "starts",
+      "ref",
+      "meta",
+      "n",
+      "big",
+    ]);
     expect(plan.columns[0]!.default).toBe("'it''s, new'");
-    expect(plan.files.map((f) => f.path.replace(/^supabase\/migrations\/\d+_/, "supabase/migrations/<version>_"))).toEqual([
+    expect(
+      plan.files.map((f) => f.path.replace(/^supabase\/migrations\/\d+_/, "supabase/migrations/<version>_")),
+    ).toEqual([
       "supabase/migrations/<version>_projects.sql",
       expect.stringMatching(/^supabase\/tests\/database\/\d+_projects\.test\.sql$/),
       "src/schema/projects.table.ts",
@@ -127,8 +159,16 @@ describe("entity:new refuses bad input, writing nothing", () => {
     ]);
   });
   it("command-line arguments: one name, known options only", () => {
-    expect(parseArgs(["projects", "--assignable", "--columns", "title text"])).toEqual({ name: "projects", assignable: true, columns: "title text" });
-    expect(parseArgs(["--columns=title text", "projects"])).toEqual({ name: "projects", assignable: false, columns: "title text" });
+    expect(parseArgs(["projects", "--assignable", "--columns", "title text"])).toEqual({
+      name: "projects",
+      assignable: true,
+      columns: "title text",
+    });
+    expect(parseArgs(["--columns=title text", "projects"])).toEqual({
+      name: "projects",
+      assignable: false,
+      columns: "title text",
+    });
     expect(() => parseArgs([])).toThrow(/give the table's name/);
     expect(() => parseArgs(["projects", "tasks"])).toThrow(/one table at a time/);
     expect(() => parseArgs(["projects", "--force"])).toThrow(/unknown option --force/);
@@ -138,12 +178,18 @@ describe("entity:new refuses bad input, writing nothing", () => {
     const dir = copyProject();
     try {
       const before = snapshot(dir);
-      const result = spawnSync(path.join(dir, "node_modules", ".bin", "tsx"), ["scripts/entity-new.ts", "projects", "--columns", "title varchar"], {
-        cwd: dir,
-        encoding: "utf8",
-      });
+      const result = spawnSync(
+        path.join(dir, "node_modules", ".bin", "tsx"),
+        ["scripts/entity-new.ts", "projects", "--columns", "title varchar"],
+        {
+          cwd: dir,
+          encoding: "utf8",
+        },
+      );
       expect(result.status).toBe(1);
-      expect(result.stderr).toMatch(/entity:new refused: --columns: title has type "varchar"; the types are text, integer/);
+      expect(result.stderr).toMatch(
+        /entity:new refused: --columns: title has type "varchar"; the types are text, integer/,
+      );
       expect(result.stderr).toMatch(/Nothing was written/);
       expect(snapshot(dir)).toEqual(before);
     } finally {
@@ -182,7 +228,18 @@ if (HEAVY) {
       const u = new URL(url);
       const result = spawnSync(
         "pg_prove",
-        ["--host", u.hostname, "--port", u.port, "--username", decodeURIComponent(u.username), "--dbname", u.pathname.slice(1), "--failures", ...files],
+        [
+          "--host",
+          u.hostname,
+          "--port",
+          u.port,
+          "--username",
+          decodeURIComponent(u.username),
+          "--dbname",
+          u.pathname.slice(1),
+          "--failures",
+          ...files,
+        ],
         { cwd: dir, encoding: "utf8", env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) } },
       );
       return { ...countPgProve(result.stdout ?? ""), output: `${result.stdout}${result.stderr}` };
@@ -193,7 +250,10 @@ if (HEAVY) {
       before = snapshot(dir);
       const log: string[] = [];
       for (const options of [
-        { name: "projects", columns: "title text not null, due date, budget numeric default 0, done boolean not null default false" },
+        {
+          name: "projects",
+          columns: "title text not null, due date, budget numeric default 0, done boolean not null default false",
+        },
         { name: "time_entries", assignable: true, columns: "note text, minutes integer not null" },
       ]) {
         const plan = await runEntityNew({ workdir: dir, serverUrl: serverUrl(), log: (m) => log.push(m), ...options });
@@ -210,7 +270,8 @@ if (HEAVY) {
 
     afterAll(async () => {
       for (const name of databases) {
-        if (name === template) await withSql(serverUrl(), (sql) => sql`alter database ${sql(name)} with is_template false`).catch(() => {});
+        if (name === template)
+          await withSql(serverUrl(), (sql) => sql`alter database ${sql(name)} with is_template false`).catch(() => {});
         await dropDatabase(serverUrl(), name).catch(() => {});
       }
       if (dir) rmSync(dir, { recursive: true, force: true });
@@ -220,9 +281,15 @@ if (HEAVY) {
       const after = snapshot(dir);
       const changed = [...after.keys()].filter((f) => before.has(f) && before.get(f) !== after.get(f)).sort();
       const added = [...after.keys()].filter((f) => !before.has(f)).sort();
-      expect(changed).toEqual(["src/schema/generated/relations.ts", "src/schema/generated/schema.ts", "src/types/database.types.ts"]);
+      expect(changed).toEqual([
+        "src/schema/generated/relations.ts",
+        "src/schema/generated/schema.ts",
+        "src/types/database.types.ts",
+      ]);
       expect(added).toEqual([...generated].sort());
-      expect(readFileSync(path.join(dir, "src/schema/generated/schema.ts"), "utf8")).toMatch(/export const userTimeEntries = pgTable\(\s*"user_time_entries"/);
+      expect(readFileSync(path.join(dir, "src/schema/generated/schema.ts"), "utf8")).toMatch(
+        /export const userTimeEntries = pgTable\(\s*"user_time_entries"/,
+      );
       expect(readFileSync(path.join(dir, "src/types/database.types.ts"), "utf8")).toMatch(/time_entries: \{/);
     });
 
@@ -239,8 +306,16 @@ if (HEAVY) {
       const tests = path.join("supabase", "tests", "database");
       const own = readdirSync(path.join(dir, tests)).filter((f) => /_(projects|time_entries)\.test\.sql$/.test(f));
       expect(own).toHaveLength(2);
-      const core = ["001_hosted_parity.test.sql", "110_invariants.test.sql", "245_audit_registry.test.sql", "250_type_shadowing.test.sql"];
-      const result = pgProve(url, [...own, ...core].map((f) => path.join(tests, f)));
+      const core = [
+        "001_hosted_parity.test.sql",
+        "110_invariants.test.sql",
+        "245_audit_registry.test.sql",
+        "250_type_shadowing.test.sql",
+      ];
+      const result = pgProve(
+        url,
+        [...own, ...core].map((f) => path.join(tests, f)),
+      );
       expect(result.failed, result.output).toBe(0);
       expect(result.passed).toBeGreaterThan(150);
     });
@@ -249,7 +324,9 @@ if (HEAVY) {
       const url = await newDatabase("loose");
       await installPgtap(url);
       await withSql(url, (sql) => sql.unsafe("alter policy projects_select on public.projects using (true)"));
-      const own = readdirSync(path.join(dir, "supabase", "tests", "database")).find((f) => f.endsWith("_projects.test.sql"))!;
+      const own = readdirSync(path.join(dir, "supabase", "tests", "database")).find((f) =>
+        f.endsWith("_projects.test.sql"),
+      )!;
       expect(pgProve(url, [path.join("supabase", "tests", "database", own)]).failed).toBeGreaterThan(0);
     });
 
@@ -265,11 +342,15 @@ if (HEAVY) {
       try {
         const files = generated.filter((f) => f.endsWith(".test.ts"));
         expect(files).toHaveLength(4);
-        const result = spawnSync(path.join(dir, "node_modules", ".bin", "vitest"), ["run", "--reporter=json", `--outputFile.json=${report}`, ...files], {
-          cwd: dir,
-          encoding: "utf8",
-          env: { ...process.env, TEST_SERVER_URL: serverUrl(), TEST_TEMPLATE_DB: template },
-        });
+        const result = spawnSync(
+          path.join(dir, "node_modules", ".bin", "vitest"),
+          ["run", "--reporter=json", `--outputFile.json=${report}`, ...files],
+          {
+            cwd: dir,
+            encoding: "utf8",
+            env: { ...process.env, TEST_SERVER_URL: serverUrl(), TEST_TEMPLATE_DB: template },
+          },
+        );
         const json = JSON.parse(readFileSync(report, "utf8")) as { numPassedTests: number; numFailedTests: number };
         expect(json.numFailedTests, `${result.stdout}${result.stderr}`).toBe(0);
         expect(json.numPassedTests).toBeGreaterThanOrEqual(20);
@@ -280,8 +361,14 @@ if (HEAVY) {
 
     it("the generated TypeScript type-checks with the project", () => {
       const config = path.join(dir, "tsconfig.entity.json");
-      writeFileSync(config, JSON.stringify({ extends: "./tsconfig.json", include: generated.filter((f) => f.endsWith(".ts")) }));
-      const result = spawnSync(path.join(dir, "node_modules", ".bin", "tsc"), ["--noEmit", "-p", config], { cwd: dir, encoding: "utf8" });
+      writeFileSync(
+        config,
+        JSON.stringify({ extends: "./tsconfig.json", include: generated.filter((f) => f.endsWith(".ts")) }),
+      );
+      const result = spawnSync(path.join(dir, "node_modules", ".bin", "tsc"), ["--noEmit", "-p", config], {
+        cwd: dir,
+        encoding: "utf8",
+      });
       expect(`${result.stdout}${result.stderr}`).toBe("");
       expect(result.status).toBe(0);
     }, 300_000);

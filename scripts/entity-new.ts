@@ -48,7 +48,8 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()
           `then run its tests: npm test. Adjust the new files as you like; docs/extending.md says what each part guarantees.`,
       );
     } catch (error) {
-      if (error instanceof EntityInputError) throw new CommandError(`entity:new refused: ${error.message}\nNothing was written.`);
+      if (error instanceof EntityInputError)
+        throw new CommandError(`entity:new refused: ${error.message}\nNothing was written.`);
       throw error;
     }
   });

@@ -10,7 +10,17 @@
  * column's type (or now() / gen_random_uuid()); anything else is refused.
  */
 
-export const COLUMN_TYPES = ["text", "integer", "bigint", "numeric", "boolean", "date", "timestamptz", "uuid", "jsonb"] as const;
+export const COLUMN_TYPES = [
+  "text",
+  "integer",
+  "bigint",
+  "numeric",
+  "boolean",
+  "date",
+  "timestamptz",
+  "uuid",
+  "jsonb",
+] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
 export interface Column {
@@ -92,16 +102,22 @@ export function defaultLiteral(type: ColumnType, literal: string, column: string
       if (literal !== "true" && literal !== "false") bad("true or false");
       return literal;
     case "date":
-      if (quoted === undefined || !/^\d{4}-\d{2}-\d{2}$/.test(quoted) || Number.isNaN(Date.parse(quoted))) bad("a quoted date, e.g. '2026-01-31'");
+      if (quoted === undefined || !/^\d{4}-\d{2}-\d{2}$/.test(quoted) || Number.isNaN(Date.parse(quoted)))
+        bad("a quoted date, e.g. '2026-01-31'");
       return `${literal}::date`;
     case "timestamptz":
       if (literal === "now()") return literal;
-      if (quoted === undefined || !/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$/.test(quoted) || Number.isNaN(Date.parse(quoted.replace(" ", "T"))))
+      if (
+        quoted === undefined ||
+        !/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$/.test(quoted) ||
+        Number.isNaN(Date.parse(quoted.replace(" ", "T")))
+      )
         bad("now() or a quoted timestamp with its offset, e.g. '2026-01-31T09:00:00Z'");
       return `${literal}::timestamptz`;
     case "uuid":
       if (literal === "gen_random_uuid()") return literal;
-      if (quoted === undefined || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(quoted)) bad("gen_random_uuid() or a quoted lowercase uuid");
+      if (quoted === undefined || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(quoted))
+        bad("gen_random_uuid() or a quoted lowercase uuid");
       return `${literal}::uuid`;
     case "jsonb":
       try {
@@ -116,21 +132,35 @@ export function defaultLiteral(type: ColumnType, literal: string, column: string
 
 /** Parse a --columns list; throws EntityInputError with the reason. */
 export function parseColumns(text: string): Column[] {
-  if (text.trim() === "") throw new EntityInputError("--columns is empty: give at least one column, e.g. --columns \"title text not null\"");
+  if (text.trim() === "")
+    throw new EntityInputError('--columns is empty: give at least one column, e.g. --columns "title text not null"');
   const columns: Column[] = [];
   for (const part of splitColumns(text)) {
     if (part === "") throw new EntityInputError(`--columns: an empty column definition in: ${text}`);
     const m = /^([^\s]+)\s+([^\s]+)((?:\s+not\s+null)?)(?:\s+default\s+(.+))?$/i.exec(part);
     if (!m) throw new EntityInputError(`--columns: "${part}" is not <name> <type> [not null] [default <literal>]`);
     const [, name, rawType, notNull, literal] = m;
-    if (!IDENT.test(name!) || name!.length > 40) throw new EntityInputError(`--columns: "${name}" is not a column name (lowercase letters, digits and _, starting with a letter, at most 40 characters)`);
-    if (BUILT_IN_COLUMNS.includes(name!)) throw new EntityInputError(`--columns: ${name} is a column every generated table has already (${BUILT_IN_COLUMNS.join(", ")})`);
-    if (SQL_KEYWORDS.has(name!)) throw new EntityInputError(`--columns: ${name} is an SQL keyword; choose another column name`);
+    if (!IDENT.test(name!) || name!.length > 40)
+      throw new EntityInputError(
+        `--columns: "${name}" is not a column name (lowercase letters, digits and _, starting with a letter, at most 40 characters)`,
+      );
+    if (BUILT_IN_COLUMNS.includes(name!))
+      throw new EntityInputError(
+        `--columns: ${name} is a column every generated table has already (${BUILT_IN_COLUMNS.join(", ")})`,
+      );
+    if (SQL_KEYWORDS.has(name!))
+      throw new EntityInputError(`--columns: ${name} is an SQL keyword; choose another column name`);
     if (columns.some((c) => c.name === name)) throw new EntityInputError(`--columns: ${name} is given twice`);
     const type = rawType!.toLowerCase() as ColumnType;
-    if (!COLUMN_TYPES.includes(type)) throw new EntityInputError(`--columns: ${name} has type "${rawType}"; the types are ${COLUMN_TYPES.join(", ")}`);
+    if (!COLUMN_TYPES.includes(type))
+      throw new EntityInputError(`--columns: ${name} has type "${rawType}"; the types are ${COLUMN_TYPES.join(", ")}`);
     const value = literal?.trim();
-    columns.push({ name: name!, type, notNull: Boolean(notNull?.trim()), default: value === undefined ? null : defaultLiteral(type, value, name!) });
+    columns.push({
+      name: name!,
+      type,
+      notNull: Boolean(notNull?.trim()),
+      default: value === undefined ? null : defaultLiteral(type, value, name!),
+    });
   }
   return columns;
 }

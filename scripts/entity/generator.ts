@@ -54,10 +54,13 @@ export interface EntityPlan {
 
 /** {{var}}, {{#flag}}...{{/flag}} and {{^flag}}...{{/flag}}. Unknown variables are an error. */
 export function render(template: string, vars: Record<string, string | boolean>): string {
-  let out = template.replace(/\{\{([#^])(\w+)\}\}([\s\S]*?)\{\{\/\2\}\}/g, (_m, kind: string, flag: string, body: string) => {
-    if (!(flag in vars)) throw new Error(`template flag ${flag} is not defined`);
-    return Boolean(vars[flag]) === (kind === "#") ? body : "";
-  });
+  let out = template.replace(
+    /\{\{([#^])(\w+)\}\}([\s\S]*?)\{\{\/\2\}\}/g,
+    (_m, kind: string, flag: string, body: string) => {
+      if (!(flag in vars)) throw new Error(`template flag ${flag} is not defined`);
+      return Boolean(vars[flag]) === (kind === "#") ? body : "";
+    },
+  );
   out = out.replace(/\{\{(\w+)\}\}/g, (_m, key: string) => {
     const value = vars[key];
     if (value === undefined || typeof value === "boolean") throw new Error(`template variable ${key} is not defined`);
@@ -115,7 +118,7 @@ const TS_SAMPLE: Record<Column["type"], [string, string]> = {
   date: ['"2026-01-31"', '"2026-02-28"'],
   timestamptz: ['"2026-01-31T09:00:00Z"', '"2026-02-28T09:00:00Z"'],
   uuid: ['"00000000-0000-4000-8000-0000000000aa"', '"00000000-0000-4000-8000-0000000000bb"'],
-  jsonb: ['{ sample: 1 }', '{ changed: 2 }'],
+  jsonb: ["{ sample: 1 }", "{ changed: 2 }"],
 };
 
 function sqlColumn(c: Column): string {
@@ -132,7 +135,9 @@ export function planEntity(options: EntityOptions): EntityPlan {
   const columns = parseColumns(options.columns ?? DEFAULT_COLUMNS);
   const assignable = Boolean(options.assignable);
   if (columns.some((c) => c.name === names.idCol || c.name === "user_id")) {
-    throw new EntityInputError(`--columns: ${names.idCol} and user_id are names the assignment table uses; choose another column name`);
+    throw new EntityInputError(
+      `--columns: ${names.idCol} and user_id are names the assignment table uses; choose another column name`,
+    );
   }
   const version = migrationVersion(workdir, options.now);
   const number = pgTapNumber(workdir);
@@ -156,16 +161,23 @@ export function planEntity(options: EntityOptions): EntityPlan {
     slug: names.name.replaceAll("_", "-"),
     columnDefs: columns.map(sqlColumn).join(""),
     columnComments: columns
-      .map((c) => `comment on column public.${names.name}.${c.name} is '${c.name}: ${c.type}${c.notNull ? ", not null" : ""}${c.default !== null ? `, default ${c.default.replaceAll("'", "''")}` : ""}.';\n`)
+      .map(
+        (c) =>
+          `comment on column public.${names.name}.${c.name} is '${c.name}: ${c.type}${c.notNull ? ", not null" : ""}${c.default !== null ? `, default ${c.default.replaceAll("'", "''")}` : ""}.';\n`,
+      )
       .join(""),
     insertColumns: columns.map((c) => `, ${c.name}`).join(""),
     insertValues: columns.map((c) => `, ${SQL_SAMPLE[c.type]}`).join(""),
     updateColumns: columns.map((c) => c.name).join(", "),
     readRoles: assignable ? "owner, admin, manager, viewer" : "owner, admin, manager, member, viewer",
     createRoles: assignable ? "owner, admin, manager, member" : "owner, admin, manager",
-    zodRefine: columns.map((c) => `  ${camel(c.name)}: () => ${ZOD[c.type]}${c.notNull ? "" : ".nullable()"},\n`).join(""),
+    zodRefine: columns
+      .map((c) => `  ${camel(c.name)}: () => ${ZOD[c.type]}${c.notNull ? "" : ".nullable()"},\n`)
+      .join(""),
     pickList: columns.map((c) => `${camel(c.name)}: true`).join(", "),
-    optionalPartial: optional.length ? `\n  .partial({ ${optional.map((c) => `${camel(c.name)}: true`).join(", ")} })` : "",
+    optionalPartial: optional.length
+      ? `\n  .partial({ ${optional.map((c) => `${camel(c.name)}: true`).join(", ")} })`
+      : "",
     insertableMap: columns.map((c) => `  ${camel(c.name)}: ${names.camel}.${camel(c.name)},\n`).join(""),
     sampleInput: tsSample(required.length ? required : [first]),
     patchInput: `${firstCamel}: ${TS_SAMPLE[first.type][1]}`,
@@ -179,7 +191,10 @@ export function planEntity(options: EntityOptions): EntityPlan {
     columns,
     assignable,
     files: [
-      { path: `supabase/migrations/${version}_${names.name}.sql`, content: render(template("migration.sql.tmpl"), vars) },
+      {
+        path: `supabase/migrations/${version}_${names.name}.sql`,
+        content: render(template("migration.sql.tmpl"), vars),
+      },
       { path: `supabase/tests/database/${number}_${names.name}.test.sql`, content: pgtap },
       { path: `src/schema/${names.name}.table.ts`, content: render(template("table.ts.tmpl"), vars) },
       { path: `src/${names.name}.ts`, content: render(template("helpers.ts.tmpl"), vars) },
@@ -193,14 +208,18 @@ export function planEntity(options: EntityOptions): EntityPlan {
 export async function formatFiles(files: EntityFile[]): Promise<EntityFile[]> {
   return Promise.all(
     files.map(async (f) =>
-      f.path.endsWith(".ts") ? { ...f, content: await prettier.format(f.content, { parser: "typescript", printWidth: 120 }) } : f,
+      f.path.endsWith(".ts")
+        ? { ...f, content: await prettier.format(f.content, { parser: "typescript", printWidth: 120 }) }
+        : f,
     ),
   );
 }
 
 /** Write the files; refuses to overwrite any. Returns the absolute paths written. */
 export function writeFiles(workdir: string, files: EntityFile[]): string[] {
-  for (const f of files) if (existsSync(path.join(workdir, f.path))) throw new EntityInputError(`${f.path} exists already; nothing was written`);
+  for (const f of files)
+    if (existsSync(path.join(workdir, f.path)))
+      throw new EntityInputError(`${f.path} exists already; nothing was written`);
   const written: string[] = [];
   for (const f of files) {
     const file = path.join(workdir, f.path);
@@ -234,13 +253,18 @@ async function localServer(log: (m: string) => void): Promise<string> {
   const { adminUrlFor } = await import("../lib/database.ts");
   const here = await local();
   const running = here.cluster.runningPort() !== null;
-  if (!running) log(`the local database is not running: starting it on port ${here.target.port} (stop it with npm run db:stop)`);
+  if (!running)
+    log(`the local database is not running: starting it on port ${here.target.port} (stop it with npm run db:stop)`);
   await startCluster(here);
   return adminUrlFor(here.target.url);
 }
 
 /** Regenerate the Drizzle schema and supabase-js types of `workdir` from a scratch database built from its migrations. */
-export async function regenerate(workdir: string, serverUrl: string, log: (m: string) => void = () => {}): Promise<void> {
+export async function regenerate(
+  workdir: string,
+  serverUrl: string,
+  log: (m: string) => void = () => {},
+): Promise<void> {
   const { randomBytes } = await import("node:crypto");
   const { applyBaseline, applyMigrations, createDatabase, dropDatabase } = await import("../lib/database.ts");
   const { withDatabase } = await import("../lib/config.ts");

@@ -37,10 +37,38 @@ export function singularOf(name: string): string {
  * layer itself uses (src/<name>.ts).
  */
 export const RESERVED_NAMES = new Set([
-  "organizations", "organization_users", "users", "roles", "permissions", "role_permissions", "user_roles", "clients",
-  "user_clients", "invitations", "audit_log", "audit_logs", "members", "audits", "errors", "internals", "indexes",
-  "dbs", "auths", "postgrests", "schemas", "types", "tests", "unit_of_works", "supabase", "migrations", "privates", "publics",
-  "extensions", "storages", "realtimes", "graphqls",
+  "organizations",
+  "organization_users",
+  "users",
+  "roles",
+  "permissions",
+  "role_permissions",
+  "user_roles",
+  "clients",
+  "user_clients",
+  "invitations",
+  "audit_log",
+  "audit_logs",
+  "members",
+  "audits",
+  "errors",
+  "internals",
+  "indexes",
+  "dbs",
+  "auths",
+  "postgrests",
+  "schemas",
+  "types",
+  "tests",
+  "unit_of_works",
+  "supabase",
+  "migrations",
+  "privates",
+  "publics",
+  "extensions",
+  "storages",
+  "realtimes",
+  "graphqls",
 ]);
 
 /** Tables the migrations of a workdir create in public. */
@@ -50,7 +78,10 @@ export function existingTables(workdir: string): Set<string> {
   if (!existsSync(dir)) return tables;
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql"))) {
     const text = readFileSync(path.join(dir, file), "utf8");
-    for (const m of text.matchAll(/create\s+(?:table|view|materialized\s+view)\s+(?:if\s+not\s+exists\s+)?public\.([a-z0-9_]+)/gi)) tables.add(m[1]!.toLowerCase());
+    for (const m of text.matchAll(
+      /create\s+(?:table|view|materialized\s+view)\s+(?:if\s+not\s+exists\s+)?public\.([a-z0-9_]+)/gi,
+    ))
+      tables.add(m[1]!.toLowerCase());
   }
   return tables;
 }
@@ -58,12 +89,23 @@ export function existingTables(workdir: string): Set<string> {
 /** Validate an entity name against the workdir; throws EntityInputError with the reason. */
 export function entityNames(name: string, workdir: string): EntityNames {
   if (!/^[a-z][a-z0-9_]*$/.test(name) || /__|_$/.test(name)) {
-    throw new EntityInputError(`"${name}" is not a table name: use plural lowercase snake_case (letters, digits and single _), e.g. projects or time_entries`);
+    throw new EntityInputError(
+      `"${name}" is not a table name: use plural lowercase snake_case (letters, digits and single _), e.g. projects or time_entries`,
+    );
   }
-  if (name.length < 3 || name.length > 40) throw new EntityInputError(`"${name}" must be 3 to 40 characters long (index and constraint names derive from it)`);
-  if (!name.endsWith("s")) throw new EntityInputError(`"${name}" is not plural: tables are named in the plural (projects, time_entries)`);
-  if (SQL_KEYWORDS.has(name) || SQL_KEYWORDS.has(singularOf(name)) || /^(pg_|auth_|supabase_)/.test(name) || RESERVED_NAMES.has(name)) {
-    throw new EntityInputError(`"${name}" is reserved (an SQL keyword, a core table of the layer, or a platform prefix); choose another name`);
+  if (name.length < 3 || name.length > 40)
+    throw new EntityInputError(`"${name}" must be 3 to 40 characters long (index and constraint names derive from it)`);
+  if (!name.endsWith("s"))
+    throw new EntityInputError(`"${name}" is not plural: tables are named in the plural (projects, time_entries)`);
+  if (
+    SQL_KEYWORDS.has(name) ||
+    SQL_KEYWORDS.has(singularOf(name)) ||
+    /^(pg_|auth_|supabase_)/.test(name) ||
+    RESERVED_NAMES.has(name)
+  ) {
+    throw new EntityInputError(
+      `"${name}" is reserved (an SQL keyword, a core table of the layer, or a platform prefix); choose another name`,
+    );
   }
   const singular = singularOf(name);
   const names: EntityNames = {
@@ -80,14 +122,23 @@ export function entityNames(name: string, workdir: string): EntityNames {
   };
   const tables = existingTables(workdir);
   for (const table of [name, names.assignTable]) {
-    if (tables.has(table)) throw new EntityInputError(`a table public.${table} exists already (supabase/migrations); choose another name`);
+    if (tables.has(table))
+      throw new EntityInputError(`a table public.${table} exists already (supabase/migrations); choose another name`);
   }
-  if (name.startsWith("user_") && tables.has(name.slice(5))) throw new EntityInputError(`"${name}" is the assignment table of public.${name.slice(5)}`);
-  for (const file of [`src/${name}.ts`, `src/schema/${name}.table.ts`, `src/${name}.test.ts`, `tests/plans/${name}.plan.test.ts`]) {
+  if (name.startsWith("user_") && tables.has(name.slice(5)))
+    throw new EntityInputError(`"${name}" is the assignment table of public.${name.slice(5)}`);
+  for (const file of [
+    `src/${name}.ts`,
+    `src/schema/${name}.table.ts`,
+    `src/${name}.test.ts`,
+    `tests/plans/${name}.plan.test.ts`,
+  ]) {
     if (existsSync(path.join(workdir, file))) throw new EntityInputError(`${file} exists already; choose another name`);
   }
   if (existsSync(path.join(workdir, "supabase", "tests", "database"))) {
-    const taken = readdirSync(path.join(workdir, "supabase", "tests", "database")).find((f) => f.endsWith(`_${name}.test.sql`));
+    const taken = readdirSync(path.join(workdir, "supabase", "tests", "database")).find((f) =>
+      f.endsWith(`_${name}.test.sql`),
+    );
     if (taken) throw new EntityInputError(`supabase/tests/database/${taken} exists already; choose another name`);
   }
   return names;

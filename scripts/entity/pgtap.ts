@@ -50,7 +50,8 @@ export function pgTapCases(names: EntityNames, columns: Column[], assignable: bo
   const set = `${first.name} = ${SQL_SAMPLE[first.type]}`;
   const rls = (table: string) => sqlString(`new row violates row-level security policy for table "${table}"`);
   const denied = sqlString(`permission denied for table ${name}`);
-  const is = (expr: string, expected: number | string, what: string) => lines.push(`select is(${expr}, ${expected}, ${sqlString(`${id()} ${what}`)});`);
+  const is = (expr: string, expected: number | string, what: string) =>
+    lines.push(`select is(${expr}, ${expected}, ${sqlString(`${id()} ${what}`)});`);
   const throws = (statement: string, code: string, message: string, what: string) =>
     lines.push(`select throws_ok(${q(statement)}, '${code}', ${message}, ${sqlString(`${id()} ${what}`)});`);
   const affected = (statement: string) => `pg_temp.affected($s$ ${statement} $s$)`;
@@ -69,46 +70,132 @@ export function pgTapCases(names: EntityNames, columns: Column[], assignable: bo
     as(`select pg_temp.as_uid(${user(p.n)}); -- ${p.role} of A`);
     const memberAssigned = assignable && p.role === "member";
     const reads = memberAssigned ? 1 : 2;
-    is(`(select count(*)::int from public.${name} where organization_id = ${ORG_A})`, reads,
-      memberAssigned ? `member of A reads only the row assigned to them (${name}.work_assigned)` : `${p.role} of A reads every row of A (${name}.read)`);
-    is(`(select count(*)::int from public.${name} where organization_id = ${ORG_B} or id = ${ROW_B1})`, 0, `${p.role} of A reads nothing of B, not even by id`);
+    is(
+      `(select count(*)::int from public.${name} where organization_id = ${ORG_A})`,
+      reads,
+      memberAssigned
+        ? `member of A reads only the row assigned to them (${name}.work_assigned)`
+        : `${p.role} of A reads every row of A (${name}.read)`,
+    );
+    is(
+      `(select count(*)::int from public.${name} where organization_id = ${ORG_B} or id = ${ROW_B1})`,
+      0,
+      `${p.role} of A reads nothing of B, not even by id`,
+    );
     const creates = writers.includes(p.role) || (assignable && p.role === "member");
     if (creates) is(affected(insert(ORG_A)), 1, `${p.role} of A creates a row in A (${name}.create)`);
-    else throws(`select ${affected(insert(ORG_A))}`, "42501", rls(name), `${p.role} of A cannot create a row in A (no ${name}.create)`);
-    throws(`select ${affected(insert(ORG_B))}`, "42501", rls(name), `${p.role} of A cannot create a row in B (forged organization_id)`);
+    else
+      throws(
+        `select ${affected(insert(ORG_A))}`,
+        "42501",
+        rls(name),
+        `${p.role} of A cannot create a row in A (no ${name}.create)`,
+      );
+    throws(
+      `select ${affected(insert(ORG_B))}`,
+      "42501",
+      rls(name),
+      `${p.role} of A cannot create a row in B (forged organization_id)`,
+    );
     const updates = writers.includes(p.role);
-    is(affected(`update public.${name} set ${set} where id = ${ROW_A2}`), updates ? 1 : 0,
-      updates ? `${p.role} of A updates an unassigned row of A (${name}.update)` : `${p.role} of A cannot update an unassigned row of A`);
-    if (memberAssigned) is(affected(`update public.${name} set ${set} where id = ${ROW_A1}`), 1, `member of A updates the row assigned to them (${name}.work_assigned)`);
-    is(affected(`update public.${name} set ${set} where id = ${ROW_B1} or organization_id = ${ORG_B}`), 0, `${p.role} of A updates nothing of B`);
-    is(affected(`delete from public.${name} where id = ${ROW_A2}`), updates ? 1 : 0,
-      updates ? `${p.role} of A deletes a row of A (${name}.delete)` : `${p.role} of A cannot delete a row of A`);
-    is(affected(`delete from public.${name} where id = ${ROW_B1} or organization_id = ${ORG_B}`), 0, `${p.role} of A deletes nothing of B`);
+    is(
+      affected(`update public.${name} set ${set} where id = ${ROW_A2}`),
+      updates ? 1 : 0,
+      updates
+        ? `${p.role} of A updates an unassigned row of A (${name}.update)`
+        : `${p.role} of A cannot update an unassigned row of A`,
+    );
+    if (memberAssigned)
+      is(
+        affected(`update public.${name} set ${set} where id = ${ROW_A1}`),
+        1,
+        `member of A updates the row assigned to them (${name}.work_assigned)`,
+      );
+    is(
+      affected(`update public.${name} set ${set} where id = ${ROW_B1} or organization_id = ${ORG_B}`),
+      0,
+      `${p.role} of A updates nothing of B`,
+    );
+    is(
+      affected(`delete from public.${name} where id = ${ROW_A2}`),
+      updates ? 1 : 0,
+      updates ? `${p.role} of A deletes a row of A (${name}.delete)` : `${p.role} of A cannot delete a row of A`,
+    );
+    is(
+      affected(`delete from public.${name} where id = ${ROW_B1} or organization_id = ${ORG_B}`),
+      0,
+      `${p.role} of A deletes nothing of B`,
+    );
   }
   as(`select pg_temp.as_uid(${user(6)}); -- owner of B`);
   is(`(select count(*)::int from public.${name})`, 1, "owner of B reads exactly the row of B");
-  is(`(select count(*)::int from public.${name} where organization_id = ${ORG_A} or id in (${ROW_A1}, ${ROW_A2}))`, 0, "owner of B reads nothing of A, not even by id");
-  throws(`select ${affected(insert(ORG_A))}`, "42501", rls(name), "owner of B cannot create a row in A (forged organization_id)");
-  is(affected(`update public.${name} set ${set} where organization_id = ${ORG_A}`), 0, "owner of B updates nothing of A");
+  is(
+    `(select count(*)::int from public.${name} where organization_id = ${ORG_A} or id in (${ROW_A1}, ${ROW_A2}))`,
+    0,
+    "owner of B reads nothing of A, not even by id",
+  );
+  throws(
+    `select ${affected(insert(ORG_A))}`,
+    "42501",
+    rls(name),
+    "owner of B cannot create a row in A (forged organization_id)",
+  );
+  is(
+    affected(`update public.${name} set ${set} where organization_id = ${ORG_A}`),
+    0,
+    "owner of B updates nothing of A",
+  );
   is(affected(`delete from public.${name} where organization_id = ${ORG_A}`), 0, "owner of B deletes nothing of A");
   as(`select pg_temp.as_uid(${user(7)}); -- signed in, no organization`);
   is(`(select count(*)::int from public.${name})`, 0, "a signed-in user of no organization reads nothing");
-  throws(`select ${affected(insert(ORG_A))}`, "42501", rls(name), "a signed-in user of no organization creates nothing");
+  throws(
+    `select ${affected(insert(ORG_A))}`,
+    "42501",
+    rls(name),
+    "a signed-in user of no organization creates nothing",
+  );
   is(affected(`update public.${name} set ${set} where true`), 0, "a signed-in user of no organization updates nothing");
   is(affected(`delete from public.${name} where true`), 0, "a signed-in user of no organization deletes nothing");
 
   lines.push("", "-- R3 forged columns ---------------------------------------------------------------------");
   as(`select pg_temp.as_uid(${user(1)});`);
-  throws(`update public.${name} set organization_id = ${ORG_B} where id = ${ROW_A2}`, "42501", denied, "organization_id is not updatable through the API (column grant)");
-  throws(`insert into public.${name} (id, organization_id${cols.map((c) => `, ${c}`).join("")}) values (${ROW_B1}, ${ORG_A}${values.map((v) => `, ${v}`).join("")})`, "42501", denied,
-    "id is not insertable: the database chooses it");
-  throws(`insert into public.${name} (organization_id, created_by${cols.map((c) => `, ${c}`).join("")}) values (${ORG_A}, ${user(2)}${values.map((v) => `, ${v}`).join("")})`, "42501", denied,
-    "created_by is not insertable: it is the signed-in user");
-  throws(`update public.${name} set created_by = ${user(2)} where id = ${ROW_A2}`, "42501", denied, "created_by is not updatable");
-  throws(`update public.${name} set created_at = now() - interval '1 year' where id = ${ROW_A2}`, "42501", denied, "created_at is not updatable");
+  throws(
+    `update public.${name} set organization_id = ${ORG_B} where id = ${ROW_A2}`,
+    "42501",
+    denied,
+    "organization_id is not updatable through the API (column grant)",
+  );
+  throws(
+    `insert into public.${name} (id, organization_id${cols.map((c) => `, ${c}`).join("")}) values (${ROW_B1}, ${ORG_A}${values.map((v) => `, ${v}`).join("")})`,
+    "42501",
+    denied,
+    "id is not insertable: the database chooses it",
+  );
+  throws(
+    `insert into public.${name} (organization_id, created_by${cols.map((c) => `, ${c}`).join("")}) values (${ORG_A}, ${user(2)}${values.map((v) => `, ${v}`).join("")})`,
+    "42501",
+    denied,
+    "created_by is not insertable: it is the signed-in user",
+  );
+  throws(
+    `update public.${name} set created_by = ${user(2)} where id = ${ROW_A2}`,
+    "42501",
+    denied,
+    "created_by is not updatable",
+  );
+  throws(
+    `update public.${name} set created_at = now() - interval '1 year' where id = ${ROW_A2}`,
+    "42501",
+    denied,
+    "created_at is not updatable",
+  );
   as("select pg_temp.as_service();");
-  throws(`update public.${name} set organization_id = ${ORG_B} where id = ${ROW_A2}`, "42501", sqlString("organization_id cannot change"),
-    "organization_id never changes, not even for the service (trigger)");
+  throws(
+    `update public.${name} set organization_id = ${ORG_B} where id = ${ROW_A2}`,
+    "42501",
+    sqlString("organization_id cannot change"),
+    "organization_id never changes, not even for the service (trigger)",
+  );
 
   lines.push("", "-- R4 permissions and audit -------------------------------------------------------------");
   as("select pg_temp.as_postgres();");
@@ -117,7 +204,12 @@ export function pgTapCases(names: EntityNames, columns: Column[], assignable: bo
     ["create", assignable ? ["owner", "admin", "manager", "member"] : ["owner", "admin", "manager"]],
     ["update", ["owner", "admin", "manager"]],
     ["delete", ["owner", "admin", "manager"]],
-    ...(assignable ? ([["assign", ["owner", "admin", "manager"]], ["work_assigned", ["member"]]] as [string, string[]][]) : []),
+    ...(assignable
+      ? ([
+          ["assign", ["owner", "admin", "manager"]],
+          ["work_assigned", ["member"]],
+        ] as [string, string[]][])
+      : []),
   ];
   for (const [action, roles] of granted) {
     is(
@@ -129,30 +221,71 @@ export function pgTapCases(names: EntityNames, columns: Column[], assignable: bo
   as(`select pg_temp.as_uid(${user(1)});`);
   lines.push(`${insert(ORG_A)};`);
   as("select pg_temp.as_postgres();");
-  is(`(select count(*)::int from public.audit_log where table_name = '${name}' and action = 'insert' and actor_id = ${user(1)} and organization_id = ${ORG_A})`, 1,
-    "an insert through the API is in the audit log with its actor and organization");
+  is(
+    `(select count(*)::int from public.audit_log where table_name = '${name}' and action = 'insert' and actor_id = ${user(1)} and organization_id = ${ORG_A})`,
+    1,
+    "an insert through the API is in the audit log with its actor and organization",
+  );
 
   if (assignable) {
     lines.push("", "-- R5 assignments -------------------------------------------------------------------------");
     as(`select pg_temp.as_uid(${user(4)});`);
     lines.push(`${insert(ORG_A)};`);
     as("select pg_temp.as_postgres();");
-    is(`(select count(*)::int from public.${assignTable} where user_id = ${user(4)})`, 2, "a row a member creates is assigned to them");
+    is(
+      `(select count(*)::int from public.${assignTable} where user_id = ${user(4)})`,
+      2,
+      "a row a member creates is assigned to them",
+    );
     as(`select pg_temp.as_uid(${user(4)});`);
-    is(`(select count(*)::int from public.${name})`, 2, "the member reads the row assigned on creation and the one assigned before");
-    throws(`select ${affected(`insert into public.${assignTable} (organization_id, user_id, ${idCol}) values (${ORG_A}, ${user(4)}, ${ROW_A2})`)}`, "42501", rls(assignTable),
-      `a member cannot assign themselves (no ${name}.assign)`);
-    is(affected(`delete from public.${assignTable} where ${idCol} = ${ROW_A1}`), 0, "a member cannot remove their assignment");
+    is(
+      `(select count(*)::int from public.${name})`,
+      2,
+      "the member reads the row assigned on creation and the one assigned before",
+    );
+    throws(
+      `select ${affected(`insert into public.${assignTable} (organization_id, user_id, ${idCol}) values (${ORG_A}, ${user(4)}, ${ROW_A2})`)}`,
+      "42501",
+      rls(assignTable),
+      `a member cannot assign themselves (no ${name}.assign)`,
+    );
+    is(
+      affected(`delete from public.${assignTable} where ${idCol} = ${ROW_A1}`),
+      0,
+      "a member cannot remove their assignment",
+    );
     as(`select pg_temp.as_uid(${user(3)});`);
-    is(affected(`insert into public.${assignTable} (organization_id, user_id, ${idCol}) values (${ORG_A}, ${user(4)}, ${ROW_A2})`), 1, `a manager assigns a member of A to a row of A (${name}.assign)`);
-    throws(`select ${affected(`insert into public.${assignTable} (organization_id, user_id, ${idCol}) values (${ORG_A}, ${user(6)}, ${ROW_A2})`)}`, "23503", "NULL",
-      "a member of another organization cannot be assigned (composite foreign key)");
-    throws(`select ${affected(`insert into public.${assignTable} (organization_id, user_id, ${idCol}) values (${ORG_B}, ${user(6)}, ${ROW_B1})`)}`, "42501", rls(assignTable),
-      "a manager of A cannot assign in B");
-    throws(`select ${affected(`insert into public.${assignTable} (organization_id, user_id, ${idCol}) values (${ORG_A}, ${user(4)}, ${ROW_B1})`)}`, "23503", "NULL",
-      "a row of B cannot be paired with organization A (composite foreign key)");
+    is(
+      affected(
+        `insert into public.${assignTable} (organization_id, user_id, ${idCol}) values (${ORG_A}, ${user(4)}, ${ROW_A2})`,
+      ),
+      1,
+      `a manager assigns a member of A to a row of A (${name}.assign)`,
+    );
+    throws(
+      `select ${affected(`insert into public.${assignTable} (organization_id, user_id, ${idCol}) values (${ORG_A}, ${user(6)}, ${ROW_A2})`)}`,
+      "23503",
+      "NULL",
+      "a member of another organization cannot be assigned (composite foreign key)",
+    );
+    throws(
+      `select ${affected(`insert into public.${assignTable} (organization_id, user_id, ${idCol}) values (${ORG_B}, ${user(6)}, ${ROW_B1})`)}`,
+      "42501",
+      rls(assignTable),
+      "a manager of A cannot assign in B",
+    );
+    throws(
+      `select ${affected(`insert into public.${assignTable} (organization_id, user_id, ${idCol}) values (${ORG_A}, ${user(4)}, ${ROW_B1})`)}`,
+      "23503",
+      "NULL",
+      "a row of B cannot be paired with organization A (composite foreign key)",
+    );
     as(`select pg_temp.as_uid(${user(6)});`);
-    is(`(select count(*)::int from public.${assignTable} where organization_id = ${ORG_A})`, 0, "the owner of B sees no assignment of A");
+    is(
+      `(select count(*)::int from public.${assignTable} where organization_id = ${ORG_A})`,
+      0,
+      "the owner of B sees no assignment of A",
+    );
   }
   return { body: lines.join("\n"), count: n };
 }

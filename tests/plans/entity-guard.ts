@@ -43,7 +43,9 @@ export function entityPlanGuards(options: EntityGuardOptions): void {
     sql = connect(test.url, { max: 1 });
     await loadDataset(test.url, { organizations: 200, users: 2000, clients: 2000 });
     const columns = Object.keys(options.values).map(ident);
-    const [{ count } = { count: -1 }] = await sql<{ count: number }[]>`select count(*)::int as count from public.organizations where id::text like 'b1000000-%'`;
+    const [{ count } = { count: -1 }] = await sql<
+      { count: number }[]
+    >`select count(*)::int as count from public.organizations where id::text like 'b1000000-%'`;
     if (count !== 200) throw new Error(`the data set has ${count} organizations, not 200`);
     // Rows spread over the organizations one by one (interleaved, as tenants' rows arrive), each created by a member of its organization.
     await sql.unsafe(`
@@ -80,14 +82,21 @@ export function entityPlanGuards(options: EntityGuardOptions): void {
         order by ur.user_id limit 1`;
       member = m ? { user: m.user_id, org: m.organization_id } : undefined;
     }
-    const [row] = await sql.unsafe<{ id: string }[]>(`select id from public.${table} where organization_id = $1 order by id limit 1 offset 3`, [reader.org]);
+    const [row] = await sql.unsafe<{ id: string }[]>(
+      `select id from public.${table} where organization_id = $1 order by id limit 1 offset 3`,
+      [reader.org],
+    );
     rowId = row!.id;
   }, 300_000);
   afterAll(() => sql?.end({ timeout: 5 }));
 
   const statements: [string, string, () => unknown[]][] = [
     ["the policy alone (every row the user may read)", `select count(*) from public.${table}`, () => []],
-    ["a page of one organization", `select * from public.${table} where organization_id = $1 order by created_at, id limit 50`, () => [reader.org]],
+    [
+      "a page of one organization",
+      `select * from public.${table} where organization_id = $1 order by created_at, id limit 50`,
+      () => [reader.org],
+    ],
     ["one row by id", `select * from public.${table} where id = $1`, () => [rowId]],
     ["an update by id", `update public.${table} set ${updated} = ${updated} where id = $1`, () => [rowId]],
     ["a delete by id", `delete from public.${table} where id = $1`, () => [rowId]],
@@ -98,12 +107,22 @@ export function entityPlanGuards(options: EntityGuardOptions): void {
       const plan = await planAsUser(sql, user(), statement, params);
       const all = [...nodes(plan)];
       const shape = shapeOf(plan);
-      expect(all.filter((n) => n.node["Relation Name"] === table && n.node["Node Type"] === "Seq Scan"), shape).toEqual([]);
-      expect(all.filter((n) => n.insideSubplan), shape).toEqual([]);
-      expect(all.some((n) => n.node["Relation Name"] === table && /Index|Bitmap Heap/.test(n.node["Node Type"])), shape).toBe(true);
+      expect(
+        all.filter((n) => n.node["Relation Name"] === table && n.node["Node Type"] === "Seq Scan"),
+        shape,
+      ).toEqual([]);
+      expect(
+        all.filter((n) => n.insideSubplan),
+        shape,
+      ).toEqual([]);
+      expect(
+        all.some((n) => n.node["Relation Name"] === table && /Index|Bitmap Heap/.test(n.node["Node Type"])),
+        shape,
+      ).toBe(true);
     };
     for (const [what, statement, params] of statements) {
-      it(`${what}: an index search, no sequential scan, no per-row subplan (an owner)`, () => check(() => reader.user, statement, params()));
+      it(`${what}: an index search, no sequential scan, no per-row subplan (an owner)`, () =>
+        check(() => reader.user, statement, params()));
     }
     if (options.assignments) {
       it("the policy alone for a member (assigned rows): an index search, no sequential scan, no per-row subplan", async () => {

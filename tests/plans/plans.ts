@@ -18,13 +18,19 @@ export interface PlanNode {
 
 /** Every node of a plan, and whether it runs inside a per-row subplan (an InitPlan runs once: not counted). */
 export function* nodes(node: PlanNode, insideSubplan = false): Generator<{ node: PlanNode; insideSubplan: boolean }> {
-  const sub = insideSubplan || (node["Parent Relationship"] === "SubPlan" && !node["Subplan Name"]?.startsWith("InitPlan"));
+  const sub =
+    insideSubplan || (node["Parent Relationship"] === "SubPlan" && !node["Subplan Name"]?.startsWith("InitPlan"));
   yield { node, insideSubplan: sub };
   for (const child of node.Plans ?? []) yield* nodes(child, sub);
 }
 
 /** The plan of `statement` run as the signed-in user `userId` (nothing is executed). */
-export async function planAsUser(sql: Sql, userId: string, statement: string, params: unknown[] = []): Promise<PlanNode> {
+export async function planAsUser(
+  sql: Sql,
+  userId: string,
+  statement: string,
+  params: unknown[] = [],
+): Promise<PlanNode> {
   return sql.begin(async (tx) => {
     await postgrestPreamble(tx, "authenticated", { sub: userId, role: "authenticated", aud: "authenticated" });
     const rows = await tx.unsafe(`explain (format json) ${statement}`, params as never[]);
@@ -34,5 +40,12 @@ export async function planAsUser(sql: Sql, userId: string, statement: string, pa
 
 /** A compact description of a plan, for assertion messages. */
 export function shapeOf(plan: PlanNode): string {
-  return JSON.stringify([...nodes(plan)].map((n) => [n.node["Node Type"], n.node["Relation Name"], n.node["Index Name"], n.node["Subplan Name"]]));
+  return JSON.stringify(
+    [...nodes(plan)].map((n) => [
+      n.node["Node Type"],
+      n.node["Relation Name"],
+      n.node["Index Name"],
+      n.node["Subplan Name"],
+    ]),
+  );
 }
