@@ -20,6 +20,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serverUrl } from "../tests/support/database.ts";
 import { describeFindings, runAdvisors, serious } from "./lib/advisors.ts";
+import { squawk } from "./lib/checks.ts";
 import { ROOT, withDatabase } from "./lib/config.ts";
 import { applyBaseline, applyMigrations, createDatabase, dropDatabase, loadSeed, withSql } from "./lib/database.ts";
 import { countPgProve } from "./lib/pgprove.ts";
@@ -328,6 +329,13 @@ if (HEAVY) {
         f.endsWith("_projects.test.sql"),
       )!;
       expect(pgProve(url, [path.join("supabase", "tests", "database", own)]).failed).toBeGreaterThan(0);
+    });
+
+    it("squawk accepts the generated migrations", () => {
+      const files = generated.filter((f) => f.startsWith("supabase/migrations/")).map((f) => path.join(dir, f));
+      expect(files).toHaveLength(2);
+      const result = squawk(files);
+      expect(result.ok, result.output).toBe(true);
     });
 
     it("the advisors report nothing at warn level or above", async () => {
