@@ -141,7 +141,7 @@ export function planEntity(options: EntityOptions): EntityPlan {
   }
   const version = migrationVersion(workdir, options.now);
   const number = pgTapNumber(workdir);
-  const command = `${names.name}${assignable ? " --assignable" : ""}${options.columns !== undefined ? ` --columns "${options.columns}"` : ""}`;
+  const command = `${names.name}${assignable ? " --assignable" : ""}${options.columns !== undefined ? ` --columns "${options.columns.replace(/\s+/g, " ").trim()}"` : ""}`;
   const required = columns.filter((c) => c.notNull && c.default === null);
   const optional = columns.filter((c) => !(c.notNull && c.default === null));
   const first = columns[0]!;
@@ -157,7 +157,7 @@ export function planEntity(options: EntityOptions): EntityPlan {
   const vars: Record<string, string | boolean> = {
     ...(names as unknown as Record<string, string>),
     assignable,
-    command: command.replaceAll("'", "''").includes("*/") ? names.name : command,
+    command: command.includes("*/") ? names.name : command,
     slug: names.name.replaceAll("_", "-"),
     columnDefs: columns.map(sqlColumn).join(""),
     columnComments: columns
