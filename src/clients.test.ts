@@ -18,6 +18,7 @@ import {
   getClient,
   listAssignments,
   listClients,
+  searchClients,
   unassignClient,
   updateClient,
   type Client,
@@ -196,6 +197,58 @@ describe("listClients", () => {
     ];
     for (const input of bad) {
       await expectError(as(USER.alice, (tx) => listClients(tx, input as ClientListInput)), ValidationError, undefined);
+    }
+  });
+});
+
+describe("searchClients", () => {
+  /** Ids of an organization's clients the user may read whose name or email contains `text` (the superuser's view, filtered by hand). */
+  async function readableContaining(user: string, organizationId: string, text: string): Promise<string[]> {
+    const rows = await test.sql<{ id: string }[]>`
+      select c.id from public.clients c
+      where c.organization_id = ${organizationId}
+        and (strpos(lower(c.name), lower(${text})) > 0 or strpos(lower(c.email), lower(${text})) > 0)
+        and (exists (select 1 from public.user_roles ur join public.role_permissions rp on rp.role_id = ur.role_id
+                     where ur.user_id = ${user} and ur.organization_id = c.organization_id and rp.permission = 'clients.read')
+             or exists (select 1 from public.user_clients uc where uc.user_id = ${user} and uc.client_id = c.id))`;
+    return rows.map((r) => r.id).sort();
+  }
+
+  it("returns exactly the clients each persona may read, as typed rows equal to getClient's", async () => {
+    for (const user of [USER.alice, USER.bob, USER.carol, USER.dave, USER.erin, USER.frank, USER.heidi, USER.mallory, USER.nora]) {
+      for (const organizationId of [ORG.acme, ORG.globex]) {
+        const found = await as(user, (tx) => searchClients(tx, { organizationId, query: "@client", maxResults: 100 }));
+        expect(found.map((c) => c.id).sort(), `${user} in ${organizationId}`).toEqual(await readableContaining(user, organizationId, "@client"));
+        for (const c of found.slice(0, 3)) expect(c).toEqual(await as(user, (tx) => getClient(tx, { clientId: c.id })));
+      }
+    }
+  });
+
+  it("ranks prefix matches first and tolerates a typo; maxResults caps, 20 by default", async () => {
+    const names = (await as(USER.bob, (tx) => searchClients(tx, { organizationId: ORG.acme, query: "win" }))).map((c) => c.name);
+    expect(names.slice(0, 2).every((n) => n.startsWith("Wingtip"))).toBe(true);
+    expect(names.slice(2).some((n) => n.startsWith("Northwind"))).toBe(true);
+    expect((await as(USER.bob, (tx) => searchClients(tx, { organizationId: ORG.acme, query: "contso" }))).map((c) => c.name)).toEqual(["Contoso 1-15"]);
+    expect(await as(USER.bob, (tx) => searchClients(tx, { organizationId: ORG.acme, query: "client1" }))).toHaveLength(20);
+    expect(await as(USER.bob, (tx) => searchClients(tx, { organizationId: ORG.acme, query: "client1", maxResults: 3 }))).toHaveLength(3);
+  });
+
+  it("a member never finds an unassigned client, not even by its exact name", async () => {
+    const [hidden] = await test.sql<{ name: string }[]>`select name from public.clients where id = ${client(1, 10)}`;
+    expect(await as(USER.dave, (tx) => searchClients(tx, { organizationId: ORG.acme, query: hidden!.name }))).toEqual([]);
+  });
+
+  it("refuses bad input with ValidationError before the database: blank query, maxResults out of 1..100, a bad organization id", async () => {
+    for (const input of [
+      { organizationId: ORG.acme, query: "   " },
+      { organizationId: ORG.acme, query: "x".repeat(201) },
+      { organizationId: ORG.acme, query: "nor", maxResults: 0 },
+      { organizationId: ORG.acme, query: "nor", maxResults: 101 },
+      { organizationId: ORG.acme, query: "nor", maxResults: 2.5 },
+      { organizationId: "acme", query: "nor" },
+      { organizationId: null, query: "nor" },
+    ]) {
+      await expectError(as(USER.bob, (tx) => searchClients(tx, input as never)), ValidationError, undefined);
     }
   });
 });

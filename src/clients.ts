@@ -1,6 +1,7 @@
 /**
  * Clients and assignments: create, get, keyset-paginated list with name
- * search and status filter, update, delete, assign, unassign.
+ * search and status filter, ranked search (search_clients), update, delete,
+ * assign, unassign.
  */
 import { and, asc, eq, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Tx } from "./db.ts";
@@ -11,6 +12,7 @@ import {
   clientInsertSchema,
   clientListInput,
   clientRef,
+  clientSearchInput,
   clientUpdateInput,
   clients,
   userClients,
@@ -20,11 +22,12 @@ import {
   type ClientListInput,
   type ClientPatch,
   type ClientRef,
+  type ClientSearchInput,
   type ClientUpdateInput,
 } from "./schema/clients.table.ts";
 import { organizationUsers } from "./schema/members.table.ts";
 
-export type { Assignment, Client, ClientInput, ClientListInput, ClientPatch, ClientRef, ClientUpdateInput };
+export type { Assignment, Client, ClientInput, ClientListInput, ClientPatch, ClientRef, ClientSearchInput, ClientUpdateInput };
 
 /** The columns `authenticated` may insert (column grant): the id, created_by and the timestamps take their defaults. */
 const insertable = {
@@ -105,6 +108,27 @@ export async function listClients(tx: Tx, input: ClientListInput): Promise<Clien
     const items = rows.slice(0, limit);
     const last = items.at(-1);
     return { items, next: rows.length > limit && last ? { name: last.name, id: last.id } : null };
+  });
+}
+
+/**
+ * Search an organization's clients the caller may read, by name and email:
+ * prefix matches first, then (from 3 characters) names or emails containing
+ * the query and names with a similar word, by trigram similarity, then name.
+ * Calls public.search_clients, which indexes serve whatever the caller's
+ * role (a LIKE or trigram filter on the table would be checked row by row
+ * under RLS).
+ */
+export async function searchClients(tx: Tx, input: ClientSearchInput): Promise<Client[]> {
+  const { organizationId, query, maxResults } = parse(clientSearchInput, input);
+  return guard(async () => {
+    // Timestamps as text: the same strings the Drizzle schema's string mode gives.
+    const rows = await tx.execute<Client>(sql`
+      select s.id, s.organization_id as "organizationId", s.name, s.email, s.phone, s.status, s.notes,
+             s.created_by as "createdBy", s.created_at::text as "createdAt", s.updated_at::text as "updatedAt",
+             s.name_lower as "nameLower"
+      from public.search_clients(${organizationId}, ${query}, ${maxResults}) s`);
+    return [...rows];
   });
 }
 

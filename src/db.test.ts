@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestDatabase } from "../tests/support/database.ts";
 import { client, ORG, USER } from "../tests/support/personas.ts";
 import { createOrgDb, type OrgDb, type Tx } from "./db.ts";
-import { ConcurrencyError, ForbiddenError, ValidationError } from "./errors.ts";
+import { ConcurrencyError, ForbiddenError, ReadOnlyError, ValidationError } from "./errors.ts";
 import { clients } from "./schema/index.ts";
 
 const test = useTestDatabase();
@@ -366,4 +366,46 @@ describe("retries", () => {
 it("the seed's organizations are visible to their members only", async () => {
   const ids = await db.asUser(USER.mallory, (tx) => tx.execute<{ id: string }>(sql`select id from public.organizations order by slug`));
   expect(ids.map((r) => r.id)).toEqual([ORG.acme, ORG.globex]);
+});
+
+describe("read-only units without replicas (the primary stands in)", () => {
+  const inTx = (tx: Tx) =>
+    tx.execute<{ read_only: string; standby: boolean; role: string; uid: string }>(
+      sql`select current_setting('transaction_read_only') as read_only, pg_is_in_recovery() as standby, current_user as role, auth.uid()::text as uid`,
+    );
+
+  it("run on the primary in a read only transaction, as the same user", async () => {
+    const [row] = await db.asUser(USER.dave, inTx, { readOnly: true });
+    expect(row).toEqual({ read_only: "on", standby: false, role: "authenticated", uid: USER.dave });
+    const [service] = await db.asService((tx) => tx.execute<{ read_only: string }>(sql`select current_setting('transaction_read_only') as read_only`), { readOnly: true });
+    expect(service?.read_only).toBe("on");
+    const [plain] = await db.asUser(USER.dave, inTx);
+    expect(plain?.read_only).toBe("off");
+  });
+
+  it("a write there fails with ReadOnlyError (25006) and changes nothing", async () => {
+    const error = await db
+      .asUser(USER.alice, (tx) => tx.update(clients).set({ name: "read only?" }).where(eq(clients.id, client(1, 3))), { readOnly: true })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReadOnlyError);
+    expect((error as ReadOnlyError).code).toBe("25006");
+    const [row] = await db.unsafeLoginSql<{ name: string }[]>`select name from public.clients where id = ${client(1, 3)}`;
+    expect(row?.name).not.toBe("read only?");
+  });
+
+  it("writeToken() names a WAL position; with it, a read-only unit runs at once on the primary", async () => {
+    await db.asUser(USER.alice, (tx) => tx.update(clients).set({ notes: "token" }).where(eq(clients.id, client(1, 4))));
+    const token = await db.writeToken();
+    expect(token).toMatch(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/);
+    const started = Date.now();
+    const [row] = await db.asUser(USER.alice, inTx, { readOnly: true, after: token });
+    expect(row?.read_only).toBe("on");
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(await db.replicaStatus()).toEqual([]);
+  });
+
+  it("refuses a token that is not a WAL position, and `after` without readOnly, with a ValidationError", async () => {
+    await expect(db.asUser(USER.dave, inTx, { readOnly: true, after: "yesterday" })).rejects.toBeInstanceOf(ValidationError);
+    await expect(db.asUser(USER.dave, inTx, { after: "0/0" })).rejects.toBeInstanceOf(ValidationError);
+  });
 });

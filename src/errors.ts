@@ -14,6 +14,7 @@
  * | InvariantError    | a rule the database raised (last owner, used invitation,| P0001, OL002             |
  * |                   | organization limit reached)                             |                          |
  * | ConcurrencyError  | serialization failure or deadlock, after the retries    | 40001, 40P01             |
+ * | ReadOnlyError     | a write in a read-only unit (`readOnly: true`, replicas)| 25006                    |
  * | DatabaseError     | anything else                                           | the SQLSTATE             |
  *
  * Each also carries `rule`: a stable, machine-readable name of the rule that
@@ -133,6 +134,11 @@ export const RULES: readonly (readonly [code: string, message: RegExp, rule: str
   ["22023", /^expires_in must be between\b/, "invitation-validity"],
   ["22023", /^invalid email address\b/, "invalid-email"],
   ["42703", /^table \S+ has no column\b/, "no-such-column"],
+  ["22004", /^organization_id is required$/, "organization-required"],
+  ["22023", /^query must not be empty$/, "search-query-empty"],
+  ["22023", /^query is longer than \d+ characters$/, "search-query-too-long"],
+  ["22023", /^max_results must be between\b/, "search-max-results"],
+  ["55000", /^pg_trgm or btree_gin is installed in schema \S+, not in extensions$/, "extension-outside-extensions"],
 ];
 
 /** SQLSTATEs that name their rule whatever the message. */
@@ -142,6 +148,11 @@ const BY_CODE: Readonly<Record<string, string>> = {
   "25P02": "rolled-back",
   "25000": "unit-ended",
   "21000": "update-needs-where",
+  "25006": "read-only-unit",
+  OL001: "anonymous-sign-in",
+  OL002: "organization-limit",
+  OL003: "email-not-confirmed",
+  OL004: "email-not-normalized",
   PGRST301: "invalid-token",
 };
 
@@ -155,6 +166,11 @@ export function ruleFor(code: string | undefined, message: string, constraint?: 
   }
   if (constraint && code.startsWith("23")) return `constraint:${constraint}`;
   return BY_CODE[code];
+}
+
+/** A write attempted in a read-only unit of work (on a replica, or on the primary standing in for one). */
+export class ReadOnlyError extends DatabaseError {
+  override name = "ReadOnlyError";
 }
 
 interface PostgresLikeError {
@@ -203,6 +219,7 @@ export function toTypedError(error: unknown): DatabaseError {
   if (code === "23505" || code === "23503") return new ConflictError(message, options);
   if (code === "P0001" || code === "OL002") return new InvariantError(message, options);
   if (code === "40001" || code === "40P01") return new ConcurrencyError(message, options);
+  if (code === "25006") return new ReadOnlyError(message, options);
   if (code.startsWith("22") || code === "23502" || code === "23514" || code === "OL004") return new ValidationError(message, options);
   return new DatabaseError(message, options);
 }

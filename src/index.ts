@@ -3,7 +3,7 @@
  * units of work as a user (`asUser`, `asJwt`) or as the service
  * (`asService`), calling the entity helpers with the transaction they get.
  */
-export { createOrgDb, type Database, type OrgDb, type OrgDbOptions, type Tx, type UnitOptions } from "./db.ts";
+export { createOrgDb, type Database, type OrgDb, type OrgDbOptions, type ReplicaOptions, type ReplicaState, type Tx, type UnitOptions } from "./db.ts";
 export { claimsFor, jwtVerifier, verifyJwt, type JwtOptions, type JwtVerifier, type UserClaims } from "./auth.ts";
 export * from "./errors.ts";
 export * as organizations from "./organizations.ts";

@@ -4,10 +4,19 @@
  * 1,000,000 clients each assigned to 1 or 2 members of its organization.
  * `scale` multiplies every count.
  *
- * Clients are spread over the organizations row by row, so one organization's
- * clients are scattered over the whole table (as when tenants' rows arrive
- * interleaved in time); within each organization the names cover every
- * prefix evenly, so a prefix search always has matches.
+ * Skewed as users' data is (SPEC section 8), at every scale:
+ * - organization 1 is the "whale": 30 % of all clients, scattered over the
+ *   whole table (3 rows in 10), and a tenth of the users as extra members;
+ * - organization 2's rows are scattered too (one in ten rows every
+ *   organizations - 1 blocks of ten), as when a live tenant's rows arrive
+ *   interleaved with everyone else's;
+ * - every other organization is small, its rows stored in one stretch of the
+ *   table (between the whale's), as after a per-tenant import;
+ * - a "consultant" (the user after the last, CONSULTANT_EMAIL) is a plain
+ *   `member` of min(50, all) organizations, the whale included, with 40
+ *   clients assigned in each.
+ * Within each organization the names cover every prefix evenly, so a prefix
+ * search always has matches.
  *
  * Triggers are off while loading (session_replication_role = replica): the
  * rows are consistent by construction, profiles are written directly, and the
@@ -45,6 +54,14 @@ export interface DatasetStep {
   parts: string[];
 }
 
+/** The consultant's email: a plain member of min(50, all) organizations with 40 assigned clients in each. */
+export const CONSULTANT_EMAIL = "consultant@bench.example";
+/** Organizations the consultant belongs to. */
+export const consultantOrganizations = (size: DatasetSize) => Math.min(50, size.organizations);
+/** The whale organization's number (1) and the scattered one's (2); their ids come from `oid`. */
+export const WHALE = 1;
+export const SCATTERED = 2;
+
 const uid = (expr: string) => `('b0000000-0000-4000-8000-' || lpad((${expr})::text, 12, '0'))::uuid`;
 const oid = (expr: string) => `('b1000000-0000-4000-8000-' || lpad((${expr})::text, 12, '0'))::uuid`;
 const cid = (expr: string) => `('b2000000-0000-4000-8000-' || lpad((${expr})::text, 12, '0'))::uuid`;
@@ -57,10 +74,31 @@ function ranges(n: number, parts: number): [number, number][] {
   return out;
 }
 
+/**
+ * SQL for the organization number of client c (1..C) and its rank in that
+ * organization (which picks its name). Whale: 3 rows in 10; the scattered
+ * organization: the fourth row of every (O - 1)th block of ten; the others
+ * share the remaining rows in contiguous stretches of the table.
+ */
+function placement(size: DatasetSize): { org: (c: string) => string; rank: (c: string) => string } {
+  const { organizations: O, clients: C } = size;
+  const K = Math.max(1, O - 1);
+  const rest = Math.max(1, O - 2);
+  return {
+    org: (c) => `(case when ${c} % 10 < 3 then 1 when ${c} % 10 = 3 and (${c} / 10) % ${K} = 0 then 2
+                  else 3 + least(${rest - 1}, ((${c} - 1)::bigint * ${rest} / ${C})::int) end)`,
+    rank: (c) => `(case when ${c} % 10 < 3 then (${c} / 10) * 3 + ${c} % 10 when ${c} % 10 = 3 and (${c} / 10) % ${K} = 0 then ${c} / 10 / ${K}
+                   else ${c} end)`,
+  };
+}
+
 /** The statements that load the data set, step by step. */
 export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
   const { organizations: O, users: U, clients: C } = size;
   const slices = ranges(C, Math.max(1, parallel));
+  const { org, rank } = placement(size);
+  const consultant = U + 1;
+  const consultantOrgs = consultantOrganizations(size);
   return [
     {
       label: "secondary indexes of clients and user_clients set aside (rebuilt at the end)",
@@ -96,9 +134,16 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
         select ${oid("o")}, 'Organization ' || o, 'org-' || o from generate_series(1, ${O}) o;
         create table bench_load.membership as
         select distinct on (org, u) org, u, k
-        from generate_series(1, ${U}) u
-        cross join lateral generate_series(0, u % 3) k
-        cross join lateral (select 1 + ((u - 1) + k * 7919 * (k > 0)::int + k * 17) % ${O} as org) o;
+        from (
+          select o.org, u, k
+          from generate_series(1, ${U}) u
+          cross join lateral generate_series(0, u % 3) k
+          cross join lateral (select 1 + ((u - 1) + k * 7919 * (k > 0)::int + k * 17) % ${O} as org) o
+          union all
+          -- The whale's extra members: a tenth of the users.
+          select ${WHALE}, u, 3 from generate_series(5, ${U}, 10) u
+        ) m
+        order by org, u, k;
         insert into public.organization_users (organization_id, user_id)
         select ${oid("org")}, ${uid("u")} from bench_load.membership;
         -- The first member of each organization owns it; the others get mixed roles.
@@ -116,26 +161,36 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
         create table bench_load.org_members as
         select org, array_agg(u order by u) as members from bench_load.membership group by org;
         create unique index on bench_load.org_members (org);
-        analyze bench_load.org_members;`,
+        analyze bench_load.org_members;
+        -- The consultant: a plain member of min(50, all) organizations (no other role).
+        insert into auth.users (id, aud, role, email, raw_user_meta_data, created_at, updated_at)
+        values (${uid(String(consultant))}, 'authenticated', 'authenticated', '${CONSULTANT_EMAIL}', '{"full_name":"Consultant"}', now(), now());
+        insert into public.users (id, email, full_name) values (${uid(String(consultant))}, '${CONSULTANT_EMAIL}', 'Consultant');
+        insert into public.organization_users (organization_id, user_id)
+        select ${oid("o")}, ${uid(String(consultant))} from generate_series(1, ${consultantOrgs}) o;
+        insert into public.user_roles (organization_id, user_id, role_id)
+        select ${oid("o")}, ${uid(String(consultant))}, r.id from generate_series(1, ${consultantOrgs}) o
+        join public.roles r on r.key = 'member';`,
       ],
     },
     {
-      // Client c belongs to organization 1 + c % O and is the (c / O)-th of it:
-      // that rank picks the name, so every organization has every name prefix.
+      // Client c's organization and rank there come from placement(): the
+      // rank picks the name, so every organization has every name prefix.
       label: `${C.toLocaleString("en")} clients`,
       kind: "rows",
       parts: slices.map(
         ([first, last]) => `
         insert into public.clients (id, organization_id, name, email, status, created_at, updated_at)
-        select ${cid("c")}, ${oid(`1 + c % ${O}`)},
+        select ${cid("c")}, ${oid("p.org")},
                (array['Acme','Apex','Atlas','Beacon','Summit','Vertex','Nimbus','Orion','Pioneer','Quantum',
-                      'Harbor','Keystone','Lumen','Meridian','Northstar','Evergreen'])[1 + (c / ${O}) % 16]
-                 || ' ' || (array['Labs','Group','Partners','Systems','Foods','Logistics','Health','Capital'])[1 + (c / ${O} / 16) % 8]
+                      'Harbor','Keystone','Lumen','Meridian','Northstar','Evergreen'])[1 + p.rank % 16]
+                 || ' ' || (array['Labs','Group','Partners','Systems','Foods','Logistics','Health','Capital'])[1 + (p.rank / 16) % 8]
                  || ' ' || c,
                'contact' || c || '@client.example',
-               (array['lead','active','active','active','inactive','archived'])[1 + (c / ${O}) % 6]::public.client_status,
+               (array['lead','active','active','active','inactive','archived'])[1 + p.rank % 6]::public.client_status,
                now(), now()
-        from generate_series(${first}, ${last}) c;`,
+        from generate_series(${first}, ${last}) c
+        cross join lateral (select ${org("c")} as org, ${rank("c")} as rank) p;`,
       ),
     },
     {
@@ -148,11 +203,25 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
         insert into public.user_clients (organization_id, client_id, user_id)
         select ${oid("m.org")}, ${cid("c")}, ${uid("m.members[1 + (c + (k - 1) * (1 + (c / " + O + ") % greatest(n - 1, 1))) % n]")}
         from generate_series(${first}, ${last}) c
-        join bench_load.org_members m on m.org = 1 + c % ${O}
+        join bench_load.org_members m on m.org = ${org("c")}
         cross join lateral (select cardinality(m.members) as n) s
         cross join lateral generate_series(1, least(1 + c % 2, n)) k
         order by 1, 2, 3;`,
       ),
+    },
+    {
+      // 40 clients in each of the consultant's organizations, spread over it (by a hash of the id).
+      label: "the consultant's assignments (40 in each of their organizations)",
+      kind: "rows",
+      parts: [
+        `
+        insert into public.user_clients (organization_id, client_id, user_id)
+        select ${oid("o")}, picked.id, ${uid(String(consultant))}
+        from generate_series(1, ${consultantOrgs}) o
+        cross join lateral (
+          select c.id from public.clients c where c.organization_id = ${oid("o")} order by md5(c.id::text) limit 40
+        ) picked;`,
+      ],
     },
     { label: "secondary indexes rebuilt", kind: "indexes", parts: [] },
     {

@@ -55,7 +55,7 @@ export function makeServerDir(dir: string): void {
   if (owner) chownSync(dir, owner.uid, owner.gid);
 }
 
-function runAsServer(file: string, args: string[], options: SpawnSyncOptions = {}) {
+export function runAsServer(file: string, args: string[], options: SpawnSyncOptions = {}) {
   const owner = serverOwner();
   return spawnSync(file, args, {
     encoding: "utf8",

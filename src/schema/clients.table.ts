@@ -51,6 +51,14 @@ export const clientListInput = z.object({
   after: z.object({ name: z.string(), id }).optional(),
 });
 
+export const clientSearchInput = z.object({
+  organizationId: id,
+  /** Matched against name and email, whatever the case: prefix, and from 3 characters contains and typo-tolerant. */
+  query: trimmedText(1, 200),
+  /** 1 to 100, 20 by default (search_clients refuses anything else). */
+  maxResults: z.number().int().min(1).max(100).default(20),
+});
+
 export const assignmentInput = z.object({ clientId: id, userId: id });
 
 export type ClientInput = z.input<typeof clientInsertSchema>;
@@ -58,3 +66,4 @@ export type ClientPatch = z.input<typeof clientUpdateSchema>;
 export type ClientRef = z.input<typeof clientRef>;
 export type ClientUpdateInput = z.input<typeof clientUpdateInput>;
 export type ClientListInput = z.input<typeof clientListInput>;
+export type ClientSearchInput = z.input<typeof clientSearchInput>;

@@ -471,6 +471,28 @@ export type Database = {
       };
       remove_member: { Args: { organization_id: string; user_id: string }; Returns: undefined };
       revoke_invitation: { Args: { invitation_id: string }; Returns: undefined };
+      search_clients: {
+        Args: { max_results?: number; organization_id: string; query: string };
+        Returns: {
+          created_at: string;
+          created_by: string | null;
+          email: string | null;
+          id: string;
+          name: string;
+          name_lower: string;
+          notes: string | null;
+          organization_id: string;
+          phone: string | null;
+          status: Database["public"]["Enums"]["client_status"];
+          updated_at: string;
+        }[];
+        SetofOptions: {
+          from: "*";
+          to: "clients";
+          isOneToOne: false;
+          isSetofReturn: true;
+        };
+      };
       set_member_roles: { Args: { organization_id: string; roles: string[]; user_id: string }; Returns: undefined };
       transfer_ownership: { Args: { new_owner_id: string; organization_id: string }; Returns: undefined };
     };

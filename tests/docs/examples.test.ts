@@ -115,4 +115,11 @@ describe("docs/examples/server.ts", () => {
     expect(archived.length).toBeGreaterThan(0);
     expect(row!.n).toBe(0);
   });
+
+  it("replicas: without a replica configured, read-only units and read-your-writes run on the primary", async () => {
+    const page = await examples.clientPage(db, USER.dave, ORG.acme);
+    expect(page.items).toHaveLength(5);
+    const shown = await examples.renameThenShow(db, USER.alice, client(1, 6), "Renamed in the docs");
+    expect(shown.name).toBe("Renamed in the docs");
+  });
 });

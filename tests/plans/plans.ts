@@ -1,6 +1,6 @@
 /**
- * The plan-guard mechanism shared by the core guards (plan-guards.test.ts)
- * and the guards of generated tables (entity-guard.ts): EXPLAIN a statement
+ * The plan-guard mechanism of the guards of generated tables (entity-guard.ts),
+ * the same as the core guards' (plan-guards.test.ts): EXPLAIN a statement
  * as a signed-in user, with the PostgREST preamble, and walk the plan.
  */
 import type { Sql } from "../../scripts/lib/database.ts";
@@ -16,12 +16,28 @@ export interface PlanNode {
   Plans?: PlanNode[];
 }
 
-/** Every node of a plan, and whether it runs inside a per-row subplan (an InitPlan runs once: not counted). */
-export function* nodes(node: PlanNode, insideSubplan = false): Generator<{ node: PlanNode; insideSubplan: boolean }> {
-  const sub =
-    insideSubplan || (node["Parent Relationship"] === "SubPlan" && !node["Subplan Name"]?.startsWith("InitPlan"));
+/** Every "hashed SubPlan N" a plan mentions: run once per statement, then looked up (not a per-row subplan). */
+export function hashedSubplans(plan: PlanNode): Set<string> {
+  return new Set([...JSON.stringify(plan).matchAll(/hashed (SubPlan \d+)/g)].map((m) => m[1]!));
+}
+
+/**
+ * The plan's nodes, each marked when it runs per row inside a correlated
+ * subplan (an InitPlan or a hashed subplan runs once per statement: not
+ * counted). The same walk as tests/plans/plan-guards.test.ts.
+ */
+export function* nodes(
+  node: PlanNode,
+  insideSubplan = false,
+  hashed = hashedSubplans(node),
+): Generator<{ node: PlanNode; insideSubplan: boolean }> {
+  const perRow =
+    node["Parent Relationship"] === "SubPlan" &&
+    !node["Subplan Name"]?.startsWith("InitPlan") &&
+    !hashed.has(node["Subplan Name"] ?? "");
+  const sub = insideSubplan || perRow;
   yield { node, insideSubplan: sub };
-  for (const child of node.Plans ?? []) yield* nodes(child, sub);
+  for (const child of node.Plans ?? []) yield* nodes(child, sub, hashed);
 }
 
 /** The plan of `statement` run as the signed-in user `userId` (nothing is executed). */

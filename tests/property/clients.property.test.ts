@@ -7,7 +7,7 @@
  * client the persona cannot see or may not change.
  */
 import fc from "fast-check";
-import { assignClient, createClient, deleteClient, getClient, listAssignments, listClients, unassignClient, updateClient } from "../../src/clients.ts";
+import { assignClient, createClient, deleteClient, getClient, listAssignments, listClients, searchClients, unassignClient, updateClient } from "../../src/clients.ts";
 import { useOrgDb } from "../support/orgdb.ts";
 import { client, USER } from "../support/personas.ts";
 import { args, clientIds, count, email, id, name, orgIds, phone, shape, status, text, userIds, withKey, type Field } from "./arbitraries.ts";
@@ -98,6 +98,13 @@ propertiesOf(suite, "getClient", {
 propertiesOf(suite, "listClients", {
   input: listInput,
   call: (tx, value) => listClients(tx, value as never),
+});
+
+const searchInput = shape({ organizationId, query: text(1, 200), maxResults: count(1, 100) }, ["maxResults"]);
+
+propertiesOf(suite, "searchClients", {
+  input: searchInput,
+  call: (tx, value) => searchClients(tx, value as never),
 });
 
 propertiesOf(suite, "updateClient", {

@@ -14,6 +14,8 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOrgDb, DatabaseError, type OrgDb } from "../../src/index.ts";
+import { superuserUrl } from "../../scripts/lib/config.ts";
+import { withSql } from "../../scripts/lib/database.ts";
 import { useTestDatabase } from "../support/database.ts";
 import { USER } from "../support/personas.ts";
 
@@ -69,11 +71,13 @@ describe("legacy claim settings", () => {
 describe("the impersonated role's settings", () => {
   const database = () => decodeURIComponent(new URL(test.url).pathname.slice(1));
 
+  // Role settings are the platform's: only the superuser (supabase_admin) changes those of the API roles.
+  const asAdmin = (statement: string) => withSql(superuserUrl(test.url), (admin) => admin.unsafe(statement));
   beforeAll(async () => {
-    await test.sql.unsafe(`alter role authenticated in database "${database()}" set statement_timeout = '150ms'`);
+    await asAdmin(`alter role authenticated in database "${database()}" set statement_timeout = '150ms'`);
   });
   afterAll(async () => {
-    await test.sql.unsafe(`alter role authenticated in database "${database()}" reset statement_timeout`);
+    await asAdmin(`alter role authenticated in database "${database()}" reset statement_timeout`);
   });
 
   it("apply inside a unit as that role, transaction-locally", async () => {

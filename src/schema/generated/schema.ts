@@ -68,11 +68,14 @@ export const clients = pgTable(
       .generatedAlwaysAs(sql`lower(name)`),
   },
   (table) => [
-    index("clients_created_by_created_at_idx").using(
+    index("clients_created_by_created_at_organization_id_idx").using(
       "btree",
       table.createdBy.asc().nullsLast(),
       table.createdAt.asc().nullsLast(),
+      table.organizationId.asc().nullsLast(),
     ),
+    index("clients_organization_id_email_lower_idx").using("btree", sql`organization_id`, sql`lower(email)`),
+    index("clients_organization_id_email_lower_trgm_idx").using("gin", sql`organization_id`, sql`lower(email)`),
     index("clients_organization_id_name_idx").using(
       "btree",
       table.organizationId.asc().nullsLast(),
@@ -81,6 +84,11 @@ export const clients = pgTable(
     ),
     index("clients_organization_id_name_lower_idx").using(
       "btree",
+      table.organizationId.asc().nullsLast(),
+      table.nameLower.asc().nullsLast(),
+    ),
+    index("clients_organization_id_name_lower_trgm_idx").using(
+      "gin",
       table.organizationId.asc().nullsLast(),
       table.nameLower.asc().nullsLast(),
     ),
