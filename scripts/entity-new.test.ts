@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serverUrl } from "../tests/support/database.ts";
 import { describeFindings, runAdvisors, serious } from "./lib/advisors.ts";
 import { squawk } from "./lib/checks.ts";
+import { describeTenancy, tenancyReport } from "./lib/tenancy.ts";
 import { ROOT, withDatabase } from "./lib/config.ts";
 import { applyBaseline, applyMigrations, createDatabase, dropDatabase, loadSeed, withSql } from "./lib/database.ts";
 import { countPgProve } from "./lib/pgprove.ts";
@@ -336,6 +337,15 @@ if (HEAVY) {
       expect(files).toHaveLength(2);
       const result = squawk(files);
       expect(result.ok, result.output).toBe(true);
+    });
+
+    it("the tenant-key check (npm run db:check) finds no failure in the generated tables", async () => {
+      const url = await newDatabase("tenancy");
+      const report = await withSql(url, (sql) => tenancyReport(sql));
+      expect(Object.keys(report.tenantTables)).toEqual(
+        expect.arrayContaining(["projects", "time_entries", "user_time_entries"]),
+      );
+      expect(report.failures, describeTenancy(report).failures).toEqual([]);
     });
 
     it("the advisors report nothing at warn level or above", async () => {
