@@ -14,4 +14,4 @@ export * as audit from "./audit.ts";
 export * as lifecycle from "./lifecycle.ts";
 export * as schema from "./schema/index.ts";
 export type { Database as SupabaseDatabase } from "./types/database.types.ts";
-export { BUILT_IN_ROLE_KEYS, PERMISSIONS, type BuiltInRoleKey, type Permission, type RoleKey } from "./schema/rules.ts";
+export { BUILT_IN_ROLE_KEYS, PERMISSION_KEY, PERMISSIONS, type BuiltInRoleKey, type CorePermission, type Permission, type RoleKey } from "./schema/rules.ts";

@@ -145,17 +145,10 @@ describe("authorize", () => {
     expect(await granted(USER.frank, ORG.acme)).toEqual([]);
   });
 
-  it("an unknown permission or a bad id is ValidationError before the database", async () => {
-    await expectError(
-      as(USER.alice, (tx) => authorize(tx, { organizationId: ORG.acme, permission: "clients.steal" as Permission })),
-      ValidationError,
-      undefined,
-    );
-    await expectError(
-      as(USER.alice, (tx) => authorize(tx, { organizationId: "acme", permission: "clients.read" })),
-      ValidationError,
-      undefined,
-    );
+  it("a malformed permission or a bad id is ValidationError before the database; an unknown one, from the database", async () => {
+    await expectError(as(USER.alice, (tx) => authorize(tx, { organizationId: ORG.acme, permission: "Clients.Steal" })), ValidationError, undefined);
+    await expectError(as(USER.alice, (tx) => authorize(tx, { organizationId: ORG.acme, permission: "clients.steal" })), ValidationError, "22023");
+    await expectError(as(USER.alice, (tx) => authorize(tx, { organizationId: "acme", permission: "clients.read" })), ValidationError, undefined);
   });
 });
 

@@ -217,10 +217,10 @@ export function drift(generated: Generated): string[] {
     .map((key) => GENERATED[key]);
 }
 
-/** Write the generated files into the working tree. */
-export function writeGenerated(generated: Generated): void {
+/** Write the generated files into the working tree (of `workdir`, by default this project's). */
+export function writeGenerated(generated: Generated, workdir = ROOT): void {
   for (const key of Object.keys(GENERATED) as (keyof Generated)[]) {
-    const file = path.join(ROOT, GENERATED[key]);
+    const file = path.join(workdir, GENERATED[key]);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, generated[key]);
   }

@@ -39,7 +39,15 @@ export const PERMISSIONS = [
   "roles.manage",
   "clients.work_assigned",
 ] as const;
-export type Permission = (typeof PERMISSIONS)[number];
+/** A permission of the core catalog. */
+export type CorePermission = (typeof PERMISSIONS)[number];
+/**
+ * A permission key: one of the core catalog (completed by the editor), or one
+ * a migration of the project added (`projects.read`, see docs/extending.md).
+ */
+export type Permission = CorePermission | (string & {});
+/** permissions.key: <table>.<action>, both lowercase snake_case (the check permissions_key_format). */
+export const PERMISSION_KEY = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
 
 /** Postgres text cannot hold NUL characters. */
 const noNul = (s: string) => !s.includes("\u0000");
@@ -75,5 +83,8 @@ export const customRoleKey = z
   .refine((key) => !isBuiltInRoleKey(key), "reserved for a built-in role");
 /** An organization's role ranks from 1 to below owner (50). */
 export const customRoleRank = z.number().int().min(1).max(49);
-export const permission = z.enum(PERMISSIONS);
+/** A well-formed permission key; whether the catalog has it is the database's answer (22023 when it does not). */
+export const permission: z.ZodType<Permission, Permission> = z
+  .string()
+  .regex(PERMISSION_KEY, "a permission key: <table>.<action>, lowercase snake_case");
 export const pageSize = z.number().int().min(1).max(500).default(50);

@@ -498,8 +498,8 @@ export type Database = {
         Args: { key: string; name: string; organization_id: string; permissions: string[]; rank: number };
         Returns: string;
       };
-      delete_role: { Args: { replacement_role_id?: string; role_id: string }; Returns: undefined };
       delete_organization: { Args: { organization_id: string }; Returns: undefined };
+      delete_role: { Args: { replacement_role_id?: string; role_id: string }; Returns: undefined };
       export_my_data: { Args: Record<PropertyKey, never>; Returns: Json };
       export_organization: { Args: { organization_id: string }; Returns: Json };
       invite_member: {

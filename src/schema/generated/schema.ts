@@ -241,7 +241,7 @@ export const permissions = pgTable(
     key: text().primaryKey().notNull(),
     description: text().notNull(),
   },
-  (table) => [check("permissions_key_check", sql`key ~ '^[a-z][a-z_]*\.[a-z][a-z_]*$'::text`)],
+  (table) => [check("permissions_key_format", sql`key ~ '^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$'::text`)],
 );
 
 export const rolePermissions = pgTable(
