@@ -68,7 +68,9 @@ const lsnBytes = (lsn: string) => {
 
 main(async () => {
   const engine = await resolveEngine(engineNameFrom());
-  step(`PostgreSQL ${engine.version} (${engine.name}): a throwaway primary, the data set at scale ${scale}, a streaming standby`);
+  step(
+    `PostgreSQL ${engine.version} (${engine.name}): a throwaway primary, the data set at scale ${scale}, a streaming standby`,
+  );
   const server = await startThrowawayServer(engine, { safeupdate: engine.name === "system" });
   const handles: OrgDb[] = [];
   let standby: Standby | undefined;
@@ -113,7 +115,9 @@ main(async () => {
     const visibleAfterMs: number[] = [];
     const writer = async (w: number) => {
       while (running) {
-        await primaryOnly.asUser(manager.id, (tx) => createClient(tx, { organizationId: manager.org, name: `Lag ${w}-${inserts}` }));
+        await primaryOnly.asUser(manager.id, (tx) =>
+          createClient(tx, { organizationId: manager.org, name: `Lag ${w}-${inserts}` }),
+        );
         inserts++;
       }
     };
@@ -156,15 +160,26 @@ main(async () => {
     await probe.end();
     await admin.end();
 
-    const lag = { insertsPerSecond: Math.round(inserts / elapsed), lagBytes: { ...stats(lagBytes), max: Math.max(...lagBytes) }, visibleAfterMs: { ...stats(visibleAfterMs), max: Math.max(...visibleAfterMs) }, catchUpMs };
+    const lag = {
+      insertsPerSecond: Math.round(inserts / elapsed),
+      lagBytes: { ...stats(lagBytes), max: Math.max(...lagBytes) },
+      visibleAfterMs: { ...stats(visibleAfterMs), max: Math.max(...visibleAfterMs) },
+      catchUpMs,
+    };
     const f = (n: number) => n.toFixed(3);
     console.log(`\n### Routing overhead (one-client fetch as a user, ms, ${RUNS} runs)\n`);
     console.log("| unit | median | p95 |\n| --- | --- | --- |");
     for (const [k, s] of Object.entries(overhead)) console.log(`| ${k} | ${f(s.median)} | ${f(s.p95)} |`);
-    console.log(`\n### Lag under ${writers} writers of the benchmark's insert (${seconds} s, ${lag.insertsPerSecond} inserts/s)\n`);
+    console.log(
+      `\n### Lag under ${writers} writers of the benchmark's insert (${seconds} s, ${lag.insertsPerSecond} inserts/s)\n`,
+    );
     console.log("| measure | median | p95 | max |\n| --- | --- | --- | --- |");
-    console.log(`| bytes of WAL not yet replayed (every 50 ms) | ${lag.lagBytes.median} | ${lag.lagBytes.p95} | ${lag.lagBytes.max} |`);
-    console.log(`| ms until a write token is replayed (every 100 ms) | ${f(lag.visibleAfterMs.median)} | ${f(lag.visibleAfterMs.p95)} | ${f(lag.visibleAfterMs.max)} |`);
+    console.log(
+      `| bytes of WAL not yet replayed (every 50 ms) | ${lag.lagBytes.median} | ${lag.lagBytes.p95} | ${lag.lagBytes.max} |`,
+    );
+    console.log(
+      `| ms until a write token is replayed (every 100 ms) | ${f(lag.visibleAfterMs.median)} | ${f(lag.visibleAfterMs.p95)} | ${f(lag.visibleAfterMs.max)} |`,
+    );
     console.log(`\nCaught up ${catchUpMs} ms after the load stopped.`);
     const dir = path.join(ROOT, "bench-results");
     mkdirSync(dir, { recursive: true });

@@ -95,7 +95,11 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 /** The median of each field over the rounds. */
-const medianStats = (all: Stats[]): Stats => ({ runs: all.reduce((n, x) => n + x.runs, 0), median: median(all.map((x) => x.median)), p95: median(all.map((x) => x.p95)) });
+const medianStats = (all: Stats[]): Stats => ({
+  runs: all.reduce((n, x) => n + x.runs, 0),
+  median: median(all.map((x) => x.median)),
+  p95: median(all.map((x) => x.p95)),
+});
 
 /**
  * Each SPEC query as its user under RLS against its explicit-filter
@@ -109,11 +113,24 @@ async function measureQueries(conn: ReservedSql, personas: Personas): Promise<Qu
   const perRound = Math.max(10, Math.round(runs / ROUNDS));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, q] of list.entries()) {
-      const variants = [{ actor: q.actor, statement: q.rls }, ...(q.explicit ? [{ actor: asService, statement: q.explicit }] : [])];
-      const [rlsSamples, explicitSamples] = await compare(conn, variants, perRound, round === 0 ? warmup : Math.ceil(warmup / 3));
+      const variants = [
+        { actor: q.actor, statement: q.rls },
+        ...(q.explicit ? [{ actor: asService, statement: q.explicit }] : []),
+      ];
+      const [rlsSamples, explicitSamples] = await compare(
+        conn,
+        variants,
+        perRound,
+        round === 0 ? warmup : Math.ceil(warmup / 3),
+      );
       const rls = stats(rlsSamples!);
       const explicit = explicitSamples ? stats(explicitSamples) : null;
-      rounds[i]!.push({ rls, explicit, ratio: explicit && rls.median / explicit.median, deltaMs: explicit && rls.median - explicit.median });
+      rounds[i]!.push({
+        rls,
+        explicit,
+        ratio: explicit && rls.median / explicit.median,
+        deltaMs: explicit && rls.median - explicit.median,
+      });
     }
     step(`  round ${round + 1} of ${ROUNDS} done`);
   }
@@ -140,7 +157,9 @@ async function measureQueries(conn: ReservedSql, personas: Personas): Promise<Qu
     results.push(result);
     step(
       `  ${q.key}: RLS ${fmt(result.rls.median)} ms` +
-        (result.explicit ? `, explicit ${fmt(result.explicit.median)} ms, ratio ${result.ratio!.toFixed(2)}, +${fmt(result.deltaMs!)} ms` : ""),
+        (result.explicit
+          ? `, explicit ${fmt(result.explicit.median)} ms, ratio ${result.ratio!.toFixed(2)}, +${fmt(result.deltaMs!)} ms`
+          : ""),
     );
   }
   return results;
@@ -169,8 +188,14 @@ async function measureTypedLayer(url: string, personas: Personas): Promise<Scale
   } finally {
     await orgDb.close();
   }
-  const typedLayer = { asUserPerSecond: (iterations / asUserMs) * 1000, plainPerSecond: (iterations / plainMs) * 1000, ratio: plainMs / asUserMs };
-  step(`    ${typedLayer.asUserPerSecond.toFixed(0)}/s as user, ${typedLayer.plainPerSecond.toFixed(0)}/s plain (${(typedLayer.ratio * 100).toFixed(0)} %)`);
+  const typedLayer = {
+    asUserPerSecond: (iterations / asUserMs) * 1000,
+    plainPerSecond: (iterations / plainMs) * 1000,
+    ratio: plainMs / asUserMs,
+  };
+  step(
+    `    ${typedLayer.asUserPerSecond.toFixed(0)}/s as user, ${typedLayer.plainPerSecond.toFixed(0)}/s plain (${(typedLayer.ratio * 100).toFixed(0)} %)`,
+  );
   return typedLayer;
 }
 
@@ -198,7 +223,9 @@ async function measureNaive(sql: Sql, conn: ReservedSql, personas: Personas): Pr
         await conn`reset statement_timeout`;
       }
       naive.push({ shape: shape.key, title: shape.title, query: q.key, rls: result, timedOut });
-      step(`    ${shape.key} / ${q.key}: ${timedOut ? `> ${NAIVE_TIMEOUT_MS / 1000} s (timed out)` : `${fmt(result!.median)} ms`}`);
+      step(
+        `    ${shape.key} / ${q.key}: ${timedOut ? `> ${NAIVE_TIMEOUT_MS / 1000} s (timed out)` : `${fmt(result!.median)} ms`}`,
+      );
     }
   }
   await dropNaive(sql);
@@ -216,7 +243,10 @@ async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> 
   const sql = connect(url, { max: LOAD_CONNECTIONS });
   try {
     const loadStart = Date.now();
-    await loadDataset(url, size, { parallel: LOAD_CONNECTIONS, onStep: (label, seconds) => step(`  ${label} (${seconds.toFixed(1)} s)`) });
+    await loadDataset(url, size, {
+      parallel: LOAD_CONNECTIONS,
+      onStep: (label, seconds) => step(`  ${label} (${seconds.toFixed(1)} s)`),
+    });
     const loadSeconds = (Date.now() - loadStart) / 1000;
     step(`  data set ready in ${loadSeconds.toFixed(1)} s (index rebuild and vacuum analyze included)`);
 
@@ -225,7 +255,9 @@ async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> 
     try {
       const results = await measureQueries(conn, personas);
       // Before the naive shapes, whose table copies keep autovacuum busy for a while.
-      const typedLayer = only ? { asUserPerSecond: NaN, plainPerSecond: NaN, ratio: NaN } : await measureTypedLayer(url, personas);
+      const typedLayer = only
+        ? { asUserPerSecond: NaN, plainPerSecond: NaN, ratio: NaN }
+        : await measureTypedLayer(url, personas);
       const naive = only ? [] : await measureNaive(sql, conn, personas);
       return { scale, size, loadSeconds, queries: results, naive, typedLayer };
     } finally {
@@ -261,12 +293,21 @@ function checks(results: ScaleResult[]): Check[] {
           detail: `${q.ratio.toFixed(2)}, ${q.deltaMs >= 0 ? "+" : ""}${fmt(q.deltaMs)} ms`,
         });
       }
-      if (q.maxMs !== null) out.push({ target: `median ≤ ${q.maxMs} ms ${at}: ${q.key}`, ok: q.rls.median <= q.maxMs, detail: `${fmt(q.rls.median)} ms` });
+      if (q.maxMs !== null)
+        out.push({
+          target: `median ≤ ${q.maxMs} ms ${at}: ${q.key}`,
+          ok: q.rls.median <= q.maxMs,
+          detail: `${fmt(q.rls.median)} ms`,
+        });
     }
   }
   if (largest.size.clients >= 1_000_000) {
     for (const q of largest.queries.filter((x) => x.singlePage)) {
-      out.push({ target: `single page ≤ 1 ms median at 1M clients: ${q.key}`, ok: q.rls.median <= 1, detail: `${fmt(q.rls.median)} ms` });
+      out.push({
+        target: `single page ≤ 1 ms median at 1M clients: ${q.key}`,
+        ok: q.rls.median <= 1,
+        detail: `${fmt(q.rls.median)} ms`,
+      });
     }
   }
   for (const [i, r] of results.entries()) {
@@ -283,14 +324,22 @@ function checks(results: ScaleResult[]): Check[] {
       });
     }
   }
-  if (!only) out.push({ target: "typed layer as-user fetch ≥ 50 % of plain throughput", ok: largest.typedLayer.ratio >= 0.5, detail: `${(largest.typedLayer.ratio * 100).toFixed(0)} %` });
+  if (!only)
+    out.push({
+      target: "typed layer as-user fetch ≥ 50 % of plain throughput",
+      ok: largest.typedLayer.ratio >= 0.5,
+      detail: `${(largest.typedLayer.ratio * 100).toFixed(0)} %`,
+    });
   return out;
 }
 
 function markdown(results: ScaleResult[], verdicts: Check[]): string {
   const lines: string[] = [];
   for (const r of results) {
-    lines.push(`### ${r.size.clients.toLocaleString("en")} clients, ${r.size.organizations.toLocaleString("en")} organizations, ${r.size.users.toLocaleString("en")} users (loaded in ${r.loadSeconds.toFixed(1)} s)`, "");
+    lines.push(
+      `### ${r.size.clients.toLocaleString("en")} clients, ${r.size.organizations.toLocaleString("en")} organizations, ${r.size.users.toLocaleString("en")} users (loaded in ${r.loadSeconds.toFixed(1)} s)`,
+      "",
+    );
     lines.push(
       `Medians of the ${ROUNDS} interleaved rounds' medians (and of their ratios and differences).`,
       "",
@@ -305,7 +354,10 @@ function markdown(results: ScaleResult[], verdicts: Check[]): string {
       );
     }
     lines.push("", "| naive policy shape | query | median ms |", "| --- | --- | ---: |");
-    for (const n of r.naive) lines.push(`| ${n.title} | ${n.query} | ${n.timedOut ? `> ${NAIVE_TIMEOUT_MS.toLocaleString("en")} (timed out)` : fmt(n.rls!.median)} |`);
+    for (const n of r.naive)
+      lines.push(
+        `| ${n.title} | ${n.query} | ${n.timedOut ? `> ${NAIVE_TIMEOUT_MS.toLocaleString("en")} (timed out)` : fmt(n.rls!.median)} |`,
+      );
     lines.push(
       "",
       `Typed layer, one-client fetch: ${r.typedLayer.asUserPerSecond.toFixed(0)}/s as a user, ${r.typedLayer.plainPerSecond.toFixed(0)}/s plain without RLS (${(r.typedLayer.ratio * 100).toFixed(0)} %).`,
@@ -323,8 +375,12 @@ main(async () => {
   const engine = await resolveEngine("embedded");
   const server = external ? null : await startThrowawayServer(engine);
   const serverUrl = external ? withDatabase(external, "postgres") : server!.url;
-  step(external ? `server: DATABASE_URL (${new URL(external).host})` : `server: throwaway PostgreSQL ${engine.version}`);
-  step(`${runs} timed runs per query and variant in ${ROUNDS} interleaved rounds (after ${warmup} warm-up runs), scales ${scales.join(", ")}`);
+  step(
+    external ? `server: DATABASE_URL (${new URL(external).host})` : `server: throwaway PostgreSQL ${engine.version}`,
+  );
+  step(
+    `${runs} timed runs per query and variant in ${ROUNDS} interleaved rounds (after ${warmup} warm-up runs), scales ${scales.join(", ")}`,
+  );
   const results: ScaleResult[] = [];
   try {
     for (const scale of scales) results.push(await runScale(serverUrl, scale));
@@ -349,7 +405,9 @@ main(async () => {
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(path.join(dir, "latest.json"), `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(path.join(dir, "latest.md"), `${report}\n`);
-  step(`results: ${path.relative(ROOT, file)} (and bench-results/latest.json, latest.md); ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  step(
+    `results: ${path.relative(ROOT, file)} (and bench-results/latest.json, latest.md); ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
   const missed = verdicts.filter((v) => !v.ok);
   step(missed.length ? `${missed.length} target(s) missed: see the table` : "every target met");
 });

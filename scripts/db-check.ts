@@ -13,7 +13,16 @@
  */
 import path from "node:path";
 import { describeFindings, runAdvisors, serious } from "./lib/advisors.ts";
-import { hasPlpgsqlCheck, installPlpgsqlCheck, lint, noSetLocal, PLPGSQL_CHECK_HINT, squawk, validateWorkflow, workflowFiles } from "./lib/checks.ts";
+import {
+  hasPlpgsqlCheck,
+  installPlpgsqlCheck,
+  lint,
+  noSetLocal,
+  PLPGSQL_CHECK_HINT,
+  squawk,
+  validateWorkflow,
+  workflowFiles,
+} from "./lib/checks.ts";
 import { drift, generate } from "./lib/codegen.ts";
 import { ROOT, withDatabase } from "./lib/config.ts";
 import { build, createDatabase, withSql } from "./lib/database.ts";
@@ -59,9 +68,16 @@ main(async () => {
       `${described.failures}
 (docs/scale-out.md: the rules, and why)`,
     );
-    if (tenancy.planWork.length) step(`  the Citus plan's work (${tenancy.planWork.length} item(s), not failures; docs/scale-out.md):\n${indent(described.planWork)}`);
+    if (tenancy.planWork.length)
+      step(
+        `  the Citus plan's work (${tenancy.planWork.length} item(s), not failures; docs/scale-out.md):\n${indent(described.planWork)}`,
+      );
     const changed = drift(await generate(url));
-    record("generated Drizzle schema and Database types match the migrations", changed.length === 0, `out of date: ${changed.join(", ")}; run npm run db:types`);
+    record(
+      "generated Drizzle schema and Database types match the migrations",
+      changed.length === 0,
+      `out of date: ${changed.join(", ")}; run npm run db:types`,
+    );
   } finally {
     server.stop();
   }

@@ -14,7 +14,15 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node
 import os from "node:os";
 import path from "node:path";
 import { ROOT, withDatabase } from "./lib/config.ts";
-import { copyTemplate, buildTemplate, ensurePgtap, installPgtap, PGTAP_INSTALL_HINT, startThrowawayServer, type ThrowawayServer } from "./lib/throwaway.ts";
+import {
+  copyTemplate,
+  buildTemplate,
+  ensurePgtap,
+  installPgtap,
+  PGTAP_INSTALL_HINT,
+  startThrowawayServer,
+  type ThrowawayServer,
+} from "./lib/throwaway.ts";
 import { ENGINE_NAMES, resolveEngine, type EngineName } from "./lib/engine.ts";
 import { CommandError, fail, indent, main, step } from "./lib/output.ts";
 import { dropDatabase } from "./lib/database.ts";
@@ -67,7 +75,19 @@ async function runPgTap(serverUrl: string, tally: Tally): Promise<void> {
   step(`pgTAP: ${files.length} file(s) with pg_prove`);
   const result = spawnSync(
     "pg_prove",
-    ["--host", u.hostname, "--port", u.port, "--username", decodeURIComponent(u.username), "--dbname", "pgtap_run", "--failures", "--comments", ...files],
+    [
+      "--host",
+      u.hostname,
+      "--port",
+      u.port,
+      "--username",
+      decodeURIComponent(u.username),
+      "--dbname",
+      "pgtap_run",
+      "--failures",
+      "--comments",
+      ...files,
+    ],
     { cwd: ROOT, encoding: "utf8", env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) } },
   );
   process.stdout.write(result.stdout ?? "");
@@ -89,12 +109,20 @@ function runVitest(server: ThrowawayServer | { url: string; label: string }, tal
   const report = path.join(reportDir, "report.json");
   step("vitest");
   const extra = process.argv.slice(2).filter((a) => !a.startsWith("--engine="));
-  const result = run(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...extra], {
-    TEST_SERVER_URL: server.url,
-    TEST_ENGINE: "engine" in server ? server.engine.name : "external",
-  });
+  const result = run(
+    bin("vitest"),
+    ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...extra],
+    {
+      TEST_SERVER_URL: server.url,
+      TEST_ENGINE: "engine" in server ? server.engine.name : "external",
+    },
+  );
   try {
-    const json = JSON.parse(readFileSync(report, "utf8")) as { numPassedTests: number; numFailedTests: number; numTotalTests: number };
+    const json = JSON.parse(readFileSync(report, "utf8")) as {
+      numPassedTests: number;
+      numFailedTests: number;
+      numTotalTests: number;
+    };
     tally.passed += json.numPassedTests;
     tally.failed += json.numFailedTests;
     if (json.numTotalTests === 0) {
@@ -113,7 +141,8 @@ function runVitest(server: ThrowawayServer | { url: string; label: string }, tal
 function enginesToRun(): EngineName[] {
   const flag = process.argv.find((a) => a.startsWith("--engine="))?.slice("--engine=".length);
   const list = (flag ?? process.env.TEST_ENGINES ?? ENGINE_NAMES.join(",")).split(",").map((s) => s.trim());
-  for (const name of list) if (!ENGINE_NAMES.includes(name as EngineName)) fail(`Unknown engine "${name}" (use embedded, system).`);
+  for (const name of list)
+    if (!ENGINE_NAMES.includes(name as EngineName)) fail(`Unknown engine "${name}" (use embedded, system).`);
   return list as EngineName[];
 }
 
@@ -157,7 +186,9 @@ main(async () => {
   }
   console.log("\nSummary");
   for (const t of tallies) {
-    console.log(`  ${t.failed ? "✖" : "✔"} ${t.label}: ${t.passed} passed, ${t.failed} failed${t.notes.length ? ` (${t.notes.join("; ")})` : ""}`);
+    console.log(
+      `  ${t.failed ? "✖" : "✔"} ${t.label}: ${t.passed} passed, ${t.failed} failed${t.notes.length ? ` (${t.notes.join("; ")})` : ""}`,
+    );
   }
   const passed = tallies.reduce((n, t) => n + t.passed, 0);
   const failed = tallies.reduce((n, t) => n + t.failed, 0);

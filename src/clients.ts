@@ -27,7 +27,16 @@ import {
 } from "./schema/clients.table.ts";
 import { organizationUsers } from "./schema/members.table.ts";
 
-export type { Assignment, Client, ClientInput, ClientListInput, ClientPatch, ClientRef, ClientSearchInput, ClientUpdateInput };
+export type {
+  Assignment,
+  Client,
+  ClientInput,
+  ClientListInput,
+  ClientPatch,
+  ClientRef,
+  ClientSearchInput,
+  ClientUpdateInput,
+};
 
 /** The columns `authenticated` may insert (column grant): the id, created_by and the timestamps take their defaults. */
 const insertable = {
@@ -97,7 +106,8 @@ export async function listClients(tx: Tx, input: ClientListInput): Promise<Clien
   const filters: (SQL | undefined)[] = [eq(clients.organizationId, organizationId)];
   if (search) filters.push(namePrefix(search));
   if (status) filters.push(eq(clients.status, status));
-  if (after) filters.push(or(gt(clients.name, after.name), and(eq(clients.name, after.name), gt(clients.id, after.id))));
+  if (after)
+    filters.push(or(gt(clients.name, after.name), and(eq(clients.name, after.name), gt(clients.id, after.id))));
   return guard(async () => {
     const rows = await tx
       .select()
@@ -162,14 +172,18 @@ export async function assignClient(tx: Tx, input: { clientId: string; userId: st
       .select({ userId: organizationUsers.userId })
       .from(organizationUsers)
       .where(and(eq(organizationUsers.organizationId, client.organizationId), eq(organizationUsers.userId, userId)));
-    if (member.length === 0) throw new NotFoundError("member not found in the client's organization", { code: "P0002" });
+    if (member.length === 0)
+      throw new NotFoundError("member not found in the client's organization", { code: "P0002" });
     // Only the columns granted (created_at takes its default): Drizzle's insert would name every column.
     await tx.execute(
       sql`insert into ${userClients} (${sql.identifier(userClients.organizationId.name)}, ${sql.identifier(userClients.clientId.name)}, ${sql.identifier(userClients.userId.name)})
           values (${client.organizationId}, ${clientId}, ${userId}) on conflict do nothing`,
     );
     return one(
-      await tx.select().from(userClients).where(and(eq(userClients.clientId, clientId), eq(userClients.userId, userId))),
+      await tx
+        .select()
+        .from(userClients)
+        .where(and(eq(userClients.clientId, clientId), eq(userClients.userId, userId))),
       "assignment",
     );
   });
@@ -188,7 +202,8 @@ export async function unassignClient(tx: Tx, input: { clientId: string; userId: 
       .select({ clientId: userClients.clientId })
       .from(userClients)
       .where(and(eq(userClients.clientId, clientId), eq(userClients.userId, userId)));
-    if (visible.length > 0) throw new ForbiddenError("permission denied: clients.assign is required", { code: "42501" });
+    if (visible.length > 0)
+      throw new ForbiddenError("permission denied: clients.assign is required", { code: "42501" });
     throw new NotFoundError("assignment not found", { code: "P0002" });
   });
 }
@@ -196,5 +211,7 @@ export async function unassignClient(tx: Tx, input: { clientId: string; userId: 
 /** Who is assigned to a client (visible to readers, and to each assignee for themselves). */
 export async function listAssignments(tx: Tx, input: ClientRef): Promise<Assignment[]> {
   const { clientId: cid } = parse(clientRef, input);
-  return guard(() => tx.select().from(userClients).where(eq(userClients.clientId, cid)).orderBy(asc(userClients.userId)));
+  return guard(() =>
+    tx.select().from(userClients).where(eq(userClients.clientId, cid)).orderBy(asc(userClients.userId)),
+  );
 }

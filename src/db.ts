@@ -21,7 +21,16 @@ import postgres from "postgres";
 import { checkClaims, claimsFor, jwtVerifier, type JwtOptions, type UserClaims } from "./auth.ts";
 import { toTypedError, ValidationError } from "./errors.ts";
 import { createReplicaRouter, type ReplicaOptions, type ReplicaState } from "./replicas.ts";
-import { databaseOver, drizzleOver, sessionMaker, sessionParts, unitRunner, type Database, type Tx, type UnitOptions } from "./unit-of-work.ts";
+import {
+  databaseOver,
+  drizzleOver,
+  sessionMaker,
+  sessionParts,
+  unitRunner,
+  type Database,
+  type Tx,
+  type UnitOptions,
+} from "./unit-of-work.ts";
 
 export type { Database, Schema, Tx, UnitOptions } from "./unit-of-work.ts";
 
@@ -71,10 +80,13 @@ function userClaims(user: string | UserClaims): UserClaims {
   try {
     sent = JSON.parse(JSON.stringify(claims));
   } catch (error) {
-    throw new ValidationError(`invalid claims: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new ValidationError(`invalid claims: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
   const checked = checkClaims(sent);
-  if (checked.sub !== claims.sub || checked.role !== claims.role) throw new ValidationError("invalid claims: they serialize as another user or role");
+  if (checked.sub !== claims.sub || checked.role !== claims.role)
+    throw new ValidationError("invalid claims: they serialize as another user or role");
   return checked;
 }
 

@@ -153,7 +153,11 @@ export const RULES: readonly (readonly [
   ["P0001", /^invitation revoked$/, "invitation-revoked"],
   ["P0001", /^invitation no longer valid$/, "invitation-no-longer-valid"],
   ["P0001", /^role in use: held by \S+ member\(s\) and named by \S+ pending invitation\(s\)$/, "role-in-use"],
-  ["P0002", /^(organization|member|invitation|client|assignment|[a-z][a-z0-9_]*) not found\b/, (m) => `not-found:${m[1]}`],
+  [
+    "P0002",
+    /^(organization|member|invitation|client|assignment|[a-z][a-z0-9_]*) not found\b/,
+    (m) => `not-found:${m[1]}`,
+  ],
   ["P0002", /^no profile for the signed-in user$/, "no-profile"],
   ["23505", /^already a member\b/, "already-a-member"],
   ["23505", /^role key \S+ is reserved for a built-in role$/, "role-key-reserved"],
@@ -258,7 +262,8 @@ export function toTypedError(error: unknown): DatabaseError {
   if (code === "P0001" || code === "OL002") return new InvariantError(message, options);
   if (code === "40001" || code === "40P01") return new ConcurrencyError(message, options);
   if (code === "25006") return new ReadOnlyError(message, options);
-  if (code.startsWith("22") || code === "23502" || code === "23514" || code === "OL004") return new ValidationError(message, options);
+  if (code.startsWith("22") || code === "23502" || code === "23514" || code === "OL004")
+    return new ValidationError(message, options);
   return new DatabaseError(message, options);
 }
 

@@ -146,9 +146,21 @@ describe("authorize", () => {
   });
 
   it("a malformed permission or a bad id is ValidationError before the database; an unknown one, from the database", async () => {
-    await expectError(as(USER.alice, (tx) => authorize(tx, { organizationId: ORG.acme, permission: "Clients.Steal" })), ValidationError, undefined);
-    await expectError(as(USER.alice, (tx) => authorize(tx, { organizationId: ORG.acme, permission: "clients.steal" })), ValidationError, "22023");
-    await expectError(as(USER.alice, (tx) => authorize(tx, { organizationId: "acme", permission: "clients.read" })), ValidationError, undefined);
+    await expectError(
+      as(USER.alice, (tx) => authorize(tx, { organizationId: ORG.acme, permission: "Clients.Steal" })),
+      ValidationError,
+      undefined,
+    );
+    await expectError(
+      as(USER.alice, (tx) => authorize(tx, { organizationId: ORG.acme, permission: "clients.steal" })),
+      ValidationError,
+      "22023",
+    );
+    await expectError(
+      as(USER.alice, (tx) => authorize(tx, { organizationId: "acme", permission: "clients.read" })),
+      ValidationError,
+      undefined,
+    );
   });
 });
 

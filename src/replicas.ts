@@ -84,7 +84,9 @@ export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== "string") return false;
   return (
-    /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|ETIMEDOUT|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED|CONNECT_TIMEOUT)$/.test(code) ||
+    /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|ETIMEDOUT|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED|CONNECT_TIMEOUT)$/.test(
+      code,
+    ) ||
     code.startsWith("08") ||
     // admin_shutdown, crash_shutdown, cannot_connect_now (a standby starting up)
     code === "57P01" ||
@@ -98,7 +100,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`${what} took more than ${ms} ms`), { code: "CONNECT_TIMEOUT" })), ms);
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`${what} took more than ${ms} ms`), { code: "CONNECT_TIMEOUT" })),
+      ms,
+    );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -159,7 +164,9 @@ export function createReplicaRouter(
   async function probe(replica: Replica): Promise<bigint | null> {
     try {
       const [row] = await withTimeout(
-        replica.health<{ standby: boolean; replay: string | null }[]>`select pg_is_in_recovery() as standby, pg_last_wal_replay_lsn()::text as replay`,
+        replica.health<
+          { standby: boolean; replay: string | null }[]
+        >`select pg_is_in_recovery() as standby, pg_last_wal_replay_lsn()::text as replay`,
         checkTimeout,
         "the health check",
       );
@@ -181,7 +188,11 @@ export function createReplicaRouter(
   async function refresh(): Promise<void> {
     let primaryLsn: bigint | null = null;
     try {
-      const [row] = await withTimeout(primary<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`, checkTimeout, "reading the primary's WAL position");
+      const [row] = await withTimeout(
+        primary<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`,
+        checkTimeout,
+        "reading the primary's WAL position",
+      );
       primaryLsn = row ? parseLsn(row.lsn) : null;
     } catch {
       // The primary cannot be asked: replicas are judged by whether they answer.
@@ -226,7 +237,7 @@ export function createReplicaRouter(
     const deadline = Date.now() + maxWait;
     while (usable().length && Date.now() < deadline) {
       await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
-      const polled = await Promise.all(usable().map(async (r) => ((await probe(r)) ?? -1n) >= target ? r : null));
+      const polled = await Promise.all(usable().map(async (r) => (((await probe(r)) ?? -1n) >= target ? r : null)));
       const caught = polled.filter((r): r is Replica => r !== null);
       if (caught.length) return nextOf(caught);
     }
@@ -240,7 +251,10 @@ export function createReplicaRouter(
       await ensureChecked();
       const tried = new Set<Replica>();
       for (;;) {
-        const replica = target === null ? nextOf(replicas.filter((r) => r.healthy && !tried.has(r))) : await replayedReplica(target, tried);
+        const replica =
+          target === null
+            ? nextOf(replicas.filter((r) => r.healthy && !tried.has(r)))
+            : await replayedReplica(target, tried);
         if (!replica) return body(primary);
         try {
           return await body(replica.sql);
@@ -265,7 +279,10 @@ export function createReplicaRouter(
         url: r.label,
         healthy: r.healthy,
         lagBytes: r.lag === null ? null : Number(r.lag),
-        replayLsn: r.replay === null ? null : `${(r.replay >> 32n).toString(16).toUpperCase()}/${(r.replay & 0xffffffffn).toString(16).toUpperCase()}`,
+        replayLsn:
+          r.replay === null
+            ? null
+            : `${(r.replay >> 32n).toString(16).toUpperCase()}/${(r.replay & 0xffffffffn).toString(16).toUpperCase()}`,
         reason: r.reason,
       }));
     },

@@ -90,7 +90,9 @@ function placement(size: DatasetSize): { org: (c: string) => string; rank: (c: s
   return {
     org: (c) => `(case when ${c} % 10 < 3 then 1 when ${c} % 10 = 3 and (${c} / 10) % ${K} = 0 then 2
                   else 3 + least(${rest - 1}, ((${c} - 1)::bigint * ${rest} / ${C})::int) end)`,
-    rank: (c) => `(case when ${c} % 10 < 3 then (${c} / 10) * 3 + ${c} % 10 when ${c} % 10 = 3 and (${c} / 10) % ${K} = 0 then ${c} / 10 / ${K}
+    rank: (
+      c,
+    ) => `(case when ${c} % 10 < 3 then (${c} / 10) * 3 + ${c} % 10 when ${c} % 10 = 3 and (${c} / 10) % ${K} = 0 then ${c} / 10 / ${K}
                    else ${c} end)`,
   };
 }

@@ -75,7 +75,8 @@ async function persona(sql: postgres.Sql, id: string, org: string): Promise<Pers
 
 /** Pick the personas from the generated data set (deterministically). */
 export async function pickPersonas(sql: postgres.Sql): Promise<Personas> {
-  const orgId = async (n: number) => (await sql<{ id: string }[]>`select id from public.organizations where slug = ${`org-${n}`}`)[0]!.id;
+  const orgId = async (n: number) =>
+    (await sql<{ id: string }[]>`select id from public.organizations where slug = ${`org-${n}`}`)[0]!.id;
   const whale = await orgId(WHALE);
   const scattered = await orgId(SCATTERED);
   const [consultantRow] = await sql<{ id: string }[]>`select id from public.users where email = ${CONSULTANT_EMAIL}`;
@@ -96,13 +97,17 @@ export async function pickPersonas(sql: postgres.Sql): Promise<Personas> {
   const member = await byRole("member", sql`${small} ${assigned}`);
   const manager = await byRole("manager", small);
   // At small scales the whale may have no admin: its owner reads the same.
-  const whaleAdmin = await byRole("admin", sql`and ur.organization_id = ${whale}`).catch(() => byRole("owner", sql`and ur.organization_id = ${whale}`));
+  const whaleAdmin = await byRole("admin", sql`and ur.organization_id = ${whale}`).catch(() =>
+    byRole("owner", sql`and ur.organization_id = ${whale}`),
+  );
   const whaleMember = await byRole("member", sql`and ur.organization_id = ${whale} ${assigned}`);
   const scatteredAdmin = await byRole("owner", sql`and ur.organization_id = ${scattered}`);
   const [three] = await sql<{ user_id: string; organization_id: string }[]>`
     select user_id, min(organization_id::text)::uuid as organization_id from public.organization_users
     group by user_id having count(*) = 3 order by user_id limit 1`;
-  const [client] = await sql<{ id: string }[]>`select id from public.clients where organization_id = ${admin.org} order by id limit 1 offset 7`;
+  const [client] = await sql<
+    { id: string }[]
+  >`select id from public.clients where organization_id = ${admin.org} order by id limit 1 offset 7`;
   const customReader = await byRole("billing");
   const customAssigned = await byRole("field_agent", assigned);
   return {
@@ -152,8 +157,17 @@ const prepared =
     c.unsafe(text, params as never[], { prepare: true });
 
 /** A benchmark query: the RLS statement (also the one EXPLAIN shows) and its explicit-filter equivalent. */
-function benchQuery(head: Omit<BenchQuery, "rls" | "explicit" | "explain">, rls: Sent, explicit: Sent | null): BenchQuery {
-  return { ...head, rls: prepared(rls), explicit: explicit && prepared(explicit), explain: { text: rls[0], params: rls[1] } };
+function benchQuery(
+  head: Omit<BenchQuery, "rls" | "explicit" | "explain">,
+  rls: Sent,
+  explicit: Sent | null,
+): BenchQuery {
+  return {
+    ...head,
+    rls: prepared(rls),
+    explicit: explicit && prepared(explicit),
+    explain: { text: rls[0], params: rls[1] },
+  };
 }
 
 const COLUMNS = "id, organization_id, name, email, status, updated_at";
@@ -168,7 +182,18 @@ const readable = (n: number) =>
 const readableValues = (p: Persona) => [p.readOrgs, p.assigned, p.id, p.createOrgs];
 
 export function queries(p: Personas): BenchQuery[] {
-  const { admin, member, threeOrgs, manager, whaleAdmin, whaleMember, scatteredAdmin, consultant, customReader, customAssigned } = p;
+  const {
+    admin,
+    member,
+    threeOrgs,
+    manager,
+    whaleAdmin,
+    whaleMember,
+    scatteredAdmin,
+    consultant,
+    customReader,
+    customAssigned,
+  } = p;
   const page = `select ${COLUMNS} from public.clients where organization_id = $1 order by name, id limit 50`;
   const pageExplicit = `select ${COLUMNS} from public.clients where organization_id = $1 and ${readable(2)} order by name, id limit 50`;
   const byId = `select * from public.clients where id = $1`;
@@ -215,12 +240,22 @@ export function queries(p: Personas): BenchQuery[] {
       [pageExplicit, [admin.org, ...readableValues(admin)]],
     ),
     benchQuery(
-      { key: "admin_first_page_whale", title: "admin: first page (50) of the whale organization (30 % of clients)", singlePage: true, actor: asUser(whaleAdmin) },
+      {
+        key: "admin_first_page_whale",
+        title: "admin: first page (50) of the whale organization (30 % of clients)",
+        singlePage: true,
+        actor: asUser(whaleAdmin),
+      },
       [page, [whaleAdmin.org]],
       [pageExplicit, [whaleAdmin.org, ...readableValues(whaleAdmin)]],
     ),
     benchQuery(
-      { key: "admin_first_page_scattered", title: "admin: first page (50) of an organization whose rows are scattered", singlePage: true, actor: asUser(scatteredAdmin) },
+      {
+        key: "admin_first_page_scattered",
+        title: "admin: first page (50) of an organization whose rows are scattered",
+        singlePage: true,
+        actor: asUser(scatteredAdmin),
+      },
       [page, [scatteredAdmin.org]],
       [pageExplicit, [scatteredAdmin.org, ...readableValues(scatteredAdmin)]],
     ),
@@ -230,17 +265,32 @@ export function queries(p: Personas): BenchQuery[] {
       [pageExplicit, [member.org, ...readableValues(member)]],
     ),
     benchQuery(
-      { key: "member_assigned_page_whale", title: "member of the whale organization: assigned clients (50)", singlePage: true, actor: asUser(whaleMember) },
+      {
+        key: "member_assigned_page_whale",
+        title: "member of the whale organization: assigned clients (50)",
+        singlePage: true,
+        actor: asUser(whaleMember),
+      },
       [page, [whaleMember.org]],
       [pageExplicit, [whaleMember.org, ...readableValues(whaleMember)]],
     ),
     benchQuery(
-      { key: "consultant_first_page", title: "consultant: first page (50) across all their organizations", singlePage: true, actor: asUser(consultant) },
+      {
+        key: "consultant_first_page",
+        title: "consultant: first page (50) across all their organizations",
+        singlePage: true,
+        actor: asUser(consultant),
+      },
       [allPage, []],
       [allPageExplicit, readableValues(consultant)],
     ),
     benchQuery(
-      { key: "consultant_count", title: "consultant: count across all their organizations", singlePage: false, actor: asUser(consultant) },
+      {
+        key: "consultant_count",
+        title: "consultant: count across all their organizations",
+        singlePage: false,
+        actor: asUser(consultant),
+      },
       [count, []],
       [countExplicit, readableValues(consultant)],
     ),
@@ -290,22 +340,45 @@ export function queries(p: Personas): BenchQuery[] {
       [prefixExplicit, [admin.org, search, ...readableValues(admin)]],
     ),
     benchQuery(
-      { key: "search_clients_admin_prefix", title: "search_clients, admin of the whale: prefix \"nor\" (20)", singlePage: false, actor: asUser(whaleAdmin), maxMs: 10 },
+      {
+        key: "search_clients_admin_prefix",
+        title: 'search_clients, admin of the whale: prefix "nor" (20)',
+        singlePage: false,
+        actor: asUser(whaleAdmin),
+        maxMs: 10,
+      },
       [searchClients, [whaleAdmin.org, "nor"]],
       null,
     ),
     benchQuery(
-      { key: "search_clients_admin_typo", title: "search_clients, admin of the whale: typo \"nortstar lab\" (20)", singlePage: false, actor: asUser(whaleAdmin), maxMs: 10 },
+      {
+        key: "search_clients_admin_typo",
+        title: 'search_clients, admin of the whale: typo "nortstar lab" (20)',
+        singlePage: false,
+        actor: asUser(whaleAdmin),
+        maxMs: 10,
+      },
       [searchClients, [whaleAdmin.org, "nortstar lab"]],
       null,
     ),
     benchQuery(
-      { key: "search_clients_member", title: "search_clients, member of the whale: \"nor\" (20)", singlePage: false, actor: asUser(whaleMember), maxMs: 10 },
+      {
+        key: "search_clients_member",
+        title: 'search_clients, member of the whale: "nor" (20)',
+        singlePage: false,
+        actor: asUser(whaleMember),
+        maxMs: 10,
+      },
       [searchClients, [whaleMember.org, "nor"]],
       null,
     ),
     benchQuery(
-      { key: "members_with_roles", title: "an organization's members with their roles", singlePage: true, actor: asUser(admin) },
+      {
+        key: "members_with_roles",
+        title: "an organization's members with their roles",
+        singlePage: true,
+        actor: asUser(admin),
+      },
       [members, [admin.org]],
       [membersExplicit, [admin.org, admin.memberOrgs, admin.coMembers, admin.id]],
     ),

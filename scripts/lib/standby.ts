@@ -15,7 +15,20 @@
  *
  * The standby runs as the server's OS user, like every local server.
  */
-import { chownSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, appendFileSync, chmodSync, statSync } from "node:fs";
+import {
+  chownSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  appendFileSync,
+  chmodSync,
+  statSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Cluster, freePort, makeServerDir, runAsServer, serverOwner } from "./cluster.ts";
@@ -80,9 +93,32 @@ function chownTree(dir: string): void {
 }
 
 /** What a base backup leaves out of the data folder (as pg_basebackup does). */
-const SKIP_TOP = new Set(["postmaster.pid", "postmaster.opts", "pg_wal", "pg_replslot", "pg_stat_tmp", "pg_dynshmem", "pg_notify", "pg_serial", "pg_snapshots", "pg_subtrans", "backup_label", "tablespace_map"]);
+const SKIP_TOP = new Set([
+  "postmaster.pid",
+  "postmaster.opts",
+  "pg_wal",
+  "pg_replslot",
+  "pg_stat_tmp",
+  "pg_dynshmem",
+  "pg_notify",
+  "pg_serial",
+  "pg_snapshots",
+  "pg_subtrans",
+  "backup_label",
+  "tablespace_map",
+]);
 /** Folders that must exist, empty, in the copy. */
-const EMPTY_DIRS = ["pg_wal", "pg_wal/archive_status", "pg_replslot", "pg_stat_tmp", "pg_dynshmem", "pg_notify", "pg_serial", "pg_snapshots", "pg_subtrans"];
+const EMPTY_DIRS = [
+  "pg_wal",
+  "pg_wal/archive_status",
+  "pg_replslot",
+  "pg_stat_tmp",
+  "pg_dynshmem",
+  "pg_notify",
+  "pg_serial",
+  "pg_snapshots",
+  "pg_subtrans",
+];
 
 async function copyBackup(primaryUrl: string, dataDir: string, conninfo: string): Promise<void> {
   const admin = superuserUrl(primaryUrl);
@@ -100,7 +136,9 @@ async function copyBackup(primaryUrl: string, dataDir: string, conninfo: string)
           return rel === "" || !SKIP_TOP.has(top);
         },
       });
-      const [stop] = (await sql`select labelfile, spcmapfile from pg_backup_stop(false)`) as unknown as [{ labelfile: string; spcmapfile: string }];
+      const [stop] = (await sql`select labelfile, spcmapfile from pg_backup_stop(false)`) as unknown as [
+        { labelfile: string; spcmapfile: string },
+      ];
       stopped = true;
       writeFileSync(path.join(dataDir, "backup_label"), stop.labelfile);
       if (stop.spcmapfile) writeFileSync(path.join(dataDir, "tablespace_map"), stop.spcmapfile);
@@ -131,13 +169,30 @@ export async function startStandby(options: StandbyOptions): Promise<Standby> {
   const conninfo = `host=${primary.host} port=${primary.port} user=${primary.user} password=${primary.password} application_name=standby_${port}`;
   try {
     if (method === "pg_basebackup") {
-      if (!hasBasebackup(engine)) fail(`PostgreSQL ${engine.version} (${engine.name}) has no pg_basebackup; use the copy method.`);
+      if (!hasBasebackup(engine))
+        fail(`PostgreSQL ${engine.version} (${engine.name}) has no pg_basebackup; use the copy method.`);
       const made = runAsServer(
         path.join(engine.binDir, "pg_basebackup"),
-        ["--host", primary.host, "--port", String(primary.port), "--username", primary.user, "--pgdata", dataDir, "--write-recovery-conf", "--wal-method", "stream", "--checkpoint", "fast", "--no-sync"],
+        [
+          "--host",
+          primary.host,
+          "--port",
+          String(primary.port),
+          "--username",
+          primary.user,
+          "--pgdata",
+          dataDir,
+          "--write-recovery-conf",
+          "--wal-method",
+          "stream",
+          "--checkpoint",
+          "fast",
+          "--no-sync",
+        ],
         { env: { PGPASSWORD: primary.password, PGAPPNAME: `standby_${port}` } },
       );
-      if (made.status !== 0) fail(`pg_basebackup failed:\n${indent(`${String(made.stdout ?? "")}${String(made.stderr ?? "")}`)}`);
+      if (made.status !== 0)
+        fail(`pg_basebackup failed:\n${indent(`${String(made.stdout ?? "")}${String(made.stderr ?? "")}`)}`);
     } else {
       await copyBackup(primaryUrl, dataDir, conninfo);
     }
@@ -146,7 +201,10 @@ export async function startStandby(options: StandbyOptions): Promise<Standby> {
     throw error;
   }
   const cluster = new Cluster({ engine, dataDir, port, password: primary.password, throwaway: true });
-  const url = withDatabase(`postgresql://${encodeURIComponent(primary.user)}:${encodeURIComponent(primary.password)}@127.0.0.1:${port}/postgres`, options.database ?? primary.database);
+  const url = withDatabase(
+    `postgresql://${encodeURIComponent(primary.user)}:${encodeURIComponent(primary.password)}@127.0.0.1:${port}/postgres`,
+    options.database ?? primary.database,
+  );
   const adminUrl = superuserUrl(url);
   const destroy = () => {
     process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
@@ -174,13 +232,19 @@ export async function startStandby(options: StandbyOptions): Promise<Standby> {
     pauseReplay: () => withSql(adminUrl, (sql) => sql`select pg_wal_replay_pause()`).then(() => undefined),
     resumeReplay: () => withSql(adminUrl, (sql) => sql`select pg_wal_replay_resume()`).then(() => undefined),
     async catchUp(timeoutMs = 30_000) {
-      const [{ lsn }] = (await withSql(primaryUrl, (sql) => sql`select pg_current_wal_insert_lsn()::text as lsn`)) as unknown as [{ lsn: string }];
+      const [{ lsn }] = (await withSql(
+        primaryUrl,
+        (sql) => sql`select pg_current_wal_insert_lsn()::text as lsn`,
+      )) as unknown as [{ lsn: string }];
       const deadline = Date.now() + timeoutMs;
       await withSql(url, async (sql) => {
         for (;;) {
-          const [{ done }] = (await sql`select pg_last_wal_replay_lsn() >= ${lsn}::pg_lsn as done`) as unknown as [{ done: boolean }];
+          const [{ done }] = (await sql`select pg_last_wal_replay_lsn() >= ${lsn}::pg_lsn as done`) as unknown as [
+            { done: boolean },
+          ];
           if (done) return;
-          if (Date.now() > deadline) throw new Error(`the standby on port ${port} did not replay ${lsn} within ${timeoutMs} ms`);
+          if (Date.now() > deadline)
+            throw new Error(`the standby on port ${port} did not replay ${lsn} within ${timeoutMs} ms`);
           await new Promise((r) => setTimeout(r, 20));
         }
       });

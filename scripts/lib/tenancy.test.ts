@@ -41,9 +41,19 @@ describe("the schema the migrations build", () => {
   it("reports the plan's work: keys without organization_id and the (select f()) wrappers to unwrap", async () => {
     const report = await test.sql.begin((tx) => tenancyReport(tx));
     const keys = report.planWork.filter((f) => f.rule === "unique-key").map((f) => `${f.table}:${f.object}`);
-    expect(keys).toEqual(["clients:clients_pkey", "invitations:invitations_pkey", "invitations:invitations_token_hash_key"]);
+    expect(keys).toEqual([
+      "clients:clients_pkey",
+      "invitations:invitations_pkey",
+      "invitations:invitations_token_hash_key",
+    ]);
     const wrapped = report.planWork.filter((f) => f.rule === "policy-wrapped-call").map((f) => f.object);
-    expect(wrapped).toEqual(expect.arrayContaining(["clients_select_readers_or_assigned", "organizations_select_member", "users_update_self"]));
+    expect(wrapped).toEqual(
+      expect.arrayContaining([
+        "clients_select_readers_or_assigned",
+        "organizations_select_member",
+        "users_update_self",
+      ]),
+    );
   });
 });
 
@@ -51,7 +61,9 @@ describe("a table that breaks a rule fails the check", () => {
   const rules = (report: TenancyReport) => report.failures.map((f) => `${f.rule} ${f.table}.${f.object}`);
 
   it("1. organization_id that may be null", async () => {
-    const report = await reportWith(`create table public.bad_notes (id uuid primary key, organization_id uuid references public.organizations (id))`);
+    const report = await reportWith(
+      `create table public.bad_notes (id uuid primary key, organization_id uuid references public.organizations (id))`,
+    );
     expect(rules(report)).toEqual(["nullable-key bad_notes.bad_notes.organization_id"]);
   });
 
@@ -103,22 +115,30 @@ describe("a table that breaks a rule fails the check", () => {
   });
 
   it("a table without organization_id that references a tenant table is the plan's work (a reference table cannot point into a distributed one)", async () => {
-    const report = await reportWith(`create table public.client_tags (id uuid primary key, client_id uuid references public.clients (id))`);
+    const report = await reportWith(
+      `create table public.client_tags (id uuid primary key, client_id uuid references public.clients (id))`,
+    );
     expect(report.failures).toEqual([]);
-    expect(report.planWork.filter((f) => f.rule === "reference-fk").map((f) => f.object)).toEqual(["client_tags_client_id_fkey"]);
+    expect(report.planWork.filter((f) => f.rule === "reference-fk").map((f) => f.object)).toEqual([
+      "client_tags_client_id_fkey",
+    ]);
   });
 
   it("a unique key without organization_id is the plan's work, not a failure", async () => {
     const report = await reportWith(`
       create table public.coded_notes (id uuid primary key, organization_id uuid not null references public.organizations (id), code text unique)`);
     expect(report.failures).toEqual([]);
-    expect(report.planWork.map((f) => f.object)).toEqual(expect.arrayContaining(["coded_notes_pkey", "coded_notes_code_key"]));
+    expect(report.planWork.map((f) => f.object)).toEqual(
+      expect.arrayContaining(["coded_notes_pkey", "coded_notes_code_key"]),
+    );
   });
 });
 
 describe("reading policy expressions", () => {
   it("an uncorrelated (select f('...')) is a subquery without FROM or outer column, and no row-dependent call", async () => {
-    const [row] = await test.sql<{ tree: string }[]>`select polqual::text as tree from pg_policy where polname = 'clients_delete_deleters'`;
+    const [row] = await test.sql<
+      { tree: string }[]
+    >`select polqual::text as tree from pg_policy where polname = 'clients_delete_deleters'`;
     expect(subLinkShapes(row!.tree)).toEqual([{ readsFrom: false, correlated: false }]);
     expect(rowDependentCalls(row!.tree)).toEqual([]);
   });

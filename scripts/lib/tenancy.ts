@@ -50,7 +50,14 @@ import type postgres from "postgres";
 export const NOT_DISTRIBUTED = ["audit_log", "roles"] as const;
 
 export interface TenancyFinding {
-  rule: "nullable-key" | "foreign-key" | "policy-subquery" | "policy-row-helper" | "policy-wrapped-call" | "unique-key" | "reference-fk";
+  rule:
+    | "nullable-key"
+    | "foreign-key"
+    | "policy-subquery"
+    | "policy-row-helper"
+    | "policy-wrapped-call"
+    | "unique-key"
+    | "reference-fk";
   table: string;
   /** The constraint, index or policy concerned. */
   object: string;
@@ -151,7 +158,17 @@ export async function tenancyReport(sql: postgres.Sql | postgres.TransactionSql)
   const isTenant = (table: string) => table in tenantTables;
 
   // Keys and foreign keys of public tables, with their columns in order.
-  const constraints = await sql<{ name: string; type: string; table: string; ref_schema: string | null; ref: string | null; cols: string[]; ref_cols: string[] }[]>`
+  const constraints = await sql<
+    {
+      name: string;
+      type: string;
+      table: string;
+      ref_schema: string | null;
+      ref: string | null;
+      cols: string[];
+      ref_cols: string[];
+    }[]
+  >`
     select co.conname as name, co.contype as type, t.relname as table, rn.nspname as ref_schema, r.relname as ref,
            array(select a.attname::text from unnest(co.conkey) with ordinality k(n, i)
                  join pg_attribute a on a.attrelid = co.conrelid and a.attnum = k.n order by k.i) as cols,
@@ -218,7 +235,16 @@ export async function tenancyReport(sql: postgres.Sql | postgres.TransactionSql)
     });
   }
 
-  const policies = await sql<{ table: string; name: string; qual: string | null; check: string | null; qual_text: string | null; check_text: string | null }[]>`
+  const policies = await sql<
+    {
+      table: string;
+      name: string;
+      qual: string | null;
+      check: string | null;
+      qual_text: string | null;
+      check_text: string | null;
+    }[]
+  >`
     select c.relname as table, p.polname as name, p.polqual::text as qual, p.polwithcheck::text as check,
            pg_get_expr(p.polqual, p.polrelid) as qual_text, pg_get_expr(p.polwithcheck, p.polrelid) as check_text
     from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace

@@ -66,10 +66,12 @@ export const SAFEUPDATE_INSTALL_HINT =
 export function buildSafeupdate(engine: Engine, dir: string): string {
   const pgConfig = path.join(engine.binDir, "pg_config");
   const pgxs = existsSync(pgConfig) ? spawnSync(pgConfig, ["--pgxs"], { encoding: "utf8" }).stdout.trim() : "";
-  if (!pgxs || !existsSync(pgxs)) fail(`Building safeupdate for PostgreSQL ${engine.major} needs its server headers. ${SAFEUPDATE_INSTALL_HINT}`);
+  if (!pgxs || !existsSync(pgxs))
+    fail(`Building safeupdate for PostgreSQL ${engine.major} needs its server headers. ${SAFEUPDATE_INSTALL_HINT}`);
   cpSync(SAFEUPDATE_DIR, dir, { recursive: true });
   const made = spawnSync("make", ["-s", "-C", dir, `PG_CONFIG=${pgConfig}`, "with_llvm=no"], { encoding: "utf8" });
-  if (made.status !== 0) fail(`Building safeupdate failed:\n${made.stdout ?? ""}${made.stderr ?? ""}\n${SAFEUPDATE_INSTALL_HINT}`);
+  if (made.status !== 0)
+    fail(`Building safeupdate failed:\n${made.stdout ?? ""}${made.stderr ?? ""}\n${SAFEUPDATE_INSTALL_HINT}`);
   return path.join(dir, "safeupdate");
 }
 
@@ -88,7 +90,14 @@ export async function startThrowawayServer(engine: Engine, options: ThrowawayOpt
   const password = randomBytes(12).toString("hex");
   const port = await freePort();
   const preload = options.safeupdate ? [buildSafeupdate(engine, path.join(base, "safeupdate"))] : [];
-  const cluster = new Cluster({ engine, dataDir: path.join(base, "data"), port, password, throwaway: true, sessionPreloadLibraries: preload });
+  const cluster = new Cluster({
+    engine,
+    dataDir: path.join(base, "data"),
+    port,
+    password,
+    throwaway: true,
+    sessionPreloadLibraries: preload,
+  });
   const stop = () => {
     process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
     try {

@@ -30,10 +30,17 @@ export const clientInsertSchema = createInsertSchema(clients, refine)
   // drizzle-zod makes refined nullable columns optional at run time but not in
   // its types; say it once for both.
   .partial({ email: true, phone: true, notes: true });
-const clientPatch = createUpdateSchema(clients, refine).pick({ name: true, email: true, phone: true, status: true, notes: true });
+const clientPatch = createUpdateSchema(clients, refine).pick({
+  name: true,
+  email: true,
+  phone: true,
+  status: true,
+  notes: true,
+});
 const patchKeys = Object.keys(clientPatch.shape) as (keyof typeof clientPatch.shape)[];
 // A key whose value is undefined sets nothing (Drizzle skips it, then throws "No values to set").
-const somethingToUpdate = (patch: Partial<Record<(typeof patchKeys)[number], unknown>>) => patchKeys.some((key) => patch[key] !== undefined);
+const somethingToUpdate = (patch: Partial<Record<(typeof patchKeys)[number], unknown>>) =>
+  patchKeys.some((key) => patch[key] !== undefined);
 export const clientUpdateSchema = clientPatch.refine(somethingToUpdate, "nothing to update");
 
 /** Which client a helper acts on. */

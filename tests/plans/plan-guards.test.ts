@@ -52,8 +52,15 @@ function hashedSubplans(plan: PlanNode): Set<string> {
 }
 
 /** The plan's nodes, each marked when it runs per row inside a correlated subplan. */
-function* nodes(node: PlanNode, insideSubplan = false, hashed = hashedSubplans(node)): Generator<{ node: PlanNode; insideSubplan: boolean }> {
-  const perRow = node["Parent Relationship"] === "SubPlan" && !node["Subplan Name"]?.startsWith("InitPlan") && !hashed.has(node["Subplan Name"] ?? "");
+function* nodes(
+  node: PlanNode,
+  insideSubplan = false,
+  hashed = hashedSubplans(node),
+): Generator<{ node: PlanNode; insideSubplan: boolean }> {
+  const perRow =
+    node["Parent Relationship"] === "SubPlan" &&
+    !node["Subplan Name"]?.startsWith("InitPlan") &&
+    !hashed.has(node["Subplan Name"] ?? "");
   const sub = insideSubplan || perRow;
   yield { node, insideSubplan: sub };
   for (const child of node.Plans ?? []) yield* nodes(child, sub, hashed);
@@ -65,7 +72,8 @@ const ARRAY_SEARCH = /(^|[^a-z_])id = ANY \(\(InitPlan/;
 /** Indexes through which clients may be reached. */
 const PRIMARY = /^(clients_pkey|clients_organization_id_[a-z_]+|user_clients_[a-z_]+)$/;
 /** The creator arm of the read policy may add its own index, combined with one of the above. */
-const ALLOWED = /^(clients_pkey|clients_organization_id_[a-z_]+|user_clients_[a-z_]+|clients_created_by_created_at_organization_id_idx)$/;
+const ALLOWED =
+  /^(clients_pkey|clients_organization_id_[a-z_]+|user_clients_[a-z_]+|clients_created_by_created_at_organization_id_idx)$/;
 
 const literal = (value: unknown) => `'${String(value).replace(/'/g, "''")}'`;
 
@@ -115,16 +123,30 @@ async function searchScans(sql: Sql, personas: Personas, who: "whaleAdmin" | "wh
     await tx`reset role`;
     const after = await counts();
     const used = [...after].filter(([name, n]) => n > (before.get(name) ?? 0)).map(([name]) => name);
-    return { found: found.length, seqScans: (after.get("clients") ?? 0) - (before.get("clients") ?? 0), usedIndexes: used.filter((name) => name !== "clients" && name !== "user_clients") };
+    return {
+      found: found.length,
+      seqScans: (after.get("clients") ?? 0) - (before.get("clients") ?? 0),
+      usedIndexes: used.filter((name) => name !== "clients" && name !== "user_clients"),
+    };
   });
 }
 
 /** Statement texts by key, from a throwaway set of personas (the texts do not depend on them). */
 const none = { id: "", org: "", readOrgs: [], createOrgs: [], assigned: [], memberOrgs: [], coMembers: [] };
 const STATEMENTS = new Map(
-  queries({ admin: none, member: none, threeOrgs: none, manager: none, whaleAdmin: none, whaleMember: none, scatteredAdmin: none, consultant: none, customReader: none, customAssigned: none, clientId: "" }).map(
-    (x) => [x.key, x.explain.text],
-  ),
+  queries({
+    admin: none,
+    member: none,
+    threeOrgs: none,
+    manager: none,
+    whaleAdmin: none,
+    whaleMember: none,
+    scatteredAdmin: none,
+    consultant: none,
+    customReader: none,
+    customAssigned: none,
+    clientId: "",
+  }).map((x) => [x.key, x.explain.text]),
 );
 
 const SCALES: { label: string; size: DatasetSize; large: boolean }[] = [
@@ -168,48 +190,105 @@ for (const { label, size, large } of SCALES) {
       it(`${key}: no per-row subplan${policyOnly ? ", no bitmap heap scan re-checking the policy" : ""}${large ? ", clients reached through an index" : ""}`, async () => {
         const q = benchQueries.find((x) => x.key === key)!;
         const all = [...nodes(await planAsUser(sql, q))];
-        const shape = JSON.stringify(all.map((n) => [n.node["Node Type"], n.node["Relation Name"], n.node["Index Name"], n.node.Filter]));
-        expect(all.filter((n) => n.insideSubplan), shape).toEqual([]);
+        const shape = JSON.stringify(
+          all.map((n) => [n.node["Node Type"], n.node["Relation Name"], n.node["Index Name"], n.node.Filter]),
+        );
+        expect(
+          all.filter((n) => n.insideSubplan),
+          shape,
+        ).toEqual([]);
         if (policyOnly) {
           // Nothing but the policy selects the rows: its arms are the bitmap's conditions, no row is searched in the array again.
-          const rechecking = all.filter((n) => n.node["Node Type"] === "Bitmap Heap Scan" && ARRAY_SEARCH.test(n.node.Filter ?? ""));
+          const rechecking = all.filter(
+            (n) => n.node["Node Type"] === "Bitmap Heap Scan" && ARRAY_SEARCH.test(n.node.Filter ?? ""),
+          );
           expect(rechecking, shape).toEqual([]);
         }
         if (large) {
           const onClients = all.filter((n) => n.node["Relation Name"] === "clients");
-          expect(onClients.filter((n) => n.node["Node Type"] === "Seq Scan"), shape).toEqual([]);
+          expect(
+            onClients.filter((n) => n.node["Node Type"] === "Seq Scan"),
+            shape,
+          ).toEqual([]);
           const indexes = all.map((n) => n.node["Index Name"]).filter((name): name is string => Boolean(name));
-          expect(indexes.some((name) => PRIMARY.test(name)), shape).toBe(true);
-          expect(indexes.every((name) => ALLOWED.test(name)), shape).toBe(true);
+          expect(
+            indexes.some((name) => PRIMARY.test(name)),
+            shape,
+          ).toBe(true);
+          expect(
+            indexes.every((name) => ALLOWED.test(name)),
+            shape,
+          ).toBe(true);
         }
       });
     }
 
     it("consultant_count and count_three_orgs: no row is searched in the assigned clients' array, whatever the plan", async () => {
       for (const key of ["consultant_count", "count_three_orgs"]) {
-        const all = [...nodes(await planAsUser(sql, benchQueries.find((x) => x.key === key)!))];
-        const searching = all.filter((n) => n.node["Relation Name"] === "clients" && ARRAY_SEARCH.test(n.node.Filter ?? "") && !/hashed SubPlan/.test(n.node.Filter ?? ""));
-        expect(searching, `${key}: ${JSON.stringify(all.map((n) => [n.node["Node Type"], n.node.Filter]))}`).toEqual([]);
+        const all = [
+          ...nodes(
+            await planAsUser(
+              sql,
+              benchQueries.find((x) => x.key === key)!,
+            ),
+          ),
+        ];
+        const searching = all.filter(
+          (n) =>
+            n.node["Relation Name"] === "clients" &&
+            ARRAY_SEARCH.test(n.node.Filter ?? "") &&
+            !/hashed SubPlan/.test(n.node.Filter ?? ""),
+        );
+        expect(searching, `${key}: ${JSON.stringify(all.map((n) => [n.node["Node Type"], n.node.Filter]))}`).toEqual(
+          [],
+        );
       }
     });
 
     it("insert_client: no sequential scan of clients and no per-row subplan", async () => {
-      const all = [...nodes(await planAsUser(sql, benchQueries.find((x) => x.key === "insert_client")!))];
-      expect(all.filter((n) => n.insideSubplan || (n.node["Node Type"] === "Seq Scan" && n.node["Relation Name"] === "clients"))).toEqual([]);
+      const all = [
+        ...nodes(
+          await planAsUser(
+            sql,
+            benchQueries.find((x) => x.key === "insert_client")!,
+          ),
+        ),
+      ];
+      expect(
+        all.filter(
+          (n) => n.insideSubplan || (n.node["Node Type"] === "Seq Scan" && n.node["Relation Name"] === "clients"),
+        ),
+      ).toEqual([]);
     });
 
     it("name_prefix_search: the name range is an index condition, with literal values and with parameters", async () => {
       const q = benchQueries.find((x) => x.key === "name_prefix_search")!;
       for (const generic of [false, true]) {
         const all = [...nodes(await planAsUser(sql, q, { generic }))];
-        const conditions = all.filter((n) => n.node["Index Name"] === "clients_organization_id_name_lower_idx").map((n) => n.node["Index Cond"] ?? "");
-        expect(conditions.some((c) => /name_lower >= /.test(c) && /name_lower < /.test(c)), `${generic ? "generic" : "custom"}: ${JSON.stringify(conditions)}`).toBe(true);
+        const conditions = all
+          .filter((n) => n.node["Index Name"] === "clients_organization_id_name_lower_idx")
+          .map((n) => n.node["Index Cond"] ?? "");
+        expect(
+          conditions.some((c) => /name_lower >= /.test(c) && /name_lower < /.test(c)),
+          `${generic ? "generic" : "custom"}: ${JSON.stringify(conditions)}`,
+        ).toBe(true);
       }
     });
 
     it(`members_with_roles: no per-row subplan${large ? ", membership tables reached through their indexes" : ""}`, async () => {
-      const all = [...nodes(await planAsUser(sql, benchQueries.find((x) => x.key === "members_with_roles")!))];
-      const seq = all.filter((n) => n.node["Node Type"] === "Seq Scan" && ["organization_users", "user_roles"].includes(n.node["Relation Name"] ?? ""));
+      const all = [
+        ...nodes(
+          await planAsUser(
+            sql,
+            benchQueries.find((x) => x.key === "members_with_roles")!,
+          ),
+        ),
+      ];
+      const seq = all.filter(
+        (n) =>
+          n.node["Node Type"] === "Seq Scan" &&
+          ["organization_users", "user_roles"].includes(n.node["Relation Name"] ?? ""),
+      );
       // 200 users: the planner may read the membership tables sequentially.
       if (large) expect(seq).toEqual([]);
       expect(all.filter((n) => n.insideSubplan)).toEqual([]);
@@ -222,7 +301,9 @@ for (const { label, size, large } of SCALES) {
       const r = await searchScans(sql, personas, "whaleAdmin", "nor");
       expect(r.found).toBe(20);
       noSeqScan(r);
-      expect(r.usedIndexes, JSON.stringify(r)).toEqual(expect.arrayContaining(["clients_organization_id_name_lower_idx", "clients_organization_id_email_lower_idx"]));
+      expect(r.usedIndexes, JSON.stringify(r)).toEqual(
+        expect.arrayContaining(["clients_organization_id_name_lower_idx", "clients_organization_id_email_lower_idx"]),
+      );
     });
 
     it(`search_clients, reader of the whale, typo: ${large ? "the name trigram index, no sequential scan" : "a trigram index"}`, async () => {
@@ -230,15 +311,25 @@ for (const { label, size, large } of SCALES) {
       expect(r.found).toBe(20);
       noSeqScan(r);
       // On the small set (3,000 clients in the whale) the planner may read the names through the organization's btree.
-      if (large) expect(r.usedIndexes, JSON.stringify(r)).toEqual(expect.arrayContaining(["clients_organization_id_name_lower_trgm_idx"]));
-      else expect(r.usedIndexes.some((name) => name.endsWith("_trgm_idx")), JSON.stringify(r)).toBe(true);
+      if (large)
+        expect(r.usedIndexes, JSON.stringify(r)).toEqual(
+          expect.arrayContaining(["clients_organization_id_name_lower_trgm_idx"]),
+        );
+      else
+        expect(
+          r.usedIndexes.some((name) => name.endsWith("_trgm_idx")),
+          JSON.stringify(r),
+        ).toBe(true);
     });
 
     it(`search_clients, member of the whale: starts from the assignments${large ? ", no sequential scan" : ""}`, async () => {
       const r = await searchScans(sql, personas, "whaleMember", "nor");
       expect(r.found).toBeGreaterThan(0);
       noSeqScan(r);
-      expect(r.usedIndexes.some((name) => name.startsWith("user_clients_")), JSON.stringify(r)).toBe(true);
+      expect(
+        r.usedIndexes.some((name) => name.startsWith("user_clients_")),
+        JSON.stringify(r),
+      ).toBe(true);
     });
   });
 }

@@ -27,7 +27,12 @@ const handles: OrgDb[] = [];
 
 /** A typed-layer handle on the primary with the given replicas; closed after the suite. */
 function handle(replicas: string[], options: OrgDbOptions = {}): OrgDb {
-  const db = createOrgDb(set.url, { max: 4, readReplicas: replicas, ...options, replicas: { checkIntervalMs: 100, ...options.replicas } });
+  const db = createOrgDb(set.url, {
+    max: 4,
+    readReplicas: replicas,
+    ...options,
+    replicas: { checkIntervalMs: 100, ...options.replicas },
+  });
   handles.push(db);
   return db;
 }
@@ -73,14 +78,20 @@ describe("RLS on a replica is the primary's", () => {
 
   it("the persona rules hold there: dave (member) sees his 5 assigned clients, erin (viewer) all 25 of Acme, nora nothing", async () => {
     const count = (user: string) =>
-      db.asUser(user, async (tx) => ({ at: await where(tx), n: (await tx.select({ id: clients.id }).from(clients)).length }), { readOnly: true });
+      db.asUser(
+        user,
+        async (tx) => ({ at: await where(tx), n: (await tx.select({ id: clients.id }).from(clients)).length }),
+        { readOnly: true },
+      );
     expect(await count(USER.dave)).toMatchObject({ at: { standby: true }, n: 5 });
     expect(await count(USER.erin)).toMatchObject({ at: { standby: true }, n: 25 });
     expect(await count(USER.nora)).toMatchObject({ at: { standby: true }, n: 0 });
   });
 
   it("a hidden client is not found on the replica either (heidi, Globex member, asks for an Acme client)", async () => {
-    await expect(db.asUser(USER.heidi, (tx) => clientsApi.getClient(tx, { clientId: client(1, 1) }), { readOnly: true })).rejects.toMatchObject({ name: "NotFoundError" });
+    await expect(
+      db.asUser(USER.heidi, (tx) => clientsApi.getClient(tx, { clientId: client(1, 1) }), { readOnly: true }),
+    ).rejects.toMatchObject({ name: "NotFoundError" });
   });
 });
 
@@ -92,21 +103,32 @@ describe("writes in a read-only unit", () => {
 
   it("an insert on the replica fails with ReadOnlyError (25006), an RPC too", async () => {
     await expectError(
-      db.asUser(USER.alice, (tx) => clientsApi.createClient(tx, { organizationId: ORG.acme, name: "Never written" }), { readOnly: true }),
+      db.asUser(USER.alice, (tx) => clientsApi.createClient(tx, { organizationId: ORG.acme, name: "Never written" }), {
+        readOnly: true,
+      }),
       ReadOnlyError,
       "25006",
     );
     await expectError(
-      db.asUser(USER.nora, (tx) => organizations.createOrganization(tx, { name: "Nope", slug: `nope-${randomUUID().slice(0, 8)}` }), { readOnly: true }),
+      db.asUser(
+        USER.nora,
+        (tx) => organizations.createOrganization(tx, { name: "Nope", slug: `nope-${randomUUID().slice(0, 8)}` }),
+        { readOnly: true },
+      ),
       ReadOnlyError,
       "25006",
     );
-    const [row] = await withSql(set.url, (s) => s`select count(*)::int as n from public.clients where name = 'Never written'`);
+    const [row] = await withSql(
+      set.url,
+      (s) => s`select count(*)::int as n from public.clients where name = 'Never written'`,
+    );
     expect(row).toEqual({ n: 0 });
   });
 
   it("the same write through the same unit without readOnly succeeds on the primary (the refusal is the mode, not the user)", async () => {
-    const made = await db.asUser(USER.alice, (tx) => clientsApi.createClient(tx, { organizationId: ORG.acme, name: "Written on the primary" }));
+    const made = await db.asUser(USER.alice, (tx) =>
+      clientsApi.createClient(tx, { organizationId: ORG.acme, name: "Written on the primary" }),
+    );
     expect(made.name).toBe("Written on the primary");
   });
 });
@@ -145,7 +167,11 @@ describe("routing among replicas", () => {
     expect(onPrimary.standby).toBe(false);
     // Still a read-only transaction there.
     await expectError(
-      db.asUser(USER.alice, (tx) => clientsApi.createClient(tx, { organizationId: ORG.acme, name: "Not here either" }), { readOnly: true }),
+      db.asUser(
+        USER.alice,
+        (tx) => clientsApi.createClient(tx, { organizationId: ORG.acme, name: "Not here either" }),
+        { readOnly: true },
+      ),
       ReadOnlyError,
       "25006",
     );
@@ -187,9 +213,14 @@ describe("read-your-writes with writeToken()", () => {
   const options = { replicas: { maxLagBytes: 1024 ** 3, maxWaitMs: 400 } };
   afterEach(() => set.a.resumeReplay());
 
-  const rename = (db: OrgDb, name: string) => db.asUser(USER.alice, (tx) => clientsApi.updateClient(tx, { clientId: client(1, 2), name }));
+  const rename = (db: OrgDb, name: string) =>
+    db.asUser(USER.alice, (tx) => clientsApi.updateClient(tx, { clientId: client(1, 2), name }));
   const readName = (db: OrgDb, how: { readOnly: true; after?: string }) =>
-    db.asUser(USER.alice, async (tx) => ({ at: await where(tx), name: (await clientsApi.getClient(tx, { clientId: client(1, 2) })).name }), how);
+    db.asUser(
+      USER.alice,
+      async (tx) => ({ at: await where(tx), name: (await clientsApi.getClient(tx, { clientId: client(1, 2) })).name }),
+      how,
+    );
 
   it("paused replay: a plain read-only unit sees the old row on the replica; with the token it waits the bounded time, then reads the write on the primary", async () => {
     const db = handle([set.a.url], options);
@@ -274,7 +305,7 @@ describe("no role or claim leaks across units on a replica's connections", () =>
     const users = Object.values(USER);
     const orgs = Object.values(ORG);
     let seed = 20261201;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const wrong: string[] = [];
     const leaks: string[] = [];
     let next = 0;
@@ -286,17 +317,25 @@ describe("no role or claim leaks across units on a replica's connections", () =>
         const org = orgs[Math.floor(random() * orgs.length)]!;
         const result = await db.asUser(
           user,
-          async (tx) => ({ at: await where(tx), ids: (await tx.select({ id: clients.id }).from(clients).where(eq(clients.organizationId, org))).map((r) => r.id) }),
+          async (tx) => ({
+            at: await where(tx),
+            ids: (await tx.select({ id: clients.id }).from(clients).where(eq(clients.organizationId, org))).map(
+              (r) => r.id,
+            ),
+          }),
           { readOnly: true },
         );
-        if (!result.at.standby || result.at.role !== "authenticated" || result.at.uid !== user) wrong.push(`${user}: ran as ${JSON.stringify(result.at)}`);
+        if (!result.at.standby || result.at.role !== "authenticated" || result.at.uid !== user)
+          wrong.push(`${user}: ran as ${JSON.stringify(result.at)}`);
         const expected = visibility.get(user)?.get(org) ?? new Set<string>();
         rowsSeen += result.ids.length;
-        if (result.ids.length !== expected.size || result.ids.some((id) => !expected.has(id))) wrong.push(`${user} in ${org}: saw ${result.ids.length}, expected ${expected.size}`);
+        if (result.ids.length !== expected.size || result.ids.some((id) => !expected.has(id)))
+          wrong.push(`${user} in ${org}: saw ${result.ids.length}, expected ${expected.size}`);
         const [state] = await probe<{ role: string; setting: string; claims: string; standby: boolean }[]>`
           select current_user as role, current_setting('role') as setting,
                  coalesce(current_setting('request.jwt.claims', true), '') as claims, pg_is_in_recovery() as standby`;
-        if (state?.role !== "postgres" || state.setting !== "none" || state.claims !== "" || !state.standby) leaks.push(JSON.stringify(state));
+        if (state?.role !== "postgres" || state.setting !== "none" || state.claims !== "" || !state.standby)
+          leaks.push(JSON.stringify(state));
       }
     };
     try {
@@ -313,7 +352,12 @@ describe("no role or claim leaks across units on a replica's connections", () =>
     const probe = connect(bouncer.url, { max: 4, prepare: false });
     try {
       await probe`select set_config('request.jwt.claims', '{"sub":"leaked"}', false)`;
-      const seen = await Promise.all(Array.from({ length: 20 }, () => probe<{ claims: string }[]>`select coalesce(current_setting('request.jwt.claims', true), '') as claims`));
+      const seen = await Promise.all(
+        Array.from(
+          { length: 20 },
+          () => probe<{ claims: string }[]>`select coalesce(current_setting('request.jwt.claims', true), '') as claims`,
+        ),
+      );
       expect(seen.some(([row]) => row?.claims.includes("leaked"))).toBe(true);
       // Clean up what this test left on the pooled server connections.
       await Promise.all(Array.from({ length: 6 }, () => probe`select set_config('request.jwt.claims', '', false)`));
