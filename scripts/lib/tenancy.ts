@@ -5,7 +5,8 @@
  *
  * Tenant tables are the tables of `public` with an `organization_id` column,
  * except `audit_log` (its rows outlive their organization, and some have
- * none) and `roles` (its built-in rows belong to no organization): in the
+ * none), `roles` and `role_permissions` (their built-in rows belong to no
+ * organization; an organization's own roles ride along as reference rows): in the
  * plan they are distributed by `organization_id` and co-located. Every other
  * table of `public` (`organizations` itself, `users`, the role catalog)
  * becomes a reference table, copied to every node. Whatever a migration or
@@ -47,7 +48,7 @@
 import type postgres from "postgres";
 
 /** Tables with `organization_id` that are not distributed by it (see above). */
-export const NOT_DISTRIBUTED = ["audit_log", "roles"] as const;
+export const NOT_DISTRIBUTED = ["audit_log", "roles", "role_permissions"] as const;
 
 export interface TenancyFinding {
   rule:
