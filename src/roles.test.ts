@@ -82,14 +82,14 @@ describe("organization-defined roles", () => {
     );
   });
 
-  it("bad input is ValidationError before the database", async () => {
+  it("bad input is ValidationError before the database; an unknown permission, from the database", async () => {
     const bad: unknown[] = [
       { organizationId: ORG.acme, key: "admin", name: "A", rank: 10, permissions: [] },
       { organizationId: ORG.acme, key: "Bad Key", name: "A", rank: 10, permissions: [] },
       { organizationId: ORG.acme, key: "ok_key", name: " ", rank: 10, permissions: [] },
       { organizationId: ORG.acme, key: "ok_key", name: "A", rank: 50, permissions: [] },
       { organizationId: ORG.acme, key: "ok_key", name: "A", rank: 0, permissions: [] },
-      { organizationId: ORG.acme, key: "ok_key", name: "A", rank: 10, permissions: ["clients.steal"] },
+      { organizationId: ORG.acme, key: "ok_key", name: "A", rank: 10, permissions: ["Clients.Steal"] },
       { organizationId: ORG.acme, key: "ok_key", name: "A", rank: 10, permissions: ["clients.read", "clients.read"] },
       { organizationId: "acme", key: "ok_key", name: "A", rank: 10, permissions: [] },
     ];
@@ -100,6 +100,20 @@ describe("organization-defined roles", () => {
         undefined,
       );
     }
+    // A well-formed key the catalog lacks (the catalog is extensible): the database's answer.
+    await expectError(
+      as(USER.alice, (tx) =>
+        createRole(tx, {
+          organizationId: ORG.acme,
+          key: "ok_key",
+          name: "A",
+          rank: 10,
+          permissions: ["clients.steal"],
+        }),
+      ),
+      ValidationError,
+      "22023",
+    );
     await expectError(
       as(USER.alice, (tx) => updateRole(tx, { roleId: ORG.acme })),
       ValidationError,
