@@ -37,6 +37,12 @@ alter policy clients_select_readers_or_assigned on public.clients
 comment on policy clients_select_readers_or_assigned on public.clients is
   'Holders of clients.read (owner, admin, manager, viewer, or an organization''s role with it) see every client of the organization; holders of clients.work_assigned (member, or an organization''s role with it) the clients assigned to them. The rule is written twice: once with the workable clients as a hashed set (one lookup per row, wherever rows are checked), once as arrays compared with columns (every arm an index condition; created_at is compared with (select now()), computed once per statement), which indexes serve and a bitmap heap scan does not check again. The third arm lets a creator read back, in the transaction that created it, the client it just inserted (insert ... returning, supabase-js insert().select()): the creator''s assignment is written by an AFTER trigger, too late for RETURNING. created_by and created_at are not writable through the API, so the arm matches nothing outside that transaction, and only while the creator may still create clients there.';
 
+-- The function sets pg_trgm.word_similarity_threshold. Until pg_trgm's library
+-- is loaded in this session that name is only a placeholder, which a role that
+-- is not a superuser (postgres, on hosted Supabase) may not set: call one of its
+-- functions first, so the setting is pg_trgm's own (any user may set it).
+select extensions.word_similarity('a', 'a');
+
 create or replace function public.search_clients(organization_id uuid, query text, max_results integer default 20)
 returns setof public.clients
 language plpgsql
