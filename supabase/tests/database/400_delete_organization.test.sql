@@ -22,6 +22,11 @@ select plan(40);
 
 \ir personas.psql
 
+create function pg_temp.act(id uuid) returns void language plpgsql as $$
+begin
+  perform set_config('request.jwt.claims', json_build_object('sub', id, 'role', 'authenticated')::text, true);
+  set local role authenticated;
+end $$;
 create function pg_temp.u(n int) returns uuid language sql immutable as $$
   select ('40000000-0000-4000-a000-0000000000' || lpad(n::text, 2, '0'))::uuid $$;
 create function pg_temp.o(n int) returns uuid language sql immutable as $$
@@ -65,7 +70,7 @@ select ('40000000-0000-4000-9000-0000000' || lpad((org * 1000 + i)::text, 5, '0'
   from (values (1, 3), (2, 5), (3, 1)) s (org, k), generate_series(1, s.k) i;
 insert into public.user_clients (organization_id, user_id, client_id)
 select pg_temp.o(1), pg_temp.u(3), c.id from public.clients c where c.organization_id = pg_temp.o(1) order by c.name limit 2;
-select pg_temp.as_uid(pg_temp.u(1));
+select pg_temp.act(pg_temp.u(1));
 select public.invite_member(pg_temp.o(1), 'newcomer-400@example.com', 'member');
 select pg_temp.as_postgres();
 set constraints all immediate;
@@ -89,19 +94,19 @@ select throws_ok($$select public.delete_organization(pg_temp.o(1))$$, '42501', '
 select pg_temp.as_service();
 select throws_ok($$select public.delete_organization(pg_temp.o(1))$$, '42501', 'permission denied for function delete_organization',
   'T400.02 the service cannot call delete_organization (it has the batched deletion)');
-select pg_temp.as_uid(pg_temp.u(6));
+select pg_temp.act(pg_temp.u(6));
 select throws_ok($$select public.delete_organization(pg_temp.o(1))$$, 'P0002', 'organization not found',
   'T400.03 a non-member is told the organization does not exist (P0002)');
-select pg_temp.as_uid(pg_temp.u(5));
+select pg_temp.act(pg_temp.u(5));
 select throws_ok($$select public.delete_organization(pg_temp.o(1))$$, 'P0002', 'organization not found',
   'T400.04 the owner of another organization cannot delete it (P0002)');
-select pg_temp.as_uid(pg_temp.u(4));
+select pg_temp.act(pg_temp.u(4));
 select throws_ok($$select public.delete_organization(pg_temp.o(1))$$, '42501',
   'permission denied: organization.delete is required in this organization', 'T400.05 a viewer cannot delete (organization.delete)');
-select pg_temp.as_uid(pg_temp.u(3));
+select pg_temp.act(pg_temp.u(3));
 select throws_ok($$select public.delete_organization(pg_temp.o(1))$$, '42501',
   'permission denied: organization.delete is required in this organization', 'T400.06 a member cannot delete (organization.delete)');
-select pg_temp.as_uid(pg_temp.u(2));
+select pg_temp.act(pg_temp.u(2));
 select throws_ok($$select public.delete_organization(pg_temp.o(1))$$, '42501',
   'permission denied: organization.delete is required in this organization', 'T400.07 an admin cannot delete (owners only)');
 select pg_temp.as_postgres();
@@ -110,7 +115,7 @@ select ok(exists (select 1 from public.organizations where id = pg_temp.o(1))
   'T400.08 after the refusals the organization and its clients are all there');
 
 -- R2 no plain DELETE ------------------------------------------------------------------------
-select pg_temp.as_uid(pg_temp.u(1));
+select pg_temp.act(pg_temp.u(1));
 select throws_ok($$delete from public.organizations where id = pg_temp.o(1)$$, '42501', 'permission denied for table organizations',
   'T400.09 the owner cannot delete through the table (no DELETE grant): the RPC is the path');
 select pg_temp.as_service();
@@ -124,8 +129,8 @@ select ok(not exists (select 1 from pg_policies where tablename = 'organizations
   'T400.12 no delete policy remains on organizations');
 
 -- R1, R3, R4 the owner deletes --------------------------------------------------------------
-select pg_temp.as_uid(pg_temp.u(2));
-select pg_temp.as_uid(pg_temp.u(1));
+select pg_temp.act(pg_temp.u(2));
+select pg_temp.act(pg_temp.u(1));
 select lives_ok($$select public.delete_organization(pg_temp.o(1))$$, 'T400.13 the owner deletes the organization');
 select lives_ok($$set constraints all immediate$$, 'T400.14 the deletion passes the commit-time owner invariant');
 set constraints all deferred;
@@ -152,13 +157,13 @@ select results_eq(
             '{"public.organizations": 1, "public.organization_users": 4, "public.user_roles": 4, "public.clients": 3,
               "public.user_clients": 2, "public.invitations": 1}'::jsonb, 'delete_organization')$$,
   'T400.22 the summary entry records who deleted it and how many rows of each table went');
-select pg_temp.as_uid(pg_temp.u(1));
+select pg_temp.act(pg_temp.u(1));
 select is_empty($$select 1 from public.audit_log where organization_id = pg_temp.o(1)$$,
   'T400.23 its former owner no longer reads the deleted organization''s audit entries');
 select pg_temp.as_service();
 select ok((select count(*) from public.audit_log where organization_id = pg_temp.o(1)) > 1,
   'T400.24 the service reads them');
-select pg_temp.as_uid(pg_temp.u(1));
+select pg_temp.act(pg_temp.u(1));
 select throws_ok($$select public.delete_organization(pg_temp.o(1))$$, 'P0002', 'organization not found',
   'T400.25 deleting it again: not found');
 
@@ -174,7 +179,7 @@ select throws_ok($$update public.organizations set id = pg_temp.o(1) where id = 
   'T400.28 nor by changing another organization''s id');
 
 -- R4 the purge's audit skip cannot be forged -----------------------------------------------------
-select pg_temp.as_uid(pg_temp.u(5));
+select pg_temp.act(pg_temp.u(5));
 select set_config('org_layer.purging_organization', pg_temp.o(2)::text, true);
 delete from public.clients where id = '40000000-0000-4000-9000-000000002005';
 select pg_temp.as_postgres();
@@ -184,7 +189,7 @@ select is((select count(*)::int from public.audit_log where table_name = 'client
 select set_config('org_layer.purging_organization', '', true);
 
 -- A table added later goes too (its foreign key does not even cascade) ------------------------------
-select pg_temp.as_uid(pg_temp.u(1));
+select pg_temp.act(pg_temp.u(1));
 select lives_ok($$select public.delete_organization(pg_temp.o(3))$$,
   'T400.30 an organization with rows in a table added later is deleted');
 select pg_temp.as_postgres();
@@ -196,13 +201,13 @@ select is((select new -> 'deleted_rows' -> 'public.t400_notes' from public.audit
 -- R6 size limit and the batched deletion ------------------------------------------------------------
 select pg_temp.as_service();
 update public.settings set delete_organization_max_rows = 5 where id;
-select pg_temp.as_uid(pg_temp.u(5));
+select pg_temp.act(pg_temp.u(5));
 select throws_ok($$select public.delete_organization(pg_temp.o(2))$$, 'P0001',
   'organization too large to delete in one call: more than 5 rows',
   'T400.33 above settings.delete_organization_max_rows the RPC refuses');
 select pg_temp.as_postgres();
 select is((select count(*)::int from public.clients where organization_id = pg_temp.o(2)), 4, 'T400.34 and deletes nothing');
-select pg_temp.as_uid(pg_temp.u(5));
+select pg_temp.act(pg_temp.u(5));
 select throws_ok($$select private.delete_organization_batch(pg_temp.o(2), 2)$$, '42501', null,
   'T400.35 a signed-in user cannot run the batched deletion (service only)');
 create temp table t_y_before as select id from public.audit_log where organization_id = pg_temp.o(2);

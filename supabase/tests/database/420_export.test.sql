@@ -22,6 +22,11 @@ select plan(30);
 
 \ir personas.psql
 
+create function pg_temp.act(id uuid) returns void language plpgsql as $$
+begin
+  perform set_config('request.jwt.claims', json_build_object('sub', id, 'role', 'authenticated')::text, true);
+  set local role authenticated;
+end $$;
 create function pg_temp.u(n int) returns uuid language sql immutable as $$
   select ('42000000-0000-4000-a000-0000000000' || lpad(n::text, 2, '0'))::uuid $$;
 create function pg_temp.o(n int) returns uuid language sql immutable as $$
@@ -50,10 +55,10 @@ insert into public.clients (id, organization_id, name) values
   ('42000000-0000-4000-9000-000000000003', pg_temp.o(3), 'Client G1');
 insert into public.user_clients (organization_id, user_id, client_id) values
   (pg_temp.o(1), pg_temp.u(3), '42000000-0000-4000-9000-000000000001');
-select pg_temp.as_uid(pg_temp.u(1));
+select pg_temp.act(pg_temp.u(1));
 select public.invite_member(pg_temp.o(1), 'invitee-420@example.com', 'viewer');
 -- The member u3 creates a client: an audit entry where u3 is the actor.
-select pg_temp.as_uid(pg_temp.u(3));
+select pg_temp.act(pg_temp.u(3));
 insert into public.clients (organization_id, name) values (pg_temp.o(3), 'Made by u3');
 select pg_temp.as_postgres();
 
@@ -71,21 +76,21 @@ select throws_ok($$select * from public.account_deletion_blockers()$$, '42501', 
 select pg_temp.as_service();
 select throws_ok($$select public.export_organization(pg_temp.o(1))$$, '42501', 'permission denied for function export_organization',
   'T420.04 the service does not call the RPC (it has the streaming export)');
-select pg_temp.as_uid(pg_temp.u(5));
+select pg_temp.act(pg_temp.u(5));
 select throws_ok($$select public.export_organization(pg_temp.o(1))$$, 'P0002', 'organization not found',
   'T420.05 a non-member is told the organization does not exist');
-select pg_temp.as_uid(pg_temp.u(4));
+select pg_temp.act(pg_temp.u(4));
 select throws_ok($$select public.export_organization(pg_temp.o(1))$$, 'P0002', 'organization not found',
   'T420.06 the owner of another organization cannot export it');
-select pg_temp.as_uid(pg_temp.u(2));
+select pg_temp.act(pg_temp.u(2));
 select throws_ok($$select public.export_organization(pg_temp.o(1))$$, '42501',
   'permission denied: organization.delete is required in this organization', 'T420.07 an admin cannot export (owners only)');
-select pg_temp.as_uid(pg_temp.u(3));
+select pg_temp.act(pg_temp.u(3));
 select throws_ok($$select public.export_organization(pg_temp.o(1))$$, '42501',
   'permission denied: organization.delete is required in this organization', 'T420.08 a member cannot export');
 
 -- R2 the document -----------------------------------------------------------------------------------
-select pg_temp.as_uid(pg_temp.u(1));
+select pg_temp.act(pg_temp.u(1));
 update t_doc set doc = public.export_organization(pg_temp.o(1)) where true;
 select pg_temp.as_postgres();
 select ok((select doc from t_doc) ?& array['organization', 'members', 'roles', 'clients', 'assignments', 'invitations', 'audit_log'],
@@ -114,13 +119,13 @@ select ok((select r -> 'permissions' ? 'organization.delete' from t_doc, jsonb_a
 -- R3 size limit -------------------------------------------------------------------------------------
 select pg_temp.as_service();
 update public.settings set export_organization_max_rows = 3 where id;
-select pg_temp.as_uid(pg_temp.u(1));
+select pg_temp.act(pg_temp.u(1));
 select throws_ok($$select public.export_organization(pg_temp.o(1))$$, 'P0001',
   'organization too large to export in one call: more than 3 rows',
   'T420.19 above settings.export_organization_max_rows the RPC refuses (streaming export instead)');
 
 -- R4 export_my_data -----------------------------------------------------------------------------------
-select pg_temp.as_uid(pg_temp.u(3));
+select pg_temp.act(pg_temp.u(3));
 update t_doc set doc = public.export_my_data() where true;
 select pg_temp.as_postgres();
 select is((select doc -> 'profile' ->> 'email' from t_doc), 'export3@example.com', 'T420.20 export_my_data: the caller''s profile');
@@ -137,21 +142,21 @@ select ok((select count(*) from public.audit_log where actor_id = pg_temp.u(3)) 
           and (select bool_and((select array_agg(k order by k) from jsonb_object_keys(e) k) = array['action', 'created_at', 'record_id', 'table_name'])
                  from t_doc, jsonb_array_elements(doc -> 'audit_entries') e),
   'T420.24 as metadata only: table, action, time, record id (never old or new rows)');
-select pg_temp.as_uid(pg_temp.u(5));
+select pg_temp.act(pg_temp.u(5));
 select results_eq($$select public.export_my_data() -> 'memberships', public.export_my_data() -> 'profile' ->> 'id'$$,
   $$values ('[]'::jsonb, pg_temp.u(5)::text)$$, 'T420.25 a user in no organization gets their profile and no memberships');
 
 -- R5 account_deletion_blockers ----------------------------------------------------------------------------
-select pg_temp.as_uid(pg_temp.u(1));
+select pg_temp.act(pg_temp.u(1));
 select results_eq($$select organization_id, name, reason from public.account_deletion_blockers()$$,
   $$values (pg_temp.o(1), 'Exported', 'only_owner')$$,
   'T420.26 the only owner of an organization with other members is blocked there, not where another owner remains');
-select pg_temp.as_uid(pg_temp.u(4));
+select pg_temp.act(pg_temp.u(4));
 select is_empty($$select * from public.account_deletion_blockers()$$,
   'T420.27 the only member of an organization is not blocked (it goes with the account)');
-select pg_temp.as_uid(pg_temp.u(2));
+select pg_temp.act(pg_temp.u(2));
 select is_empty($$select * from public.account_deletion_blockers()$$, 'T420.28 an admin who owns nothing alone is not blocked');
-select pg_temp.as_uid(pg_temp.u(3));
+select pg_temp.act(pg_temp.u(3));
 select is_empty($$select * from public.account_deletion_blockers()$$, 'T420.29 a plain member is not blocked');
 select pg_temp.as_postgres();
 select ok(not has_function_privilege('service_role', 'public.account_deletion_blockers()', 'execute')
