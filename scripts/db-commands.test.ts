@@ -31,13 +31,33 @@ async function setup(asUser: string | null): Promise<Setup> {
 }
 
 function command(s: Setup, script: string) {
-  const env = { ...process.env, DATABASE_URL: s.url, DB_DATA_DIR: path.join(s.dir, "data"), PG_ENGINE: engine, HOME: s.dir };
+  const env = {
+    ...process.env,
+    DATABASE_URL: s.url,
+    DB_DATA_DIR: path.join(s.dir, "data"),
+    PG_ENGINE: engine,
+    HOME: s.dir,
+  };
   const args = [path.join(ROOT, "scripts", `${script}.ts`)];
   const result = s.asUser
-    ? spawnSync("runuser", ["-u", s.asUser, "--", "env", ...Object.entries(env).filter(([k]) => /^(DATABASE_URL|DB_DATA_DIR|PG_ENGINE|HOME|PATH|PG_BIN)$/.test(k)).map(([k, v]) => `${k}=${v}`), tsx, ...args], {
-        cwd: ROOT,
-        encoding: "utf8",
-      })
+    ? spawnSync(
+        "runuser",
+        [
+          "-u",
+          s.asUser,
+          "--",
+          "env",
+          ...Object.entries(env)
+            .filter(([k]) => /^(DATABASE_URL|DB_DATA_DIR|PG_ENGINE|HOME|PATH|PG_BIN)$/.test(k))
+            .map(([k, v]) => `${k}=${v}`),
+          tsx,
+          ...args,
+        ],
+        {
+          cwd: ROOT,
+          encoding: "utf8",
+        },
+      )
     : spawnSync(tsx, args, { cwd: ROOT, encoding: "utf8", env });
   return { status: result.status, out: `${result.stdout}${result.stderr}` };
 }
@@ -88,7 +108,10 @@ for (const run of runs) {
       expect(r.out).toContain(s.url);
       expect(r.out).toContain("loaded supabase/seed.sql");
       expect(r.status).toBe(0);
-      const [row] = await withSql(s.url, (sql) => sql`select auth.uid() as uid, current_setting('server_version_num')::int / 10000 as major`);
+      const [row] = await withSql(
+        s.url,
+        (sql) => sql`select auth.uid() as uid, current_setting('server_version_num')::int / 10000 as major`,
+      );
       expect(row?.uid).toBeNull();
       expect(row?.major).toBe(engine === "embedded" ? 17 : Number(row?.major));
     });

@@ -14,7 +14,11 @@ main(async () => {
   const { engine, target } = here;
   step(engineLabel(engine));
   const { wasRunning } = await startCluster(here);
-  step(wasRunning ? `already running on port ${target.port}` : `started on port ${target.port} (log: ${here.cluster.logFile})`);
+  step(
+    wasRunning
+      ? `already running on port ${target.port}`
+      : `started on port ${target.port} (log: ${here.cluster.logFile})`,
+  );
   if (!(await databaseExists(adminUrlFor(target.url), target.database))) {
     await createDatabase(adminUrlFor(target.url), target.database);
     step(`created database ${target.database}`);

@@ -25,7 +25,10 @@ main(async () => {
     const generated = await generate(url);
     const changed = drift(generated);
     if (check) {
-      if (changed.length) fail(`Generated files are out of date with the migrations: ${changed.join(", ")}\nRun \`npm run db:types\` and commit the result.`);
+      if (changed.length)
+        fail(
+          `Generated files are out of date with the migrations: ${changed.join(", ")}\nRun \`npm run db:types\` and commit the result.`,
+        );
       step("generated files match the migrations");
       return;
     }

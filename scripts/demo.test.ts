@@ -19,7 +19,10 @@ const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
 /** `tsx scripts/demo.ts` with DATABASE_URL = url: exit code and output. */
 function runDemo(url: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, [path.join(ROOT, "scripts", "demo.ts")], { cwd: ROOT, env: { ...process.env, DATABASE_URL: url } });
+    const child = spawn(tsx, [path.join(ROOT, "scripts", "demo.ts")], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: url },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));
@@ -96,7 +99,10 @@ describe("npm run demo on the seeded database", () => {
     const bySection = sections(run.stdout);
     for (const [key] of PERSONAS) {
       const lines = bySection.get(key) ?? [];
-      expect(lines.some((l) => /(^|\s)✔ \S/.test(l)), `${key}: a ✔`).toBe(true);
+      expect(
+        lines.some((l) => /(^|\s)✔ \S/.test(l)),
+        `${key}: a ✔`,
+      ).toBe(true);
       const refused = lines.filter((l) => l.includes("✖"));
       expect(refused.length, `${key}: a ✖`).toBeGreaterThan(0);
       for (const line of refused) expect(line, `${key}: rule and error`).toMatch(REFUSED);
@@ -107,10 +113,13 @@ describe("npm run demo on the seeded database", () => {
   });
 
   it("shows the rules of the permission model where they apply", () => {
-    const line = (key: string, pattern: RegExp) => (sections(run.stdout).get(key) ?? []).find((l) => pattern.test(l)) ?? "";
+    const line = (key: string, pattern: RegExp) =>
+      (sections(run.stdout).get(key) ?? []).find((l) => pattern.test(l)) ?? "";
     expect(line("alice", /✖ make yourself owner/)).toContain("nobody changes their own roles");
     expect(line("alice", /✖ leave Acme/)).toMatch(/every organization keeps an owner +InvariantError P0001/);
-    expect(line("bob", /✖ make carol \(manager\) owner/)).toMatch(/only owners grant or revoke owner +ForbiddenError 42501/);
+    expect(line("bob", /✖ make carol \(manager\) owner/)).toMatch(
+      /only owners grant or revoke owner +ForbiddenError 42501/,
+    );
     expect(line("carol", /✖ rename Acme/)).toContain("organization.update is required");
     expect(line("dave", /update .*\(dave's\)/)).toContain("✔");
     expect(line("dave", /✖ update .*\(nobody's\)/)).toMatch(/member sees only assigned clients +NotFoundError P0002/);

@@ -22,7 +22,10 @@ const suite = useOrgDb();
 const { test, as } = suite;
 
 /** Entry ids of an organization as the superuser sees them, latest first, with the same filters. */
-async function allEntryIds(organizationId: string, f: { tableName?: string; action?: string; actorId?: string; recordId?: string } = {}): Promise<string[]> {
+async function allEntryIds(
+  organizationId: string,
+  f: { tableName?: string; action?: string; actorId?: string; recordId?: string } = {},
+): Promise<string[]> {
   const rows = await test.sql<{ id: string }[]>`
     select id from public.audit_log
     where organization_id = ${organizationId}
@@ -49,7 +52,10 @@ async function allPages(run: <T>(work: (tx: Tx) => Promise<T>) => Promise<T>, in
   return entries;
 }
 
-const asUserRun = (user: string) => <T>(work: (tx: Tx) => Promise<T>) => suite.db.asUser(user, work);
+const asUserRun =
+  (user: string) =>
+  <T>(work: (tx: Tx) => Promise<T>) =>
+    suite.db.asUser(user, work);
 
 describe("listAuditLog", () => {
   it("the seed's history is there, latest first; keyset pages return every entry exactly once, in order", async () => {
@@ -59,7 +65,9 @@ describe("listAuditLog", () => {
       const entries = await allPages(asUserRun(USER.alice), { organizationId: ORG.acme, limit });
       expect(entries.map((e) => e.id)).toEqual(expected);
       for (let i = 1; i < entries.length; i++) {
-        expect(new Date(entries[i - 1]!.createdAt).getTime()).toBeGreaterThanOrEqual(new Date(entries[i]!.createdAt).getTime());
+        expect(new Date(entries[i - 1]!.createdAt).getTime()).toBeGreaterThanOrEqual(
+          new Date(entries[i]!.createdAt).getTime(),
+        );
       }
     }
   });
@@ -70,7 +78,13 @@ describe("listAuditLog", () => {
     expect(page.items).toHaveLength(1);
     expect(page.next).not.toBeNull();
     const [entry] = page.items;
-    expect(entry).toMatchObject({ organizationId: ORG.acme, actorId: USER.carol, tableName: "clients", action: "update", recordId: client(1, 3) });
+    expect(entry).toMatchObject({
+      organizationId: ORG.acme,
+      actorId: USER.carol,
+      tableName: "clients",
+      action: "update",
+      recordId: client(1, 3),
+    });
     expect((entry!.new as { name: string }).name).toBe("Renamed by Carol");
     expect((entry!.old as { name: string }).name).not.toBe("Renamed by Carol");
   });
@@ -95,26 +109,40 @@ describe("listAuditLog", () => {
       const entries = await allPages(asUserRun(USER.alice), { organizationId: ORG.acme, limit: 4, ...f });
       const expected = await allEntryIds(ORG.acme, f);
       expect(expected.length, JSON.stringify(f)).toBeGreaterThan(0);
-      expect(entries.map((e) => e.id), JSON.stringify(f)).toEqual(expected);
+      expect(
+        entries.map((e) => e.id),
+        JSON.stringify(f),
+      ).toEqual(expected);
     }
   });
 
   it("only owners and admins (audit.read) read it: every other member, and non-members, get an empty page", async () => {
     expect((await as(USER.bob, (tx) => listAuditLog(tx, { organizationId: ORG.acme }))).items.length).toBe(50);
-    expect((await as(USER.grace, (tx) => listAuditLog(tx, { organizationId: ORG.globex }))).items.length).toBeGreaterThan(0);
+    expect(
+      (await as(USER.grace, (tx) => listAuditLog(tx, { organizationId: ORG.globex }))).items.length,
+    ).toBeGreaterThan(0);
     for (const user of [USER.carol, USER.dave, USER.erin, USER.mallory, USER.frank, USER.nora]) {
       expect(await as(user, (tx) => listAuditLog(tx, { organizationId: ORG.acme }))).toEqual({ items: [], next: null });
     }
-    expect(await as(USER.alice, (tx) => listAuditLog(tx, { organizationId: ORG.globex }))).toEqual({ items: [], next: null });
+    expect(await as(USER.alice, (tx) => listAuditLog(tx, { organizationId: ORG.globex }))).toEqual({
+      items: [],
+      next: null,
+    });
   });
 
   it("invitation entries never carry the token hash", async () => {
-    await as(USER.bob, (tx) => inviteMember(tx, { organizationId: ORG.acme, email: "audited@example.com", role: "viewer" }));
-    const entries = await allPages(asUserRun(USER.alice), { organizationId: ORG.acme, tableName: "invitations", limit: 10 });
+    await as(USER.bob, (tx) =>
+      inviteMember(tx, { organizationId: ORG.acme, email: "audited@example.com", role: "viewer" }),
+    );
+    const entries = await allPages(asUserRun(USER.alice), {
+      organizationId: ORG.acme,
+      tableName: "invitations",
+      limit: 10,
+    });
     expect(entries.length).toBeGreaterThanOrEqual(2);
     for (const e of entries) {
-      expect(Object.keys((e.new ?? {}))).not.toContain("token_hash");
-      expect(Object.keys((e.old ?? {}))).not.toContain("token_hash");
+      expect(Object.keys(e.new ?? {})).not.toContain("token_hash");
+      expect(Object.keys(e.old ?? {})).not.toContain("token_hash");
     }
     expect(entries[0]).toMatchObject({ action: "insert", actorId: USER.bob });
     expect((entries[0]!.new as { email: string }).email).toBe("audited@example.com");
@@ -122,8 +150,16 @@ describe("listAuditLog", () => {
 
   it("entries are append-only for users: even an owner cannot change or delete one (ForbiddenError 42501)", async () => {
     const [entry] = (await as(USER.alice, (tx) => listAuditLog(tx, { organizationId: ORG.acme, limit: 1 }))).items;
-    await expectError(as(USER.alice, (tx) => tx.update(auditLog).set({ action: "delete" }).where(eq(auditLog.id, entry!.id))), ForbiddenError, "42501");
-    await expectError(as(USER.alice, (tx) => tx.delete(auditLog).where(eq(auditLog.id, entry!.id))), ForbiddenError, "42501");
+    await expectError(
+      as(USER.alice, (tx) => tx.update(auditLog).set({ action: "delete" }).where(eq(auditLog.id, entry!.id))),
+      ForbiddenError,
+      "42501",
+    );
+    await expectError(
+      as(USER.alice, (tx) => tx.delete(auditLog).where(eq(auditLog.id, entry!.id))),
+      ForbiddenError,
+      "42501",
+    );
     const [row] = await test.sql<{ action: string }[]>`select action from public.audit_log where id = ${entry!.id}`;
     expect(row?.action).toBe(entry!.action);
   });
@@ -133,11 +169,19 @@ describe("listAuditLog", () => {
     const whileAlive = await allPages(asUserRun(USER.nora), { organizationId: org.id });
     expect(whileAlive.map((e) => e.tableName).sort()).toEqual(["organization_users", "organizations", "user_roles"]);
     await as(USER.nora, (tx) => deleteOrganization(tx, { organizationId: org.id }));
-    expect(await as(USER.nora, (tx) => listAuditLog(tx, { organizationId: org.id }))).toEqual({ items: [], next: null });
+    expect(await as(USER.nora, (tx) => listAuditLog(tx, { organizationId: org.id }))).toEqual({
+      items: [],
+      next: null,
+    });
     const kept = await allPages((work) => suite.db.asService(work), { organizationId: org.id });
     expect(kept.map((e) => e.id)).toEqual(await allEntryIds(org.id));
     expect(kept[0]).toMatchObject({ tableName: expect.any(String), action: "delete", actorId: USER.nora });
-    expect(kept.filter((e) => e.tableName === "organizations").map((e) => e.action).sort()).toEqual(["delete", "insert"]);
+    expect(
+      kept
+        .filter((e) => e.tableName === "organizations")
+        .map((e) => e.action)
+        .sort(),
+    ).toEqual(["delete", "insert"]);
   });
 
   it("bad input is ValidationError before the database: unknown table or action, limit, ids, cursor", async () => {
@@ -152,7 +196,11 @@ describe("listAuditLog", () => {
       { organizationId: "acme" },
     ];
     for (const input of bad) {
-      await expectError(as(USER.alice, (tx) => listAuditLog(tx, input as AuditListInput)), ValidationError, undefined);
+      await expectError(
+        as(USER.alice, (tx) => listAuditLog(tx, input as AuditListInput)),
+        ValidationError,
+        undefined,
+      );
     }
   });
 });

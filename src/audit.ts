@@ -20,7 +20,12 @@ export async function listAuditLog(tx: Tx, input: AuditListInput): Promise<Audit
   if (actorId) filters.push(eq(auditLog.actorId, actorId));
   if (recordId) filters.push(eq(auditLog.recordId, recordId));
   if (before) {
-    filters.push(or(lt(auditLog.createdAt, before.createdAt), and(eq(auditLog.createdAt, before.createdAt), lt(auditLog.id, before.id))));
+    filters.push(
+      or(
+        lt(auditLog.createdAt, before.createdAt),
+        and(eq(auditLog.createdAt, before.createdAt), lt(auditLog.id, before.id)),
+      ),
+    );
   }
   return guard(async () => {
     const rows = await tx

@@ -33,7 +33,9 @@ export function claimsFor(id: string, extra: Partial<Omit<UserClaims, "sub">> = 
 
 const claimsSchema = z.looseObject({
   sub: z.uuid({ error: "the token's sub must be a user id" }),
-  role: z.enum(["authenticated", "anon"], { error: "the token's role must be authenticated or anon; use asService for trusted jobs" }),
+  role: z.enum(["authenticated", "anon"], {
+    error: "the token's role must be authenticated or anon; use asService for trusted jobs",
+  }),
 });
 
 /** Check claims given directly (they must name a user and a non-service role). */
@@ -57,7 +59,8 @@ type KeyInput = Parameters<typeof jwtVerify>[1];
 function keyFor(options: JwtOptions): KeyInput {
   if (options.secret) return new TextEncoder().encode(options.secret);
   if (options.jwks) {
-    if (typeof options.jwks === "string" || options.jwks instanceof URL) return createRemoteJWKSet(new URL(options.jwks));
+    if (typeof options.jwks === "string" || options.jwks instanceof URL)
+      return createRemoteJWKSet(new URL(options.jwks));
     return createLocalJWKSet(options.jwks);
   }
   throw new ValidationError("JWT verification needs the project's secret or its JWKS");
@@ -75,7 +78,8 @@ export type JwtVerifier = (token: string) => Promise<UserClaims>;
 export function jwtVerifier(options: JwtOptions): JwtVerifier {
   let key: KeyInput | undefined;
   return async (token) => {
-    if (typeof token !== "string" || token.length === 0) throw new ForbiddenError("missing access token", { code: "PGRST301" });
+    if (typeof token !== "string" || token.length === 0)
+      throw new ForbiddenError("missing access token", { code: "PGRST301" });
     let payload: JWTPayload;
     try {
       key ??= keyFor(options);
@@ -84,15 +88,21 @@ export function jwtVerifier(options: JwtOptions): JwtVerifier {
         ...(options.issuer ? { issuer: options.issuer } : {}),
       }));
     } catch (error) {
-      throw new ForbiddenError(`invalid access token: ${error instanceof Error ? error.message : String(error)}`, { code: "PGRST301", cause: error });
+      throw new ForbiddenError(`invalid access token: ${error instanceof Error ? error.message : String(error)}`, {
+        code: "PGRST301",
+        cause: error,
+      });
     }
     try {
       return checkClaims(payload);
     } catch (error) {
-      throw new ForbiddenError(`access token not usable as a user: ${error instanceof Error ? error.message : String(error)}`, {
-        code: "PGRST301",
-        cause: error,
-      });
+      throw new ForbiddenError(
+        `access token not usable as a user: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          code: "PGRST301",
+          cause: error,
+        },
+      );
     }
   };
 }

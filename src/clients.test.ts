@@ -18,6 +18,7 @@ import {
   getClient,
   listAssignments,
   listClients,
+  searchClients,
   unassignClient,
   updateClient,
   type Client,
@@ -29,7 +30,10 @@ const suite = useOrgDb();
 const { test, as } = suite;
 
 /** Ids of an organization's clients as the superuser sees them, in the layer's order (name, id). */
-async function allClientIds(organizationId: string, where: { search?: string; status?: string } = {}): Promise<string[]> {
+async function allClientIds(
+  organizationId: string,
+  where: { search?: string; status?: string } = {},
+): Promise<string[]> {
   const rows = await test.sql<{ id: string }[]>`
     select id from public.clients
     where organization_id = ${organizationId}
@@ -40,7 +44,10 @@ async function allClientIds(organizationId: string, where: { search?: string; st
 }
 
 /** Every page of listClients, following the keyset cursor to the end. */
-async function allPages(user: string, input: ClientListInput): Promise<{ ids: string[]; pages: number; names: string[] }> {
+async function allPages(
+  user: string,
+  input: ClientListInput,
+): Promise<{ ids: string[]; pages: number; names: string[] }> {
   const ids: string[] = [];
   const names: string[] = [];
   let pages = 0;
@@ -65,7 +72,9 @@ async function countClients(): Promise<number> {
 }
 
 async function assignees(clientId: string): Promise<string[]> {
-  const rows = await test.sql<{ user_id: string }[]>`select user_id from public.user_clients where client_id = ${clientId} order by user_id`;
+  const rows = await test.sql<
+    { user_id: string }[]
+  >`select user_id from public.user_clients where client_id = ${clientId} order by user_id`;
   return rows.map((r) => r.user_id);
 }
 
@@ -83,15 +92,39 @@ describe("getClient", () => {
   });
 
   it("a client hidden by RLS is NotFoundError (P0002): a member's unassigned client, another organization's, a non-member's", async () => {
-    await expectError(as(USER.dave, (tx) => getClient(tx, { clientId: client(1, 6) })), NotFoundError, "P0002");
-    await expectError(as(USER.frank, (tx) => getClient(tx, { clientId: client(1, 1) })), NotFoundError, "P0002");
-    await expectError(as(USER.erin, (tx) => getClient(tx, { clientId: client(2, 1) })), NotFoundError, "P0002");
-    await expectError(as(USER.nora, (tx) => getClient(tx, { clientId: client(1, 1) })), NotFoundError, "P0002");
+    await expectError(
+      as(USER.dave, (tx) => getClient(tx, { clientId: client(1, 6) })),
+      NotFoundError,
+      "P0002",
+    );
+    await expectError(
+      as(USER.frank, (tx) => getClient(tx, { clientId: client(1, 1) })),
+      NotFoundError,
+      "P0002",
+    );
+    await expectError(
+      as(USER.erin, (tx) => getClient(tx, { clientId: client(2, 1) })),
+      NotFoundError,
+      "P0002",
+    );
+    await expectError(
+      as(USER.nora, (tx) => getClient(tx, { clientId: client(1, 1) })),
+      NotFoundError,
+      "P0002",
+    );
   });
 
   it("an id that does not exist is NotFoundError; an id that is not a uuid is ValidationError before the database", async () => {
-    await expectError(as(USER.alice, (tx) => getClient(tx, { clientId: randomUUID() })), NotFoundError, "P0002");
-    const error = await expectError(as(USER.alice, (tx) => getClient(tx, { clientId: "client-1" })), ValidationError, undefined);
+    await expectError(
+      as(USER.alice, (tx) => getClient(tx, { clientId: randomUUID() })),
+      NotFoundError,
+      "P0002",
+    );
+    const error = await expectError(
+      as(USER.alice, (tx) => getClient(tx, { clientId: "client-1" })),
+      ValidationError,
+      undefined,
+    );
     expect(error.issues.length).toBeGreaterThan(0);
   });
 });
@@ -119,7 +152,9 @@ describe("listClients", () => {
 
   it("a member sees only the clients assigned to them, on every page", async () => {
     const { ids } = await allPages(USER.dave, { organizationId: ORG.acme, limit: 2 });
-    const expected = (await allClientIds(ORG.acme)).filter((id) => [1, 2, 3, 4, 5].map((n) => client(1, n)).includes(id));
+    const expected = (await allClientIds(ORG.acme)).filter((id) =>
+      [1, 2, 3, 4, 5].map((n) => client(1, n)).includes(id),
+    );
     expect(ids).toEqual(expected);
     expect(ids).toHaveLength(5);
   });
@@ -133,8 +168,14 @@ describe("listClients", () => {
   });
 
   it("another organization's clients and a non-member's list are empty pages", async () => {
-    expect(await as(USER.frank, (tx) => listClients(tx, { organizationId: ORG.acme }))).toEqual({ items: [], next: null });
-    expect(await as(USER.nora, (tx) => listClients(tx, { organizationId: ORG.acme }))).toEqual({ items: [], next: null });
+    expect(await as(USER.frank, (tx) => listClients(tx, { organizationId: ORG.acme }))).toEqual({
+      items: [],
+      next: null,
+    });
+    expect(await as(USER.nora, (tx) => listClients(tx, { organizationId: ORG.acme }))).toEqual({
+      items: [],
+      next: null,
+    });
   });
 
   it("search is a case-insensitive name prefix", async () => {
@@ -158,7 +199,9 @@ describe("listClients", () => {
     });
     try {
       const search = async (text: string) =>
-        (await as(USER.alice, (tx) => listClients(tx, { organizationId: ORG.acme, search: text }))).items.map((c) => c.name);
+        (await as(USER.alice, (tx) => listClients(tx, { organizationId: ORG.acme, search: text }))).items.map(
+          (c) => c.name,
+        );
       expect(await search("100%")).toEqual(["100% Organic"]);
       expect((await search("100")).sort()).toEqual(["100 Percent", "100% Organic"]);
       expect(await search("A_B")).toEqual(["a_b Traders"]);
@@ -178,7 +221,9 @@ describe("listClients", () => {
       expect(ids).toEqual(await allClientIds(ORG.acme, { status }));
     }
     const daves = await allPages(USER.dave, { organizationId: ORG.acme, status: "active", limit: 1 });
-    const expected = (await allClientIds(ORG.acme, { status: "active" })).filter((id) => [1, 2, 3, 4, 5].map((n) => client(1, n)).includes(id));
+    const expected = (await allClientIds(ORG.acme, { status: "active" })).filter((id) =>
+      [1, 2, 3, 4, 5].map((n) => client(1, n)).includes(id),
+    );
     expect(daves.ids).toEqual(expected);
     const combined = await allPages(USER.bob, { organizationId: ORG.acme, search: "c", status: "active", limit: 1 });
     expect(combined.ids).toEqual(await allClientIds(ORG.acme, { search: "c", status: "active" }));
@@ -195,7 +240,89 @@ describe("listClients", () => {
       { organizationId: "acme" },
     ];
     for (const input of bad) {
-      await expectError(as(USER.alice, (tx) => listClients(tx, input as ClientListInput)), ValidationError, undefined);
+      await expectError(
+        as(USER.alice, (tx) => listClients(tx, input as ClientListInput)),
+        ValidationError,
+        undefined,
+      );
+    }
+  });
+});
+
+describe("searchClients", () => {
+  /** Ids of an organization's clients the user may read whose name or email contains `text` (the superuser's view, filtered by hand). */
+  async function readableContaining(user: string, organizationId: string, text: string): Promise<string[]> {
+    const rows = await test.sql<{ id: string }[]>`
+      select c.id from public.clients c
+      where c.organization_id = ${organizationId}
+        and (strpos(lower(c.name), lower(${text})) > 0 or strpos(lower(c.email), lower(${text})) > 0)
+        and (exists (select 1 from public.user_roles ur join public.role_permissions rp on rp.role_id = ur.role_id
+                     where ur.user_id = ${user} and ur.organization_id = c.organization_id and rp.permission = 'clients.read')
+             or exists (select 1 from public.user_clients uc where uc.user_id = ${user} and uc.client_id = c.id))`;
+    return rows.map((r) => r.id).sort();
+  }
+
+  it("returns exactly the clients each persona may read, as typed rows equal to getClient's", async () => {
+    for (const user of [
+      USER.alice,
+      USER.bob,
+      USER.carol,
+      USER.dave,
+      USER.erin,
+      USER.frank,
+      USER.heidi,
+      USER.mallory,
+      USER.nora,
+    ]) {
+      for (const organizationId of [ORG.acme, ORG.globex]) {
+        const found = await as(user, (tx) => searchClients(tx, { organizationId, query: "@client", maxResults: 100 }));
+        expect(found.map((c) => c.id).sort(), `${user} in ${organizationId}`).toEqual(
+          await readableContaining(user, organizationId, "@client"),
+        );
+        for (const c of found.slice(0, 3)) expect(c).toEqual(await as(user, (tx) => getClient(tx, { clientId: c.id })));
+      }
+    }
+  });
+
+  it("ranks prefix matches first and tolerates a typo; maxResults caps, 20 by default", async () => {
+    const names = (await as(USER.bob, (tx) => searchClients(tx, { organizationId: ORG.acme, query: "win" }))).map(
+      (c) => c.name,
+    );
+    expect(names.slice(0, 2).every((n) => n.startsWith("Wingtip"))).toBe(true);
+    expect(names.slice(2).some((n) => n.startsWith("Northwind"))).toBe(true);
+    expect(
+      (await as(USER.bob, (tx) => searchClients(tx, { organizationId: ORG.acme, query: "contso" }))).map((c) => c.name),
+    ).toEqual(["Contoso 1-15"]);
+    expect(await as(USER.bob, (tx) => searchClients(tx, { organizationId: ORG.acme, query: "client1" }))).toHaveLength(
+      20,
+    );
+    expect(
+      await as(USER.bob, (tx) => searchClients(tx, { organizationId: ORG.acme, query: "client1", maxResults: 3 })),
+    ).toHaveLength(3);
+  });
+
+  it("a member never finds an unassigned client, not even by its exact name", async () => {
+    const [hidden] = await test.sql<{ name: string }[]>`select name from public.clients where id = ${client(1, 10)}`;
+    expect(await as(USER.dave, (tx) => searchClients(tx, { organizationId: ORG.acme, query: hidden!.name }))).toEqual(
+      [],
+    );
+  });
+
+  it("refuses bad input with ValidationError before the database: blank query, maxResults out of 1..100, a bad organization id", async () => {
+    for (const input of [
+      { organizationId: ORG.acme, query: "   " },
+      { organizationId: ORG.acme, query: "x".repeat(201) },
+      { organizationId: ORG.acme, query: "nor", maxResults: 0 },
+      { organizationId: ORG.acme, query: "nor", maxResults: 101 },
+      { organizationId: ORG.acme, query: "nor", maxResults: 2.5 },
+      { organizationId: "acme", query: "nor" },
+      { organizationId: null, query: "nor" },
+    ]) {
+      await expectError(
+        as(USER.bob, (tx) => searchClients(tx, input as never)),
+        ValidationError,
+        undefined,
+      );
     }
   });
 });
@@ -204,7 +331,12 @@ describe("createClient", () => {
   it("a member creates a client, is assigned to it, and sees it afterwards", async () => {
     const before = await as(USER.dave, (tx) => listClients(tx, { organizationId: ORG.acme }));
     const created = await as(USER.dave, (tx) =>
-      createClient(tx, { organizationId: ORG.acme, name: "  Dave's Prospect  ", email: "buyer@prospect.example", status: "lead" }),
+      createClient(tx, {
+        organizationId: ORG.acme,
+        name: "  Dave's Prospect  ",
+        email: "buyer@prospect.example",
+        status: "lead",
+      }),
     );
     expect(created).toMatchObject({
       organizationId: ORG.acme,
@@ -223,33 +355,59 @@ describe("createClient", () => {
 
   it("a member's INSERT ... RETURNING (supabase-js insert().select()) returns the new row with the id the database chose; once unassigned, the creator no longer sees it", async () => {
     const returned = await as(USER.dave, (tx) =>
-      tx.execute<{ id: string; name: string }>(sql`insert into public.clients (organization_id, name) values (${ORG.acme}, 'Returning') returning id, name`),
+      tx.execute<{ id: string; name: string }>(
+        sql`insert into public.clients (organization_id, name) values (${ORG.acme}, 'Returning') returning id, name`,
+      ),
     );
     expect(returned).toHaveLength(1);
     const id = returned[0]!.id;
     expect(returned[0]!.name).toBe("Returning");
     await as(USER.carol, (tx) => unassignClient(tx, { clientId: id, userId: USER.dave }));
-    await expectError(as(USER.dave, (tx) => getClient(tx, { clientId: id })), NotFoundError, "P0002");
+    await expectError(
+      as(USER.dave, (tx) => getClient(tx, { clientId: id })),
+      NotFoundError,
+      "P0002",
+    );
     await as(USER.carol, (tx) => deleteClient(tx, { clientId: id }));
   });
 
   it("a reader who creates a client (manager) is not assigned to it; defaults apply (status active)", async () => {
-    const created = await as(USER.carol, (tx) => createClient(tx, { organizationId: ORG.acme, name: "Carol's Account", phone: "+1 (555) 010-2030" }));
-    expect(created).toMatchObject({ status: "active", createdBy: USER.carol, phone: "+1 (555) 010-2030", email: null, notes: null });
+    const created = await as(USER.carol, (tx) =>
+      createClient(tx, { organizationId: ORG.acme, name: "Carol's Account", phone: "+1 (555) 010-2030" }),
+    );
+    expect(created).toMatchObject({
+      status: "active",
+      createdBy: USER.carol,
+      phone: "+1 (555) 010-2030",
+      email: null,
+      notes: null,
+    });
     expect(await assignees(created.id)).toEqual([]);
     await as(USER.carol, (tx) => deleteClient(tx, { clientId: created.id }));
   });
 
   it("a viewer cannot create a client: ForbiddenError 42501 (RLS insert violation), nothing written", async () => {
     const n = await countClients();
-    await expectError(as(USER.erin, (tx) => createClient(tx, { organizationId: ORG.acme, name: "Erin's" })), ForbiddenError, "42501");
+    await expectError(
+      as(USER.erin, (tx) => createClient(tx, { organizationId: ORG.acme, name: "Erin's" })),
+      ForbiddenError,
+      "42501",
+    );
     expect(await countClients()).toBe(n);
   });
 
   it("nobody creates a client in an organization they do not belong to: ForbiddenError 42501, nothing written", async () => {
     const n = await countClients();
-    await expectError(as(USER.dave, (tx) => createClient(tx, { organizationId: ORG.globex, name: "Elsewhere" })), ForbiddenError, "42501");
-    await expectError(as(USER.nora, (tx) => createClient(tx, { organizationId: ORG.acme, name: "Nora's" })), ForbiddenError, "42501");
+    await expectError(
+      as(USER.dave, (tx) => createClient(tx, { organizationId: ORG.globex, name: "Elsewhere" })),
+      ForbiddenError,
+      "42501",
+    );
+    await expectError(
+      as(USER.nora, (tx) => createClient(tx, { organizationId: ORG.acme, name: "Nora's" })),
+      ForbiddenError,
+      "42501",
+    );
     expect(await countClients()).toBe(n);
   });
 
@@ -267,7 +425,11 @@ describe("createClient", () => {
       { name: "Ok" },
     ];
     for (const input of bad) {
-      const error = await expectError(as(USER.alice, (tx) => createClient(tx, input as never)), ValidationError, undefined);
+      const error = await expectError(
+        as(USER.alice, (tx) => createClient(tx, input as never)),
+        ValidationError,
+        undefined,
+      );
       expect(error.issues.length).toBeGreaterThan(0);
     }
     expect(await countClients()).toBe(n);
@@ -276,62 +438,125 @@ describe("createClient", () => {
 
 describe("updateClient", () => {
   it("a member updates a client assigned to them", async () => {
-    const updated = await as(USER.dave, (tx) => updateClient(tx, { clientId: client(1, 2), notes: "called on Monday", status: "inactive" }));
+    const updated = await as(USER.dave, (tx) =>
+      updateClient(tx, { clientId: client(1, 2), notes: "called on Monday", status: "inactive" }),
+    );
     expect(updated).toMatchObject({ id: client(1, 2), notes: "called on Monday", status: "inactive" });
-    const [row] = await test.sql<{ notes: string; status: string }[]>`select notes, status::text from public.clients where id = ${client(1, 2)}`;
+    const [row] = await test.sql<
+      { notes: string; status: string }[]
+    >`select notes, status::text from public.clients where id = ${client(1, 2)}`;
     expect(row).toEqual({ notes: "called on Monday", status: "inactive" });
   });
 
   it("a member updating a client not assigned to them gets NotFoundError (it is hidden), nothing changes", async () => {
-    await expectError(as(USER.dave, (tx) => updateClient(tx, { clientId: client(1, 6), name: "Hijacked" })), NotFoundError, "P0002");
+    await expectError(
+      as(USER.dave, (tx) => updateClient(tx, { clientId: client(1, 6), name: "Hijacked" })),
+      NotFoundError,
+      "P0002",
+    );
     const [row] = await test.sql<{ name: string }[]>`select name from public.clients where id = ${client(1, 6)}`;
     expect(row!.name).not.toBe("Hijacked");
   });
 
   it("a viewer sees but cannot update: ForbiddenError 42501, nothing changes", async () => {
-    await expectError(as(USER.erin, (tx) => updateClient(tx, { clientId: client(1, 6), name: "Viewer edit" })), ForbiddenError, "42501");
+    await expectError(
+      as(USER.erin, (tx) => updateClient(tx, { clientId: client(1, 6), name: "Viewer edit" })),
+      ForbiddenError,
+      "42501",
+    );
     const [row] = await test.sql<{ name: string }[]>`select name from public.clients where id = ${client(1, 6)}`;
     expect(row!.name).not.toBe("Viewer edit");
   });
 
   it("holders of clients.update (owner, admin, manager) update any client; updated_at moves", async () => {
-    const [before] = await test.sql<{ updated_at: Date }[]>`select updated_at from public.clients where id = ${client(1, 15)}`;
-    for (const [user, status] of [[USER.alice, "lead"], [USER.bob, "archived"], [USER.carol, "active"]] as const) {
+    const [before] = await test.sql<
+      { updated_at: Date }[]
+    >`select updated_at from public.clients where id = ${client(1, 15)}`;
+    for (const [user, status] of [
+      [USER.alice, "lead"],
+      [USER.bob, "archived"],
+      [USER.carol, "active"],
+    ] as const) {
       const c = await as(user, (tx) => updateClient(tx, { clientId: client(1, 15), status }));
       expect(c.status).toBe(status);
     }
-    const [after] = await test.sql<{ updated_at: Date }[]>`select updated_at from public.clients where id = ${client(1, 15)}`;
+    const [after] = await test.sql<
+      { updated_at: Date }[]
+    >`select updated_at from public.clients where id = ${client(1, 15)}`;
     expect(after!.updated_at.getTime()).toBeGreaterThan(before!.updated_at.getTime());
   });
 
   it("another organization's client is NotFoundError for its non-members", async () => {
-    await expectError(as(USER.frank, (tx) => updateClient(tx, { clientId: client(1, 1), name: "Globex took it" })), NotFoundError, "P0002");
-    await expectError(as(USER.nora, (tx) => updateClient(tx, { clientId: client(1, 1), name: "Nora took it" })), NotFoundError, "P0002");
+    await expectError(
+      as(USER.frank, (tx) => updateClient(tx, { clientId: client(1, 1), name: "Globex took it" })),
+      NotFoundError,
+      "P0002",
+    );
+    await expectError(
+      as(USER.nora, (tx) => updateClient(tx, { clientId: client(1, 1), name: "Nora took it" })),
+      NotFoundError,
+      "P0002",
+    );
   });
 
   it("a client never moves organization: organization_id is not part of a patch", async () => {
-    const c = await as(USER.alice, (tx) => updateClient(tx, { clientId: client(1, 16), name: "Still Acme's", organizationId: ORG.globex } as never));
+    const c = await as(USER.alice, (tx) =>
+      updateClient(tx, { clientId: client(1, 16), name: "Still Acme's", organizationId: ORG.globex } as never),
+    );
     expect(c).toMatchObject({ name: "Still Acme's", organizationId: ORG.acme });
   });
 
   it("an empty or invalid patch is ValidationError before the database", async () => {
-    for (const patch of [{}, { name: "" }, { email: "nope" }, { phone: "??" }, { status: "gone" }, { createdBy: USER.alice }]) {
-      await expectError(as(USER.alice, (tx) => updateClient(tx, { clientId: client(1, 1), ...patch } as never)), ValidationError, undefined);
+    for (const patch of [
+      {},
+      { name: "" },
+      { email: "nope" },
+      { phone: "??" },
+      { status: "gone" },
+      { createdBy: USER.alice },
+    ]) {
+      await expectError(
+        as(USER.alice, (tx) => updateClient(tx, { clientId: client(1, 1), ...patch } as never)),
+        ValidationError,
+        undefined,
+      );
     }
-    await expectError(as(USER.alice, (tx) => updateClient(tx, { clientId: "x", name: "ok" })), ValidationError, undefined);
+    await expectError(
+      as(USER.alice, (tx) => updateClient(tx, { clientId: "x", name: "ok" })),
+      ValidationError,
+      undefined,
+    );
   });
 });
 
 describe("deleteClient", () => {
   it("a member cannot delete even an assigned client: ForbiddenError 42501; unassigned: NotFoundError", async () => {
-    await expectError(as(USER.dave, (tx) => deleteClient(tx, { clientId: client(1, 1) })), ForbiddenError, "42501");
-    await expectError(as(USER.dave, (tx) => deleteClient(tx, { clientId: client(1, 9) })), NotFoundError, "P0002");
+    await expectError(
+      as(USER.dave, (tx) => deleteClient(tx, { clientId: client(1, 1) })),
+      ForbiddenError,
+      "42501",
+    );
+    await expectError(
+      as(USER.dave, (tx) => deleteClient(tx, { clientId: client(1, 9) })),
+      NotFoundError,
+      "P0002",
+    );
   });
 
   it("a viewer cannot delete: ForbiddenError 42501; another organization cannot: NotFoundError", async () => {
-    await expectError(as(USER.erin, (tx) => deleteClient(tx, { clientId: client(1, 1) })), ForbiddenError, "42501");
-    await expectError(as(USER.frank, (tx) => deleteClient(tx, { clientId: client(1, 1) })), NotFoundError, "P0002");
-    const [row] = await test.sql<{ n: number }[]>`select count(*)::int as n from public.clients where id = ${client(1, 1)}`;
+    await expectError(
+      as(USER.erin, (tx) => deleteClient(tx, { clientId: client(1, 1) })),
+      ForbiddenError,
+      "42501",
+    );
+    await expectError(
+      as(USER.frank, (tx) => deleteClient(tx, { clientId: client(1, 1) })),
+      NotFoundError,
+      "P0002",
+    );
+    const [row] = await test.sql<
+      { n: number }[]
+    >`select count(*)::int as n from public.clients where id = ${client(1, 1)}`;
     expect(row!.n).toBe(1);
   });
 
@@ -340,24 +565,46 @@ describe("deleteClient", () => {
     expect(await assignees(created.id)).toEqual([USER.dave]);
     await as(USER.carol, (tx) => deleteClient(tx, { clientId: created.id }));
     expect(await assignees(created.id)).toEqual([]);
-    await expectError(as(USER.alice, (tx) => getClient(tx, { clientId: created.id })), NotFoundError, "P0002");
-    await expectError(as(USER.carol, (tx) => deleteClient(tx, { clientId: created.id })), NotFoundError, "P0002");
+    await expectError(
+      as(USER.alice, (tx) => getClient(tx, { clientId: created.id })),
+      NotFoundError,
+      "P0002",
+    );
+    await expectError(
+      as(USER.carol, (tx) => deleteClient(tx, { clientId: created.id })),
+      NotFoundError,
+      "P0002",
+    );
   });
 });
 
 describe("assignClient, unassignClient, listAssignments", () => {
   it("listAssignments: readers see every assignee, a member only themselves, outsiders nothing", async () => {
     const both = [USER.dave, USER.mallory].sort();
-    expect((await as(USER.carol, (tx) => listAssignments(tx, { clientId: client(1, 5) }))).map((a) => a.userId)).toEqual(both);
-    expect((await as(USER.erin, (tx) => listAssignments(tx, { clientId: client(1, 5) }))).map((a) => a.userId)).toEqual(both);
-    expect((await as(USER.dave, (tx) => listAssignments(tx, { clientId: client(1, 5) }))).map((a) => a.userId)).toEqual([USER.dave]);
+    expect(
+      (await as(USER.carol, (tx) => listAssignments(tx, { clientId: client(1, 5) }))).map((a) => a.userId),
+    ).toEqual(both);
+    expect((await as(USER.erin, (tx) => listAssignments(tx, { clientId: client(1, 5) }))).map((a) => a.userId)).toEqual(
+      both,
+    );
+    expect((await as(USER.dave, (tx) => listAssignments(tx, { clientId: client(1, 5) }))).map((a) => a.userId)).toEqual(
+      [USER.dave],
+    );
     expect(await as(USER.frank, (tx) => listAssignments(tx, { clientId: client(1, 5) }))).toEqual([]);
     expect(await as(USER.nora, (tx) => listAssignments(tx, { clientId: client(1, 5) }))).toEqual([]);
-    await expectError(as(USER.carol, (tx) => listAssignments(tx, { clientId: "5" })), ValidationError, undefined);
+    await expectError(
+      as(USER.carol, (tx) => listAssignments(tx, { clientId: "5" })),
+      ValidationError,
+      undefined,
+    );
   });
 
   it("a manager assigns a member, who then sees the client; assigning twice is a no-op", async () => {
-    await expectError(as(USER.mallory, (tx) => getClient(tx, { clientId: client(1, 8) })), NotFoundError, "P0002");
+    await expectError(
+      as(USER.mallory, (tx) => getClient(tx, { clientId: client(1, 8) })),
+      NotFoundError,
+      "P0002",
+    );
     const first = await as(USER.carol, (tx) => assignClient(tx, { clientId: client(1, 8), userId: USER.mallory }));
     expect(first).toMatchObject({ organizationId: ORG.acme, clientId: client(1, 8), userId: USER.mallory });
     const second = await as(USER.carol, (tx) => assignClient(tx, { clientId: client(1, 8), userId: USER.mallory }));
@@ -372,40 +619,88 @@ describe("assignClient, unassignClient, listAssignments", () => {
   it("a manager unassigns; the member no longer sees the client; unassigning again is NotFoundError", async () => {
     await as(USER.carol, (tx) => unassignClient(tx, { clientId: client(1, 8), userId: USER.mallory }));
     expect(await assignees(client(1, 8))).toEqual([]);
-    await expectError(as(USER.mallory, (tx) => getClient(tx, { clientId: client(1, 8) })), NotFoundError, "P0002");
-    await expectError(as(USER.carol, (tx) => unassignClient(tx, { clientId: client(1, 8), userId: USER.mallory })), NotFoundError, "P0002");
+    await expectError(
+      as(USER.mallory, (tx) => getClient(tx, { clientId: client(1, 8) })),
+      NotFoundError,
+      "P0002",
+    );
+    await expectError(
+      as(USER.carol, (tx) => unassignClient(tx, { clientId: client(1, 8), userId: USER.mallory })),
+      NotFoundError,
+      "P0002",
+    );
   });
 
   it("only members of the client's organization can be assigned: others are NotFoundError, nothing written", async () => {
     for (const userId of [USER.frank, USER.nora, randomUUID()]) {
-      await expectError(as(USER.carol, (tx) => assignClient(tx, { clientId: client(1, 9), userId })), NotFoundError, "P0002");
+      await expectError(
+        as(USER.carol, (tx) => assignClient(tx, { clientId: client(1, 9), userId })),
+        NotFoundError,
+        "P0002",
+      );
     }
     expect(await assignees(client(1, 9))).toEqual([]);
   });
 
   it("assigning needs clients.assign: a member or viewer who sees the client gets ForbiddenError 42501", async () => {
-    await expectError(as(USER.dave, (tx) => assignClient(tx, { clientId: client(1, 1), userId: USER.mallory })), ForbiddenError, "42501");
-    await expectError(as(USER.erin, (tx) => assignClient(tx, { clientId: client(1, 9), userId: USER.dave })), ForbiddenError, "42501");
+    await expectError(
+      as(USER.dave, (tx) => assignClient(tx, { clientId: client(1, 1), userId: USER.mallory })),
+      ForbiddenError,
+      "42501",
+    );
+    await expectError(
+      as(USER.erin, (tx) => assignClient(tx, { clientId: client(1, 9), userId: USER.dave })),
+      ForbiddenError,
+      "42501",
+    );
     expect(await assignees(client(1, 9))).toEqual([]);
     expect(await assignees(client(1, 1))).toEqual([USER.dave]);
   });
 
   it("a client the caller cannot see cannot be assigned: NotFoundError (member's unassigned client, another organization)", async () => {
-    await expectError(as(USER.dave, (tx) => assignClient(tx, { clientId: client(1, 9), userId: USER.dave })), NotFoundError, "P0002");
-    await expectError(as(USER.grace, (tx) => assignClient(tx, { clientId: client(1, 9), userId: USER.mallory })), NotFoundError, "P0002");
+    await expectError(
+      as(USER.dave, (tx) => assignClient(tx, { clientId: client(1, 9), userId: USER.dave })),
+      NotFoundError,
+      "P0002",
+    );
+    await expectError(
+      as(USER.grace, (tx) => assignClient(tx, { clientId: client(1, 9), userId: USER.mallory })),
+      NotFoundError,
+      "P0002",
+    );
     expect(await assignees(client(1, 9))).toEqual([]);
   });
 
   it("unassigning needs clients.assign: a member (their own assignment) or a viewer gets ForbiddenError 42501", async () => {
-    await expectError(as(USER.dave, (tx) => unassignClient(tx, { clientId: client(1, 1), userId: USER.dave })), ForbiddenError, "42501");
-    await expectError(as(USER.erin, (tx) => unassignClient(tx, { clientId: client(1, 1), userId: USER.dave })), ForbiddenError, "42501");
-    await expectError(as(USER.frank, (tx) => unassignClient(tx, { clientId: client(1, 1), userId: USER.dave })), NotFoundError, "P0002");
+    await expectError(
+      as(USER.dave, (tx) => unassignClient(tx, { clientId: client(1, 1), userId: USER.dave })),
+      ForbiddenError,
+      "42501",
+    );
+    await expectError(
+      as(USER.erin, (tx) => unassignClient(tx, { clientId: client(1, 1), userId: USER.dave })),
+      ForbiddenError,
+      "42501",
+    );
+    await expectError(
+      as(USER.frank, (tx) => unassignClient(tx, { clientId: client(1, 1), userId: USER.dave })),
+      NotFoundError,
+      "P0002",
+    );
     expect(await assignees(client(1, 1))).toEqual([USER.dave]);
   });
 
   it("assignment input must be two uuids: ValidationError before the database", async () => {
-    await expectError(as(USER.carol, (tx) => assignClient(tx, { clientId: "c", userId: USER.dave })), ValidationError, undefined);
-    await expectError(as(USER.carol, (tx) => unassignClient(tx, { clientId: client(1, 1), userId: "dave" })), ValidationError, undefined);
+    await expectError(
+      as(USER.carol, (tx) => assignClient(tx, { clientId: "c", userId: USER.dave })),
+      ValidationError,
+      undefined,
+    );
+    await expectError(
+      as(USER.carol, (tx) => unassignClient(tx, { clientId: client(1, 1), userId: "dave" })),
+      ValidationError,
+      undefined,
+    );
   });
 
   it("an assignment pairing a client with a member of another organization is refused by the composite foreign key, even for the service (ConflictError 23503)", async () => {

@@ -1,6 +1,7 @@
 /**
  * Clients and assignments: create, get, keyset-paginated list with name
- * search and status filter, update, delete, assign, unassign.
+ * search and status filter, ranked search (search_clients), update, delete,
+ * assign, unassign.
  */
 import { and, asc, eq, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Tx } from "./db.ts";
@@ -11,6 +12,7 @@ import {
   clientInsertSchema,
   clientListInput,
   clientRef,
+  clientSearchInput,
   clientUpdateInput,
   clients,
   userClients,
@@ -20,11 +22,21 @@ import {
   type ClientListInput,
   type ClientPatch,
   type ClientRef,
+  type ClientSearchInput,
   type ClientUpdateInput,
 } from "./schema/clients.table.ts";
 import { organizationUsers } from "./schema/members.table.ts";
 
-export type { Assignment, Client, ClientInput, ClientListInput, ClientPatch, ClientRef, ClientUpdateInput };
+export type {
+  Assignment,
+  Client,
+  ClientInput,
+  ClientListInput,
+  ClientPatch,
+  ClientRef,
+  ClientSearchInput,
+  ClientUpdateInput,
+};
 
 /** The columns `authenticated` may insert (column grant): the id, created_by and the timestamps take their defaults. */
 const insertable = {
@@ -94,7 +106,8 @@ export async function listClients(tx: Tx, input: ClientListInput): Promise<Clien
   const filters: (SQL | undefined)[] = [eq(clients.organizationId, organizationId)];
   if (search) filters.push(namePrefix(search));
   if (status) filters.push(eq(clients.status, status));
-  if (after) filters.push(or(gt(clients.name, after.name), and(eq(clients.name, after.name), gt(clients.id, after.id))));
+  if (after)
+    filters.push(or(gt(clients.name, after.name), and(eq(clients.name, after.name), gt(clients.id, after.id))));
   return guard(async () => {
     const rows = await tx
       .select()
@@ -105,6 +118,27 @@ export async function listClients(tx: Tx, input: ClientListInput): Promise<Clien
     const items = rows.slice(0, limit);
     const last = items.at(-1);
     return { items, next: rows.length > limit && last ? { name: last.name, id: last.id } : null };
+  });
+}
+
+/**
+ * Search an organization's clients the caller may read, by name and email:
+ * prefix matches first, then (from 3 characters) names or emails containing
+ * the query and names with a similar word, by trigram similarity, then name.
+ * Calls public.search_clients, which indexes serve whatever the caller's
+ * role (a LIKE or trigram filter on the table would be checked row by row
+ * under RLS).
+ */
+export async function searchClients(tx: Tx, input: ClientSearchInput): Promise<Client[]> {
+  const { organizationId, query, maxResults } = parse(clientSearchInput, input);
+  return guard(async () => {
+    // Timestamps as text: the same strings the Drizzle schema's string mode gives.
+    const rows = await tx.execute<Client>(sql`
+      select s.id, s.organization_id as "organizationId", s.name, s.email, s.phone, s.status, s.notes,
+             s.created_by as "createdBy", s.created_at::text as "createdAt", s.updated_at::text as "updatedAt",
+             s.name_lower as "nameLower"
+      from public.search_clients(${organizationId}, ${query}, ${maxResults}) s`);
+    return [...rows];
   });
 }
 
@@ -138,14 +172,18 @@ export async function assignClient(tx: Tx, input: { clientId: string; userId: st
       .select({ userId: organizationUsers.userId })
       .from(organizationUsers)
       .where(and(eq(organizationUsers.organizationId, client.organizationId), eq(organizationUsers.userId, userId)));
-    if (member.length === 0) throw new NotFoundError("member not found in the client's organization", { code: "P0002" });
+    if (member.length === 0)
+      throw new NotFoundError("member not found in the client's organization", { code: "P0002" });
     // Only the columns granted (created_at takes its default): Drizzle's insert would name every column.
     await tx.execute(
       sql`insert into ${userClients} (${sql.identifier(userClients.organizationId.name)}, ${sql.identifier(userClients.clientId.name)}, ${sql.identifier(userClients.userId.name)})
           values (${client.organizationId}, ${clientId}, ${userId}) on conflict do nothing`,
     );
     return one(
-      await tx.select().from(userClients).where(and(eq(userClients.clientId, clientId), eq(userClients.userId, userId))),
+      await tx
+        .select()
+        .from(userClients)
+        .where(and(eq(userClients.clientId, clientId), eq(userClients.userId, userId))),
       "assignment",
     );
   });
@@ -164,7 +202,8 @@ export async function unassignClient(tx: Tx, input: { clientId: string; userId: 
       .select({ clientId: userClients.clientId })
       .from(userClients)
       .where(and(eq(userClients.clientId, clientId), eq(userClients.userId, userId)));
-    if (visible.length > 0) throw new ForbiddenError("permission denied: clients.assign is required", { code: "42501" });
+    if (visible.length > 0)
+      throw new ForbiddenError("permission denied: clients.assign is required", { code: "42501" });
     throw new NotFoundError("assignment not found", { code: "P0002" });
   });
 }
@@ -172,5 +211,7 @@ export async function unassignClient(tx: Tx, input: { clientId: string; userId: 
 /** Who is assigned to a client (visible to readers, and to each assignee for themselves). */
 export async function listAssignments(tx: Tx, input: ClientRef): Promise<Assignment[]> {
   const { clientId: cid } = parse(clientRef, input);
-  return guard(() => tx.select().from(userClients).where(eq(userClients.clientId, cid)).orderBy(asc(userClients.userId)));
+  return guard(() =>
+    tx.select().from(userClients).where(eq(userClients.clientId, cid)).orderBy(asc(userClients.userId)),
+  );
 }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestDatabase } from "../tests/support/database.ts";
 import { client, ORG, USER } from "../tests/support/personas.ts";
 import { createOrgDb, type OrgDb, type Tx } from "./db.ts";
-import { ConcurrencyError, ForbiddenError, ValidationError } from "./errors.ts";
+import { ConcurrencyError, ForbiddenError, ReadOnlyError, ValidationError } from "./errors.ts";
 import { clients } from "./schema/index.ts";
 
 const test = useTestDatabase();
@@ -44,27 +44,36 @@ describe("asUser", () => {
 
   it("leaves nothing on the connection after the unit of work", async () => {
     await db.asUser(USER.dave, whoami);
-    const [row] = await db.unsafeLoginSql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
+    const [row] =
+      await db.unsafeLoginSql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
     expect(row?.role).toBe("postgres");
     expect(row?.claims).toBe("");
   });
 
   it("leaves nothing behind when the unit of work fails", async () => {
     await expect(db.asUser(USER.dave, async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
-    const [row] = await db.unsafeLoginSql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
+    const [row] =
+      await db.unsafeLoginSql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
     expect(row).toEqual({ role: "postgres", claims: "" });
   });
 
   it("passes claims as parameters: quotes in claims cannot inject SQL", async () => {
-    const [row] = await db.asUser({ sub: USER.dave, role: "authenticated", email: "x'); drop table clients; --" }, whoami);
+    const [row] = await db.asUser(
+      { sub: USER.dave, role: "authenticated", email: "x'); drop table clients; --" },
+      whoami,
+    );
     expect((JSON.parse(row!.claims!) as { email: string }).email).toBe("x'); drop table clients; --");
-    const [{ n }] = (await db.unsafeLoginSql`select count(*)::int as n from public.clients`) as unknown as [{ n: number }];
+    const [{ n }] = (await db.unsafeLoginSql`select count(*)::int as n from public.clients`) as unknown as [
+      { n: number },
+    ];
     expect(n).toBe(60);
   });
 
   it("rejects a user id that is not a uuid, and service claims", async () => {
     await expect(db.asUser("not-a-uuid", whoami)).rejects.toBeInstanceOf(ValidationError);
-    await expect(db.asUser({ sub: USER.dave, role: "service_role" } as never, whoami)).rejects.toBeInstanceOf(ValidationError);
+    await expect(db.asUser({ sub: USER.dave, role: "service_role" } as never, whoami)).rejects.toBeInstanceOf(
+      ValidationError,
+    );
   });
 });
 
@@ -73,7 +82,12 @@ describe("prepared statements", () => {
   // and a literal that makes it recognisable in pg_prepared_statements.
   const marker = sql<string>`'prepared-statement-marker'`;
   const marked = (orgDb: OrgDb) =>
-    orgDb.asUser(USER.dave, (tx) => tx.select({ id: clients.id, marker }).from(clients).where(sql`${clients.name} <> ${"x"}`));
+    orgDb.asUser(USER.dave, (tx) =>
+      tx
+        .select({ id: clients.id, marker })
+        .from(clients)
+        .where(sql`${clients.name} <> ${"x"}`),
+    );
   const preparedCount = async (orgDb: OrgDb) => {
     const [row] = await orgDb.unsafeLoginSql<{ n: number }[]>`
       select count(*)::int as n from pg_prepared_statements where statement like ${"%prepared-statement-marker%"}`;
@@ -83,7 +97,10 @@ describe("prepared statements", () => {
   it("with prepare (the default), Drizzle's queries are prepared once per connection and reused, as a user or not", async () => {
     for (let i = 0; i < 3; i++) expect(await marked(db)).toHaveLength(5);
     expect(await preparedCount(db)).toBe(1);
-    const plain = await db.unsafeLoginDb.select({ id: clients.id, marker }).from(clients).where(sql`${clients.name} <> ${"y"}`);
+    const plain = await db.unsafeLoginDb
+      .select({ id: clients.id, marker })
+      .from(clients)
+      .where(sql`${clients.name} <> ${"y"}`);
     expect(plain.length).toBeGreaterThan(5);
     expect(await preparedCount(db)).toBe(1);
   });
@@ -110,7 +127,9 @@ describe("failures around the unit", () => {
     const record = (reason: unknown) => unhandled.push(reason);
     process.on("unhandledRejection", record);
     try {
-      await expect(outsider.asUser(USER.dave, (tx) => tx.select({ id: clients.id }).from(clients))).rejects.toMatchObject({ code: "42501" });
+      await expect(
+        outsider.asUser(USER.dave, (tx) => tx.select({ id: clients.id }).from(clients)),
+      ).rejects.toMatchObject({ code: "42501" });
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(unhandled).toEqual([]);
     } finally {
@@ -124,7 +143,11 @@ describe("failures around the unit", () => {
     const [original] = await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`;
     const attempt = db.asUser(USER.carol, async (tx) => {
       await tx.update(clients).set({ notes: "written before the failure" }).where(eq(clients.id, id));
-      await tx.update(clients).set({ name: " padded " }).where(eq(clients.id, id)).catch(() => "caught");
+      await tx
+        .update(clients)
+        .set({ name: " padded " })
+        .where(eq(clients.id, id))
+        .catch(() => "caught");
       return "done";
     });
     await expect(attempt).rejects.toMatchObject({ code: "25P02", message: expect.stringMatching(/rolled back/) });
@@ -163,7 +186,9 @@ describe("failures around the unit", () => {
   it("a unit whose prepared statement a migration made stale is run again, and succeeds", async () => {
     // select * changes its result type when a column is added: the statement prepared before fails once (0A000).
     const readAll = (orgDb: OrgDb) =>
-      orgDb.asUser(USER.dave, (tx) => tx.execute<Record<string, unknown>>(sql`select * from public.clients where name <> ${"-"}`));
+      orgDb.asUser(USER.dave, (tx) =>
+        tx.execute<Record<string, unknown>>(sql`select * from public.clients where name <> ${"-"}`),
+      );
     const retrying = createOrgDb(test.url, { max: 1 });
     const once = createOrgDb(test.url, { max: 1, attempts: 1 });
     try {
@@ -209,7 +234,8 @@ describe("nested transactions (savepoints)", () => {
 });
 
 describe("rollback mode", () => {
-  const notesOf = async (id: string) => (await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`)[0]!.notes;
+  const notesOf = async (id: string) =>
+    (await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`)[0]!.notes;
 
   it("{ rollback: true } resolves with the work's result and keeps nothing", async () => {
     const id = client(1, 7);
@@ -217,21 +243,27 @@ describe("rollback mode", () => {
     const result = await db.asUser(
       USER.carol,
       async (tx) => {
-        const [row] = await tx.update(clients).set({ notes: "kept only inside the unit" }).where(eq(clients.id, id)).returning({ notes: clients.notes });
+        const [row] = await tx
+          .update(clients)
+          .set({ notes: "kept only inside the unit" })
+          .where(eq(clients.id, id))
+          .returning({ notes: clients.notes });
         return row!.notes;
       },
       { rollback: true },
     );
     expect(result).toBe("kept only inside the unit");
     expect(await notesOf(id)).toBe(before);
-    const [row] = await db.unsafeLoginSql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
+    const [row] =
+      await db.unsafeLoginSql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
     expect(row).toEqual({ role: "postgres", claims: "" });
   });
 
   it("a rollback function decides from the result: roll back a success, commit the rest", async () => {
     const id = client(1, 10);
     const before = await notesOf(id);
-    const write = (notes: string) => (tx: Tx) => tx.update(clients).set({ notes }).where(eq(clients.id, id)).returning({ notes: clients.notes });
+    const write = (notes: string) => (tx: Tx) =>
+      tx.update(clients).set({ notes }).where(eq(clients.id, id)).returning({ notes: clients.notes });
     try {
       await db.asUser(USER.carol, write("rolled back"), { rollback: (rows) => rows[0]?.notes === "rolled back" });
       expect(await notesOf(id)).toBe(before);
@@ -243,7 +275,9 @@ describe("rollback mode", () => {
   });
 
   it("checks deferred constraints as a commit would: the last owner leaving rejects, even when rolled back", async () => {
-    const leave = db.asUser(USER.alice, (tx) => tx.execute(sql`select public.remove_member(${ORG.acme}, auth.uid())`), { rollback: true });
+    const leave = db.asUser(USER.alice, (tx) => tx.execute(sql`select public.remove_member(${ORG.acme}, auth.uid())`), {
+      rollback: true,
+    });
     await expect(leave).rejects.toMatchObject({ code: "P0001" });
   });
 
@@ -251,7 +285,11 @@ describe("rollback mode", () => {
     const attempt = db.asUser(
       USER.carol,
       async (tx) => {
-        await tx.update(clients).set({ name: " padded " }).where(eq(clients.id, client(1, 8))).catch(() => "caught");
+        await tx
+          .update(clients)
+          .set({ name: " padded " })
+          .where(eq(clients.id, client(1, 8)))
+          .catch(() => "caught");
         return "done";
       },
       { rollback: true },
@@ -284,9 +322,18 @@ describe("asJwt", () => {
 
   it("refuses a token signed with another secret, an expired one, and garbage", async () => {
     const sign = (secret: string, exp: string | number) =>
-      new SignJWT({ role: "authenticated" }).setProtectedHeader({ alg: "HS256" }).setSubject(USER.dave).setAudience("authenticated").setExpirationTime(exp).sign(new TextEncoder().encode(secret));
-    await expect(db.asJwt(await sign("another-secret-another-secret-another-secret", "5m"), whoami)).rejects.toBeInstanceOf(ForbiddenError);
-    await expect(db.asJwt(await sign(SECRET, Math.floor(Date.now() / 1000) - 60), whoami)).rejects.toBeInstanceOf(ForbiddenError);
+      new SignJWT({ role: "authenticated" })
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject(USER.dave)
+        .setAudience("authenticated")
+        .setExpirationTime(exp)
+        .sign(new TextEncoder().encode(secret));
+    await expect(
+      db.asJwt(await sign("another-secret-another-secret-another-secret", "5m"), whoami),
+    ).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(db.asJwt(await sign(SECRET, Math.floor(Date.now() / 1000) - 60), whoami)).rejects.toBeInstanceOf(
+      ForbiddenError,
+    );
     await expect(db.asJwt("garbage", whoami)).rejects.toBeInstanceOf(ForbiddenError);
   });
 
@@ -312,7 +359,9 @@ describe("asJwt", () => {
 describe("a remote JWKS", () => {
   it("is fetched once per handle, not once per verified token", async () => {
     const { publicKey, privateKey } = await generateKeyPair("ES256");
-    const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "remote", alg: "ES256", use: "sig" }] });
+    const jwks = JSON.stringify({
+      keys: [{ ...(await exportJWK(publicKey)), kid: "remote", alg: "ES256", use: "sig" }],
+    });
     let fetches = 0;
     const server = createServer((_request, response) => {
       fetches++;
@@ -320,10 +369,18 @@ describe("a remote JWKS", () => {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
-    const remote = createOrgDb(test.url, { max: 1, jwt: { jwks: `http://127.0.0.1:${port}/auth/v1/.well-known/jwks.json` } });
+    const remote = createOrgDb(test.url, {
+      max: 1,
+      jwt: { jwks: `http://127.0.0.1:${port}/auth/v1/.well-known/jwks.json` },
+    });
     try {
       const sign = (sub: string) =>
-        new SignJWT({ role: "authenticated" }).setProtectedHeader({ alg: "ES256", kid: "remote" }).setSubject(sub).setAudience("authenticated").setExpirationTime("5m").sign(privateKey);
+        new SignJWT({ role: "authenticated" })
+          .setProtectedHeader({ alg: "ES256", kid: "remote" })
+          .setSubject(sub)
+          .setAudience("authenticated")
+          .setExpirationTime("5m")
+          .sign(privateKey);
       const users = [USER.dave, USER.erin, USER.carol];
       for (let i = 0; i < 12; i++) {
         const sub = users[i % users.length]!;
@@ -364,6 +421,70 @@ describe("retries", () => {
 });
 
 it("the seed's organizations are visible to their members only", async () => {
-  const ids = await db.asUser(USER.mallory, (tx) => tx.execute<{ id: string }>(sql`select id from public.organizations order by slug`));
+  const ids = await db.asUser(USER.mallory, (tx) =>
+    tx.execute<{ id: string }>(sql`select id from public.organizations order by slug`),
+  );
   expect(ids.map((r) => r.id)).toEqual([ORG.acme, ORG.globex]);
+});
+
+describe("read-only units without replicas (the primary stands in)", () => {
+  const inTx = (tx: Tx) =>
+    tx.execute<{ read_only: string; standby: boolean; role: string; uid: string }>(
+      sql`select current_setting('transaction_read_only') as read_only, pg_is_in_recovery() as standby, current_user as role, auth.uid()::text as uid`,
+    );
+
+  it("run on the primary in a read only transaction, as the same user", async () => {
+    const [row] = await db.asUser(USER.dave, inTx, { readOnly: true });
+    expect(row).toEqual({ read_only: "on", standby: false, role: "authenticated", uid: USER.dave });
+    const [service] = await db.asService(
+      (tx) => tx.execute<{ read_only: string }>(sql`select current_setting('transaction_read_only') as read_only`),
+      { readOnly: true },
+    );
+    expect(service?.read_only).toBe("on");
+    const [plain] = await db.asUser(USER.dave, inTx);
+    expect(plain?.read_only).toBe("off");
+  });
+
+  it("a write there fails with ReadOnlyError (25006) and changes nothing", async () => {
+    const error = await db
+      .asUser(
+        USER.alice,
+        (tx) =>
+          tx
+            .update(clients)
+            .set({ name: "read only?" })
+            .where(eq(clients.id, client(1, 3))),
+        { readOnly: true },
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReadOnlyError);
+    expect((error as ReadOnlyError).code).toBe("25006");
+    const [row] = await db.unsafeLoginSql<
+      { name: string }[]
+    >`select name from public.clients where id = ${client(1, 3)}`;
+    expect(row?.name).not.toBe("read only?");
+  });
+
+  it("writeToken() names a WAL position; with it, a read-only unit runs at once on the primary", async () => {
+    await db.asUser(USER.alice, (tx) =>
+      tx
+        .update(clients)
+        .set({ notes: "token" })
+        .where(eq(clients.id, client(1, 4))),
+    );
+    const token = await db.writeToken();
+    expect(token).toMatch(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/);
+    const started = Date.now();
+    const [row] = await db.asUser(USER.alice, inTx, { readOnly: true, after: token });
+    expect(row?.read_only).toBe("on");
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(await db.replicaStatus()).toEqual([]);
+  });
+
+  it("refuses a token that is not a WAL position, and `after` without readOnly, with a ValidationError", async () => {
+    await expect(db.asUser(USER.dave, inTx, { readOnly: true, after: "yesterday" })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    await expect(db.asUser(USER.dave, inTx, { after: "0/0" })).rejects.toBeInstanceOf(ValidationError);
+  });
 });

@@ -20,7 +20,17 @@
 import postgres from "postgres";
 import { checkClaims, claimsFor, jwtVerifier, type JwtOptions, type UserClaims } from "./auth.ts";
 import { toTypedError, ValidationError } from "./errors.ts";
-import { databaseOver, drizzleOver, sessionMaker, sessionParts, unitRunner, type Database, type Tx, type UnitOptions } from "./unit-of-work.ts";
+import { createReplicaRouter, type ReplicaOptions, type ReplicaState } from "./replicas.ts";
+import {
+  databaseOver,
+  drizzleOver,
+  sessionMaker,
+  sessionParts,
+  unitRunner,
+  type Database,
+  type Tx,
+  type UnitOptions,
+} from "./unit-of-work.ts";
 
 export type { Database, Schema, Tx, UnitOptions } from "./unit-of-work.ts";
 
@@ -36,7 +46,13 @@ export interface OrgDbOptions {
   /** Extra postgres.js options. */
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- postgres.js's own default: no custom types.
   postgres?: postgres.Options<{}>;
+  /** URLs of read replicas: units run with `{ readOnly: true }` go there (src/replicas.ts). */
+  readReplicas?: string[];
+  /** How replicas are judged and waited for (lag limit, check interval, read-your-writes wait). */
+  replicas?: ReplicaOptions;
 }
+
+export type { ReplicaOptions, ReplicaState };
 
 export interface OrgDb {
   /** The postgres.js client, as the login role itself: no role switch, no RLS. For maintenance, never on behalf of a user. */
@@ -49,6 +65,10 @@ export interface OrgDb {
   asJwt<T>(token: string, work: (tx: Tx) => Promise<T>, options?: UnitOptions<T>): Promise<T>;
   /** Run `work` in one transaction as the service (service_role: bypasses RLS). For trusted jobs only. */
   asService<T>(work: (tx: Tx) => Promise<T>, options?: UnitOptions<T>): Promise<T>;
+  /** The primary's current WAL position, taken after a write unit: pass it as `{ readOnly: true, after: token }` to read that write back. */
+  writeToken(): Promise<string>;
+  /** Check the read replicas now: health, lag in bytes, why one is skipped. */
+  replicaStatus(): Promise<ReplicaState[]>;
   close(): Promise<void>;
 }
 
@@ -60,10 +80,13 @@ function userClaims(user: string | UserClaims): UserClaims {
   try {
     sent = JSON.parse(JSON.stringify(claims));
   } catch (error) {
-    throw new ValidationError(`invalid claims: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new ValidationError(`invalid claims: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
   const checked = checkClaims(sent);
-  if (checked.sub !== claims.sub || checked.role !== claims.role) throw new ValidationError("invalid claims: they serialize as another user or role");
+  if (checked.sub !== claims.sub || checked.role !== claims.role)
+    throw new ValidationError("invalid claims: they serialize as another user or role");
   return checked;
 }
 
@@ -79,7 +102,18 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
   const parts = sessionParts(built);
   const session = sessionMaker(parts, prepare);
   const db = prepare ? databaseOver(parts, session, client) : built;
-  const unit = unitRunner(client, parts, session, Math.max(1, options.attempts ?? 4));
+  // Read replicas: one client per replica for units, one connection each for health checks (src/replicas.ts).
+  const replicaClient = (replicaUrl: string, purpose: "units" | "health") =>
+    postgres(replicaUrl, {
+      max: options.max ?? 10,
+      prepare,
+      onnotice: () => {},
+      connect_timeout: 5,
+      ...options.postgres,
+      ...(purpose === "health" ? { max: 1 } : {}),
+    });
+  const replicas = createReplicaRouter(client, options.readReplicas ?? [], replicaClient, options.replicas);
+  const unit = unitRunner(client, parts, session, Math.max(1, options.attempts ?? 4), replicas);
   // Built once per handle: a remote JWKS is fetched once and cached, not fetched per token.
   const verify = jwtVerifier(options.jwt ?? {});
 
@@ -102,8 +136,14 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
     asService(work, unitOptions) {
       return unit("service_role", { role: "service_role" }, work, unitOptions);
     },
-    close() {
-      return client.end({ timeout: 5 });
+    writeToken() {
+      return replicas.writeToken();
+    },
+    replicaStatus() {
+      return replicas.check();
+    },
+    async close() {
+      await Promise.all([client.end({ timeout: 5 }), replicas.close()]);
     },
   };
 }

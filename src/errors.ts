@@ -14,6 +14,7 @@
  * | InvariantError    | a rule the database raised (last owner, used invitation,| P0001, OL002             |
  * |                   | organization limit reached)                             |                          |
  * | ConcurrencyError  | serialization failure or deadlock, after the retries    | 40001, 40P01             |
+ * | ReadOnlyError     | a write in a read-only unit (`readOnly: true`, replicas)| 25006                    |
  * | DatabaseError     | anything else                                           | the SQLSTATE             |
  *
  * Each also carries `rule`: a stable, machine-readable name of the rule that
@@ -98,7 +99,11 @@ export class ConcurrencyError extends DatabaseError {
  * (a string, or built from the match). Constraint violations name
  * `constraint:<name>`; a few SQLSTATEs name a rule on their own (below).
  */
-export const RULES: readonly (readonly [code: string, message: RegExp, rule: string | ((match: RegExpExecArray) => string)])[] = [
+export const RULES: readonly (readonly [
+  code: string,
+  message: RegExp,
+  rule: string | ((match: RegExpExecArray) => string),
+])[] = [
   ["42501", /^not signed in$/, "not-signed-in"],
   ["42501", /^permission denied: ([a-z_]+\.[a-z_]+) is required\b/, (m) => `requires:${m[1]}`],
   ["42501", /^permission denied: only an owner transfers ownership$/, "only-owners-transfer-ownership"],
@@ -106,31 +111,76 @@ export const RULES: readonly (readonly [code: string, message: RegExp, rule: str
   ["42501", /^permission denied: only owners invite owners$/, "only-owners-invite-owners"],
   ["42501", /^permission denied: only owners remove owners$/, "only-owners-remove-owners"],
   ["42501", /^permission denied: the member outranks you$/, "member-outranks-you"],
-  ["42501", /^permission denied: you cannot grant or revoke a role above your own highest role$/, "grant-above-own-rank"],
+  [
+    "42501",
+    /^permission denied: you cannot grant or revoke a role above your own highest role$/,
+    "grant-above-own-rank",
+  ],
   ["42501", /^permission denied: you cannot invite with a role above your own highest role$/, "invite-above-own-rank"],
   ["42501", /^you cannot change your own roles$/, "own-roles"],
   ["42501", /^a client cannot move to another organization$/, "client-stays-in-organization"],
   ["42501", /^created_by cannot change$/, "created-by-fixed"],
+  ["42501", /^organization_id cannot change$/, "organization-id-fixed"],
   ["42501", /^invitation is for another email address$/, "invitation-for-another-email"],
-  ["42501", /^new row violates row-level security policy (?:for|\(USING expression\) for) table "([^"]+)"/, (m) => `row-security:${m[1]}`],
-  ["42501", /^permission denied for (?:table|view|sequence|function|schema|column [^ ]+ of relation|relation) "?([^" ]+)"?/, (m) => `privilege:${m[1]}`],
+  ["42501", /^permission denied: the role carries permissions you do not hold$/, "role-permissions-not-held"],
+  ["42501", /^permission denied: a role's rank must be below your own highest role\b/, "role-rank-above-own"],
+  ["42501", /^permission denied: you cannot give a role \S+ \(you do not hold it here\)$/, "give-permission-not-held"],
+  ["42501", /^permission denied: only owners give a role\b/, "only-owners-give-permission"],
+  ["42501", /^permission denied: built-in roles cannot be changed$/, "builtin-roles-fixed"],
+  ["42501", /^permission denied: the role ranks at or above your own highest role$/, "role-ranks-above-you"],
+  ["42501", /^permission denied: you cannot grant the replacement role$/, "replacement-not-grantable"],
+  ["42501", /^a role's key and organization never change$/, "role-key-fixed"],
+  ["42501", /^a built-in role's rank never changes$/, "builtin-roles-fixed"],
+  ["42501", /^role belongs to another organization$/, "role-of-another-organization"],
+  [
+    "42501",
+    /^new row violates row-level security policy (?:for|\(USING expression\) for) table "([^"]+)"/,
+    (m) => `row-security:${m[1]}`,
+  ],
+  [
+    "42501",
+    /^permission denied for (?:table|view|sequence|function|schema|column [^ ]+ of relation|relation) "?([^" ]+)"?/,
+    (m) => `privilege:${m[1]}`,
+  ],
   ["P0001", /^organization \S+ must (?:keep at least one|have an) owner$/, "organization-keeps-an-owner"],
   ["P0001", /^cannot delete user \S+: they are the only owner of\b/, "only-owner-cannot-be-deleted"],
   ["P0001", /^table \S+ is not registered for audit$/, "audit-table-not-registered"],
+  ["P0001", /^organization too large to delete in one call\b/, "organization-too-large-to-delete"],
+  ["P0001", /^organization too large to export in one call\b/, "organization-too-large-to-export"],
+  ["23505", /^organization id \S+ belonged to a deleted organization$/, "organization-id-of-deleted-organization"],
   ["P0001", /^invitation already used$/, "invitation-used"],
   ["P0001", /^invitation expired$/, "invitation-expired"],
   ["P0001", /^invitation revoked$/, "invitation-revoked"],
   ["P0001", /^invitation no longer valid$/, "invitation-no-longer-valid"],
-  ["P0002", /^(organization|member|invitation|client|assignment) not found\b/, (m) => `not-found:${m[1]}`],
+  ["P0001", /^role in use: held by \S+ member\(s\) and named by \S+ pending invitation\(s\)$/, "role-in-use"],
+  [
+    "P0002",
+    /^(organization|member|invitation|client|assignment|[a-z][a-z0-9_]*) not found\b/,
+    (m) => `not-found:${m[1]}`,
+  ],
   ["P0002", /^no profile for the signed-in user$/, "no-profile"],
   ["23505", /^already a member\b/, "already-a-member"],
+  ["23505", /^role key \S+ is reserved for a built-in role$/, "role-key-reserved"],
+  ["23505", /^role key \S+ is taken in this organization$/, "role-key-taken"],
   ["22023", /^at least one role is required$/, "at-least-one-role"],
   ["22023", /^unknown role\b/, "unknown-role"],
   ["22023", /^unknown permission\b/, "unknown-permission"],
+  ["22023", /^invalid permission key\b/, "invalid-permission-key"],
   ["22023", /^choose another member as the new owner$/, "new-owner-is-another-member"],
   ["22023", /^expires_in must be between\b/, "invitation-validity"],
   ["22023", /^invalid email address\b/, "invalid-email"],
+  ["22023", /^invalid role key\b/, "invalid-role-key"],
+  ["22023", /^invalid role name\b/, "invalid-role-name"],
+  ["22023", /^role rank must be between 1 and \S+$/, "role-rank-range"],
+  ["22023", /^permissions must be a list\b/, "permissions-list"],
+  ["22023", /^the replacement must be another role$/, "replacement-is-another-role"],
   ["42703", /^table \S+ has no column\b/, "no-such-column"],
+  ["22004", /^organization_id is required$/, "organization-required"],
+  ["22023", /^query must not be empty$/, "search-query-empty"],
+  ["22023", /^query is longer than \d+ characters$/, "search-query-too-long"],
+  ["22023", /^max_results must be between\b/, "search-max-results"],
+  ["55000", /^pg_trgm or btree_gin is installed in schema \S+, not in extensions$/, "extension-outside-extensions"],
+  ["22023", /^batch_size must be at least 1$/, "batch-size"],
 ];
 
 /** SQLSTATEs that name their rule whatever the message. */
@@ -140,6 +190,11 @@ const BY_CODE: Readonly<Record<string, string>> = {
   "25P02": "rolled-back",
   "25000": "unit-ended",
   "21000": "update-needs-where",
+  "25006": "read-only-unit",
+  OL001: "anonymous-sign-in",
+  OL002: "organization-limit",
+  OL003: "email-not-confirmed",
+  OL004: "email-not-normalized",
   PGRST301: "invalid-token",
 };
 
@@ -153,6 +208,11 @@ export function ruleFor(code: string | undefined, message: string, constraint?: 
   }
   if (constraint && code.startsWith("23")) return `constraint:${constraint}`;
   return BY_CODE[code];
+}
+
+/** A write attempted in a read-only unit of work (on a replica, or on the primary standing in for one). */
+export class ReadOnlyError extends DatabaseError {
+  override name = "ReadOnlyError";
 }
 
 interface PostgresLikeError {
@@ -201,7 +261,9 @@ export function toTypedError(error: unknown): DatabaseError {
   if (code === "23505" || code === "23503") return new ConflictError(message, options);
   if (code === "P0001" || code === "OL002") return new InvariantError(message, options);
   if (code === "40001" || code === "40P01") return new ConcurrencyError(message, options);
-  if (code.startsWith("22") || code === "23502" || code === "23514" || code === "OL004") return new ValidationError(message, options);
+  if (code === "25006") return new ReadOnlyError(message, options);
+  if (code.startsWith("22") || code === "23502" || code === "23514" || code === "OL004")
+    return new ValidationError(message, options);
   return new DatabaseError(message, options);
 }
 

@@ -13,7 +13,10 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown, what = "in
   try {
     result = schema.safeParse(input);
   } catch (error) {
-    throw new ValidationError(`${what}: it cannot be read (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+    throw new ValidationError(
+      `${what}: it cannot be read (${error instanceof Error ? error.message : String(error)})`,
+      { cause: error },
+    );
   }
   if (!result.success) {
     const first = result.error.issues[0];

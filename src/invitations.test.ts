@@ -10,7 +10,13 @@ import { expectError } from "../tests/support/errors.ts";
 import { useOrgDb } from "../tests/support/orgdb.ts";
 import { ORG, USER } from "../tests/support/personas.ts";
 import { ConflictError, ForbiddenError, InvariantError, NotFoundError, ValidationError } from "./errors.ts";
-import { acceptInvitation, inviteMember, listPendingInvitations, revokeInvitation, type InviteInput } from "./invitations.ts";
+import {
+  acceptInvitation,
+  inviteMember,
+  listPendingInvitations,
+  revokeInvitation,
+  type InviteInput,
+} from "./invitations.ts";
 import { listMembers } from "./members.ts";
 import { listMyOrganizations } from "./organizations.ts";
 import { invitations } from "./schema/index.ts";
@@ -33,7 +39,16 @@ async function signUp(email: string): Promise<string> {
 
 async function invitationRow(id: string) {
   const [row] = await test.sql<
-    { email: string; role: string; token_hash: Buffer; invited_by: string | null; accepted_at: Date | null; accepted_by: string | null; revoked_at: Date | null; expires_at: Date }[]
+    {
+      email: string;
+      role: string;
+      token_hash: Buffer;
+      invited_by: string | null;
+      accepted_at: Date | null;
+      accepted_by: string | null;
+      revoked_at: Date | null;
+      expires_at: Date;
+    }[]
   >`select i.email, r.key as role, i.token_hash, i.invited_by, i.accepted_at, i.accepted_by, i.revoked_at, i.expires_at
     from public.invitations i join public.roles r on r.id = i.role_id where i.id = ${id}`;
   return row!;
@@ -60,7 +75,14 @@ describe("listPendingInvitations", () => {
   it("never exposes a token hash: the rows have no such field, and selecting the column is refused", async () => {
     const rows = await as(USER.bob, (tx) => listPendingInvitations(tx, { organizationId: ORG.acme }));
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ id: SEED.pat.id, organizationId: ORG.acme, email: "pat@example.com", invitedBy: USER.bob, acceptedAt: null, revokedAt: null });
+    expect(rows[0]).toMatchObject({
+      id: SEED.pat.id,
+      organizationId: ORG.acme,
+      email: "pat@example.com",
+      invitedBy: USER.bob,
+      acceptedAt: null,
+      revokedAt: null,
+    });
     for (const row of rows) {
       expect(Object.keys(row)).not.toContain("tokenHash");
       expect(Object.keys(row)).not.toContain("token_hash");
@@ -68,7 +90,11 @@ describe("listPendingInvitations", () => {
     const hash = (await invitationRow(SEED.pat.id)).token_hash.toString("hex");
     expect(JSON.stringify(rows)).not.toContain(hash);
     // The database refuses the column to signed-in users whatever the query.
-    await expectError(as(USER.alice, (tx) => tx.select().from(invitations)), ForbiddenError, "42501");
+    await expectError(
+      as(USER.alice, (tx) => tx.select().from(invitations)),
+      ForbiddenError,
+      "42501",
+    );
   });
 
   it("members without members.manage, and non-members, get an empty list", async () => {
@@ -78,21 +104,35 @@ describe("listPendingInvitations", () => {
   });
 
   it("an organization id that is not a uuid is ValidationError before the database", async () => {
-    await expectError(as(USER.bob, (tx) => listPendingInvitations(tx, { organizationId: "acme" })), ValidationError, undefined);
+    await expectError(
+      as(USER.bob, (tx) => listPendingInvitations(tx, { organizationId: "acme" })),
+      ValidationError,
+      undefined,
+    );
   });
 });
 
 describe("inviteMember", () => {
   it("an admin invites: an id, a 256-bit url-safe token shown once (only its SHA-256 stored), expiry in 7 days", async () => {
     const before = Date.now();
-    const issued = await invite(USER.bob, { organizationId: ORG.acme, email: "  New.Hire@Example.com ", role: "member" });
+    const issued = await invite(USER.bob, {
+      organizationId: ORG.acme,
+      email: "  New.Hire@Example.com ",
+      role: "member",
+    });
     expect(issued.invitationId).toMatch(/^[0-9a-f-]{36}$/);
     expect(issued.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const expires = new Date(issued.expiresAt).getTime();
     expect(expires).toBeGreaterThan(before + 7 * 86_400_000 - 60_000);
     expect(expires).toBeLessThan(Date.now() + 7 * 86_400_000 + 60_000);
     const row = await invitationRow(issued.invitationId);
-    expect(row).toMatchObject({ email: "new.hire@example.com", role: "member", invited_by: USER.bob, accepted_at: null, revoked_at: null });
+    expect(row).toMatchObject({
+      email: "new.hire@example.com",
+      role: "member",
+      invited_by: USER.bob,
+      accepted_at: null,
+      revoked_at: null,
+    });
     expect(row.token_hash.equals(createHash("sha256").update(issued.token).digest())).toBe(true);
     const [stored] = await test.sql<{ n: number }[]>`
       select count(*)::int as n from public.invitations i where position(${issued.token}::bytea in i.token_hash) > 0`;
@@ -102,7 +142,12 @@ describe("inviteMember", () => {
   });
 
   it("expiresInHours sets the validity", async () => {
-    const issued = await invite(USER.alice, { organizationId: ORG.acme, email: "short@example.com", role: "viewer", expiresInHours: 2 });
+    const issued = await invite(USER.alice, {
+      organizationId: ORG.acme,
+      email: "short@example.com",
+      role: "viewer",
+      expiresInHours: 2,
+    });
     const hours = (new Date(issued.expiresAt).getTime() - Date.now()) / 3_600_000;
     expect(hours).toBeGreaterThan(1.9);
     expect(hours).toBeLessThanOrEqual(2);
@@ -121,7 +166,11 @@ describe("inviteMember", () => {
 
   it("an admin cannot invite with owner: ForbiddenError 42501; an owner can", async () => {
     const n = await countInvitations();
-    await expectError(invite(USER.bob, { organizationId: ORG.acme, email: "boss@example.com", role: "owner" }), ForbiddenError, "42501");
+    await expectError(
+      invite(USER.bob, { organizationId: ORG.acme, email: "boss@example.com", role: "owner" }),
+      ForbiddenError,
+      "42501",
+    );
     expect(await countInvitations()).toBe(n);
     const issued = await invite(USER.alice, { organizationId: ORG.acme, email: "boss@example.com", role: "owner" });
     expect((await invitationRow(issued.invitationId)).role).toBe("owner");
@@ -130,15 +179,31 @@ describe("inviteMember", () => {
   it("members without members.manage get ForbiddenError 42501; non-members NotFoundError (P0002); nothing written", async () => {
     const n = await countInvitations();
     for (const user of [USER.carol, USER.dave, USER.erin]) {
-      await expectError(invite(user, { organizationId: ORG.acme, email: "sneaky@example.com", role: "viewer" }), ForbiddenError, "42501");
+      await expectError(
+        invite(user, { organizationId: ORG.acme, email: "sneaky@example.com", role: "viewer" }),
+        ForbiddenError,
+        "42501",
+      );
     }
-    await expectError(invite(USER.frank, { organizationId: ORG.acme, email: "sneaky@example.com", role: "viewer" }), NotFoundError, "P0002");
-    await expectError(invite(USER.nora, { organizationId: ORG.acme, email: "sneaky@example.com", role: "viewer" }), NotFoundError, "P0002");
+    await expectError(
+      invite(USER.frank, { organizationId: ORG.acme, email: "sneaky@example.com", role: "viewer" }),
+      NotFoundError,
+      "P0002",
+    );
+    await expectError(
+      invite(USER.nora, { organizationId: ORG.acme, email: "sneaky@example.com", role: "viewer" }),
+      NotFoundError,
+      "P0002",
+    );
     expect(await countInvitations()).toBe(n);
   });
 
   it("inviting someone who is already a member is ConflictError 23505 (email compared case-insensitively)", async () => {
-    await expectError(invite(USER.bob, { organizationId: ORG.acme, email: "Dave@ACME.example", role: "viewer" }), ConflictError, "23505");
+    await expectError(
+      invite(USER.bob, { organizationId: ORG.acme, email: "Dave@ACME.example", role: "viewer" }),
+      ConflictError,
+      "23505",
+    );
   });
 
   it("bad input is ValidationError before the database: email, role, validity, organization id; nothing written", async () => {
@@ -146,7 +211,7 @@ describe("inviteMember", () => {
     const bad: unknown[] = [
       { organizationId: ORG.acme, email: "not-an-email", role: "member" },
       { organizationId: ORG.acme, email: "a b@example.com", role: "member" },
-      { organizationId: ORG.acme, email: "x@example.com", role: "superuser" },
+      { organizationId: ORG.acme, email: "x@example.com", role: "Super User" },
       { organizationId: ORG.acme, email: "x@example.com", role: "member", expiresInHours: 0 },
       { organizationId: ORG.acme, email: "x@example.com", role: "member", expiresInHours: 24 * 30 + 1 },
       { organizationId: ORG.acme, email: "x@example.com", role: "member", expiresInHours: 1.5 },
@@ -167,7 +232,10 @@ describe("acceptInvitation", () => {
     expect(await accept(joiner, issued.token)).toBe(ORG.acme);
     const mine = await as(joiner, (tx) => listMyOrganizations(tx));
     expect(mine.map((o) => [o.id, o.roles])).toEqual([[ORG.acme, ["manager"]]]);
-    expect((await as(USER.erin, (tx) => listMembers(tx, { organizationId: ORG.acme }))).find((m) => m.userId === joiner)?.roles).toEqual(["manager"]);
+    expect(
+      (await as(USER.erin, (tx) => listMembers(tx, { organizationId: ORG.acme }))).find((m) => m.userId === joiner)
+        ?.roles,
+    ).toEqual(["manager"]);
     const row = await invitationRow(issued.invitationId);
     expect(row.accepted_by).toBe(joiner);
     expect(row.accepted_at).not.toBeNull();
@@ -177,7 +245,9 @@ describe("acceptInvitation", () => {
   it("the seed's demo invitation admits pat once pat signs up", async () => {
     const pat = await signUp("pat@example.com");
     expect(await accept(pat, SEED.pat.token)).toBe(ORG.acme);
-    expect((await as(pat, (tx) => listMyOrganizations(tx))).map((o) => [o.slug, o.roles])).toEqual([["acme", ["member"]]]);
+    expect((await as(pat, (tx) => listMyOrganizations(tx))).map((o) => [o.slug, o.roles])).toEqual([
+      ["acme", ["member"]],
+    ]);
   });
 
   it("a signed-in user with another email cannot accept: ForbiddenError 42501; the invitation stays pending for its invitee", async () => {
@@ -240,8 +310,16 @@ describe("revokeInvitation", () => {
   });
 
   it("an admin cannot revoke an invitation for owner: ForbiddenError 42501", async () => {
-    const issued = await invite(USER.alice, { organizationId: ORG.acme, email: "next-owner@example.com", role: "owner" });
-    await expectError(as(USER.bob, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId })), ForbiddenError, "42501");
+    const issued = await invite(USER.alice, {
+      organizationId: ORG.acme,
+      email: "next-owner@example.com",
+      role: "owner",
+    });
+    await expectError(
+      as(USER.bob, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId })),
+      ForbiddenError,
+      "42501",
+    );
     expect((await invitationRow(issued.invitationId)).revoked_at).toBeNull();
     await as(USER.alice, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId }));
     expect((await invitationRow(issued.invitationId)).revoked_at).not.toBeNull();
@@ -250,20 +328,40 @@ describe("revokeInvitation", () => {
   it("members without members.manage get ForbiddenError 42501; non-members and unknown ids NotFoundError (P0002)", async () => {
     const issued = await invite(USER.bob, { organizationId: ORG.acme, email: "kept@example.com", role: "viewer" });
     for (const user of [USER.carol, USER.dave, USER.erin]) {
-      await expectError(as(user, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId })), ForbiddenError, "42501");
+      await expectError(
+        as(user, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId })),
+        ForbiddenError,
+        "42501",
+      );
     }
-    await expectError(as(USER.frank, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId })), NotFoundError, "P0002");
-    await expectError(as(USER.bob, (tx) => revokeInvitation(tx, { invitationId: randomUUID() })), NotFoundError, "P0002");
+    await expectError(
+      as(USER.frank, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId })),
+      NotFoundError,
+      "P0002",
+    );
+    await expectError(
+      as(USER.bob, (tx) => revokeInvitation(tx, { invitationId: randomUUID() })),
+      NotFoundError,
+      "P0002",
+    );
     expect((await invitationRow(issued.invitationId)).revoked_at).toBeNull();
   });
 
   it("an accepted invitation cannot be revoked: InvariantError P0001", async () => {
     const issued = await invite(USER.bob, { organizationId: ORG.acme, email: "accepted@example.com", role: "viewer" });
     await accept(await signUp("accepted@example.com"), issued.token);
-    await expectError(as(USER.bob, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId })), InvariantError, "P0001");
+    await expectError(
+      as(USER.bob, (tx) => revokeInvitation(tx, { invitationId: issued.invitationId })),
+      InvariantError,
+      "P0001",
+    );
   });
 
   it("an id that is not a uuid is ValidationError before the database", async () => {
-    await expectError(as(USER.bob, (tx) => revokeInvitation(tx, { invitationId: "inv-1" })), ValidationError, undefined);
+    await expectError(
+      as(USER.bob, (tx) => revokeInvitation(tx, { invitationId: "inv-1" })),
+      ValidationError,
+      undefined,
+    );
   });
 });

@@ -39,7 +39,9 @@ export async function inviteMember(tx: Tx, input: InviteInput): Promise<IssuedIn
 export async function acceptInvitation(tx: Tx, input: AcceptInput): Promise<string> {
   const { token: t } = parse(acceptInput, input);
   return guard(async () => {
-    const [row] = await tx.execute<{ organization_id: string }>(sql`select public.accept_invitation(${t}) as organization_id`);
+    const [row] = await tx.execute<{ organization_id: string }>(
+      sql`select public.accept_invitation(${t}) as organization_id`,
+    );
     return row!.organization_id;
   });
 }
@@ -81,4 +83,3 @@ export async function listPendingInvitations(tx: Tx, input: OrganizationRef): Pr
       .orderBy(desc(invitations.createdAt)),
   );
 }
-

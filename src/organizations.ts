@@ -22,7 +22,9 @@ export type { Organization, OrganizationInput, OrganizationPatch, OrganizationRe
 export async function createOrganization(tx: Tx, input: OrganizationInput): Promise<Organization> {
   const { name, slug } = parse(organizationInsertSchema, input);
   return guard(async () => {
-    const [created] = await tx.execute<{ id: string }>(sql`select id from public.create_organization(${name}, ${slug})`);
+    const [created] = await tx.execute<{ id: string }>(
+      sql`select id from public.create_organization(${name}, ${slug})`,
+    );
     return getOrganization(tx, { organizationId: created!.id });
   });
 }
@@ -30,7 +32,9 @@ export async function createOrganization(tx: Tx, input: OrganizationInput): Prom
 /** One organization the caller belongs to. */
 export async function getOrganization(tx: Tx, input: OrganizationRef): Promise<Organization> {
   const { organizationId } = parse(organizationRef, input);
-  return guard(async () => one(await tx.select().from(organizations).where(eq(organizations.id, organizationId)), "organization"));
+  return guard(async () =>
+    one(await tx.select().from(organizations).where(eq(organizations.id, organizationId)), "organization"),
+  );
 }
 
 export interface MyOrganization extends Organization {
@@ -44,7 +48,9 @@ export async function listMyOrganizations(tx: Tx): Promise<MyOrganization[]> {
     const rows = await tx
       .select({
         organization: organizations,
-        roles: sql<RoleKey[]>`coalesce(array_agg(${roles.key} order by ${roles.rank} desc) filter (where ${roles.key} is not null), '{}')`,
+        roles: sql<
+          RoleKey[]
+        >`coalesce(array_agg(${roles.key} order by ${roles.rank} desc) filter (where ${roles.key} is not null), '{}')`,
       })
       .from(organizations)
       .leftJoin(userRoles, and(eq(userRoles.organizationId, organizations.id), eq(userRoles.userId, sql`auth.uid()`)))
@@ -67,11 +73,14 @@ export async function updateOrganization(tx: Tx, input: OrganizationUpdateInput)
   });
 }
 
-/** Delete an organization with its memberships and clients (organization.delete). */
+/**
+ * Delete an organization with everything scoped to it (organization.delete),
+ * through delete_organization: one summary audit entry, the id never used
+ * again. Organizations above settings.delete_organization_max_rows rows are
+ * refused (rule `organization-too-large-to-delete`): delete those with
+ * `lifecycle.deleteOrganizationInBatches` as the service.
+ */
 export async function deleteOrganization(tx: Tx, input: OrganizationRef): Promise<void> {
   const { organizationId: orgId } = parse(organizationRef, input);
-  await guard(async () => {
-    const rows = await tx.delete(organizations).where(eq(organizations.id, orgId)).returning({ id: organizations.id });
-    if (rows.length === 0) await refusedOn(tx, orgId, "organization.delete");
-  });
+  await guard(() => tx.execute(sql`select public.delete_organization(${orgId})`));
 }

@@ -36,7 +36,7 @@
  */
 import { drizzle, PostgresJsDatabase, PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
 import type postgres from "postgres";
-import { ConcurrencyError, DatabaseError, isRetryable, toTypedError } from "./errors.ts";
+import { ConcurrencyError, DatabaseError, isRetryable, toTypedError, ValidationError } from "./errors.ts";
 import { postgrestPreamble } from "./postgrest.ts";
 import * as schema from "./schema/index.ts";
 
@@ -56,6 +56,15 @@ export interface UnitOptions<T = unknown> {
    * `25P02`, as it does when committing. For dry runs, previews and tests.
    */
   rollback?: boolean | ((result: T) => boolean);
+  /** Run in a `read only` transaction, on a healthy read replica when the handle has one (src/replicas.ts). */
+  readOnly?: boolean;
+  /** A `writeToken()`: run only where that WAL position has been replayed (else on the primary). Needs `readOnly`. */
+  after?: string;
+}
+
+/** Where read-only units run (src/replicas.ts): `body` gets the client of a replica, or of the primary. */
+export interface ReadOnlyRouter {
+  run<T>(after: string | undefined, body: (sql: postgres.Sql) => Promise<T>): Promise<T>;
 }
 
 /** D1, D2: the parts of the Drizzle database drizzle() built that every session here shares. */
@@ -164,22 +173,28 @@ export interface UnitRunner {
   <T>(role: string, claims: object, work: (tx: Tx) => Promise<T>, options?: UnitOptions<T>): Promise<T>;
 }
 
-/** The unit-of-work runner of a handle: its pool, its Drizzle parts and session maker, its attempts. */
+/**
+ * The unit-of-work runner of a handle: its pool, its Drizzle parts and session
+ * maker, its attempts, and where read-only units run (the primary's pool when
+ * no router is given).
+ */
 export function unitRunner(
   pool: postgres.Sql,
   parts: SessionParts,
   session: (client: postgres.Sql) => AnySession,
   attempts: number,
+  readOnlyRouter?: ReadOnlyRouter,
 ): UnitRunner {
   async function once<T>(
     role: string,
     claims: object,
     work: (tx: Tx) => Promise<T>,
     options: UnitOptions<T>,
+    on: postgres.Sql = pool,
   ): Promise<T> {
-    const conn = await pool.reserve();
+    const conn = await on.reserve();
     try {
-      const begin = conn`begin`.execute();
+      const begin = (options.readOnly ? conn`begin read only` : conn`begin`).execute();
       const preamble = postgrestPreamble(conn, role, claims).execute();
       // Awaited below; until then a failure must not count as an unhandled rejection.
       begin.catch(() => undefined);
@@ -225,8 +240,14 @@ export function unitRunner(
     work: (tx: Tx) => Promise<T>,
     options: UnitOptions<T> = {},
   ): Promise<T> {
+    if (options.after !== undefined && !options.readOnly) {
+      throw new ValidationError("`after` needs `readOnly: true`: it chooses where a read runs");
+    }
     for (let attempt = 1; ; attempt++) {
       try {
+        if (options.readOnly && readOnlyRouter) {
+          return await readOnlyRouter.run(options.after, (on) => once(role, claims, work, options, on));
+        }
         return await once(role, claims, work, options);
       } catch (error) {
         if (isRetryable(error) && attempt < attempts) {

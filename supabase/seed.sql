@@ -16,6 +16,8 @@
 --   ...0011 mallory@example.com   member of Acme and viewer of Globex (two organizations)
 --   ...0012 nora@example.com      signed up, no organization yet
 --
+-- Initech also defines a role of its own, billing (clients.read), held by nobody yet.
+--
 -- Sign in as one locally:
 --   begin;
 --   set local role authenticated;
@@ -109,3 +111,13 @@ from (values
    'demo-invitation-token-for-quinn-0002', '00000000-0000-4000-a000-000000000006', now() - interval '3 days', now() - interval '10 days')
 ) as i (id, org, email, role_key, token, inviter, expires_at, created_at)
 join public.roles r on r.key = i.role_key;
+
+-- A role Initech defined itself (create_role does this through the API):
+-- billing clerks read every client. Nobody holds it yet; ivan (owner) or an
+-- admin grants it with set_member_roles(..., '{billing}'). Only Initech's
+-- members see it.
+insert into public.roles (id, organization_id, key, name, description, rank) values
+  ('40000000-0000-4000-8000-000000000001', '10000000-0000-4000-8000-000000000003', 'billing', 'Billing',
+   'Reads every client, for invoicing.', 15);
+insert into public.role_permissions (role_id, permission) values
+  ('40000000-0000-4000-8000-000000000001', 'clients.read');

@@ -54,6 +54,17 @@ export async function searchClients(supabase: Supabase, organizationId: string, 
   return data;
 }
 
+export async function findClients(supabase: Supabase, organizationId: string, query: string) {
+  // Ranked search by name and email (prefix; from 3 characters also contains
+  // and typo-tolerant), only among the clients the caller may read. An index
+  // serves it whatever the caller's role; .ilike() on the table cannot.
+  const { data, error } = await supabase
+    .rpc("search_clients", { organization_id: organizationId, query, max_results: 10 })
+    .select("id, name, email, status");
+  if (error) throw error; // 22023: empty query, or max_results outside 1..100
+  return data; // best matches first: prefix matches, then by similarity, then name
+}
+
 export async function membersWithRoles(supabase: Supabase, organizationId: string) {
   const [people, roles] = await Promise.all([
     supabase.from("organization_users").select("user_id, users(email, full_name)").eq("organization_id", organizationId),

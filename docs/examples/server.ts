@@ -229,3 +229,25 @@ export async function clientOr404(db: OrgDb, userId: string, clientId: string) {
   }
 }
 // #endregion not-found
+
+// #region replicas
+export function openWithReplicas(): OrgDb {
+  // Each Supabase read replica has its own connection string (Database settings).
+  return createOrgDb(process.env.DATABASE_URL!, {
+    readReplicas: [process.env.READ_REPLICA_URL!],
+    replicas: { maxLagBytes: 16 * 1024 * 1024, maxWaitMs: 1000 }, // the defaults
+  });
+}
+
+export async function clientPage(db: OrgDb, userId: string, organizationId: string) {
+  // A read: a healthy replica serves it (the primary when none is healthy).
+  return db.asUser(userId, (tx) => clients.listClients(tx, { organizationId, limit: 50 }), { readOnly: true });
+}
+
+export async function renameThenShow(db: OrgDb, userId: string, clientId: string, name: string) {
+  await db.asUser(userId, (tx) => clients.updateClient(tx, { clientId, name }));
+  const token = await db.writeToken();
+  // Read your own write: a replica that has replayed it, else (after at most maxWaitMs) the primary.
+  return db.asUser(userId, (tx) => clients.getClient(tx, { clientId }), { readOnly: true, after: token });
+}
+// #endregion replicas

@@ -2,12 +2,24 @@
  * The benchmark data set, generated in SQL: at scale 1, 1,000 organizations,
  * 20,000 users each a member of 1 to 3 organizations with mixed roles,
  * 1,000,000 clients each assigned to 1 or 2 members of its organization.
+ * Every tenth organization defines roles of its own (billing: clients.read;
+ * field_agent: clients.create and clients.work_assigned), held by some of its
+ * members instead of viewer.
  * `scale` multiplies every count.
  *
- * Clients are spread over the organizations row by row, so one organization's
- * clients are scattered over the whole table (as when tenants' rows arrive
- * interleaved in time); within each organization the names cover every
- * prefix evenly, so a prefix search always has matches.
+ * Skewed as users' data is (SPEC section 8), at every scale:
+ * - organization 1 is the "whale": 30 % of all clients, scattered over the
+ *   whole table (3 rows in 10), and a tenth of the users as extra members;
+ * - organization 2's rows are scattered too (one in ten rows every
+ *   organizations - 1 blocks of ten), as when a live tenant's rows arrive
+ *   interleaved with everyone else's;
+ * - every other organization is small, its rows stored in one stretch of the
+ *   table (between the whale's), as after a per-tenant import;
+ * - a "consultant" (the user after the last, CONSULTANT_EMAIL) is a plain
+ *   `member` of min(50, all) organizations, the whale included, with 40
+ *   clients assigned in each.
+ * Within each organization the names cover every prefix evenly, so a prefix
+ * search always has matches.
  *
  * Triggers are off while loading (session_replication_role = replica): the
  * rows are consistent by construction, profiles are written directly, and the
@@ -45,6 +57,14 @@ export interface DatasetStep {
   parts: string[];
 }
 
+/** The consultant's email: a plain member of min(50, all) organizations with 40 assigned clients in each. */
+export const CONSULTANT_EMAIL = "consultant@bench.example";
+/** Organizations the consultant belongs to. */
+export const consultantOrganizations = (size: DatasetSize) => Math.min(50, size.organizations);
+/** The whale organization's number (1) and the scattered one's (2); their ids come from `oid`. */
+export const WHALE = 1;
+export const SCATTERED = 2;
+
 const uid = (expr: string) => `('b0000000-0000-4000-8000-' || lpad((${expr})::text, 12, '0'))::uuid`;
 const oid = (expr: string) => `('b1000000-0000-4000-8000-' || lpad((${expr})::text, 12, '0'))::uuid`;
 const cid = (expr: string) => `('b2000000-0000-4000-8000-' || lpad((${expr})::text, 12, '0'))::uuid`;
@@ -57,10 +77,33 @@ function ranges(n: number, parts: number): [number, number][] {
   return out;
 }
 
+/**
+ * SQL for the organization number of client c (1..C) and its rank in that
+ * organization (which picks its name). Whale: 3 rows in 10; the scattered
+ * organization: the fourth row of every (O - 1)th block of ten; the others
+ * share the remaining rows in contiguous stretches of the table.
+ */
+function placement(size: DatasetSize): { org: (c: string) => string; rank: (c: string) => string } {
+  const { organizations: O, clients: C } = size;
+  const K = Math.max(1, O - 1);
+  const rest = Math.max(1, O - 2);
+  return {
+    org: (c) => `(case when ${c} % 10 < 3 then 1 when ${c} % 10 = 3 and (${c} / 10) % ${K} = 0 then 2
+                  else 3 + least(${rest - 1}, ((${c} - 1)::bigint * ${rest} / ${C})::int) end)`,
+    rank: (
+      c,
+    ) => `(case when ${c} % 10 < 3 then (${c} / 10) * 3 + ${c} % 10 when ${c} % 10 = 3 and (${c} / 10) % ${K} = 0 then ${c} / 10 / ${K}
+                   else ${c} end)`,
+  };
+}
+
 /** The statements that load the data set, step by step. */
 export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
   const { organizations: O, users: U, clients: C } = size;
   const slices = ranges(C, Math.max(1, parallel));
+  const { org, rank } = placement(size);
+  const consultant = U + 1;
+  const consultantOrgs = consultantOrganizations(size);
   return [
     {
       label: "secondary indexes of clients and user_clients set aside (rebuilt at the end)",
@@ -96,9 +139,16 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
         select ${oid("o")}, 'Organization ' || o, 'org-' || o from generate_series(1, ${O}) o;
         create table bench_load.membership as
         select distinct on (org, u) org, u, k
-        from generate_series(1, ${U}) u
-        cross join lateral generate_series(0, u % 3) k
-        cross join lateral (select 1 + ((u - 1) + k * 7919 * (k > 0)::int + k * 17) % ${O} as org) o;
+        from (
+          select o.org, u, k
+          from generate_series(1, ${U}) u
+          cross join lateral generate_series(0, u % 3) k
+          cross join lateral (select 1 + ((u - 1) + k * 7919 * (k > 0)::int + k * 17) % ${O} as org) o
+          union all
+          -- The whale's extra members: a tenth of the users.
+          select ${WHALE}, u, 3 from generate_series(5, ${U}, 10) u
+        ) m
+        order by org, u, k;
         insert into public.organization_users (organization_id, user_id)
         select ${oid("org")}, ${uid("u")} from bench_load.membership;
         -- The first member of each organization owns it; the others get mixed roles.
@@ -113,29 +163,73 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
           when m.u % 20 in (1, 2, 3) then 'manager'
           when m.u % 20 < 14 then 'member'
           else 'viewer' end;
+        -- Every tenth organization defines two roles of its own, billing (reads
+        -- every client) and field_agent (creates clients, works on those
+        -- assigned), which its viewers hold instead, alternately. Skipped on a
+        -- schema from before organization-defined roles (the migration tests
+        -- load this data set at every step of the history).
+        do $bench$
+        begin
+          if exists (select 1 from pg_attribute a where a.attrelid = 'public.roles'::regclass
+                     and a.attname = 'organization_id' and not a.attisdropped) then
+            execute $q$
+              insert into public.roles (organization_id, key, name, rank)
+              select ${oid("o")}, v.key, v.name, 15
+              from generate_series(1, ${O}) o
+              cross join (values ('billing', 'Billing'), ('field_agent', 'Field agent')) v (key, name)
+              where o % 10 = 1 $q$;
+            -- Triggers are off: the permissions' organization is written out.
+            execute $q$
+              insert into public.role_permissions (role_id, permission, organization_id)
+              select r.id, p.permission, r.organization_id
+              from public.roles r
+              join (values ('billing', 'clients.read'), ('field_agent', 'clients.create'), ('field_agent', 'clients.work_assigned')) p (key, permission)
+                on p.key = r.key
+              where r.organization_id in (select ${oid("o")} from generate_series(1, ${O}) o where o % 10 = 1) $q$;
+            execute $q$
+              update public.user_roles ur set role_id = r.id
+              from (select org, u, row_number() over (partition by org order by u) as nth from bench_load.membership) m
+              join public.roles r on r.organization_id = ${oid("m.org")}
+                and r.key = case when m.nth % 2 = 0 then 'billing' else 'field_agent' end
+              where m.org % 10 = 1
+                and ur.organization_id = ${oid("m.org")} and ur.user_id = ${uid("m.u")}
+                and ur.role_id = (select v.id from public.roles v where v.key = 'viewer' and v.organization_id is null) $q$;
+          end if;
+        end
+        $bench$;
         create table bench_load.org_members as
         select org, array_agg(u order by u) as members from bench_load.membership group by org;
         create unique index on bench_load.org_members (org);
-        analyze bench_load.org_members;`,
+        analyze bench_load.org_members;
+        -- The consultant: a plain member of min(50, all) organizations (no other role).
+        insert into auth.users (id, aud, role, email, raw_user_meta_data, created_at, updated_at)
+        values (${uid(String(consultant))}, 'authenticated', 'authenticated', '${CONSULTANT_EMAIL}', '{"full_name":"Consultant"}', now(), now());
+        insert into public.users (id, email, full_name) values (${uid(String(consultant))}, '${CONSULTANT_EMAIL}', 'Consultant');
+        insert into public.organization_users (organization_id, user_id)
+        select ${oid("o")}, ${uid(String(consultant))} from generate_series(1, ${consultantOrgs}) o;
+        insert into public.user_roles (organization_id, user_id, role_id)
+        select ${oid("o")}, ${uid(String(consultant))}, r.id from generate_series(1, ${consultantOrgs}) o
+        join public.roles r on r.key = 'member';`,
       ],
     },
     {
-      // Client c belongs to organization 1 + c % O and is the (c / O)-th of it:
-      // that rank picks the name, so every organization has every name prefix.
+      // Client c's organization and rank there come from placement(): the
+      // rank picks the name, so every organization has every name prefix.
       label: `${C.toLocaleString("en")} clients`,
       kind: "rows",
       parts: slices.map(
         ([first, last]) => `
         insert into public.clients (id, organization_id, name, email, status, created_at, updated_at)
-        select ${cid("c")}, ${oid(`1 + c % ${O}`)},
+        select ${cid("c")}, ${oid("p.org")},
                (array['Acme','Apex','Atlas','Beacon','Summit','Vertex','Nimbus','Orion','Pioneer','Quantum',
-                      'Harbor','Keystone','Lumen','Meridian','Northstar','Evergreen'])[1 + (c / ${O}) % 16]
-                 || ' ' || (array['Labs','Group','Partners','Systems','Foods','Logistics','Health','Capital'])[1 + (c / ${O} / 16) % 8]
+                      'Harbor','Keystone','Lumen','Meridian','Northstar','Evergreen'])[1 + p.rank % 16]
+                 || ' ' || (array['Labs','Group','Partners','Systems','Foods','Logistics','Health','Capital'])[1 + (p.rank / 16) % 8]
                  || ' ' || c,
                'contact' || c || '@client.example',
-               (array['lead','active','active','active','inactive','archived'])[1 + (c / ${O}) % 6]::public.client_status,
+               (array['lead','active','active','active','inactive','archived'])[1 + p.rank % 6]::public.client_status,
                now(), now()
-        from generate_series(${first}, ${last}) c;`,
+        from generate_series(${first}, ${last}) c
+        cross join lateral (select ${org("c")} as org, ${rank("c")} as rank) p;`,
       ),
     },
     {
@@ -148,19 +242,35 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
         insert into public.user_clients (organization_id, client_id, user_id)
         select ${oid("m.org")}, ${cid("c")}, ${uid("m.members[1 + (c + (k - 1) * (1 + (c / " + O + ") % greatest(n - 1, 1))) % n]")}
         from generate_series(${first}, ${last}) c
-        join bench_load.org_members m on m.org = 1 + c % ${O}
+        join bench_load.org_members m on m.org = ${org("c")}
         cross join lateral (select cardinality(m.members) as n) s
         cross join lateral generate_series(1, least(1 + c % 2, n)) k
         order by 1, 2, 3;`,
       ),
     },
+    {
+      // 40 clients in each of the consultant's organizations, spread over it (by a hash of the id).
+      label: "the consultant's assignments (40 in each of their organizations)",
+      kind: "rows",
+      parts: [
+        `
+        insert into public.user_clients (organization_id, client_id, user_id)
+        select ${oid("o")}, picked.id, ${uid(String(consultant))}
+        from generate_series(1, ${consultantOrgs}) o
+        cross join lateral (
+          select c.id from public.clients c where c.organization_id = ${oid("o")} order by md5(c.id::text) limit 40
+        ) picked;`,
+      ],
+    },
     { label: "secondary indexes rebuilt", kind: "indexes", parts: [] },
     {
       label: "vacuum analyze",
       kind: "maintenance",
-      parts: ["public.clients", "public.user_clients", "public.organization_users, public.user_roles, public.users, public.organizations, auth.users"].map(
-        (tables) => `vacuum analyze ${tables}`,
-      ),
+      parts: [
+        "public.clients",
+        "public.user_clients",
+        "public.organization_users, public.user_roles, public.users, public.organizations, public.roles, public.role_permissions, auth.users",
+      ].map((tables) => `vacuum analyze ${tables}`),
     },
   ];
 }
@@ -211,10 +321,18 @@ async function load(
     const started = Date.now();
     if (step.kind === "indexes") {
       const rows = await sql<{ definition: string }[]>`select definition from bench_load.indexes`;
-      await pool(rows.map((r) => r.definition), parallel, async (definition) => void (await run(definition)));
+      await pool(
+        rows.map((r) => r.definition),
+        parallel,
+        async (definition) => void (await run(definition)),
+      );
       await run("drop schema bench_load cascade");
     } else {
-      await pool(step.parts, parallel, async (statement) => void (await (step.kind === "rows" ? inTransaction(statement) : run(statement))));
+      await pool(
+        step.parts,
+        parallel,
+        async (statement) => void (await (step.kind === "rows" ? inTransaction(statement) : run(statement))),
+      );
     }
     onStep?.(step.label, (Date.now() - started) / 1000);
   }

@@ -36,7 +36,9 @@ export const NAIVE_SHAPES: NaiveShape[] = [
 
 /** Copy the tables the policies read into bench_naive (no RLS on the helpers' copies). */
 export async function setupNaive(sql: postgres.Sql): Promise<void> {
-  await sql.unsafe(`
+  await sql
+    .unsafe(
+      `
     drop schema if exists bench_naive cascade;
     create schema bench_naive;
     grant usage on schema bench_naive to authenticated, service_role;
@@ -61,14 +63,20 @@ export async function setupNaive(sql: postgres.Sql): Promise<void> {
     $$;
     grant execute on function bench_naive.can_read_client(uuid, uuid) to authenticated;
     analyze bench_naive.clients, bench_naive.user_roles, bench_naive.role_permissions, bench_naive.user_clients;
-  `).simple();
+  `,
+    )
+    .simple();
 }
 
 export async function useShape(sql: postgres.Sql, shape: NaiveShape): Promise<void> {
-  await sql.unsafe(`
+  await sql
+    .unsafe(
+      `
     drop policy if exists naive_select on bench_naive.clients;
     create policy naive_select on bench_naive.clients for select to authenticated using (${shape.policy});
-  `).simple();
+  `,
+    )
+    .simple();
 }
 
 export async function dropNaive(sql: postgres.Sql): Promise<void> {

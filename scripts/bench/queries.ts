@@ -5,6 +5,7 @@
  * literal arrays computed beforehand.
  */
 import type postgres from "postgres";
+import { CONSULTANT_EMAIL, SCATTERED, WHALE } from "./dataset.ts";
 import type { Actor } from "./measure.ts";
 
 export interface Persona {
@@ -15,7 +16,7 @@ export interface Persona {
   readOrgs: string[];
   /** Organizations where the persona holds clients.create. */
   createOrgs: string[];
-  /** Clients assigned to the persona. */
+  /** Clients assigned to the persona where they hold clients.work_assigned (the read policy's assigned arm). */
   assigned: string[];
   /** Organizations the persona belongs to. */
   memberOrgs: string[];
@@ -24,10 +25,23 @@ export interface Persona {
 }
 
 export interface Personas {
+  /** Admin of a small organization (its rows stored together). */
   admin: Persona;
+  /** Member of a small organization, with assigned clients. */
   member: Persona;
   threeOrgs: Persona;
   manager: Persona;
+  /** Admin of the whale organization (30 % of all clients, scattered). */
+  whaleAdmin: Persona;
+  /** Member of the whale organization, with assigned clients. */
+  whaleMember: Persona;
+  /** Admin of the organization whose few rows are scattered over the whole table. */
+  scatteredAdmin: Persona;
+  /** A plain member of min(50, all) organizations with 40 assigned clients in each. */
+  consultant: Persona;
+  /** Holders of an organization's own role only: billing (clients.read), field_agent (clients.work_assigned). */
+  customReader: Persona;
+  customAssigned: Persona;
   /** A client the admin can see. */
   clientId: string;
 }
@@ -37,11 +51,14 @@ async function persona(sql: postgres.Sql, id: string, org: string): Promise<Pers
     coalesce((select array_agg(distinct ur.organization_id) from public.user_roles ur
               join public.role_permissions rp on rp.role_id = ur.role_id
               where ur.user_id = ${id} and rp.permission = ${permission}), '{}')`;
-  const [row] = await sql<{ read_orgs: string[]; create_orgs: string[]; assigned: string[]; member_orgs: string[]; co_members: string[] }[]>`
+  const [row] = await sql<
+    { read_orgs: string[]; create_orgs: string[]; assigned: string[]; member_orgs: string[]; co_members: string[] }[]
+  >`
     select
       ${withPermission("clients.read")} as read_orgs,
       ${withPermission("clients.create")} as create_orgs,
-      coalesce((select array_agg(uc.client_id) from public.user_clients uc where uc.user_id = ${id}), '{}') as assigned,
+      coalesce((select array_agg(uc.client_id) from public.user_clients uc
+                where uc.user_id = ${id} and uc.organization_id = any (${withPermission("clients.work_assigned")})), '{}') as assigned,
       coalesce((select array_agg(ou.organization_id) from public.organization_users ou where ou.user_id = ${id}), '{}') as member_orgs,
       coalesce((select array_agg(distinct t.user_id) from public.organization_users m
                 join public.organization_users t on t.organization_id = m.organization_id where m.user_id = ${id}), '{}') as co_members`;
@@ -58,27 +75,60 @@ async function persona(sql: postgres.Sql, id: string, org: string): Promise<Pers
 
 /** Pick the personas from the generated data set (deterministically). */
 export async function pickPersonas(sql: postgres.Sql): Promise<Personas> {
+  const orgId = async (n: number) =>
+    (await sql<{ id: string }[]>`select id from public.organizations where slug = ${`org-${n}`}`)[0]!.id;
+  const whale = await orgId(WHALE);
+  const scattered = await orgId(SCATTERED);
+  const [consultantRow] = await sql<{ id: string }[]>`select id from public.users where email = ${CONSULTANT_EMAIL}`;
+  const consultantId = consultantRow!.id;
   const byRole = async (key: string, extra = sql``) => {
     const [row] = await sql<{ user_id: string; organization_id: string }[]>`
       select ur.user_id, ur.organization_id from public.user_roles ur join public.roles r on r.id = ur.role_id
-      where r.key = ${key}
+      where r.key = ${key} and ur.user_id <> ${consultantId}
         and (select count(*) from public.user_roles x where x.user_id = ur.user_id and x.organization_id = ur.organization_id) = 1
         ${extra}
       order by ur.user_id, ur.organization_id limit 1`;
     if (!row) throw new Error(`the data set has no ${key}`);
     return persona(sql, row.user_id, row.organization_id);
   };
-  const admin = await byRole("admin");
-  const member = await byRole("member", sql`and exists (select 1 from public.user_clients uc where uc.user_id = ur.user_id and uc.organization_id = ur.organization_id)`);
-  const manager = await byRole("manager");
+  const small = sql`and ur.organization_id not in (${whale}, ${scattered})`;
+  const assigned = sql`and exists (select 1 from public.user_clients uc where uc.user_id = ur.user_id and uc.organization_id = ur.organization_id)`;
+  const admin = await byRole("admin", small);
+  const member = await byRole("member", sql`${small} ${assigned}`);
+  const manager = await byRole("manager", small);
+  // At small scales the whale may have no admin: its owner reads the same.
+  const whaleAdmin = await byRole("admin", sql`and ur.organization_id = ${whale}`).catch(() =>
+    byRole("owner", sql`and ur.organization_id = ${whale}`),
+  );
+  const whaleMember = await byRole("member", sql`and ur.organization_id = ${whale} ${assigned}`);
+  const scatteredAdmin = await byRole("owner", sql`and ur.organization_id = ${scattered}`);
   const [three] = await sql<{ user_id: string; organization_id: string }[]>`
     select user_id, min(organization_id::text)::uuid as organization_id from public.organization_users
     group by user_id having count(*) = 3 order by user_id limit 1`;
-  const [client] = await sql<{ id: string }[]>`select id from public.clients where organization_id = ${admin.org} order by id limit 1 offset 7`;
-  return { admin, member, manager, threeOrgs: await persona(sql, three!.user_id, three!.organization_id), clientId: client!.id };
+  const [client] = await sql<
+    { id: string }[]
+  >`select id from public.clients where organization_id = ${admin.org} order by id limit 1 offset 7`;
+  const customReader = await byRole("billing");
+  const customAssigned = await byRole("field_agent", assigned);
+  return {
+    admin,
+    member,
+    manager,
+    whaleAdmin,
+    whaleMember,
+    scatteredAdmin,
+    consultant: await persona(sql, consultantId, whale),
+    customReader,
+    customAssigned,
+    threeOrgs: await persona(sql, three!.user_id, three!.organization_id),
+    clientId: client!.id,
+  };
 }
 
-export const asUser = (p: Persona): Actor => ({ role: "authenticated", claims: { sub: p.id, role: "authenticated", aud: "authenticated" } });
+export const asUser = (p: Persona): Actor => ({
+  role: "authenticated",
+  claims: { sub: p.id, role: "authenticated", aud: "authenticated" },
+});
 export const asService: Actor = { role: "service_role", claims: { role: "service_role" } };
 
 type Statement = (c: postgres.ReservedSql) => Promise<unknown>;
@@ -90,7 +140,10 @@ export interface BenchQuery {
   singlePage: boolean;
   actor: Actor;
   rls: Statement;
-  explicit: Statement;
+  /** The explicit-filter equivalent; none for search_clients, which is judged on its own time (SPEC 11: 10 ms). */
+  explicit: Statement | null;
+  /** An absolute target for the median, in milliseconds (search_clients). */
+  maxMs?: number;
   /** The statement as run under RLS, for EXPLAIN. */
   explain: { text: string; params: unknown[] };
 }
@@ -104,8 +157,17 @@ const prepared =
     c.unsafe(text, params as never[], { prepare: true });
 
 /** A benchmark query: the RLS statement (also the one EXPLAIN shows) and its explicit-filter equivalent. */
-function benchQuery(head: Omit<BenchQuery, "rls" | "explicit" | "explain">, rls: Sent, explicit: Sent): BenchQuery {
-  return { ...head, rls: prepared(rls), explicit: prepared(explicit), explain: { text: rls[0], params: rls[1] } };
+function benchQuery(
+  head: Omit<BenchQuery, "rls" | "explicit" | "explain">,
+  rls: Sent,
+  explicit: Sent | null,
+): BenchQuery {
+  return {
+    ...head,
+    rls: prepared(rls),
+    explicit: explicit && prepared(explicit),
+    explain: { text: rls[0], params: rls[1] },
+  };
 }
 
 const COLUMNS = "id, organization_id, name, email, status, updated_at";
@@ -120,7 +182,18 @@ const readable = (n: number) =>
 const readableValues = (p: Persona) => [p.readOrgs, p.assigned, p.id, p.createOrgs];
 
 export function queries(p: Personas): BenchQuery[] {
-  const { admin, member, threeOrgs, manager } = p;
+  const {
+    admin,
+    member,
+    threeOrgs,
+    manager,
+    whaleAdmin,
+    whaleMember,
+    scatteredAdmin,
+    consultant,
+    customReader,
+    customAssigned,
+  } = p;
   const page = `select ${COLUMNS} from public.clients where organization_id = $1 order by name, id limit 50`;
   const pageExplicit = `select ${COLUMNS} from public.clients where organization_id = $1 and ${readable(2)} order by name, id limit 50`;
   const byId = `select * from public.clients where id = $1`;
@@ -151,12 +224,40 @@ export function queries(p: Personas): BenchQuery[] {
   // The insert policy's check written out: an organization where the user may create clients.
   const insertExplicit = `insert into public.clients (organization_id, name, created_by) select $1, $2, $3 where $1 = any($4::uuid[])`;
   const search = "nor";
+  const allPage = `select ${COLUMNS} from public.clients order by name, id limit 50`;
+  const allPageExplicit = `select ${COLUMNS} from public.clients where ${readable(1)} order by name, id limit 50`;
+  const searchClients = `select ${COLUMNS} from public.search_clients($1, $2, 20)`;
 
   return [
     benchQuery(
-      { key: "admin_first_page", title: "admin: first page (50) of an organization's clients by name", singlePage: true, actor: asUser(admin) },
+      {
+        key: "admin_first_page",
+        title: "admin: first page (50) of an organization's clients by name",
+        singlePage: true,
+        actor: asUser(admin),
+      },
       [page, [admin.org]],
       [pageExplicit, [admin.org, ...readableValues(admin)]],
+    ),
+    benchQuery(
+      {
+        key: "admin_first_page_whale",
+        title: "admin: first page (50) of the whale organization (30 % of clients)",
+        singlePage: true,
+        actor: asUser(whaleAdmin),
+      },
+      [page, [whaleAdmin.org]],
+      [pageExplicit, [whaleAdmin.org, ...readableValues(whaleAdmin)]],
+    ),
+    benchQuery(
+      {
+        key: "admin_first_page_scattered",
+        title: "admin: first page (50) of an organization whose rows are scattered",
+        singlePage: true,
+        actor: asUser(scatteredAdmin),
+      },
+      [page, [scatteredAdmin.org]],
+      [pageExplicit, [scatteredAdmin.org, ...readableValues(scatteredAdmin)]],
     ),
     benchQuery(
       { key: "member_assigned_page", title: "member: assigned clients (50)", singlePage: true, actor: asUser(member) },
@@ -164,22 +265,120 @@ export function queries(p: Personas): BenchQuery[] {
       [pageExplicit, [member.org, ...readableValues(member)]],
     ),
     benchQuery(
+      {
+        key: "member_assigned_page_whale",
+        title: "member of the whale organization: assigned clients (50)",
+        singlePage: true,
+        actor: asUser(whaleMember),
+      },
+      [page, [whaleMember.org]],
+      [pageExplicit, [whaleMember.org, ...readableValues(whaleMember)]],
+    ),
+    benchQuery(
+      {
+        key: "consultant_first_page",
+        title: "consultant: first page (50) across all their organizations",
+        singlePage: true,
+        actor: asUser(consultant),
+      },
+      [allPage, []],
+      [allPageExplicit, readableValues(consultant)],
+    ),
+    benchQuery(
+      {
+        key: "consultant_count",
+        title: "consultant: count across all their organizations",
+        singlePage: false,
+        actor: asUser(consultant),
+      },
+      [count, []],
+      [countExplicit, readableValues(consultant)],
+    ),
+    benchQuery(
+      {
+        key: "custom_reader_first_page",
+        title: "holder of an organization's role with clients.read: first page (50)",
+        singlePage: true,
+        actor: asUser(customReader),
+      },
+      [page, [customReader.org]],
+      [pageExplicit, [customReader.org, ...readableValues(customReader)]],
+    ),
+    benchQuery(
+      {
+        key: "custom_assigned_page",
+        title: "holder of an organization's role with clients.work_assigned: assigned clients (50)",
+        singlePage: true,
+        actor: asUser(customAssigned),
+      },
+      [page, [customAssigned.org]],
+      [pageExplicit, [customAssigned.org, ...readableValues(customAssigned)]],
+    ),
+    benchQuery(
       { key: "client_by_id", title: "one client by id", singlePage: true, actor: asUser(admin) },
       [byId, [p.clientId]],
       [byIdExplicit, [p.clientId, ...readableValues(admin)]],
     ),
     benchQuery(
-      { key: "count_three_orgs", title: "count of all clients a user in 3 organizations can see", singlePage: false, actor: asUser(threeOrgs) },
+      {
+        key: "count_three_orgs",
+        title: "count of all clients a user in 3 organizations can see",
+        singlePage: false,
+        actor: asUser(threeOrgs),
+      },
       [count, []],
       [countExplicit, readableValues(threeOrgs)],
     ),
     benchQuery(
-      { key: "name_prefix_search", title: "name-prefix search in one organization (50)", singlePage: true, actor: asUser(admin) },
+      {
+        key: "name_prefix_search",
+        title: "name-prefix search in one organization (50)",
+        singlePage: true,
+        actor: asUser(admin),
+      },
       [prefix, [admin.org, search]],
       [prefixExplicit, [admin.org, search, ...readableValues(admin)]],
     ),
     benchQuery(
-      { key: "members_with_roles", title: "an organization's members with their roles", singlePage: true, actor: asUser(admin) },
+      {
+        key: "search_clients_admin_prefix",
+        title: 'search_clients, admin of the whale: prefix "nor" (20)',
+        singlePage: false,
+        actor: asUser(whaleAdmin),
+        maxMs: 10,
+      },
+      [searchClients, [whaleAdmin.org, "nor"]],
+      null,
+    ),
+    benchQuery(
+      {
+        key: "search_clients_admin_typo",
+        title: 'search_clients, admin of the whale: typo "nortstar lab" (20)',
+        singlePage: false,
+        actor: asUser(whaleAdmin),
+        maxMs: 10,
+      },
+      [searchClients, [whaleAdmin.org, "nortstar lab"]],
+      null,
+    ),
+    benchQuery(
+      {
+        key: "search_clients_member",
+        title: 'search_clients, member of the whale: "nor" (20)',
+        singlePage: false,
+        actor: asUser(whaleMember),
+        maxMs: 10,
+      },
+      [searchClients, [whaleMember.org, "nor"]],
+      null,
+    ),
+    benchQuery(
+      {
+        key: "members_with_roles",
+        title: "an organization's members with their roles",
+        singlePage: true,
+        actor: asUser(admin),
+      },
       [members, [admin.org]],
       [membersExplicit, [admin.org, admin.memberOrgs, admin.coMembers, admin.id]],
     ),

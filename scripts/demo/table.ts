@@ -20,7 +20,9 @@ export function table(rows: string[][], options: { indent?: string; gap?: number
   const indent = options.indent ?? "";
   const gap = " ".repeat(options.gap ?? 2);
   const columns = Math.max(0, ...rows.map((r) => r.length));
-  const sizes = Array.from({ length: columns }, (_, i) => Math.max(options.widths?.[i] ?? 0, ...rows.map((r) => width(r[i] ?? ""))));
+  const sizes = Array.from({ length: columns }, (_, i) =>
+    Math.max(options.widths?.[i] ?? 0, ...rows.map((r) => width(r[i] ?? ""))),
+  );
   return rows.map((row) =>
     (indent + row.map((cell, i) => (i === row.length - 1 ? cell : pad(cell, sizes[i]!))).join(gap)).trimEnd(),
   );

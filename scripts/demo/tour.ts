@@ -224,7 +224,8 @@ export async function rowCounts(sql: Sql): Promise<Map<string, number>> {
   return counts;
 }
 
-const START_HINT = "Start the local database with `npm run db:start` (DATABASE_URL=... to use another one), then run `npm run demo` again.";
+const START_HINT =
+  "Start the local database with `npm run db:start` (DATABASE_URL=... to use another one), then run `npm run demo` again.";
 
 /** Connect, or explain how to get a database to connect to. */
 async function reach(url: string): Promise<Sql> {
@@ -259,7 +260,8 @@ async function readStage(sql: Sql, url: string): Promise<Stage> {
     from public.organizations o where o.id = ${ACME}`;
   const picked = await sql<{ id: string; name: string }[]>`
     select id::text, name from public.clients where id in (${acmeClient(1)}, ${acmeClient(20)})`;
-  if (people.length < PERSONAS.length || !acme || picked.length < 2) return notSeeded("has no demo data (the personas of supabase/seed.sql are missing)");
+  if (people.length < PERSONAS.length || !acme || picked.length < 2)
+    return notSeeded("has no demo data (the personas of supabase/seed.sql are missing)");
   const named = new Map(people.map((p) => [p.id, p]));
   const clientName = (id: string) => picked.find((c) => c.id === id)!.name;
   return {
@@ -289,7 +291,9 @@ export async function runDemo(url: string, out: (line: string) => void = (line) 
     out("");
     out("Each persona of supabase/seed.sql signs in through the typed layer");
     out("(createOrgDb(url).asUser(userId, tx => ...): RLS applies exactly as for supabase-js) and");
-    out(`  sees     what the database lets them read of ${stage.acmeName} (organizations, clients, members, audit log);`);
+    out(
+      `  sees     what the database lets them read of ${stage.acmeName} (organizations, clients, members, audit log);`,
+    );
     out(`  changes  tries the same changes there: ✔ went through, ✖ refused, followed by the rule and the`);
     out("           typed error the layer throws (class, Postgres SQLSTATE: message; 〃 = as on the line above).");
     out("Every attempt runs in its own transaction, which is rolled back: the database is left as it was.");
@@ -299,14 +303,17 @@ export async function runDemo(url: string, out: (line: string) => void = (line) 
       out("");
       out(rule(`${me.key} · ${me.email} · ${me.about}`));
       const seen = await look(db, me);
-      const orgs = seen.mine.length ? seen.mine.map((o) => `${o.name} (${o.roles.join("+") || "no role"})`).join(", ") : "none";
+      const orgs = seen.mine.length
+        ? seen.mine.map((o) => `${o.name} (${o.roles.join("+") || "no role"})`).join(", ")
+        : "none";
       const names = seen.page.items.slice(0, 3).map((c) => c.name);
       const visible = seen.page.items.length + (seen.page.next ? "+" : "");
       const clientsLine =
         seen.page.items.length === 0
           ? `none of ${stage.acmeClients}`
           : `${visible} of ${stage.acmeClients}: ${names.join(", ")}${seen.page.items.length > names.length ? ", …" : ""}`;
-      const everywhere = seen.allClients === seen.page.items.length ? "" : ` (all their organizations: ${seen.allClients})`;
+      const everywhere =
+        seen.allClients === seen.page.items.length ? "" : ` (all their organizations: ${seen.allClients})`;
       const team = seen.team.length
         ? `${seen.team.length}, with roles: ${clip(seen.team.map((m) => `${short(m.email)} ${m.roles.join("+")}`).join(", "), 80)}`
         : "none visible (not a member)";
@@ -342,7 +349,9 @@ export async function runDemo(url: string, out: (line: string) => void = (line) 
     const after = await rowCounts(sql);
     const changed = [...new Set([...before.keys(), ...after.keys()])].filter((t) => before.get(t) !== after.get(t));
     if (changed.length) {
-      fail(`The demo changed the database: ${changed.map((t) => `${t} ${before.get(t) ?? 0} → ${after.get(t) ?? 0}`).join(", ")}`);
+      fail(
+        `The demo changed the database: ${changed.map((t) => `${t} ${before.get(t) ?? 0} → ${after.get(t) ?? 0}`).join(", ")}`,
+      );
     }
     const total = [...after.values()].reduce((a, b) => a + b, 0);
     out("");

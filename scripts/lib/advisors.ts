@@ -14,7 +14,18 @@ export interface Finding {
 }
 
 export function runAdvisors(url: string): Finding[] {
-  const result = supabaseCli(["db", "advisors", "--db-url", cliUrl(url), "--type", "all", "--level", "info", "--fail-on", "none"]);
+  const result = supabaseCli([
+    "db",
+    "advisors",
+    "--db-url",
+    cliUrl(url),
+    "--type",
+    "all",
+    "--level",
+    "info",
+    "--fail-on",
+    "none",
+  ]);
   const out = result.stdout ?? "";
   const start = out.indexOf("[");
   if (result.status !== 0 || start < 0) {
@@ -30,5 +41,7 @@ export function serious(findings: Finding[]): Finding[] {
 }
 
 export function describeFindings(findings: Finding[]): string {
-  return findings.map((f) => `${f.level} ${f.name}: ${f.detail}${f.remediation ? `\n  ${f.remediation}` : ""}`).join("\n");
+  return findings
+    .map((f) => `${f.level} ${f.name}: ${f.detail}${f.remediation ? `\n  ${f.remediation}` : ""}`)
+    .join("\n");
 }

@@ -11,7 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, withDatabase } from "./config.ts";
 import { build, createDatabase, supabaseCli, withSql } from "./database.ts";
 import { resolveEngine } from "./engine.ts";
-import { hasPlpgsqlCheck, installPlpgsqlCheck, lint, noSetLocal, PLPGSQL_CHECK_HINT, squawk, validateWorkflow, workflowFiles } from "./checks.ts";
+import {
+  hasPlpgsqlCheck,
+  installPlpgsqlCheck,
+  lint,
+  noSetLocal,
+  PLPGSQL_CHECK_HINT,
+  squawk,
+  validateWorkflow,
+  workflowFiles,
+} from "./checks.ts";
 import { startThrowawayServer, type ThrowawayServer } from "./throwaway.ts";
 
 const work = mkdtempSync(path.join(os.tmpdir(), "org-layer-checks-"));
@@ -40,7 +49,10 @@ describe("no set local in migrations", () => {
 
   it("flags a new migration that guards itself with set local, naming the line", () => {
     const file = path.join(work, "29990101000001_guarded.sql");
-    writeFileSync(file, "-- guard\nset local lock_timeout = '10s';\nalter table public.clients add column region text;\n");
+    writeFileSync(
+      file,
+      "-- guard\nset local lock_timeout = '10s';\nalter table public.clients add column region text;\n",
+    );
     const result = noSetLocal([file]);
     expect(result.ok).toBe(false);
     expect(result.output).toMatch(/29990101000001_guarded\.sql:2: set local lock_timeout/);

@@ -18,7 +18,10 @@ const bin = (name: string) => path.join(ROOT, "node_modules", ".bin", name);
 
 /** squawk over migration files (default: all of supabase/migrations), with .squawk.toml. */
 export function squawk(files = migrationFiles().map((f) => path.join(ROOT, "supabase", "migrations", f))): CheckResult {
-  const result = spawnSync(bin("squawk"), ["--config", path.join(ROOT, ".squawk.toml"), ...files], { cwd: ROOT, encoding: "utf8" });
+  const result = spawnSync(bin("squawk"), ["--config", path.join(ROOT, ".squawk.toml"), ...files], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
   return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -35,7 +38,9 @@ const LEGACY_SET_LOCAL_BEFORE = "20261201000000";
  * "SET LOCAL can only be used in transaction blocks" and has no effect. Use a
  * plain `set lock_timeout = ...` at the top of the file.
  */
-export function noSetLocal(files = migrationFiles().map((f) => path.join(ROOT, "supabase", "migrations", f))): CheckResult {
+export function noSetLocal(
+  files = migrationFiles().map((f) => path.join(ROOT, "supabase", "migrations", f)),
+): CheckResult {
   const offending = files
     .filter((file) => path.basename(file) >= LEGACY_SET_LOCAL_BEFORE)
     .flatMap((file) =>
@@ -68,7 +73,8 @@ export function validateWorkflow(file: string): CheckResult {
   return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
 }
 
-export const PLPGSQL_CHECK_HINT = "Install plpgsql_check for the system PostgreSQL (Debian: apt-get install -y postgresql-15-plpgsql-check).";
+export const PLPGSQL_CHECK_HINT =
+  "Install plpgsql_check for the system PostgreSQL (Debian: apt-get install -y postgresql-15-plpgsql-check).";
 
 export function hasPlpgsqlCheck(engine: Engine): boolean {
   return existsSync(path.join(engine.extensionDir, "plpgsql_check.control"));

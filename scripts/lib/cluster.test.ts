@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Cluster, freePort, makeServerDir } from "./cluster.ts";
 import { resolveEngine } from "./engine.ts";
 
-const engineName = (process.env.TEST_ENGINE === "system" ? "system" : "embedded");
+const engineName = process.env.TEST_ENGINE === "system" ? "system" : "embedded";
 const base = mkdtempSync(path.join(os.tmpdir(), "org-layer-cluster-"));
 makeServerDir(base);
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -22,7 +22,9 @@ describe(`cluster (${engineName})`, () => {
     makeServerDir(dataDir);
     writeFileSync(path.join(dataDir, "PG_VERSION"), `${engine.major - 1}\n`);
     const cluster = new Cluster({ engine, dataDir, port: await freePort(), password: "x" });
-    await expect(cluster.start()).rejects.toThrow(new RegExp(`created by PostgreSQL ${engine.major - 1}[\\s\\S]*npm run db:reset`));
+    await expect(cluster.start()).rejects.toThrow(
+      new RegExp(`created by PostgreSQL ${engine.major - 1}[\\s\\S]*npm run db:reset`),
+    );
   });
 
   it("refuses a port another program listens on, and starts nothing", async () => {

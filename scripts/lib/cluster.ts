@@ -39,11 +39,18 @@ export function serverOwner(): Owner | null {
   };
   let owner = lookup();
   if (!owner) {
-    const made = spawnSync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER], {
-      encoding: "utf8",
-    });
+    const made = spawnSync(
+      "useradd",
+      ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
+      {
+        encoding: "utf8",
+      },
+    );
     owner = lookup();
-    if (!owner) fail(`Running as root, and the OS user "${SERVICE_USER}" that PostgreSQL must run as could not be created:\n${made.stderr}`);
+    if (!owner)
+      fail(
+        `Running as root, and the OS user "${SERVICE_USER}" that PostgreSQL must run as could not be created:\n${made.stderr}`,
+      );
   }
   return (cachedOwner = owner);
 }
@@ -55,7 +62,7 @@ export function makeServerDir(dir: string): void {
   if (owner) chownSync(dir, owner.uid, owner.gid);
 }
 
-function runAsServer(file: string, args: string[], options: SpawnSyncOptions = {}) {
+export function runAsServer(file: string, args: string[], options: SpawnSyncOptions = {}) {
   const owner = serverOwner();
   return spawnSync(file, args, {
     encoding: "utf8",
@@ -148,15 +155,22 @@ export class Cluster {
     if (owner) chownSync(pwFile, owner.uid, owner.gid);
     try {
       const result = runAsServer(path.join(engine.binDir, "initdb"), [
-        "--pgdata", this.dataDir,
+        "--pgdata",
+        this.dataDir,
         // The bootstrap superuser is supabase_admin, as on hosted Supabase;
         // `postgres` is created afterwards as an ordinary role (roles.sql).
-        "--username", SUPERUSER,
-        "--pwfile", pwFile,
-        "--auth-local", "trust",
-        "--auth-host", "scram-sha-256",
-        "--encoding", "UTF8",
-        "--locale", "C",
+        "--username",
+        SUPERUSER,
+        "--pwfile",
+        pwFile,
+        "--auth-local",
+        "trust",
+        "--auth-host",
+        "scram-sha-256",
+        "--encoding",
+        "UTF8",
+        "--locale",
+        "C",
         ...(throwaway ? ["--no-sync"] : []),
       ]);
       if (result.status !== 0) {
@@ -193,7 +207,9 @@ export class Cluster {
     const running = this.runningPort();
     if (running === port) return;
     if (running !== null) {
-      fail(`The local server in ${this.dataDir} is already running on port ${running}, not ${port}. Stop it first: npm run db:stop`);
+      fail(
+        `The local server in ${this.dataDir} is already running on port ${running}, not ${port}. Stop it first: npm run db:stop`,
+      );
     }
     if (await portInUse(port)) {
       fail(
@@ -209,7 +225,9 @@ export class Cluster {
     });
     if (result.status !== 0) {
       const log = existsSync(this.logFile) ? readFileSync(this.logFile, "utf8").split("\n").slice(-15).join("\n") : "";
-      fail(`PostgreSQL did not start:\n${indent(`${String(result.stdout)}${String(result.stderr)}`)}\nLast lines of ${this.logFile}:\n${indent(log)}`);
+      fail(
+        `PostgreSQL did not start:\n${indent(`${String(result.stdout)}${String(result.stderr)}`)}\nLast lines of ${this.logFile}:\n${indent(log)}`,
+      );
     }
   }
 
@@ -252,7 +270,9 @@ export function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }

@@ -19,7 +19,9 @@ describe("generated types", () => {
     await db.sql`alter table public.clients add column drift_probe text`;
     try {
       const generated = await generate(db.url);
-      expect(drift(generated)).toEqual(expect.arrayContaining(["src/schema/generated/schema.ts", "src/types/database.types.ts"]));
+      expect(drift(generated)).toEqual(
+        expect.arrayContaining(["src/schema/generated/schema.ts", "src/types/database.types.ts"]),
+      );
     } finally {
       await db.sql`alter table public.clients drop column drift_probe`;
     }
@@ -63,8 +65,18 @@ export const users = pgTable("users", {
   });
 
   it("binds the relations' usersInAuth to authUsers", () => {
-    const out = repairDrizzleRelations(`import { relations } from "drizzle-orm/relations";\nimport { users, usersInAuth } from "./schema";\n`, "export const users = 1;\n");
+    const out = repairDrizzleRelations(
+      `import { relations } from "drizzle-orm/relations";\nimport { users, usersInAuth } from "./schema";\n`,
+      "export const users = 1;\n",
+    );
     expect(out).toContain('import { authUsers as usersInAuth } from "drizzle-orm/supabase";');
     expect(out).toContain('import { users } from "./schema.ts";');
+  });
+
+  it("drops a relation drizzle-kit writes twice (a column with a single and a composite foreign key)", () => {
+    const entry = `  role_roleId: one(roles, {\n    fields: [rolePermissions.roleId],\n    references: [roles.id],\n  }),`;
+    const raw = `import { relations } from "drizzle-orm/relations";\nimport { rolePermissions, roles } from "./schema";\n\nexport const rolePermissionsRelations = relations(rolePermissions, ({ one }) => ({\n${entry}\n${entry}\n}));\n`;
+    const out = repairDrizzleRelations(raw, "export const rolePermissions = 1;\nexport const roles = 2;\n");
+    expect(out.match(/role_roleId:/g)).toHaveLength(1);
   });
 });

@@ -14,6 +14,9 @@
  *      project's `bytea` column type;
  *   5. index operator classes come out wrong (text_ops on uuid columns):
  *      removed, as they serve nothing in a query layer;
+ *   6. a column with both a single-column foreign key and a composite one
+ *      (role_permissions.role_id) comes out as two identical relations of the
+ *      same name: the duplicate is dropped;
  * - the supabase-js `Database` types (`supabase gen types typescript`).
  *
  * Both are formatted with prettier so that regeneration is byte-stable.
@@ -73,7 +76,11 @@ export function sortDeclarations(text: string): string {
   const name = (b: string) => /^export const (\w+)/.exec(b)![1]!;
   blocks.sort((a, b) => rank(a) - rank(b) || name(a).localeCompare(name(b)));
   const sortedHead = head.replace(/import \{([^}]*)\} from "\.\/schema(\.ts)?";?/, (_m, names: string) => {
-    const list = names.split(",").map((n) => n.trim()).filter(Boolean).sort();
+    const list = names
+      .split(",")
+      .map((n) => n.trim())
+      .filter(Boolean)
+      .sort();
     return `import { ${list.join(", ")} } from "./schema";`;
   });
   return `${sortedHead}${blocks.join("\n")}`;
@@ -84,11 +91,17 @@ export function repairDrizzleSchema(schema: string, authFks: string[]): string {
   // 3. Policies: drop them (one per line in drizzle-kit's output).
   out = out.replace(/^\s*pgPolicy\(.*\),?\s*$\n/gm, "");
   // 4. Unparsed types.
-  out = out.replace(/^\s*\/\/ TODO: failed to parse database type '([^']+)'\n(\s*\w+: )unknown\(/gm, (_m, type: string, lead: string) => {
-    const fixed = TYPE_FIXES[type];
-    if (!fixed) fail(`drizzle-kit could not map the database type '${type}'. Add a column type for it to src/schema/types.ts and TYPE_FIXES.`);
-    return `${lead}${fixed}(`;
-  });
+  out = out.replace(
+    /^\s*\/\/ TODO: failed to parse database type '([^']+)'\n(\s*\w+: )unknown\(/gm,
+    (_m, type: string, lead: string) => {
+      const fixed = TYPE_FIXES[type];
+      if (!fixed)
+        fail(
+          `drizzle-kit could not map the database type '${type}'. Add a column type for it to src/schema/types.ts and TYPE_FIXES.`,
+        );
+      return `${lead}${fixed}(`;
+    },
+  );
   if (/unknown\(/.test(out)) fail("drizzle-kit left a column of unknown type in the schema.");
   // 5. Operator classes.
   out = out.replace(/\.op\("[a-z0-9_]+"\)/g, "");
@@ -96,52 +109,81 @@ export function repairDrizzleSchema(schema: string, authFks: string[]): string {
   for (const name of authFks) {
     const pattern = new RegExp(`foreignColumns: \\[table\\.(\\w+)\\],(\\s*)name: "${name}"`);
     if (!pattern.test(out)) fail(`Foreign key ${name} into auth.users was not found in drizzle-kit's output.`);
-    out = out.replace(pattern, (_m, column: string, space: string) => `foreignColumns: [authUsers.${column}],${space}name: "${name}"`);
+    out = out.replace(
+      pattern,
+      (_m, column: string, space: string) => `foreignColumns: [authUsers.${column}],${space}name: "${name}"`,
+    );
   }
   // Imports: what is used, plus the repairs' own.
-  const used = new Set([...out.matchAll(/\b(pg[A-Z]\w*|index|uniqueIndex|foreignKey|unique|check|primaryKey|uuid|text|timestamp|jsonb|integer|bigint|boolean|smallint|numeric|date|time|interval|varchar|serial)\(/g)].map((m) => m[1]!));
-  out = out.replace(/^import \{[^}]*\} from "drizzle-orm\/pg-core"\n/m, `import { ${[...used].sort().join(", ")} } from "drizzle-orm/pg-core";\n`);
+  const used = new Set(
+    [
+      ...out.matchAll(
+        /\b(pg[A-Z]\w*|index|uniqueIndex|foreignKey|unique|check|primaryKey|uuid|text|timestamp|jsonb|integer|bigint|boolean|smallint|numeric|date|time|interval|varchar|serial)\(/g,
+      ),
+    ].map((m) => m[1]!),
+  );
+  out = out.replace(
+    /^import \{[^}]*\} from "drizzle-orm\/pg-core"\n/m,
+    `import { ${[...used].sort().join(", ")} } from "drizzle-orm/pg-core";\n`,
+  );
   const extra = [
     authFks.length ? `import { authUsers } from "drizzle-orm/supabase";` : "",
     /\bbytea\(/.test(out) ? `import { bytea } from "../types.ts";` : "",
   ].filter(Boolean);
-  if (!/import \{ sql \}/.test(out) || !/\bsql`/.test(out)) out = out.replace(/^import \{ sql \} from "drizzle-orm"\n/m, "");
+  if (!/import \{ sql \}/.test(out) || !/\bsql`/.test(out))
+    out = out.replace(/^import \{ sql \} from "drizzle-orm"\n/m, "");
   return out.replace(/^(import [^\n]+\n)+/m, (imports) => `${imports}${extra.join("\n")}\n`);
 }
 
 export function repairDrizzleRelations(relations: string, schema: string): string {
   const exported = new Set([...schema.matchAll(/^export const (\w+)/gm)].map((m) => m[1]!));
-  return sortDeclarations(relations)
-    // Properties inside each relations() block, too.
-    .replace(/(=> \(\{\n)([\s\S]*?)(\n\}\)\);)/g, (_m, open: string, body: string, close: string) => {
-      const entries = body.split(/^(?=\s*\w+: (?:one|many)\()/m).map((e) => e.replace(/,?\s*$/, ","));
-      entries.sort((a, b) => a.trim().localeCompare(b.trim()));
-      return `${open}${entries.join("\n")}${close}`;
-    })
-    .replace(/^import \{ relations \} from "drizzle-orm\/relations";?/m, `import { relations } from "drizzle-orm/relations";`)
-    .replace(/^import \{([^}]*)\} from "\.\/schema";?/m, (_m, names: string) => {
-      const list = names.split(",").map((n) => n.trim()).filter(Boolean);
-      const missing = list.filter((n) => !exported.has(n));
-      for (const name of missing) {
-        if (name !== "usersInAuth") fail(`drizzle-kit's relations use ${name}, which the schema does not define.`);
-      }
-      const lines = [`import { ${list.filter((n) => exported.has(n)).join(", ")} } from "./schema.ts";`];
-      if (missing.length) lines.unshift(`import { authUsers as usersInAuth } from "drizzle-orm/supabase";`);
-      return lines.join("\n");
-    });
+  return (
+    sortDeclarations(relations)
+      // Properties inside each relations() block, too.
+      .replace(/(=> \(\{\n)([\s\S]*?)(\n\}\)\);)/g, (_m, open: string, body: string, close: string) => {
+        const split = body.split(/^(?=\s*\w+: (?:one|many)\()/m).map((e) => e.replace(/,?\s*$/, ","));
+        const entries = [...new Set(split)];
+        entries.sort((a, b) => a.trim().localeCompare(b.trim()));
+        return `${open}${entries.join("\n")}${close}`;
+      })
+      .replace(
+        /^import \{ relations \} from "drizzle-orm\/relations";?/m,
+        `import { relations } from "drizzle-orm/relations";`,
+      )
+      .replace(/^import \{([^}]*)\} from "\.\/schema";?/m, (_m, names: string) => {
+        const list = names
+          .split(",")
+          .map((n) => n.trim())
+          .filter(Boolean);
+        const missing = list.filter((n) => !exported.has(n));
+        for (const name of missing) {
+          if (name !== "usersInAuth") fail(`drizzle-kit's relations use ${name}, which the schema does not define.`);
+        }
+        const lines = [`import { ${list.filter((n) => exported.has(n)).join(", ")} } from "./schema.ts";`];
+        if (missing.length) lines.unshift(`import { authUsers as usersInAuth } from "drizzle-orm/supabase";`);
+        return lines.join("\n");
+      })
+  );
 }
 
 /** Run drizzle-kit pull against `url`; returns schema.ts and relations.ts as drizzle-kit wrote them. */
 function drizzlePull(url: string): { schema: string; relations: string } {
   const out = mkdtempSync(path.join(os.tmpdir(), "drizzle-pull-"));
   try {
-    const result = spawnSync(path.join(ROOT, "node_modules", ".bin", "drizzle-kit"), ["pull", "--config", path.join(ROOT, "drizzle.config.ts")], {
-      cwd: ROOT,
-      encoding: "utf8",
-      env: { ...process.env, DATABASE_URL: url, DRIZZLE_OUT: out },
-    });
+    const result = spawnSync(
+      path.join(ROOT, "node_modules", ".bin", "drizzle-kit"),
+      ["pull", "--config", path.join(ROOT, "drizzle.config.ts")],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+        env: { ...process.env, DATABASE_URL: url, DRIZZLE_OUT: out },
+      },
+    );
     if (result.status !== 0) fail(`drizzle-kit pull failed:\n${indent(`${result.stdout}${result.stderr}`)}`);
-    return { schema: readFileSync(path.join(out, "schema.ts"), "utf8"), relations: readFileSync(path.join(out, "relations.ts"), "utf8") };
+    return {
+      schema: readFileSync(path.join(out, "schema.ts"), "utf8"),
+      relations: readFileSync(path.join(out, "relations.ts"), "utf8"),
+    };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -175,10 +217,10 @@ export function drift(generated: Generated): string[] {
     .map((key) => GENERATED[key]);
 }
 
-/** Write the generated files into the working tree. */
-export function writeGenerated(generated: Generated): void {
+/** Write the generated files into the working tree (of `workdir`, by default this project's). */
+export function writeGenerated(generated: Generated, workdir = ROOT): void {
   for (const key of Object.keys(GENERATED) as (keyof Generated)[]) {
-    const file = path.join(ROOT, GENERATED[key]);
+    const file = path.join(workdir, GENERATED[key]);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, generated[key]);
   }

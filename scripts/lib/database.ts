@@ -227,7 +227,11 @@ export function pushUrl(url: string, timeouts: MigrationTimeouts = {}): string {
  * timeouts (`pushUrl`). On failure, name the migration and show the Postgres
  * error; the failed migration leaves nothing.
  */
-export async function applyMigrations(url: string, workdir = ROOT, timeouts: MigrationTimeouts = {}): Promise<string[]> {
+export async function applyMigrations(
+  url: string,
+  workdir = ROOT,
+  timeouts: MigrationTimeouts = {},
+): Promise<string[]> {
   const before = new Set((await appliedMigrations(url)).map((m) => m.version));
   const pending = migrationFiles(workdir).filter((f) => !before.has(f.split("_")[0]!));
   if (pending.length === 0) return [];
@@ -258,7 +262,9 @@ export async function seedState(url: string): Promise<"absent" | "loaded" | "cha
   return withSql(url, async (sql) => {
     const [exists] = await sql`select to_regclass(${SEED_TABLE}) as t`;
     if (!exists?.t) return "absent";
-    const [row] = await sql<{ hash: string }[]>`select hash from supabase_migrations.seed_files where path = 'supabase/seed.sql'`;
+    const [row] = await sql<
+      { hash: string }[]
+    >`select hash from supabase_migrations.seed_files where path = 'supabase/seed.sql'`;
     if (!row) return "absent";
     return row.hash === hash ? "loaded" : "changed";
   });
@@ -269,14 +275,19 @@ export async function seedState(url: string): Promise<"absent" | "loaded" | "cha
  * the Supabase CLI uses, so it is loaded once.
  */
 export async function loadSeed(url: string, seedFile = SEED_FILE): Promise<void> {
-  if (!existsSync(seedFile)) fail(`${path.relative(ROOT, seedFile)} is missing: the local database needs it for its demo data.`);
+  if (!existsSync(seedFile))
+    fail(`${path.relative(ROOT, seedFile)} is missing: the local database needs it for its demo data.`);
   const text = readFileSync(seedFile, "utf8");
   await withSql(url, async (sql) => {
     try {
       await sql.begin(async (tx) => {
         await tx.unsafe(text).simple();
-        await tx.unsafe(`create schema if not exists supabase_migrations;
-          create table if not exists ${SEED_TABLE} (path text not null primary key, hash text not null)`).simple();
+        await tx
+          .unsafe(
+            `create schema if not exists supabase_migrations;
+          create table if not exists ${SEED_TABLE} (path text not null primary key, hash text not null)`,
+          )
+          .simple();
         await tx`insert into supabase_migrations.seed_files (path, hash) values ('supabase/seed.sql', ${seedHash(text)})
                  on conflict (path) do update set hash = excluded.hash`;
       });

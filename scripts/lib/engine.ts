@@ -31,7 +31,9 @@ export function engineNameFrom(argv: readonly string[] = process.argv, env = pro
   const flag = argv.find((a) => a.startsWith("--engine="))?.slice("--engine=".length);
   const name = flag ?? env.PG_ENGINE ?? "embedded";
   if (!ENGINE_NAMES.includes(name as EngineName)) {
-    fail(`Unknown PostgreSQL engine "${name}". Use --engine=embedded (PostgreSQL 17 from npm) or --engine=system (the system PostgreSQL, e.g. Debian's 15).`);
+    fail(
+      `Unknown PostgreSQL engine "${name}". Use --engine=embedded (PostgreSQL 17 from npm) or --engine=system (the system PostgreSQL, e.g. Debian's 15).`,
+    );
   }
   return name as EngineName;
 }

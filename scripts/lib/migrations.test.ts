@@ -11,7 +11,15 @@ import { afterAll, describe, expect, it } from "vitest";
 import { serverUrl } from "../../tests/support/database.ts";
 import { loadDataset } from "../bench/dataset.ts";
 import { ROOT, withDatabase } from "./config.ts";
-import { applyBaseline, applyMigrations, connect, createDatabase, dropDatabase, migrationFiles, withSql } from "./database.ts";
+import {
+  applyBaseline,
+  applyMigrations,
+  connect,
+  createDatabase,
+  dropDatabase,
+  migrationFiles,
+  withSql,
+} from "./database.ts";
 
 const work = mkdtempSync(path.join(os.tmpdir(), "org-layer-migrations-"));
 const created: string[] = [];
@@ -56,7 +64,10 @@ describe("migrations on a database full of data", () => {
       } finally {
         await sql.end({ timeout: 5 });
       }
-      const [{ n }] = (await withSql(url, (s) => s`select count(*)::int as n from supabase_migrations.schema_migrations`)) as unknown as [{ n: number }];
+      const [{ n }] = (await withSql(
+        url,
+        (s) => s`select count(*)::int as n from supabase_migrations.schema_migrations`,
+      )) as unknown as [{ n: number }];
       expect(n).toBe(all.length);
     });
   }

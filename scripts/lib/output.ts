@@ -29,7 +29,9 @@ export function main(body: () => Promise<void>): void {
       if (error instanceof CommandError) {
         process.stderr.write(`\n✖ ${error.message}\n`);
       } else {
-        process.stderr.write(`\n✖ Unexpected failure:\n${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+        process.stderr.write(
+          `\n✖ Unexpected failure:\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+        );
       }
       process.exit(1);
     },

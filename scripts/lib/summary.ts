@@ -5,7 +5,9 @@ export async function printSummary(url: string): Promise<void> {
   const applied = await appliedMigrations(url);
   const files = migrationFiles();
   const pending = files.filter((f) => !applied.some((m) => f.startsWith(`${m.version}_`)));
-  console.log(`  migrations: ${applied.length} applied${pending.length ? `, ${pending.length} pending (${pending.join(", ")})` : ""}`);
+  console.log(
+    `  migrations: ${applied.length} applied${pending.length ? `, ${pending.length} pending (${pending.join(", ")})` : ""}`,
+  );
   await withSql(url, async (sql) => {
     const tables = await sql<{ name: string; rows: string }[]>`
       select c.relname as name, c.reltuples::bigint::text as rows
@@ -13,7 +15,9 @@ export async function printSummary(url: string): Promise<void> {
       where n.nspname = 'public' and c.relkind = 'r' order by c.relname`;
     if (tables.length) {
       const counts = await Promise.all(
-        tables.map(async (t) => `${t.name} ${(await sql`select count(*)::int as n from ${sql("public")}.${sql(t.name)}`)[0]!.n}`),
+        tables.map(
+          async (t) => `${t.name} ${(await sql`select count(*)::int as n from ${sql("public")}.${sql(t.name)}`)[0]!.n}`,
+        ),
       );
       console.log(`  public tables: ${counts.join(", ")}`);
     }

@@ -15,7 +15,8 @@ import { build, createDatabase, ensurePlatformRoles, withSql } from "./database.
 import type { Engine } from "./engine.ts";
 import { fail } from "./output.ts";
 
-export const TEMPLATE_DB = "org_layer_template";
+/** The template every test database copies; `TEST_TEMPLATE_DB` names another (a suite that builds its own). */
+export const TEMPLATE_DB = process.env.TEST_TEMPLATE_DB || "org_layer_template";
 /** The same without the demo seed: the pgTAP suite's own fixtures must suffice. */
 export const BARE_TEMPLATE_DB = "org_layer_template_bare";
 const SAFEUPDATE_DIR = path.join(SUPABASE_DIR, "platform", "safeupdate");

@@ -30,10 +30,17 @@ export const clientInsertSchema = createInsertSchema(clients, refine)
   // drizzle-zod makes refined nullable columns optional at run time but not in
   // its types; say it once for both.
   .partial({ email: true, phone: true, notes: true });
-const clientPatch = createUpdateSchema(clients, refine).pick({ name: true, email: true, phone: true, status: true, notes: true });
+const clientPatch = createUpdateSchema(clients, refine).pick({
+  name: true,
+  email: true,
+  phone: true,
+  status: true,
+  notes: true,
+});
 const patchKeys = Object.keys(clientPatch.shape) as (keyof typeof clientPatch.shape)[];
 // A key whose value is undefined sets nothing (Drizzle skips it, then throws "No values to set").
-const somethingToUpdate = (patch: Partial<Record<(typeof patchKeys)[number], unknown>>) => patchKeys.some((key) => patch[key] !== undefined);
+const somethingToUpdate = (patch: Partial<Record<(typeof patchKeys)[number], unknown>>) =>
+  patchKeys.some((key) => patch[key] !== undefined);
 export const clientUpdateSchema = clientPatch.refine(somethingToUpdate, "nothing to update");
 
 /** Which client a helper acts on. */
@@ -51,6 +58,14 @@ export const clientListInput = z.object({
   after: z.object({ name: z.string(), id }).optional(),
 });
 
+export const clientSearchInput = z.object({
+  organizationId: id,
+  /** Matched against name and email, whatever the case: prefix, and from 3 characters contains and typo-tolerant. */
+  query: trimmedText(1, 200),
+  /** 1 to 100, 20 by default (search_clients refuses anything else). */
+  maxResults: z.number().int().min(1).max(100).default(20),
+});
+
 export const assignmentInput = z.object({ clientId: id, userId: id });
 
 export type ClientInput = z.input<typeof clientInsertSchema>;
@@ -58,3 +73,4 @@ export type ClientPatch = z.input<typeof clientUpdateSchema>;
 export type ClientRef = z.input<typeof clientRef>;
 export type ClientUpdateInput = z.input<typeof clientUpdateInput>;
 export type ClientListInput = z.input<typeof clientListInput>;
+export type ClientSearchInput = z.input<typeof clientSearchInput>;

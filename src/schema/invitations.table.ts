@@ -14,10 +14,19 @@ export const inviteInput = z.object({
   email,
   role: roleKey,
   /** Validity in hours (default 7 days, at most 30 days). */
-  expiresInHours: z.number().int().min(1).max(24 * 30).optional(),
+  expiresInHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .optional(),
 });
 /** Tokens are 43 base64url characters; anything else cannot be one. */
-export const token = z.string().min(16).max(200).regex(/^[A-Za-z0-9_-]+$/, "not an invitation token");
+export const token = z
+  .string()
+  .min(16)
+  .max(200)
+  .regex(/^[A-Za-z0-9_-]+$/, "not an invitation token");
 
 /** acceptInvitation's input. */
 export const acceptInput = z.object({ token });

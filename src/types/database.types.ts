@@ -111,7 +111,7 @@ export type Database = {
           invited_by: string | null;
           organization_id: string;
           revoked_at: string | null;
-          role_id: string;
+          role_id: string | null;
           token_hash: string;
         };
         ComputedFields: never;
@@ -125,7 +125,7 @@ export type Database = {
           invited_by?: string | null;
           organization_id: string;
           revoked_at?: string | null;
-          role_id: string;
+          role_id?: string | null;
           token_hash: string;
         };
         Update: {
@@ -138,7 +138,7 @@ export type Database = {
           invited_by?: string | null;
           organization_id?: string;
           revoked_at?: string | null;
-          role_id?: string;
+          role_id?: string | null;
           token_hash?: string;
         };
         Relationships: [
@@ -260,19 +260,29 @@ export type Database = {
       };
       role_permissions: {
         Row: {
+          organization_id: string | null;
           permission: string;
           role_id: string;
         };
         ComputedFields: never;
         Insert: {
+          organization_id?: string | null;
           permission: string;
           role_id: string;
         };
         Update: {
+          organization_id?: string | null;
           permission?: string;
           role_id?: string;
         };
         Relationships: [
+          {
+            foreignKeyName: "role_permissions_organization_id_role_id_fkey";
+            columns: ["organization_id", "role_id"];
+            isOneToOne: false;
+            referencedRelation: "roles";
+            referencedColumns: ["organization_id", "id"];
+          },
           {
             foreignKeyName: "role_permissions_permission_fkey";
             columns: ["permission"];
@@ -295,6 +305,7 @@ export type Database = {
           id: string;
           key: string;
           name: string;
+          organization_id: string | null;
           rank: number;
         };
         ComputedFields: never;
@@ -303,6 +314,7 @@ export type Database = {
           id?: string;
           key: string;
           name: string;
+          organization_id?: string | null;
           rank: number;
         };
         Update: {
@@ -310,23 +322,38 @@ export type Database = {
           id?: string;
           key?: string;
           name?: string;
+          organization_id?: string | null;
           rank?: number;
         };
-        Relationships: [];
+        Relationships: [
+          {
+            foreignKeyName: "roles_organization_id_fkey";
+            columns: ["organization_id"];
+            isOneToOne: false;
+            referencedRelation: "organizations";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       settings: {
         Row: {
+          delete_organization_max_rows: number;
+          export_organization_max_rows: number;
           id: boolean;
           max_organizations_per_user: number;
           updated_at: string;
         };
         ComputedFields: never;
         Insert: {
+          delete_organization_max_rows?: number;
+          export_organization_max_rows?: number;
           id?: boolean;
           max_organizations_per_user?: number;
           updated_at?: string;
         };
         Update: {
+          delete_organization_max_rows?: number;
+          export_organization_max_rows?: number;
           id?: boolean;
           max_organizations_per_user?: number;
           updated_at?: string;
@@ -441,6 +468,14 @@ export type Database = {
     };
     Functions: {
       accept_invitation: { Args: { token: string }; Returns: string };
+      account_deletion_blockers: {
+        Args: Record<PropertyKey, never>;
+        Returns: {
+          name: string;
+          organization_id: string;
+          reason: string;
+        }[];
+      };
       authorize: { Args: { organization_id: string; permission: string }; Returns: boolean };
       create_organization: {
         Args: { name: string; slug: string };
@@ -459,6 +494,14 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      create_role: {
+        Args: { key: string; name: string; organization_id: string; permissions: string[]; rank: number };
+        Returns: string;
+      };
+      delete_organization: { Args: { organization_id: string }; Returns: undefined };
+      delete_role: { Args: { replacement_role_id?: string; role_id: string }; Returns: undefined };
+      export_my_data: { Args: Record<PropertyKey, never>; Returns: Json };
+      export_organization: { Args: { organization_id: string }; Returns: Json };
       invite_member: {
         Args: { email: string; expires_in?: string; organization_id: string; role: string };
         Returns: Database["public"]["CompositeTypes"]["invitation_ticket"];
@@ -471,8 +514,31 @@ export type Database = {
       };
       remove_member: { Args: { organization_id: string; user_id: string }; Returns: undefined };
       revoke_invitation: { Args: { invitation_id: string }; Returns: undefined };
+      search_clients: {
+        Args: { max_results?: number; organization_id: string; query: string };
+        Returns: {
+          created_at: string;
+          created_by: string | null;
+          email: string | null;
+          id: string;
+          name: string;
+          name_lower: string;
+          notes: string | null;
+          organization_id: string;
+          phone: string | null;
+          status: Database["public"]["Enums"]["client_status"];
+          updated_at: string;
+        }[];
+        SetofOptions: {
+          from: "*";
+          to: "clients";
+          isOneToOne: false;
+          isSetofReturn: true;
+        };
+      };
       set_member_roles: { Args: { organization_id: string; roles: string[]; user_id: string }; Returns: undefined };
       transfer_ownership: { Args: { new_owner_id: string; organization_id: string }; Returns: undefined };
+      update_role: { Args: { name: string; permissions: string[]; rank: number; role_id: string }; Returns: undefined };
     };
     Enums: {
       client_status: "lead" | "active" | "inactive" | "archived";

@@ -30,7 +30,9 @@ describe("racing accepts", () => {
     const { token } = await db.asUser(USER.bob, (tx) =>
       invitations.inviteMember(tx, { organizationId: ORG.acme, email: "racer@example.com", role: "member" }),
     );
-    const results = await Promise.allSettled(Array.from({ length: 20 }, () => db.asUser(invitee, (tx) => invitations.acceptInvitation(tx, { token }))));
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => db.asUser(invitee, (tx) => invitations.acceptInvitation(tx, { token }))),
+    );
     const admitted = results.filter((r) => r.status === "fulfilled");
     expect(admitted).toHaveLength(1);
     for (const r of results) if (r.status === "rejected") expect(r.reason).toBeInstanceOf(DatabaseError);
@@ -46,7 +48,9 @@ describe("racing accepts", () => {
     const { token } = await db.asUser(USER.alice, (tx) =>
       invitations.inviteMember(tx, { organizationId: ORG.acme, email: "Rightful@Example.com", role: "viewer" }),
     );
-    const results = await Promise.allSettled([invitee, ...others].map((u) => db.asUser(u, (tx) => invitations.acceptInvitation(tx, { token }))));
+    const results = await Promise.allSettled(
+      [invitee, ...others].map((u) => db.asUser(u, (tx) => invitations.acceptInvitation(tx, { token }))),
+    );
     expect(results[0]?.status).toBe("fulfilled");
     expect(results.slice(1).every((r) => r.status === "rejected")).toBe(true);
     const [row] = await test.sql<{ n: number }[]>`

@@ -66,24 +66,34 @@ describe("refused before any lock", () => {
   });
 
   it("transfer_ownership by a member who is not an owner while the organization is locked: 42501 at once", async () => {
-    const error = await whileLocked(ORG_LOCK, () => refusal(USER.bob, sql`select public.transfer_ownership(${ORG.acme}, ${USER.carol})`));
+    const error = await whileLocked(ORG_LOCK, () =>
+      refusal(USER.bob, sql`select public.transfer_ownership(${ORG.acme}, ${USER.carol})`),
+    );
     expect(error).toBeInstanceOf(ForbiddenError);
   });
 
   it("set_member_roles and remove_member by a non-member while the organization is locked: P0002 at once", async () => {
     await whileLocked(ORG_LOCK, async () => {
-      expect(await refusal(USER.nora, sql`select public.set_member_roles(${ORG.acme}, ${USER.dave}, array['viewer'])`)).toBeInstanceOf(NotFoundError);
-      expect(await refusal(USER.nora, sql`select public.remove_member(${ORG.acme}, ${USER.dave})`)).toBeInstanceOf(NotFoundError);
+      expect(
+        await refusal(USER.nora, sql`select public.set_member_roles(${ORG.acme}, ${USER.dave}, array['viewer'])`),
+      ).toBeInstanceOf(NotFoundError);
+      expect(await refusal(USER.nora, sql`select public.remove_member(${ORG.acme}, ${USER.dave})`)).toBeInstanceOf(
+        NotFoundError,
+      );
     });
   });
 
   it("set_member_roles without members.manage while the organization is locked: 42501 at once", async () => {
-    const error = await whileLocked(ORG_LOCK, () => refusal(USER.dave, sql`select public.set_member_roles(${ORG.acme}, ${USER.erin}, array['member'])`));
+    const error = await whileLocked(ORG_LOCK, () =>
+      refusal(USER.dave, sql`select public.set_member_roles(${ORG.acme}, ${USER.erin}, array['member'])`),
+    );
     expect(error).toBeInstanceOf(ForbiddenError);
   });
 
   it("a permitted role change does wait for the organization's lock", async () => {
-    const error = await whileLocked(ORG_LOCK, () => refusal(USER.bob, sql`select public.set_member_roles(${ORG.acme}, ${USER.dave}, array['viewer'])`));
+    const error = await whileLocked(ORG_LOCK, () =>
+      refusal(USER.bob, sql`select public.set_member_roles(${ORG.acme}, ${USER.dave}, array['viewer'])`),
+    );
     expect((error as { code?: string }).code).toBe("55P03");
   });
 });

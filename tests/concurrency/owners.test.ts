@@ -50,14 +50,26 @@ const slow = (work: (tx: Tx) => Promise<void>) => async (tx: Tx) => {
 
 type Op = (ids: Awaited<ReturnType<typeof twoOwners>>) => [string, (tx: Tx) => Promise<void>];
 const OPS: Record<string, Op> = {
-  "remove the other owner": ({ org, a, b }) => [a, slow((tx) => members.removeMember(tx, { organizationId: org, userId: b }))],
-  "leave": ({ org, a }) => [a, slow((tx) => members.leaveOrganization(tx, { organizationId: org }))],
-  "demote the other owner": ({ org, a, b }) => [a, slow((tx) => members.setMemberRoles(tx, { organizationId: org, userId: b, roles: ["admin"] }))],
-  "transfer to the member": ({ org, a, c }) => [a, slow((tx) => members.transferOwnership(tx, { organizationId: org, newOwnerId: c }))],
+  "remove the other owner": ({ org, a, b }) => [
+    a,
+    slow((tx) => members.removeMember(tx, { organizationId: org, userId: b })),
+  ],
+  leave: ({ org, a }) => [a, slow((tx) => members.leaveOrganization(tx, { organizationId: org }))],
+  "demote the other owner": ({ org, a, b }) => [
+    a,
+    slow((tx) => members.setMemberRoles(tx, { organizationId: org, userId: b, roles: ["admin"] })),
+  ],
+  "transfer to the member": ({ org, a, c }) => [
+    a,
+    slow((tx) => members.transferOwnership(tx, { organizationId: org, newOwnerId: c })),
+  ],
 };
 
 /** Mirror an operation so that it is performed by owner b against owner a. */
-const mirrored = (op: Op): Op => (ids) => op({ ...ids, a: ids.b, b: ids.a });
+const mirrored =
+  (op: Op): Op =>
+  (ids) =>
+    op({ ...ids, a: ids.b, b: ids.a });
 
 describe("racing owner changes", () => {
   const names = Object.keys(OPS);

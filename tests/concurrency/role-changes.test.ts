@@ -69,7 +69,11 @@ const ROUNDS = 12;
 describe("racing role changes end as a serial order would", () => {
   it(`${ROUNDS} rounds: two admins demoting each other, exactly one wins and the other keeps members.manage`, async () => {
     for (let i = 0; i < ROUNDS; i++) {
-      const { org, users } = await organization(`admins-${i}-${randomUUID().slice(0, 8)}`, [["owner"], ["admin"], ["admin"]]);
+      const { org, users } = await organization(`admins-${i}-${randomUUID().slice(0, 8)}`, [
+        ["owner"],
+        ["admin"],
+        ["admin"],
+      ]);
       const [, a, b] = users as [string, string, string];
       const won = await race(org, a, b, ["member"]);
       expect(won.filter(Boolean), `round ${i}: ${JSON.stringify(won)}`).toHaveLength(1);
@@ -82,7 +86,11 @@ describe("racing role changes end as a serial order would", () => {
 
   it(`${ROUNDS} rounds: with a third owner, r1 and r2 demoting each other, exactly one wins and the other stays owner`, async () => {
     for (let i = 0; i < ROUNDS; i++) {
-      const { org, users } = await organization(`owners-${i}-${randomUUID().slice(0, 8)}`, [["owner"], ["owner"], ["owner"]]);
+      const { org, users } = await organization(`owners-${i}-${randomUUID().slice(0, 8)}`, [
+        ["owner"],
+        ["owner"],
+        ["owner"],
+      ]);
       const [r1, r2, r3] = users as [string, string, string];
       const won = await race(org, r1, r2, ["admin"]);
       expect(won.filter(Boolean), `round ${i}: ${JSON.stringify(won)}`).toHaveLength(1);

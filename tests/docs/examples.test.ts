@@ -5,7 +5,14 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as examples from "../../docs/examples/server.ts";
-import { createOrgDb, ForbiddenError, InvariantError, NotFoundError, ValidationError, type OrgDb } from "../../src/index.ts";
+import {
+  createOrgDb,
+  ForbiddenError,
+  InvariantError,
+  NotFoundError,
+  ValidationError,
+  type OrgDb,
+} from "../../src/index.ts";
 import { useTestDatabase } from "../support/database.ts";
 import { client, ORG, USER } from "../support/personas.ts";
 
@@ -19,7 +26,12 @@ beforeAll(() => {
 afterAll(() => db.close());
 
 const tokenFor = (sub: string) =>
-  new SignJWT({ role: "authenticated" }).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setAudience("authenticated").setExpirationTime("5m").sign(new TextEncoder().encode(SECRET));
+  new SignJWT({ role: "authenticated" })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(sub)
+    .setAudience("authenticated")
+    .setExpirationTime("5m")
+    .sign(new TextEncoder().encode(SECRET));
 
 describe("docs/examples/server.ts", () => {
   it("dashboard: a member's organizations and only their assigned clients", async () => {
@@ -30,15 +42,28 @@ describe("docs/examples/server.ts", () => {
   });
 
   it("handleListClients: a verified token lists; a bad token is 403, bad input 400", async () => {
-    const ok = await examples.handleListClients(db, new Request(`https://app.example/clients?org=${ORG.acme}&q=north`, { headers: { authorization: `Bearer ${await tokenFor(USER.erin)}` } }));
+    const ok = await examples.handleListClients(
+      db,
+      new Request(`https://app.example/clients?org=${ORG.acme}&q=north`, {
+        headers: { authorization: `Bearer ${await tokenFor(USER.erin)}` },
+      }),
+    );
     expect(ok.status).toBe(200);
     const body = (await ok.json()) as { items: { name: string }[] };
     expect(body.items.length).toBeGreaterThan(0);
     for (const c of body.items) expect(c.name.toLowerCase().startsWith("north")).toBe(true);
-    const forged = await examples.handleListClients(db, new Request(`https://app.example/clients?org=${ORG.acme}`, { headers: { authorization: "Bearer nope" } }));
+    const forged = await examples.handleListClients(
+      db,
+      new Request(`https://app.example/clients?org=${ORG.acme}`, { headers: { authorization: "Bearer nope" } }),
+    );
     expect(forged.status).toBe(403);
     expect(await forged.json()).toMatchObject({ error: "ForbiddenError", code: "PGRST301" });
-    const bad = await examples.handleListClients(db, new Request("https://app.example/clients?org=acme", { headers: { authorization: `Bearer ${await tokenFor(USER.erin)}` } }));
+    const bad = await examples.handleListClients(
+      db,
+      new Request("https://app.example/clients?org=acme", {
+        headers: { authorization: `Bearer ${await tokenFor(USER.erin)}` },
+      }),
+    );
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: "ValidationError" });
   });
@@ -53,7 +78,9 @@ describe("docs/examples/server.ts", () => {
 
   it("createAndAssign: one unit of work creates and assigns; a failure keeps neither", async () => {
     const created = await examples.createAndAssign(db, USER.carol, ORG.acme, USER.mallory);
-    const [row] = await test.sql<{ users: string[] }[]>`select array_agg(user_id::text) as users from public.user_clients where client_id = ${created.id}`;
+    const [row] = await test.sql<
+      { users: string[] }[]
+    >`select array_agg(user_id::text) as users from public.user_clients where client_id = ${created.id}`;
     expect(row!.users).toEqual([USER.mallory]);
     const before = await test.sql`select id from public.clients`;
     await expect(examples.createAndAssign(db, USER.carol, ORG.acme, USER.frank)).rejects.toBeInstanceOf(NotFoundError);
@@ -65,7 +92,9 @@ describe("docs/examples/server.ts", () => {
     expect(preview.name).toBe("Acme Preview");
     const [row] = await test.sql<{ name: string }[]>`select name from public.organizations where id = ${ORG.acme}`;
     expect(row!.name).not.toBe("Acme Preview");
-    await expect(examples.previewRename(db, USER.erin, ORG.acme, "Acme Preview")).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(examples.previewRename(db, USER.erin, ORG.acme, "Acme Preview")).rejects.toBeInstanceOf(
+      ForbiddenError,
+    );
   });
 
   it("leave: the last owner is told so; a member leaves", async () => {
@@ -89,7 +118,9 @@ describe("docs/examples/server.ts", () => {
 
   it("exportActiveClients: every active client the user sees, across pages", async () => {
     const all = await examples.exportActiveClients(db, USER.erin, ORG.acme);
-    const [row] = await test.sql<{ n: number }[]>`select count(*)::int as n from public.clients where organization_id = ${ORG.acme} and status = 'active'`;
+    const [row] = await test.sql<
+      { n: number }[]
+    >`select count(*)::int as n from public.clients where organization_id = ${ORG.acme} and status = 'active'`;
     expect(all).toHaveLength(row!.n);
     expect(all.every((c) => c.status === "active")).toBe(true);
   });
@@ -114,5 +145,12 @@ describe("docs/examples/server.ts", () => {
     const [row] = await test.sql<{ n: number }[]>`select count(*)::int as n from public.clients where status = 'lead'`;
     expect(archived.length).toBeGreaterThan(0);
     expect(row!.n).toBe(0);
+  });
+
+  it("replicas: without a replica configured, read-only units and read-your-writes run on the primary", async () => {
+    const page = await examples.clientPage(db, USER.dave, ORG.acme);
+    expect(page.items).toHaveLength(5);
+    const shown = await examples.renameThenShow(db, USER.alice, client(1, 6), "Renamed in the docs");
+    expect(shown.name).toBe("Renamed in the docs");
   });
 });

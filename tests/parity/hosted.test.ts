@@ -34,7 +34,8 @@ afterAll(() => auth?.end({ timeout: 5 }));
 
 describe("Supabase Auth's paths, as supabase_auth_admin", () => {
   it("runs as a role that does not own the layer's tables and is no superuser", async () => {
-    const [row] = await auth`select current_user as role, (select rolsuper from pg_roles where rolname = current_user) as superuser`;
+    const [row] =
+      await auth`select current_user as role, (select rolsuper from pg_roles where rolname = current_user) as superuser`;
     expect(row).toEqual({ role: "supabase_auth_admin", superuser: false });
   });
 
@@ -111,7 +112,10 @@ describe("the API path", () => {
         await tx`set local role authenticated`;
         return tx`update public.clients set status = 'inactive'`;
       })
-      .then((rows) => ({ updated: rows.count }), (e: { code?: string }) => ({ code: e.code }));
+      .then(
+        (rows) => ({ updated: rows.count }),
+        (e: { code?: string }) => ({ code: e.code }),
+      );
     const [acme] = await test.sql`select count(*)::int as n from public.clients where organization_id = ${ORG.acme}`;
     // Without safeupdate the statement reaches RLS, which limits a manager of Acme to Acme's clients.
     expect(outcome).toEqual(loaded ? { code: "21000" } : { updated: acme?.n });

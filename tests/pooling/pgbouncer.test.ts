@@ -77,11 +77,14 @@ async function drive(url: string, prepare: boolean, seed: number) {
     while (next < plan.length) {
       const { user, org } = plan[next++]!;
       const result = await db.asUser(user, async (tx) => {
-        const [who] = await tx.execute<{ role: string; uid: string }>(sql`select current_user as role, auth.uid()::text as uid`);
+        const [who] = await tx.execute<{ role: string; uid: string }>(
+          sql`select current_user as role, auth.uid()::text as uid`,
+        );
         const ids = await tx.select({ id: clients.id }).from(clients).where(eq(clients.organizationId, org));
         return { who, ids: ids.map((r) => r.id) };
       });
-      if (result.who?.role !== "authenticated" || result.who.uid !== user) wrong.push(`${user}: ran as ${JSON.stringify(result.who)}`);
+      if (result.who?.role !== "authenticated" || result.who.uid !== user)
+        wrong.push(`${user}: ran as ${JSON.stringify(result.who)}`);
       const expected = visibility.get(user)?.get(org) ?? new Set<string>();
       const got = new Set(result.ids);
       rowsSeen += got.size;
@@ -92,7 +95,8 @@ async function drive(url: string, prepare: boolean, seed: number) {
       const [state] = await db.unsafeLoginSql<{ role: string; setting: string; claims: string }[]>`
         select current_user as role, current_setting('role') as setting,
                coalesce(current_setting('request.jwt.claims', true), '') as claims`;
-      if (state?.role !== "postgres" || state.setting !== "none" || state.claims !== "") leaks.push(JSON.stringify(state));
+      if (state?.role !== "postgres" || state.setting !== "none" || state.claims !== "")
+        leaks.push(JSON.stringify(state));
     }
   };
   try {
@@ -129,7 +133,13 @@ describe("the leak check can fail", () => {
     try {
       await db.unsafeLoginSql`select set_config('request.jwt.claims', '{"sub":"leaked"}', false)`;
       const seen = await Promise.all(
-        Array.from({ length: 20 }, () => db.unsafeLoginSql<{ claims: string }[]>`select coalesce(current_setting('request.jwt.claims', true), '') as claims`),
+        Array.from(
+          { length: 20 },
+          () =>
+            db.unsafeLoginSql<
+              { claims: string }[]
+            >`select coalesce(current_setting('request.jwt.claims', true), '') as claims`,
+        ),
       );
       expect(seen.some(([row]) => row?.claims.includes("leaked"))).toBe(true);
     } finally {

@@ -43,7 +43,20 @@ export const anyValue: fc.Arbitrary<unknown> = fc.anything({
  */
 export const unreadable: unknown[] = (() => {
   const getter: Record<string | symbol, unknown> = { [fc.toStringMethod]: () => "<an object whose getters throw>" };
-  for (const key of ["organizationId", "userId", "clientId", "name", "slug", "email", "role", "roles", "permission", "sub", "newOwnerId", "limit"]) {
+  for (const key of [
+    "organizationId",
+    "userId",
+    "clientId",
+    "name",
+    "slug",
+    "email",
+    "role",
+    "roles",
+    "permission",
+    "sub",
+    "newOwnerId",
+    "limit",
+  ]) {
     Object.defineProperty(getter, key, {
       enumerable: true,
       get() {
@@ -172,13 +185,33 @@ export const any = (f: Field, validWeight = 2): fc.Arbitrary<unknown> =>
 
 export const orgIds = Object.values(ORG);
 export const userIds = Object.values(USER);
-export const clientIds = [client(1, 1), client(1, 5), client(1, 10), client(1, 20), client(1, 25), client(2, 1), client(2, 10), client(3, 1), client(3, 15)];
+export const clientIds = [
+  client(1, 1),
+  client(1, 5),
+  client(1, 10),
+  client(1, 20),
+  client(1, 25),
+  client(2, 1),
+  client(2, 10),
+  client(3, 1),
+  client(3, 15),
+];
 export const invitationIds: string[] = Object.values(SEED_INVITATION);
 export const seedIds = [...orgIds, ...userIds, ...clientIds, ...invitationIds];
 
 /** A uuid spelled wrongly: braces, padding, no dashes, truncated, extended, a NUL, a urn prefix, a non-hex digit. */
 const misspelledUuid = (u: string) =>
-  fc.constantFrom(`{${u}}`, ` ${u}`, `${u}\n`, u.replaceAll("-", ""), u.slice(0, 35), `${u}0`, `${u}\u0000`, `urn:uuid:${u}`, u.replace(/[0-9]/, "g"));
+  fc.constantFrom(
+    `{${u}}`,
+    ` ${u}`,
+    `${u}\n`,
+    u.replaceAll("-", ""),
+    u.slice(0, 35),
+    `${u}0`,
+    `${u}\u0000`,
+    `urn:uuid:${u}`,
+    u.replace(/[0-9]/, "g"),
+  );
 
 /**
  * Ids: valid ones are mostly the given ids (for most personas, those of
@@ -188,7 +221,8 @@ const misspelledUuid = (u: string) =>
  * versions zod refuses, and junk.
  */
 export const id = (ids: readonly string[] | (() => readonly string[]) = seedIds): Field<string> => {
-  const pick = typeof ids === "function" ? (i: number) => ids()[i % ids().length]! : (i: number) => ids[i % ids.length]!;
+  const pick =
+    typeof ids === "function" ? (i: number) => ids()[i % ids().length]! : (i: number) => ids[i % ids.length]!;
   const known = fc.nat().map(pick);
   return {
     valid: fc.oneof(
@@ -237,7 +271,20 @@ export const slug: Field<string> = {
       maxLength: 70,
     }),
     fc.string({ unit: fc.constantFrom(...lower), maxLength: 2 }),
-    fc.constantFrom("ac", "a-", "-a-", "ab_c", "a b", "café", "acme\n", "ACME", "Acme", "acme.", "ａｃｍｅ", "ac\u0000me"),
+    fc.constantFrom(
+      "ac",
+      "a-",
+      "-a-",
+      "ab_c",
+      "a b",
+      "café",
+      "acme\n",
+      "ACME",
+      "Acme",
+      "acme.",
+      "ａｃｍｅ",
+      "ac\u0000me",
+    ),
     junk,
   ),
 };
@@ -304,16 +351,27 @@ export const phone: Field<string | null> = {
 /** Role keys; and role lists (1 to 5 keys, duplicates allowed). */
 export const role: Field<string> = {
   valid: fc.constantFrom(...BUILT_IN_ROLE_KEYS),
-  near: fc.oneof(fc.constantFrom("Owner", "ADMIN", " member", "superuser", "service_role", "authenticated", "", "owner\u0000"), junk),
+  near: fc.oneof(
+    fc.constantFrom("Owner", "ADMIN", " member", "superuser", "service_role", "authenticated", "", "owner\u0000"),
+    junk,
+  ),
 };
 export const roles: Field<string[]> = {
   valid: fc.array(role.valid, { minLength: 1, maxLength: 5 }),
-  near: fc.oneof(fc.constant([]), fc.array(role.valid, { minLength: 6, maxLength: 8 }), fc.array(any(role, 4), { minLength: 1, maxLength: 5 }), junk),
+  near: fc.oneof(
+    fc.constant([]),
+    fc.array(role.valid, { minLength: 6, maxLength: 8 }),
+    fc.array(any(role, 4), { minLength: 1, maxLength: 5 }),
+    junk,
+  ),
 };
 
 export const permission: Field<string> = {
   valid: fc.constantFrom(...PERMISSIONS),
-  near: fc.oneof(fc.constantFrom("clients.*", "Clients.Read", "clients.read ", "members", "admin", "", "audit.read\u0000"), junk),
+  near: fc.oneof(
+    fc.constantFrom("clients.*", "Clients.Read", "clients.read ", "members", "admin", "", "audit.read\u0000"),
+    junk,
+  ),
 };
 
 export const status: Field<string> = {
@@ -341,7 +399,19 @@ export const text = (min: number, max: number): Field<string> => ({
 export const count = (min: number, max: number): Field<number> => ({
   valid: fc.oneof(fc.integer({ min, max }), fc.constantFrom(min, max)),
   near: fc.oneof(
-    fc.constantFrom(min - 1, max + 1, 0, -1, 2 ** 31, -(2 ** 31) - 1, Number.MAX_SAFE_INTEGER, 0.5, NaN, Infinity, String(min)),
+    fc.constantFrom(
+      min - 1,
+      max + 1,
+      0,
+      -1,
+      2 ** 31,
+      -(2 ** 31) - 1,
+      Number.MAX_SAFE_INTEGER,
+      0.5,
+      NaN,
+      Infinity,
+      String(min),
+    ),
     fc.double(),
     junk,
   ),
@@ -363,7 +433,11 @@ export function shape(fields: Fields, optional: readonly string[] = []): Field<R
     requiredKeys: keys.filter((k) => !optional.includes(k)),
   }) as fc.Arbitrary<Record<string, unknown>>;
   const field = (f: Field) =>
-    fc.oneof({ weight: 6, arbitrary: f.valid }, { weight: 2, arbitrary: f.near }, { weight: 1, arbitrary: fc.constantFrom(undefined, null) });
+    fc.oneof(
+      { weight: 6, arbitrary: f.valid },
+      { weight: 2, arbitrary: f.near },
+      { weight: 1, arbitrary: fc.constantFrom(undefined, null) },
+    );
   const near = fc
     .tuple(
       fc.record(Object.fromEntries(keys.map((k) => [k, field(fields[k]!)]))),
@@ -372,7 +446,11 @@ export function shape(fields: Fields, optional: readonly string[] = []): Field<R
         { weight: 4, arbitrary: fc.constant({}) },
         {
           weight: 1,
-          arbitrary: fc.dictionary(fc.oneof(fc.string(), fc.constantFrom("__proto__", "constructor", "toString", "id")), anyValue, { maxKeys: 3 }),
+          arbitrary: fc.dictionary(
+            fc.oneof(fc.string(), fc.constantFrom("__proto__", "constructor", "toString", "id")),
+            anyValue,
+            { maxKeys: 3 },
+          ),
         },
       ),
     )

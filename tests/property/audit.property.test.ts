@@ -23,8 +23,22 @@ const action: Field = {
 /** Timestamps as Postgres or JavaScript write them, and strings that are no timestamp at all (z.string() lets them through). */
 const createdAt: Field = {
   valid: fc.oneof(
-    fc.date({ min: new Date("1970-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true }).map((d) => d.toISOString()),
-    fc.constantFrom("2026-11-25 10:00:00+00", "infinity", "-infinity", "now", "epoch", "2026-02-30", "yesterday", "not a date", "", "\u0000", "99999-01-01"),
+    fc
+      .date({ min: new Date("1970-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true })
+      .map((d) => d.toISOString()),
+    fc.constantFrom(
+      "2026-11-25 10:00:00+00",
+      "infinity",
+      "-infinity",
+      "now",
+      "epoch",
+      "2026-02-30",
+      "yesterday",
+      "not a date",
+      "",
+      "\u0000",
+      "99999-01-01",
+    ),
     fc.string({ unit: "binary" }),
   ),
   near: fc.oneof(fc.date({ noInvalidDate: false }), junk),

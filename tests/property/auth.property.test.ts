@@ -49,7 +49,10 @@ function expectUsable(claims: UserClaims): void {
 const userId = id(Object.values(USER));
 const claimRole: Field = {
   valid: fc.constantFrom("authenticated", "anon"),
-  near: fc.oneof(fc.constantFrom("service_role", "postgres", "supabase_admin", "authenticator", "Authenticated", "anon ", ""), junk),
+  near: fc.oneof(
+    fc.constantFrom("service_role", "postgres", "supabase_admin", "authenticator", "Authenticated", "anon ", ""),
+    junk,
+  ),
 };
 /**
  * Extra claims that JSON cannot carry or that serialize as something else
@@ -76,7 +79,11 @@ const extraClaims = fc.oneof(
   { weight: 3, arbitrary: fc.constant({}) },
   {
     weight: 2,
-    arbitrary: fc.dictionary(fc.oneof(fc.string(), fc.constantFrom("email", "aud", "exp", "app_metadata", "__proto__")), fc.jsonValue(), { maxKeys: 4 }),
+    arbitrary: fc.dictionary(
+      fc.oneof(fc.string(), fc.constantFrom("email", "aud", "exp", "app_metadata", "__proto__")),
+      fc.jsonValue(),
+      { maxKeys: 4 },
+    ),
   },
   { weight: 2, arbitrary: fc.dictionary(fc.string(), anyValue, { maxKeys: 3 }) },
   { weight: 1, arbitrary: fc.record({ email: nastyString }) },
@@ -164,7 +171,11 @@ function whoamiThenWrite(seen: Seen[]) {
 /** Run the unit as `user` with asUser, in mode `m`; what it saw, and how it ended. */
 async function asUserRun(user: unknown, m: Mode): Promise<{ outcome: Outcome; seen: Seen[] }> {
   const seen: Seen[] = [];
-  const outcome = await attemptIn((work, options) => suite.db.asUser(user as never, work, options), m, whoamiThenWrite(seen));
+  const outcome = await attemptIn(
+    (work, options) => suite.db.asUser(user as never, work, options),
+    m,
+    whoamiThenWrite(seen),
+  );
   return { outcome, seen };
 }
 
@@ -172,7 +183,11 @@ async function asUserRun(user: unknown, m: Mode): Promise<{ outcome: Outcome; se
 async function asJwtRun(token: unknown, keys: "secret" | "jwks", m: Mode): Promise<{ outcome: Outcome; seen: Seen[] }> {
   const seen: Seen[] = [];
   const db = keys === "secret" ? suite.db : jwksDb;
-  const outcome = await attemptIn((work, options) => db.asJwt(token as string, work, options), m, whoamiThenWrite(seen));
+  const outcome = await attemptIn(
+    (work, options) => db.asJwt(token as string, work, options),
+    m,
+    whoamiThenWrite(seen),
+  );
   return { outcome, seen };
 }
 
@@ -232,16 +247,23 @@ describe("asUser", () => {
   it("asUser: claims whose JSON (what the database reads) names another user or role are refused, never run as someone else", async () => {
     const otherRole = fc.constantFrom("authenticated", "anon", "service_role");
     await fc.assert(
-      fc.asyncProperty(userId.valid, claimRole.valid, userId.valid, otherRole, mode, async (sub, role, otherSub, other, m) => {
-        const claims = { sub, role, toJSON: () => ({ sub: otherSub, role: other }) };
-        const { outcome, seen } = await asUserRun(claims, m);
-        expectTypedUnit(outcome);
-        for (const s of seen) expectRanAs(s, { sub, role } as UserClaims);
-        if (sub !== otherSub || role !== other) {
-          expect(seen).toEqual([]);
-          expect((outcome as { error: unknown }).error).toBeInstanceOf(ValidationError);
-        }
-      }),
+      fc.asyncProperty(
+        userId.valid,
+        claimRole.valid,
+        userId.valid,
+        otherRole,
+        mode,
+        async (sub, role, otherSub, other, m) => {
+          const claims = { sub, role, toJSON: () => ({ sub: otherSub, role: other }) };
+          const { outcome, seen } = await asUserRun(claims, m);
+          expectTypedUnit(outcome);
+          for (const s of seen) expectRanAs(s, { sub, role } as UserClaims);
+          if (sub !== otherSub || role !== other) {
+            expect(seen).toEqual([]);
+            expect((outcome as { error: unknown }).error).toBeInstanceOf(ValidationError);
+          }
+        },
+      ),
       { seed: SEED, numRuns: RUNS.writes },
     );
   });
@@ -290,7 +312,9 @@ function signToken(spec: TokenSpec): string {
   }[spec.key]();
   const token = `${input}.${b64(signature)}`;
   // Tampering: swap the payload after signing (another user, the service role).
-  return spec.tamper ? `${head}.${b64(JSON.stringify({ ...(spec.payload as object), sub: USER.alice, role: "service_role" }))}.${b64(signature)}` : token;
+  return spec.tamper
+    ? `${head}.${b64(JSON.stringify({ ...(spec.payload as object), sub: USER.alice, role: "service_role" }))}.${b64(signature)}`
+    : token;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -308,7 +332,11 @@ const payload = fc
           userId.near.filter((v) => typeof v === "string"),
         ),
         role: mostly(claimRole.valid, fc.constantFrom("service_role", "postgres", "Authenticated", ""), fc.jsonValue()),
-        aud: mostly(fc.constantFrom("authenticated", ["authenticated", "other"]), fc.constantFrom("anon", "other", ""), fc.jsonValue()),
+        aud: mostly(
+          fc.constantFrom("authenticated", ["authenticated", "other"]),
+          fc.constantFrom("anon", "other", ""),
+          fc.jsonValue(),
+        ),
         exp: mostly(
           fc.integer({ min: 60, max: 86_400 }).map((s) => now() + s),
           fc.integer({ min: 1, max: 10 ** 6 }).map((s) => now() - s),
@@ -350,7 +378,15 @@ const tokenSpec: fc.Arbitrary<TokenSpec> = fc
     fc.record({
       header: mostly(
         fc.constant(HEADER[key]),
-        fc.constantFrom({ alg: "none" }, { alg: "HS512" }, { alg: "RS256", kid: "k1" }, { alg: "ES256", kid: "other" }, { alg: "HS256" }, { alg: "ES256" }, {}),
+        fc.constantFrom(
+          { alg: "none" },
+          { alg: "HS512" },
+          { alg: "RS256", kid: "k1" },
+          { alg: "ES256", kid: "other" },
+          { alg: "HS256" },
+          { alg: "ES256" },
+          {},
+        ),
         fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 3 }),
       ) as fc.Arbitrary<Record<string, unknown>>,
       payload: mostly(payload, fc.jsonValue()),
@@ -364,7 +400,9 @@ const anyToken = fc.oneof(
   { weight: 6, arbitrary: tokenSpec.map((spec) => ({ spec, token: signToken(spec) })) },
   {
     weight: 1,
-    arbitrary: fc.tuple(fc.string(), fc.string(), fc.string()).map(([a, b, c]) => ({ spec: null, token: `${b64(a)}.${b64(b)}.${b64(c)}` as unknown })),
+    arbitrary: fc
+      .tuple(fc.string(), fc.string(), fc.string())
+      .map(([a, b, c]) => ({ spec: null, token: `${b64(a)}.${b64(b)}.${b64(c)}` as unknown })),
   },
   { weight: 1, arbitrary: fc.oneof(nastyString, anyValue, oddValue).map((token) => ({ spec: null, token })) },
 );
@@ -376,7 +414,10 @@ function mayVerify(spec: TokenSpec | null, keys: "secret" | "jwks"): boolean {
   return keys === "secret" ? spec.key === "secret" && alg === "HS256" : spec.key === "es256" && alg === "ES256";
 }
 
-async function verifyOutcome(token: unknown, options: JwtOptions): Promise<{ ok: true; claims: UserClaims } | { ok: false; error: unknown }> {
+async function verifyOutcome(
+  token: unknown,
+  options: JwtOptions,
+): Promise<{ ok: true; claims: UserClaims } | { ok: false; error: unknown }> {
   try {
     return { ok: true, claims: await verifyJwt(token as string, options) };
   } catch (error) {
@@ -420,7 +461,13 @@ describe("verifyJwt", () => {
       fc.constant({ keys: "nope" }),
     );
     const options = fc.oneof(
-      { weight: 4, arbitrary: fc.record({ secret: fc.oneof(fc.constant(SECRET), junk), jwks, issuer: junk, audience: junk }, { requiredKeys: [] }) },
+      {
+        weight: 4,
+        arbitrary: fc.record(
+          { secret: fc.oneof(fc.constant(SECRET), junk), jwks, issuer: junk, audience: junk },
+          { requiredKeys: [] },
+        ),
+      },
       {
         weight: 1,
         arbitrary: fc.oneof(anyValue, oddValue).filter((o) => {
@@ -447,13 +494,19 @@ describe("asJwt", () => {
   it("asJwt: any token runs the unit as the token's user when it verifies, or rejects with a typed error", async () => {
     let ran = 0;
     await fc.assert(
-      fc.asyncProperty(anyToken, fc.constantFrom("secret" as const, "jwks" as const), mode, async ({ spec, token }, keys, m) => {
-        const { outcome, seen } = await asJwtRun(token, keys, m);
-        if (seen.length > 0) ran++;
-        expectTypedUnit(outcome);
-        if (seen.length > 0) expect(mayVerify(spec, keys), "only a token signed with the project's key runs").toBe(true);
-        for (const s of seen) expectRanAs(s, spec!.payload as UserClaims);
-      }),
+      fc.asyncProperty(
+        anyToken,
+        fc.constantFrom("secret" as const, "jwks" as const),
+        mode,
+        async ({ spec, token }, keys, m) => {
+          const { outcome, seen } = await asJwtRun(token, keys, m);
+          if (seen.length > 0) ran++;
+          expectTypedUnit(outcome);
+          if (seen.length > 0)
+            expect(mayVerify(spec, keys), "only a token signed with the project's key runs").toBe(true);
+          for (const s of seen) expectRanAs(s, spec!.payload as UserClaims);
+        },
+      ),
       { seed: SEED, numRuns: RUNS.typed },
     );
     expect(ran, "units run as a token's user").toBeGreaterThan(0);
@@ -462,13 +515,18 @@ describe("asJwt", () => {
   it("asJwt: a refused unit of work writes nothing", async () => {
     const snapshot = snapshotter(() => suite.test.sql);
     await fc.assert(
-      fc.asyncProperty(anyToken, fc.constantFrom("secret" as const, "jwks" as const), mode, async ({ token }, keys, m) => {
-        const before = await snapshot();
-        const { outcome } = await asJwtRun(token, keys, m);
-        if (outcome.ok) return;
-        expectTypedUnit(outcome);
-        expect(await snapshot()).toEqual(before);
-      }),
+      fc.asyncProperty(
+        anyToken,
+        fc.constantFrom("secret" as const, "jwks" as const),
+        mode,
+        async ({ token }, keys, m) => {
+          const before = await snapshot();
+          const { outcome } = await asJwtRun(token, keys, m);
+          if (outcome.ok) return;
+          expectTypedUnit(outcome);
+          expect(await snapshot()).toEqual(before);
+        },
+      ),
       { seed: SEED, numRuns: RUNS.writes },
     );
   });

@@ -7,10 +7,35 @@
  * client the persona cannot see or may not change.
  */
 import fc from "fast-check";
-import { assignClient, createClient, deleteClient, getClient, listAssignments, listClients, unassignClient, updateClient } from "../../src/clients.ts";
+import {
+  assignClient,
+  createClient,
+  deleteClient,
+  getClient,
+  listAssignments,
+  listClients,
+  searchClients,
+  unassignClient,
+  updateClient,
+} from "../../src/clients.ts";
 import { useOrgDb } from "../support/orgdb.ts";
 import { client, USER } from "../support/personas.ts";
-import { args, clientIds, count, email, id, name, orgIds, phone, shape, status, text, userIds, withKey, type Field } from "./arbitraries.ts";
+import {
+  args,
+  clientIds,
+  count,
+  email,
+  id,
+  name,
+  orgIds,
+  phone,
+  shape,
+  status,
+  text,
+  userIds,
+  withKey,
+  type Field,
+} from "./arbitraries.ts";
 import { propertiesOf } from "./support.ts";
 
 const suite = useOrgDb();
@@ -38,7 +63,12 @@ const nonEmptyPatch: Field = {
     { weight: 6, arbitrary: patch.near },
     {
       weight: 1,
-      arbitrary: fc.constantFrom({}, { name: undefined }, { email: undefined, notes: undefined }, { status: undefined, phone: undefined }),
+      arbitrary: fc.constantFrom(
+        {},
+        { name: undefined },
+        { email: undefined, notes: undefined },
+        { status: undefined, phone: undefined },
+      ),
     },
   ),
 };
@@ -56,7 +86,12 @@ const after: Field = {
     id: clientId,
   }).near,
 };
-const listInput = shape({ organizationId, search: text(1, 200), status, limit: count(1, 500), after }, ["search", "status", "limit", "after"]);
+const listInput = shape({ organizationId, search: text(1, 200), status, limit: count(1, 500), after }, [
+  "search",
+  "status",
+  "limit",
+  "after",
+]);
 /** The seed's assignments (supabase/seed.sql): each pairs a client and a member of one organization. */
 const ASSIGNED: [org: 1 | 2 | 3, user: string, clients: number[]][] = [
   [1, USER.dave, [1, 2, 3, 4, 5]],
@@ -66,17 +101,21 @@ const ASSIGNED: [org: 1 | 2 | 3, user: string, clients: number[]][] = [
   [2, USER.grace, [10]],
   [3, USER.judy, [1, 2, 3]],
 ];
-const assignedPairs = ASSIGNED.flatMap(([org, user, ns]) => ns.map((n) => ({ clientId: client(org, n), userId: user })));
+const assignedPairs = ASSIGNED.flatMap(([org, user, ns]) =>
+  ns.map((n) => ({ clientId: client(org, n), userId: user })),
+);
 /** Same-organization pairs that are not assigned yet. */
 const MEMBERS: Record<1 | 2 | 3, string[]> = {
   1: [USER.alice, USER.bob, USER.carol, USER.dave, USER.erin, USER.mallory],
   2: [USER.frank, USER.grace, USER.heidi, USER.mallory],
   3: [USER.ivan, USER.judy],
 };
-const samePairs = fc.tuple(fc.constantFrom(1 as const, 2 as const, 3 as const), fc.integer({ min: 1, max: 15 }), fc.nat()).map(([org, n, i]) => ({
-  clientId: client(org, n),
-  userId: MEMBERS[org][i % MEMBERS[org].length]!,
-}));
+const samePairs = fc
+  .tuple(fc.constantFrom(1 as const, 2 as const, 3 as const), fc.integer({ min: 1, max: 15 }), fc.nat())
+  .map(([org, n, i]) => ({
+    clientId: client(org, n),
+    userId: MEMBERS[org][i % MEMBERS[org].length]!,
+  }));
 const pairs = shape({ clientId, userId });
 const assignment: Field = {
   valid: fc.oneof(pairs.valid, fc.constantFrom(...assignedPairs), samePairs),
@@ -98,6 +137,13 @@ propertiesOf(suite, "getClient", {
 propertiesOf(suite, "listClients", {
   input: listInput,
   call: (tx, value) => listClients(tx, value as never),
+});
+
+const searchInput = shape({ organizationId, query: text(1, 200), maxResults: count(1, 100) }, ["maxResults"]);
+
+propertiesOf(suite, "searchClients", {
+  input: searchInput,
+  call: (tx, value) => searchClients(tx, value as never),
 });
 
 propertiesOf(suite, "updateClient", {

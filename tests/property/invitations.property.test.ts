@@ -25,7 +25,9 @@ const invitationIds: string[] = Object.values(SEED_INVITATION);
 
 beforeAll(async () => {
   const issue = async (inviter: string, organizationId: string, address: string, roleKey: RoleKey) => {
-    const issued = await suite.db.asUser(inviter, (tx) => inviteMember(tx, { organizationId, email: address, role: roleKey }));
+    const issued = await suite.db.asUser(inviter, (tx) =>
+      inviteMember(tx, { organizationId, email: address, role: roleKey }),
+    );
     tokens.push(issued.token);
     invitationIds.push(issued.invitationId);
     return issued;
@@ -55,7 +57,12 @@ const token: Field<string> = {
     fc.nat().map((i) => tokens[i % tokens.length]!.replaceAll("-", "+").replaceAll("_", "/")),
     fc.nat().map((i) => `${tokens[i % tokens.length]!}\u0000`),
     fc.stringMatching(/^[A-Za-z0-9_-]{1,15}$/),
-    fc.constantFrom("a".repeat(201), "x".repeat(100_000), "demo-invitation-token-for-pat-0001'; --", "ｄｅｍｏ-invitation-token-for-pat-0001"),
+    fc.constantFrom(
+      "a".repeat(201),
+      "x".repeat(100_000),
+      "demo-invitation-token-for-pat-0001'; --",
+      "ｄｅｍｏ-invitation-token-for-pat-0001",
+    ),
     junk,
   ),
 };

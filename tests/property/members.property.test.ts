@@ -6,7 +6,14 @@
  * a rank rule, name a non-member or another organization's member, or touch
  * the caller's own roles.
  */
-import { authorize, leaveOrganization, listMembers, removeMember, setMemberRoles, transferOwnership } from "../../src/members.ts";
+import {
+  authorize,
+  leaveOrganization,
+  listMembers,
+  removeMember,
+  setMemberRoles,
+  transferOwnership,
+} from "../../src/members.ts";
 import { useOrgDb } from "../support/orgdb.ts";
 import { id, orgIds, permission, roles, shape, userIds } from "./arbitraries.ts";
 import { propertiesOf } from "./support.ts";

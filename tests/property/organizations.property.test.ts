@@ -4,7 +4,13 @@
  * or rejects with a typed error, and a rejected call writes nothing.
  */
 import fc from "fast-check";
-import { createOrganization, deleteOrganization, getOrganization, listMyOrganizations, updateOrganization } from "../../src/organizations.ts";
+import {
+  createOrganization,
+  deleteOrganization,
+  getOrganization,
+  listMyOrganizations,
+  updateOrganization,
+} from "../../src/organizations.ts";
 import { useOrgDb } from "../support/orgdb.ts";
 import { args, id, junk, name, orgIds, shape, slug, withKey, type Field } from "./arbitraries.ts";
 import { propertiesOf } from "./support.ts";

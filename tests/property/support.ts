@@ -166,7 +166,12 @@ export interface PropertyContext {
  * Rule 1: whatever the input, as whoever, the call resolves or rejects with a
  * typed error.
  */
-export async function assertTyped<T>(ctx: PropertyContext, input: fc.Arbitrary<T>, call: (tx: Tx, input: T) => Promise<unknown>, numRuns: number = RUNS.typed) {
+export async function assertTyped<T>(
+  ctx: PropertyContext,
+  input: fc.Arbitrary<T>,
+  call: (tx: Tx, input: T) => Promise<unknown>,
+  numRuns: number = RUNS.typed,
+) {
   const seen = new Map<string, number>();
   await fc.assert(
     fc.asyncProperty(persona, mode, input, async (who, m, value) => {
@@ -259,9 +264,14 @@ export function propertiesOf<T>(suite: OrgDbSuite, name: string, spec: FunctionS
       await assertTyped(ctx, forRule1(spec.input), spec.call as (tx: Tx, input: unknown) => Promise<unknown>);
     });
     it(`${name}: a rejected call writes nothing, not even when the unit of work commits after it`, async () => {
-      const tally = await assertWritesNothing(ctx, forRule2(spec.input), spec.call as (tx: Tx, input: unknown) => Promise<unknown>);
+      const tally = await assertWritesNothing(
+        ctx,
+        forRule2(spec.input),
+        spec.call as (tx: Tx, input: unknown) => Promise<unknown>,
+      );
       expect(tally.refusedByInput + tally.refusedByDatabase, "some calls were refused").toBeGreaterThan(0);
-      if (spec.expectDatabaseRefusals) expect(tally.refusedByDatabase, "some calls were refused by the database").toBeGreaterThan(0);
+      if (spec.expectDatabaseRefusals)
+        expect(tally.refusedByDatabase, "some calls were refused by the database").toBeGreaterThan(0);
     });
   });
 }

@@ -14,6 +14,8 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOrgDb, DatabaseError, type OrgDb } from "../../src/index.ts";
+import { superuserUrl } from "../../scripts/lib/config.ts";
+import { withSql } from "../../scripts/lib/database.ts";
 import { useTestDatabase } from "../support/database.ts";
 import { USER } from "../support/personas.ts";
 
@@ -57,7 +59,9 @@ describe("legacy claim settings", () => {
   });
 
   it("asUser(id) claims say is_anonymous: false; claims given say what they say", async () => {
-    const mine = await db.asUser(USER.nora, (tx) => one<{ a: unknown }>(tx.execute(sql`select auth.jwt() -> 'is_anonymous' as a`)));
+    const mine = await db.asUser(USER.nora, (tx) =>
+      one<{ a: unknown }>(tx.execute(sql`select auth.jwt() -> 'is_anonymous' as a`)),
+    );
     expect(mine.a).toBe(false);
     const anonymous = db.asUser({ sub: USER.nora, role: "authenticated", is_anonymous: true }, (tx) =>
       tx.execute(sql`select public.create_organization('Anon Nora', 'anon-nora')`),
@@ -69,15 +73,19 @@ describe("legacy claim settings", () => {
 describe("the impersonated role's settings", () => {
   const database = () => decodeURIComponent(new URL(test.url).pathname.slice(1));
 
+  // Role settings are the platform's: only the superuser (supabase_admin) changes those of the API roles.
+  const asAdmin = (statement: string) => withSql(superuserUrl(test.url), (admin) => admin.unsafe(statement));
   beforeAll(async () => {
-    await test.sql.unsafe(`alter role authenticated in database "${database()}" set statement_timeout = '150ms'`);
+    await asAdmin(`alter role authenticated in database "${database()}" set statement_timeout = '150ms'`);
   });
   afterAll(async () => {
-    await test.sql.unsafe(`alter role authenticated in database "${database()}" reset statement_timeout`);
+    await asAdmin(`alter role authenticated in database "${database()}" reset statement_timeout`);
   });
 
   it("apply inside a unit as that role, transaction-locally", async () => {
-    const inside = await db.asUser(USER.nora, (tx) => one<{ statement_timeout: string }>(tx.execute(sql`show statement_timeout`)));
+    const inside = await db.asUser(USER.nora, (tx) =>
+      one<{ statement_timeout: string }>(tx.execute(sql`show statement_timeout`)),
+    );
     expect(inside.statement_timeout).toBe("150ms");
     const slow = db.asUser(USER.nora, (tx) => tx.execute(sql`select pg_sleep(1)`));
     await expect(slow).rejects.toBeInstanceOf(DatabaseError);
@@ -86,7 +94,9 @@ describe("the impersonated role's settings", () => {
     const [after] = await db.unsafeLoginSql<{ statement_timeout: string }[]>`show statement_timeout`;
     expect(after!.statement_timeout).toBe("0");
     // Nor for another role: service_role has no such setting.
-    const service = await db.asService((tx) => one<{ statement_timeout: string }>(tx.execute(sql`show statement_timeout`)));
+    const service = await db.asService((tx) =>
+      one<{ statement_timeout: string }>(tx.execute(sql`show statement_timeout`)),
+    );
     expect(service.statement_timeout).toBe("0");
   });
 });

@@ -11,7 +11,10 @@ import { copyTemplate } from "../../scripts/lib/throwaway.ts";
 /** The throwaway server `npm test` started (its `postgres` database, as the role `postgres`, not a superuser). */
 export function serverUrl(): string {
   const url = process.env.TEST_SERVER_URL;
-  if (!url) throw new Error("TEST_SERVER_URL is not set: run the suites through `npm test`, which starts the servers they need.");
+  if (!url)
+    throw new Error(
+      "TEST_SERVER_URL is not set: run the suites through `npm test`, which starts the servers they need.",
+    );
   return url;
 }
 

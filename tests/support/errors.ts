@@ -18,7 +18,10 @@ export async function expectError<E extends DatabaseError>(
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );
-  if (outcome.ok) throw new Error(`expected ${kind.name} (${code ?? "no code"}), but it resolved with ${JSON.stringify(outcome.value)}`);
+  if (outcome.ok)
+    throw new Error(
+      `expected ${kind.name} (${code ?? "no code"}), but it resolved with ${JSON.stringify(outcome.value)}`,
+    );
   const error = outcome.error as E;
   expect(error, `${(error as Error)?.name}: ${(error as Error)?.message}`).toBeInstanceOf(kind);
   expect(error.code, `${error.name}: ${error.message}`).toBe(code);

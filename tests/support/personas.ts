@@ -23,4 +23,5 @@ export const USER = {
 } as const;
 
 /** Client ids of the seed: org 1..3, number 1..25. */
-export const client = (org: 1 | 2 | 3, n: number) => `20000000-0000-4000-8000-${String(org * 1000 + n).padStart(12, "0")}`;
+export const client = (org: 1 | 2 | 3, n: number) =>
+  `20000000-0000-4000-8000-${String(org * 1000 + n).padStart(12, "0")}`;

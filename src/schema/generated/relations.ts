@@ -51,6 +51,7 @@ export const organizationsRelations = relations(organizations, ({ one, many }) =
   clients: many(clients),
   invitations: many(invitations),
   organizationUsers: many(organizationUsers),
+  roles: many(roles),
   user: one(users, {
     fields: [organizations.createdBy],
     references: [users.id],
@@ -79,15 +80,22 @@ export const rolePermissionsRelations = relations(rolePermissions, ({ one }) => 
     fields: [rolePermissions.permission],
     references: [permissions.key],
   }),
-  role: one(roles, {
+  role_roleId: one(roles, {
     fields: [rolePermissions.roleId],
     references: [roles.id],
+    relationName: "rolePermissions_roleId_roles_id",
   }),
 }));
 
-export const rolesRelations = relations(roles, ({ many }) => ({
+export const rolesRelations = relations(roles, ({ one, many }) => ({
   invitations: many(invitations),
-  rolePermissions: many(rolePermissions),
+  organization: one(organizations, {
+    fields: [roles.organizationId],
+    references: [organizations.id],
+  }),
+  rolePermissions_roleId: many(rolePermissions, {
+    relationName: "rolePermissions_roleId_roles_id",
+  }),
   userRoles: many(userRoles),
 }));
 

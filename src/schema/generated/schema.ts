@@ -35,6 +35,12 @@ export const auditLog = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
   },
   (table) => [
+    index("audit_log_actor_id_created_at_idx").using(
+      "btree",
+      table.actorId.asc().nullsLast(),
+      table.createdAt.asc().nullsLast(),
+      table.id.asc().nullsLast(),
+    ),
     index("audit_log_organization_id_created_at_idx").using(
       "btree",
       table.organizationId.asc().nullsLast(),
@@ -68,11 +74,14 @@ export const clients = pgTable(
       .generatedAlwaysAs(sql`lower(name)`),
   },
   (table) => [
-    index("clients_created_by_created_at_idx").using(
+    index("clients_created_by_created_at_organization_id_idx").using(
       "btree",
       table.createdBy.asc().nullsLast(),
       table.createdAt.asc().nullsLast(),
+      table.organizationId.asc().nullsLast(),
     ),
+    index("clients_organization_id_email_lower_idx").using("btree", sql`organization_id`, sql`lower(email)`),
+    index("clients_organization_id_email_lower_trgm_idx").using("gin", sql`organization_id`, sql`lower(email)`),
     index("clients_organization_id_name_idx").using(
       "btree",
       table.organizationId.asc().nullsLast(),
@@ -81,6 +90,11 @@ export const clients = pgTable(
     ),
     index("clients_organization_id_name_lower_idx").using(
       "btree",
+      table.organizationId.asc().nullsLast(),
+      table.nameLower.asc().nullsLast(),
+    ),
+    index("clients_organization_id_name_lower_trgm_idx").using(
+      "gin",
       table.organizationId.asc().nullsLast(),
       table.nameLower.asc().nullsLast(),
     ),
@@ -114,7 +128,7 @@ export const invitations = pgTable(
     id: uuid().defaultRandom().primaryKey().notNull(),
     organizationId: uuid("organization_id").notNull(),
     email: text().notNull(),
-    roleId: uuid("role_id").notNull(),
+    roleId: uuid("role_id"),
     tokenHash: bytea("token_hash").notNull(),
     invitedBy: uuid("invited_by"),
     expiresAt: timestamp("expires_at", { withTimezone: true, mode: "string" })
@@ -143,11 +157,6 @@ export const invitations = pgTable(
       name: "invitations_organization_id_fkey",
     }).onDelete("cascade"),
     foreignKey({
-      columns: [table.roleId],
-      foreignColumns: [roles.id],
-      name: "invitations_role_id_fkey",
-    }),
-    foreignKey({
       columns: [table.invitedBy],
       foreignColumns: [users.id],
       name: "invitations_invited_by_fkey",
@@ -156,6 +165,11 @@ export const invitations = pgTable(
       columns: [table.acceptedBy],
       foreignColumns: [users.id],
       name: "invitations_accepted_by_fkey",
+    }).onDelete("set null"),
+    foreignKey({
+      columns: [table.roleId],
+      foreignColumns: [roles.id],
+      name: "invitations_role_id_fkey",
     }).onDelete("set null"),
     unique("invitations_token_hash_key").on(table.tokenHash),
     check("invitations_token_hash_check", sql`octet_length(token_hash) = 32`),
@@ -227,7 +241,7 @@ export const permissions = pgTable(
     key: text().primaryKey().notNull(),
     description: text().notNull(),
   },
-  (table) => [check("permissions_key_check", sql`key ~ '^[a-z]+\.[a-z]+$'::text`)],
+  (table) => [check("permissions_key_format", sql`key ~ '^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$'::text`)],
 );
 
 export const rolePermissions = pgTable(
@@ -235,8 +249,10 @@ export const rolePermissions = pgTable(
   {
     roleId: uuid("role_id").notNull(),
     permission: text().notNull(),
+    organizationId: uuid("organization_id"),
   },
   (table) => [
+    index("role_permissions_organization_id_idx").using("btree", table.organizationId.asc().nullsLast()),
     index("role_permissions_permission_idx").using("btree", table.permission.asc().nullsLast()),
     foreignKey({
       columns: [table.roleId],
@@ -248,6 +264,11 @@ export const rolePermissions = pgTable(
       foreignColumns: [permissions.key],
       name: "role_permissions_permission_fkey",
     }).onUpdate("cascade"),
+    foreignKey({
+      columns: [table.roleId, table.organizationId],
+      foreignColumns: [roles.id, roles.organizationId],
+      name: "role_permissions_organization_id_role_id_fkey",
+    }).onDelete("cascade"),
     primaryKey({ columns: [table.roleId, table.permission], name: "role_permissions_pkey" }),
   ],
 );
@@ -260,10 +281,24 @@ export const roles = pgTable(
     name: text().notNull(),
     description: text(),
     rank: integer().notNull(),
+    organizationId: uuid("organization_id"),
   },
   (table) => [
-    unique("roles_key_key").on(table.key),
-    unique("roles_rank_key").on(table.rank),
+    uniqueIndex("roles_builtin_key_idx")
+      .using("btree", table.key.asc().nullsLast())
+      .where(sql`(organization_id IS NULL)`),
+    uniqueIndex("roles_builtin_rank_idx")
+      .using("btree", table.rank.asc().nullsLast())
+      .where(sql`(organization_id IS NULL)`),
+    uniqueIndex("roles_organization_id_key_idx")
+      .using("btree", table.organizationId.asc().nullsLast(), table.key.asc().nullsLast())
+      .where(sql`(organization_id IS NOT NULL)`),
+    foreignKey({
+      columns: [table.organizationId],
+      foreignColumns: [organizations.id],
+      name: "roles_organization_id_fkey",
+    }).onDelete("cascade"),
+    unique("roles_organization_id_id_key").on(table.id, table.organizationId),
     check("roles_key_check", sql`key ~ '^[a-z][a-z_]{1,30}$'::text`),
     check("roles_name_check", sql`(char_length(name) >= 1) AND (char_length(name) <= 100)`),
     check("roles_rank_check", sql`rank > 0`),
@@ -276,10 +311,14 @@ export const settings = pgTable(
     id: boolean().default(true).primaryKey().notNull(),
     maxOrganizationsPerUser: integer("max_organizations_per_user").default(100).notNull(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
+    deleteOrganizationMaxRows: integer("delete_organization_max_rows").default(25000).notNull(),
+    exportOrganizationMaxRows: integer("export_organization_max_rows").default(25000).notNull(),
   },
   (table) => [
     check("settings_id_check", sql`CHECK (id)`),
     check("settings_max_organizations_per_user_check", sql`max_organizations_per_user >= 0`),
+    check("settings_delete_organization_max_rows_check", sql`delete_organization_max_rows >= 0`),
+    check("settings_export_organization_max_rows_check", sql`export_organization_max_rows >= 0`),
   ],
 );
 

@@ -7,8 +7,9 @@
 --       (no insert grant; an organization without an owner cannot commit).
 --   R4  organization.update (owner, admin) changes name and slug only; id and
 --       timestamps are not writable through the API (column grants).
---   R5  organization.delete (owner only) deletes, with everything it owns,
---       and deleting an organization does not trip the "keep an owner" check.
+--   R5  organization.delete (owner only) deletes through delete_organization,
+--       with everything it owns, and deleting an organization does not trip
+--       the "keep an owner" check; no API role has the plain table DELETE.
 --   R6  the service bypasses RLS.
 
 begin;
@@ -116,39 +117,40 @@ select pg_temp.as_service();
 select lives_ok($$ update public.organizations set name = 'Globex Corp' where id = pg_temp.org('globex') $$,
   'T010.31 service renames any organization (bypasses RLS)');
 
--- R5 delete -------------------------------------------------------------------------
+-- R5 delete: through delete_organization only ---------------------------------------
 select pg_temp.as_user('nora');
-select is_empty($$ delete from public.organizations where id = pg_temp.org('acme') returning id $$,
-  'T010.32 non-member cannot delete Acme (0 rows)');
+select throws_ok($$ select public.delete_organization(pg_temp.org('acme')) $$, 'P0002', 'organization not found',
+  'T010.32 non-member cannot delete Acme (P0002: it stays invisible)');
 select pg_temp.as_user('frank');
-select is_empty($$ delete from public.organizations where id = pg_temp.org('acme') returning id $$,
-  'T010.33 owner of another organization cannot delete Acme (0 rows)');
+select throws_ok($$ select public.delete_organization(pg_temp.org('acme')) $$, 'P0002', 'organization not found',
+  'T010.33 owner of another organization cannot delete Acme (P0002)');
 select pg_temp.as_user('erin');
-select is_empty($$ delete from public.organizations where true returning id $$, 'T010.34 viewer cannot delete (organization.delete)');
+select throws_ok($$ select public.delete_organization(pg_temp.org('acme')) $$, '42501', null, 'T010.34 viewer cannot delete (organization.delete)');
 select pg_temp.as_user('dave');
-select is_empty($$ delete from public.organizations where true returning id $$, 'T010.35 member cannot delete (organization.delete)');
+select throws_ok($$ select public.delete_organization(pg_temp.org('acme')) $$, '42501', null, 'T010.35 member cannot delete (organization.delete)');
 select pg_temp.as_user('carol');
-select is_empty($$ delete from public.organizations where true returning id $$, 'T010.36 manager cannot delete (organization.delete)');
+select throws_ok($$ select public.delete_organization(pg_temp.org('acme')) $$, '42501', null, 'T010.36 manager cannot delete (organization.delete)');
 select pg_temp.as_user('bob');
-select is_empty($$ delete from public.organizations where true returning id $$, 'T010.37 admin cannot delete (organization.delete is owner-only)');
+select throws_ok($$ select public.delete_organization(pg_temp.org('acme')) $$, '42501', null, 'T010.37 admin cannot delete (organization.delete is owner-only)');
 select pg_temp.as_user('alice');
-select results_eq($$ delete from public.organizations where true returning id $$, $$ values (pg_temp.org('acme')) $$,
-  'T010.38 owner deletes her organization, and only hers (organization.delete)');
+select throws_ok($$ delete from public.organizations where id = pg_temp.org('acme') $$, '42501', 'permission denied for table organizations',
+  'T010.38 even the owner has no plain table DELETE: delete_organization is the one audited path');
+select lives_ok($$ select public.delete_organization(pg_temp.org('acme')) $$, 'T010.39 owner deletes her organization (organization.delete)');
 select lives_ok($$ set constraints all immediate $$,
-  'T010.39 deleting an organization with its owners does not trip the "at least one owner" check');
+  'T010.40 deleting an organization with its owners does not trip the "at least one owner" check');
 set constraints all deferred;
 select pg_temp.as_postgres();
-select ok(not exists (select 1 from public.organization_users where organization_id = pg_temp.org('acme'))
+select ok(not exists (select 1 from public.organizations where id = pg_temp.org('acme'))
+      and not exists (select 1 from public.organization_users where organization_id = pg_temp.org('acme'))
       and not exists (select 1 from public.user_roles where organization_id = pg_temp.org('acme'))
       and not exists (select 1 from public.clients where organization_id = pg_temp.org('acme'))
-      and not exists (select 1 from public.user_clients where organization_id = pg_temp.org('acme')),
-  'T010.40 deleting an organization removes its memberships, roles, clients and assignments');
-select is((select count(*)::int from public.users
-            where id in (select pg_temp.uid(p) from unnest(array['alice', 'bob', 'carol', 'dave', 'erin', 'mallory']) p)), 6,
-  'T010.41 deleting an organization keeps its users'' profiles');
+      and not exists (select 1 from public.user_clients where organization_id = pg_temp.org('acme'))
+      and (select count(*) from public.users
+            where id in (select pg_temp.uid(p) from unnest(array['alice', 'bob', 'carol', 'dave', 'erin', 'mallory']) p)) = 6,
+  'T010.41 deleting an organization removes it with its memberships, roles, clients and assignments, and keeps the profiles');
 select pg_temp.as_service();
-select results_eq($$ delete from public.organizations where id = pg_temp.org('initech') returning id $$,
-  $$ values (pg_temp.org('initech')) $$, 'T010.42 service deletes any organization (bypasses RLS)');
+select throws_ok($$ delete from public.organizations where id = pg_temp.org('initech') $$, '42501', 'permission denied for table organizations',
+  'T010.42 the service has no plain table DELETE either (it deletes in batches: private.delete_organization_batch)');
 
 select * from finish();
 rollback;

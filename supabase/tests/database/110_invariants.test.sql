@@ -29,13 +29,13 @@ select is_empty($$ select c.relname from pg_class c where c.relnamespace = 'publ
                     'user_roles', 'clients', 'user_clients') and not c.relrowsecurity $$,
   'T110.01 row-level security is enabled on every core table');
 select policies_are('public', 'organizations',
-  array['organizations_select_member', 'organizations_update_permitted', 'organizations_delete_permitted'],
-  'T110.02 organizations has exactly its select / update / delete policies (no insert policy: create_organization only)');
+  array['organizations_select_member', 'organizations_update_permitted'],
+  'T110.02 organizations has exactly its select / update policies (no insert policy: create_organization only; no delete policy: delete_organization only)');
 select policies_are('public', 'users', array['users_select_self_or_co_member', 'users_update_self'],
   'T110.03 users has exactly its select / update policies');
-select policies_are('public', 'roles', array['roles_select_signed_in'], 'T110.04 roles has only its read policy');
+select policies_are('public', 'roles', array['roles_select_builtin_or_member'], 'T110.04 roles has only its read policy');
 select policies_are('public', 'permissions', array['permissions_select_signed_in'], 'T110.05 permissions has only its read policy');
-select policies_are('public', 'role_permissions', array['role_permissions_select_signed_in'],
+select policies_are('public', 'role_permissions', array['role_permissions_select_builtin_or_member'],
   'T110.06 role_permissions has only its read policy');
 select policies_are('public', 'organization_users', array['organization_users_select_member'],
   'T110.07 organization_users has only its read policy (changes through the RPCs)');
@@ -54,8 +54,8 @@ select is_empty($$ select tablename || '.' || policyname from pg_policies where 
   'T110.11 every core policy applies to authenticated only (none to anon or public)');
 
 -- R2 privileges ---------------------------------------------------------------------------------------------
-select table_privs_are('public', 'organizations', 'authenticated', array['SELECT', 'DELETE'],
-  'T110.12 authenticated: select and delete on organizations (update by column), no insert');
+select table_privs_are('public', 'organizations', 'authenticated', array['SELECT'],
+  'T110.12 authenticated: select on organizations (update by column), no insert, no delete (delete_organization)');
 select table_privs_are('public', 'users', 'authenticated', array['SELECT'],
   'T110.13 authenticated: only select on users (update by column)');
 select table_privs_are('public', 'roles', 'authenticated', array['SELECT'], 'T110.14 authenticated: only select on roles');
@@ -161,8 +161,8 @@ select pg_temp.as_service();
 select throws_ok($$ delete from public.organization_users where organization_id = pg_temp.org('acme') and user_id = pg_temp.uid('bob');
   set constraints all immediate $$, 'P0001', null,
   'T110.51 even the service cannot remove the last owner''s membership');
-select lives_ok($$ delete from public.organizations where id = pg_temp.org('globex'); set constraints all immediate $$,
-  'T110.52 deleting a whole organization, owners included, commits');
+select lives_ok($$ select private.finish_organization_deletion(pg_temp.org('globex')); set constraints all immediate $$,
+  'T110.52 deleting a whole organization (the service''s final step), owners included, commits');
 
 select * from finish();
 rollback;

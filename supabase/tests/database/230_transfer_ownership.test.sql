@@ -155,8 +155,9 @@ select throws_ok(
   $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'owner')$$,
   '42501', 'permission denied: only owners invite owners',
   'T230.25 the previous owner can no longer invite owners (42501)');
-select is_empty(
-  $$delete from public.organizations where id = 'f1000000-0000-4000-8000-000000000001' returning id$$,
+select throws_ok(
+  $$select public.delete_organization('f1000000-0000-4000-8000-000000000001')$$,
+  '42501', 'permission denied: organization.delete is required in this organization',
   'T230.26 the previous owner can no longer delete the organization (organization.delete is gone)');
 select ok(public.authorize('f1000000-0000-4000-8000-000000000001', 'members.manage'),
   'T230.27 the previous owner keeps the admin''s powers (members.manage)');

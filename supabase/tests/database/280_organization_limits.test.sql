@@ -57,7 +57,7 @@ select pg_temp.as_user('mallory');
 select lives_ok($$select public.create_organization('Mallory One', 'mallory-one')$$,
   'T280.14 the limit counts per user: another user still creates');
 select pg_temp.as_user('nora');
-delete from public.organizations where slug = 'nora-two';
+select public.delete_organization((select id from public.organizations where slug = 'nora-two'));
 select lives_ok($$select public.create_organization('Nora Three', 'nora-three')$$,
   'T280.15 deleting an organization one created frees its place');
 select pg_temp.as_service();

@@ -1,0 +1,394 @@
+/**
+ * `npm run entity:new`, end to end, in a throwaway copy of the project:
+ *
+ * - refusals (every run): a name that exists, a reserved or non-identifier
+ *   name, columns outside the grammar: a clear message, nothing written;
+ * - generation (on one engine, see HEAVY): a sample entity and an assignable
+ *   one are generated into the copy (the generated Drizzle schema and
+ *   supabase-js types regenerated from its migrations); a template database
+ *   is built from the copy's migrations and seed; the generated pgTAP threat
+ *   files (with the core's catalog-wide checks) pass, and fail once a policy
+ *   is loosened; the generated helpers' vitest suites and plan guards pass in
+ *   the copy; the advisors report nothing; the generated TypeScript
+ *   type-checks. The copy and its databases are removed afterwards.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serverUrl } from "../tests/support/database.ts";
+import { describeFindings, runAdvisors, serious } from "./lib/advisors.ts";
+import { squawk } from "./lib/checks.ts";
+import { describeTenancy, tenancyReport } from "./lib/tenancy.ts";
+import { ROOT, withDatabase } from "./lib/config.ts";
+import { applyBaseline, applyMigrations, createDatabase, dropDatabase, loadSeed, withSql } from "./lib/database.ts";
+import { countPgProve } from "./lib/pgprove.ts";
+import { installPgtap } from "./lib/throwaway.ts";
+import { EntityInputError, planEntity, runEntityNew } from "./entity/generator.ts";
+import { parseArgs } from "./entity-new.ts";
+
+/** What a copy of the project needs to generate, migrate, test and type-check. */
+const PROJECT_FILES = [
+  "package.json",
+  "tsconfig.json",
+  "vitest.config.ts",
+  "drizzle.config.ts",
+  "supabase",
+  "src",
+  "scripts",
+  "tests",
+];
+
+function copyProject(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "entity-copy-"));
+  for (const entry of PROJECT_FILES) cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
+  symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+  return dir;
+}
+
+/** Every file of the copy (not node_modules) with a hash of its content. */
+function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (rel: string) => {
+    for (const entry of readdirSync(path.join(dir, rel))) {
+      const relPath = path.join(rel, entry);
+      if (relPath === "node_modules" || relPath === path.join("supabase", ".temp")) continue;
+      const full = path.join(dir, relPath);
+      if (statSync(full).isDirectory()) walk(relPath);
+      else out.set(relPath, createHash("sha256").update(readFileSync(full)).digest("hex"));
+    }
+  };
+  walk("");
+  return out;
+}
+
+const refuses = (options: Parameters<typeof planEntity>[0], message: RegExp) => {
+  expect(() => planEntity(options)).toThrow(EntityInputError);
+  expect(() => planEntity(options)).toThrow(message);
+};
+
+describe("entity:new refuses bad input, writing nothing", () => {
+  const workdir = ROOT;
+  it("a name that exists: a core table, or a table a migration creates", () => {
+    refuses({ workdir, name: "clients" }, /reserved|exists/);
+    refuses({ workdir, name: "organizations" }, /reserved|exists/);
+    refuses({ workdir, name: "user_clients" }, /reserved|exists|assignment table/);
+  });
+  it("a reserved name: an SQL keyword, a platform prefix, a name the layer's files use", () => {
+    refuses({ workdir, name: "users" }, /reserved/);
+    refuses({ workdir, name: "orders" }, /reserved/);
+    refuses({ workdir, name: "pg_things" }, /reserved/);
+    refuses({ workdir, name: "members" }, /reserved/);
+  });
+  it("a name that is not a plural lowercase snake_case identifier", () => {
+    for (const name of [
+      "Projects",
+      "my-projects",
+      "1projects",
+      "projects;drop",
+      "pro jects",
+      "projects_",
+      "pro__jects",
+      "",
+      "ab",
+    ]) {
+      expect(() => planEntity({ workdir, name }), name).toThrow(EntityInputError);
+    }
+    refuses({ workdir, name: "project" }, /not plural/);
+    refuses({ workdir, name: `${"x".repeat(40)}s` }, /3 to 40/);
+  });
+  it("columns outside the grammar", () => {
+    const cases: [string, RegExp][] = [
+      ["title varchar(20)", /the types are/],
+      ["title text primary key", /not <name> <type>/],
+      ["title text references public.users", /not <name> <type>/],
+      ["title text not null check (true)", /default of title|not <name> <type>/],
+      ["id uuid", /every generated table has/],
+      ["organization_id uuid", /every generated table has/],
+      ["select text", /SQL keyword/],
+      ["Title text", /not a column name/],
+      ["title text, title text", /given twice/],
+      ["title text,", /empty column/],
+      ["", /empty/],
+      ["title text default now()", /quoted string/],
+      ["title text default 'a'); drop table public.clients; --'", /quoted string|not closed/],
+      ["n integer default 1.5", /whole number/],
+      ["n integer default 3000000000", /range of integer/],
+      ["b boolean default 1", /true or false/],
+      ["d date default '2026-13-45'", /quoted date/],
+      ["t timestamptz default 'yesterday'", /now\(\) or a quoted timestamp/],
+      ["u uuid default 'abc'", /gen_random_uuid\(\) or a quoted/],
+      ["j jsonb default '{oops'", /JSON value/],
+      ["title text not null default 'unclosed", /not closed/],
+      ["project_id uuid", /assignment table uses/],
+    ];
+    for (const [columns, message] of cases) {
+      expect(() => planEntity({ workdir, name: "projects", columns }), columns).toThrow(EntityInputError);
+      expect(() => planEntity({ workdir, name: "projects", columns }), columns).toThrow(message);
+    }
+  });
+  it("accepts the grammar, defaults included", () => {
+    const plan = planEntity({
+      workdir,
+      name: "projects",
+      columns:
+        "title text not null default 'it''s, new', due date, budget numeric default 12.50, done boolean not null default false, " +
+        "starts timestamptz default now(), ref uuid default gen_random_uuid(), meta jsonb default '{\"a\": [1, 2]}', n integer default -3, big bigint",
+    });
+    expect(plan.columns.map((c) => c.name)).toEqual([
+      "title",
+      "due",
+      "budget",
+      "done",
+      "starts",
+      "ref",
+      "meta",
+      "n",
+      "big",
+    ]);
+    expect(plan.columns[0]!.default).toBe("'it''s, new'");
+    expect(
+      plan.files.map((f) => f.path.replace(/^supabase\/migrations\/\d+_/, "supabase/migrations/<version>_")),
+    ).toEqual([
+      "supabase/migrations/<version>_projects.sql",
+      expect.stringMatching(/^supabase\/tests\/database\/\d+_projects\.test\.sql$/),
+      "src/schema/projects.table.ts",
+      "src/projects.ts",
+      "src/projects.test.ts",
+      "tests/plans/projects.plan.test.ts",
+    ]);
+  });
+  it("command-line arguments: one name, known options only", () => {
+    expect(parseArgs(["projects", "--assignable", "--columns", "title text"])).toEqual({
+      name: "projects",
+      assignable: true,
+      columns: "title text",
+    });
+    expect(parseArgs(["--columns=title text", "projects"])).toEqual({
+      name: "projects",
+      assignable: false,
+      columns: "title text",
+    });
+    expect(() => parseArgs([])).toThrow(/give the table's name/);
+    expect(() => parseArgs(["projects", "tasks"])).toThrow(/one table at a time/);
+    expect(() => parseArgs(["projects", "--force"])).toThrow(/unknown option --force/);
+    expect(() => parseArgs(["projects", "--columns"])).toThrow(/needs a value/);
+  });
+  it("the command prints the reason and leaves the project as it was", () => {
+    const dir = copyProject();
+    try {
+      const before = snapshot(dir);
+      const result = spawnSync(
+        path.join(dir, "node_modules", ".bin", "tsx"),
+        ["scripts/entity-new.ts", "projects", "--columns", "title varchar"],
+        {
+          cwd: dir,
+          encoding: "utf8",
+        },
+      );
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(
+        /entity:new refused: --columns: title has type "varchar"; the types are text, integer/,
+      );
+      expect(result.stderr).toMatch(/Nothing was written/);
+      expect(snapshot(dir)).toEqual(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * The generation and the generated suites run on one engine: the system
+ * PostgreSQL 15, whose sessions run under safeupdate as hosted's API path
+ * does (the strictest of the two). What they prove (policies, grants,
+ * triggers, plans of the generated SQL) is the same SQL the core suites prove
+ * on both majors; running them once keeps npm test's time modest. With
+ * DATABASE_URL (one external server), they run there.
+ */
+const HEAVY = process.env.TEST_ENGINE !== "embedded";
+
+if (HEAVY) {
+  describe("entity:new in a throwaway copy: generate, migrate, prove", () => {
+    let dir = "";
+    let before = new Map<string, string>();
+    const template = `entity_template_${randomBytes(4).toString("hex")}`;
+    const databases: string[] = [template];
+    const generated: string[] = [];
+
+    const newDatabase = async (label: string) => {
+      const name = `entity_${label}_${randomBytes(4).toString("hex")}`;
+      databases.push(name);
+      await createDatabase(serverUrl(), name, { template });
+      const url = withDatabase(serverUrl(), name);
+      await withSql(url, (sql) => sql`select private.revoke_temporary_from_api_roles()`);
+      return url;
+    };
+    const pgProve = (url: string, files: string[]) => {
+      const u = new URL(url);
+      const result = spawnSync(
+        "pg_prove",
+        [
+          "--host",
+          u.hostname,
+          "--port",
+          u.port,
+          "--username",
+          decodeURIComponent(u.username),
+          "--dbname",
+          u.pathname.slice(1),
+          "--failures",
+          ...files,
+        ],
+        { cwd: dir, encoding: "utf8", env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) } },
+      );
+      return { ...countPgProve(result.stdout ?? ""), output: `${result.stdout}${result.stderr}` };
+    };
+
+    beforeAll(async () => {
+      dir = copyProject();
+      before = snapshot(dir);
+      const log: string[] = [];
+      for (const options of [
+        {
+          name: "projects",
+          columns: "title text not null, due date, budget numeric default 0, done boolean not null default false",
+        },
+        { name: "time_entries", assignable: true, columns: "note text, minutes integer not null" },
+      ]) {
+        const plan = await runEntityNew({ workdir: dir, serverUrl: serverUrl(), log: (m) => log.push(m), ...options });
+        generated.push(...plan.files.map((f) => f.path));
+      }
+      // The template the copy's suites use: baseline, the copy's migrations, its seed.
+      await createDatabase(serverUrl(), template);
+      const url = withDatabase(serverUrl(), template);
+      await applyBaseline(url);
+      await applyMigrations(url, dir);
+      await loadSeed(url, path.join(dir, "supabase", "seed.sql"));
+      await withSql(serverUrl(), (sql) => sql`alter database ${sql(template)} with is_template true`);
+    }, 600_000);
+
+    afterAll(async () => {
+      for (const name of databases) {
+        if (name === template)
+          await withSql(serverUrl(), (sql) => sql`alter database ${sql(name)} with is_template false`).catch(() => {});
+        await dropDatabase(serverUrl(), name).catch(() => {});
+      }
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("writes only new files and the generated code: no hand-written file changes", () => {
+      const after = snapshot(dir);
+      const changed = [...after.keys()].filter((f) => before.has(f) && before.get(f) !== after.get(f)).sort();
+      const added = [...after.keys()].filter((f) => !before.has(f)).sort();
+      expect(changed).toEqual([
+        "src/schema/generated/relations.ts",
+        "src/schema/generated/schema.ts",
+        "src/types/database.types.ts",
+      ]);
+      expect(added).toEqual([...generated].sort());
+      expect(readFileSync(path.join(dir, "src/schema/generated/schema.ts"), "utf8")).toMatch(
+        /export const userTimeEntries = pgTable\(\s*"user_time_entries"/,
+      );
+      expect(readFileSync(path.join(dir, "src/types/database.types.ts"), "utf8")).toMatch(/time_entries: \{/);
+    });
+
+    it("refuses a name it generated before, writing nothing", () => {
+      const now = snapshot(dir);
+      expect(() => planEntity({ workdir: dir, name: "projects" })).toThrow(/public\.projects exists already/);
+      expect(() => planEntity({ workdir: dir, name: "user_projects" })).toThrow(/exists already|assignment table/);
+      expect(snapshot(dir)).toEqual(now);
+    });
+
+    it("the generated pgTAP threat cases pass, with the core's catalog-wide checks", async () => {
+      const url = await newDatabase("pgtap");
+      await installPgtap(url);
+      const tests = path.join("supabase", "tests", "database");
+      const own = readdirSync(path.join(dir, tests)).filter((f) => /_(projects|time_entries)\.test\.sql$/.test(f));
+      expect(own).toHaveLength(2);
+      const core = [
+        "001_hosted_parity.test.sql",
+        "110_invariants.test.sql",
+        "245_audit_registry.test.sql",
+        "250_type_shadowing.test.sql",
+      ];
+      const result = pgProve(
+        url,
+        [...own, ...core].map((f) => path.join(tests, f)),
+      );
+      expect(result.failed, result.output).toBe(0);
+      expect(result.passed).toBeGreaterThan(150);
+    });
+
+    it("the generated threat cases can fail: a read policy loosened to every signed-in user is caught", async () => {
+      const url = await newDatabase("loose");
+      await installPgtap(url);
+      await withSql(url, (sql) => sql.unsafe("alter policy projects_select on public.projects using (true)"));
+      const own = readdirSync(path.join(dir, "supabase", "tests", "database")).find((f) =>
+        f.endsWith("_projects.test.sql"),
+      )!;
+      expect(pgProve(url, [path.join("supabase", "tests", "database", own)]).failed).toBeGreaterThan(0);
+    });
+
+    it("squawk accepts the generated migrations", () => {
+      const files = generated.filter((f) => f.startsWith("supabase/migrations/")).map((f) => path.join(dir, f));
+      expect(files).toHaveLength(2);
+      const result = squawk(files);
+      expect(result.ok, result.output).toBe(true);
+    });
+
+    it("the tenant-key check (npm run db:check) finds no failure in the generated tables", async () => {
+      const url = await newDatabase("tenancy");
+      const report = await withSql(url, (sql) => tenancyReport(sql));
+      expect(Object.keys(report.tenantTables)).toEqual(
+        expect.arrayContaining(["projects", "time_entries", "user_time_entries"]),
+      );
+      expect(report.failures, describeTenancy(report).failures).toEqual([]);
+    });
+
+    it("the advisors report nothing at warn level or above", async () => {
+      const url = await newDatabase("advisors");
+      const findings = serious(runAdvisors(url));
+      expect(findings, describeFindings(findings)).toEqual([]);
+    });
+
+    it("the generated helpers' vitest suites and plan guards pass in the copy", () => {
+      const reportDir = mkdtempSync(path.join(os.tmpdir(), "entity-vitest-"));
+      const report = path.join(reportDir, "report.json");
+      try {
+        const files = generated.filter((f) => f.endsWith(".test.ts"));
+        expect(files).toHaveLength(4);
+        const result = spawnSync(
+          path.join(dir, "node_modules", ".bin", "vitest"),
+          ["run", "--reporter=json", `--outputFile.json=${report}`, ...files],
+          {
+            cwd: dir,
+            encoding: "utf8",
+            env: { ...process.env, TEST_SERVER_URL: serverUrl(), TEST_TEMPLATE_DB: template },
+          },
+        );
+        const json = JSON.parse(readFileSync(report, "utf8")) as { numPassedTests: number; numFailedTests: number };
+        expect(json.numFailedTests, `${result.stdout}${result.stderr}`).toBe(0);
+        expect(json.numPassedTests).toBeGreaterThanOrEqual(20);
+      } finally {
+        rmSync(reportDir, { recursive: true, force: true });
+      }
+    }, 600_000);
+
+    it("the generated TypeScript type-checks with the project", () => {
+      const config = path.join(dir, "tsconfig.entity.json");
+      writeFileSync(
+        config,
+        JSON.stringify({ extends: "./tsconfig.json", include: generated.filter((f) => f.endsWith(".ts")) }),
+      );
+      const result = spawnSync(path.join(dir, "node_modules", ".bin", "tsc"), ["--noEmit", "-p", config], {
+        cwd: dir,
+        encoding: "utf8",
+      });
+      expect(`${result.stdout}${result.stderr}`).toBe("");
+      expect(result.status).toBe(0);
+    }, 300_000);
+  });
+}

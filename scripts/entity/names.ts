@@ -1,0 +1,145 @@
+/** The names one entity gives its table, files, types and permissions. */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { EntityInputError, SQL_KEYWORDS } from "./columns.ts";
+
+export interface EntityNames {
+  /** public.<name>: plural snake_case. */
+  name: string;
+  singular: string;
+  /** Drizzle's export for the table (drizzle-kit pull, camel casing). */
+  camel: string;
+  /** PascalCase singular: the row type. */
+  Singular: string;
+  /** camelCase singular: helper and schema names. */
+  singularCamel: string;
+  /** PascalCase plural: list helper names. */
+  Plural: string;
+  /** The assignment table (assignable entities): user_<name>. */
+  assignTable: string;
+  assignCamel: string;
+  /** The assignment table's column naming the row: <singular>_id. */
+  idCol: string;
+  idCamel: string;
+}
+
+const camel = (snake: string) => snake.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+const pascal = (snake: string) => camel(snake).replace(/^./, (c) => c.toUpperCase());
+
+export function singularOf(name: string): string {
+  if (/[^aeiou]ies$/.test(name)) return `${name.slice(0, -3)}y`;
+  if (/(ss|x|ch|sh)es$/.test(name)) return name.slice(0, -2);
+  return name.slice(0, -1);
+}
+
+/**
+ * Names nobody may take: the core tables and views, and names whose files the
+ * layer itself uses (src/<name>.ts).
+ */
+export const RESERVED_NAMES = new Set([
+  "organizations",
+  "organization_users",
+  "users",
+  "roles",
+  "permissions",
+  "role_permissions",
+  "user_roles",
+  "clients",
+  "user_clients",
+  "invitations",
+  "audit_log",
+  "audit_logs",
+  "members",
+  "audits",
+  "errors",
+  "internals",
+  "indexes",
+  "dbs",
+  "auths",
+  "postgrests",
+  "schemas",
+  "types",
+  "tests",
+  "unit_of_works",
+  "supabase",
+  "migrations",
+  "privates",
+  "publics",
+  "extensions",
+  "storages",
+  "realtimes",
+  "graphqls",
+]);
+
+/** Tables the migrations of a workdir create in public. */
+export function existingTables(workdir: string): Set<string> {
+  const dir = path.join(workdir, "supabase", "migrations");
+  const tables = new Set<string>();
+  if (!existsSync(dir)) return tables;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql"))) {
+    const text = readFileSync(path.join(dir, file), "utf8");
+    for (const m of text.matchAll(
+      /create\s+(?:table|view|materialized\s+view)\s+(?:if\s+not\s+exists\s+)?public\.([a-z0-9_]+)/gi,
+    ))
+      tables.add(m[1]!.toLowerCase());
+  }
+  return tables;
+}
+
+/** Validate an entity name against the workdir; throws EntityInputError with the reason. */
+export function entityNames(name: string, workdir: string): EntityNames {
+  if (!/^[a-z][a-z0-9_]*$/.test(name) || /__|_$/.test(name)) {
+    throw new EntityInputError(
+      `"${name}" is not a table name: use plural lowercase snake_case (letters, digits and single _), e.g. projects or time_entries`,
+    );
+  }
+  if (name.length < 3 || name.length > 40)
+    throw new EntityInputError(`"${name}" must be 3 to 40 characters long (index and constraint names derive from it)`);
+  if (!name.endsWith("s"))
+    throw new EntityInputError(`"${name}" is not plural: tables are named in the plural (projects, time_entries)`);
+  if (
+    SQL_KEYWORDS.has(name) ||
+    SQL_KEYWORDS.has(singularOf(name)) ||
+    /^(pg_|auth_|supabase_)/.test(name) ||
+    RESERVED_NAMES.has(name)
+  ) {
+    throw new EntityInputError(
+      `"${name}" is reserved (an SQL keyword, a core table of the layer, or a platform prefix); choose another name`,
+    );
+  }
+  const singular = singularOf(name);
+  const names: EntityNames = {
+    name,
+    singular,
+    camel: camel(name),
+    Singular: pascal(singular),
+    singularCamel: camel(singular),
+    Plural: pascal(name),
+    assignTable: `user_${name}`,
+    assignCamel: camel(`user_${name}`),
+    idCol: `${singular}_id`,
+    idCamel: camel(`${singular}_id`),
+  };
+  const tables = existingTables(workdir);
+  for (const table of [name, names.assignTable]) {
+    if (tables.has(table))
+      throw new EntityInputError(`a table public.${table} exists already (supabase/migrations); choose another name`);
+  }
+  if (name.startsWith("user_") && tables.has(name.slice(5)))
+    throw new EntityInputError(`"${name}" is the assignment table of public.${name.slice(5)}`);
+  for (const file of [
+    `src/${name}.ts`,
+    `src/schema/${name}.table.ts`,
+    `src/${name}.test.ts`,
+    `tests/plans/${name}.plan.test.ts`,
+  ]) {
+    if (existsSync(path.join(workdir, file))) throw new EntityInputError(`${file} exists already; choose another name`);
+  }
+  if (existsSync(path.join(workdir, "supabase", "tests", "database"))) {
+    const taken = readdirSync(path.join(workdir, "supabase", "tests", "database")).find((f) =>
+      f.endsWith(`_${name}.test.sql`),
+    );
+    if (taken) throw new EntityInputError(`supabase/tests/database/${taken} exists already; choose another name`);
+  }
+  return names;
+}

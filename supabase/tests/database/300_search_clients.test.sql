@@ -1,0 +1,214 @@
+-- Threat cases for public.search_clients(organization_id, query, max_results),
+-- the indexed client search. It runs as its owner (no RLS) and restates the
+-- clients read policy, so every case here checks that restatement.
+-- Seed: Acme's 25 clients were created by carol; dave is assigned to Acme
+-- clients 1-5, mallory to 5-7; heidi to Globex 1-4; mallory is a viewer of Globex.
+-- Rules proved:
+--   R1  only signed-in users call it: anon and the service hold no execute
+--       privilege, a token without a user is refused.
+--   R2  for every persona, organization and query, the results are exactly
+--       the matching rows the clients select policy lets that persona read.
+--   R3  members find only their assigned clients, never an unassigned one,
+--       whatever they search for.
+--   R4  forged arguments (another organization, an unknown one) find nothing.
+--   R5  bad input is refused with a clear error: null organization (22004),
+--       empty or blank query, a query over 200 characters, max_results
+--       outside 1..100 or null (22023).
+--   R6  matching and ranking: case-insensitive prefix on name and email;
+--       contains and typo-tolerant matching from 3 characters; 1-2
+--       characters prefix only; LIKE wildcards are plain characters; prefix
+--       matches first, then trigram similarity, then name; max_results caps.
+--   R7  shape: security definer with a pinned search_path; pg_trgm and
+--       btree_gin live in schema extensions, not public.
+
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(43);
+
+\ir personas.psql
+
+-- The matching rule, restated independently of the function.
+create function pg_temp.matches(query text, name text, email text) returns boolean language sql stable as $$
+  select starts_with(lower(name), t) or coalesce(starts_with(lower(email), t), false)
+      or (char_length(t) >= 3 and (strpos(lower(name), t) > 0 or coalesce(strpos(lower(email), t) > 0, false)
+                                   or extensions.word_similarity(t, lower(name)) >= 0.5))
+  from (select lower(btrim(query)) as t) q
+$$;
+create function pg_temp.queries() returns setof text language sql immutable as $$
+  select unnest(array['nor', 'co', 'c', 'N', 'client1', 'CONTACT2', 'contso', 'wintery', 'example', 'ro', '1-0',
+                      'blue yonder', 'globex', '%', '_o', 'zzzz'])
+$$;
+-- For the current actor: (organization, query, client) found by search_clients.
+create function pg_temp.found() returns table (org uuid, query text, id uuid) language sql volatile as $$
+  select o.id, q, s.id
+  from (values (pg_temp.org('acme')), (pg_temp.org('globex')), (pg_temp.org('initech')),
+               ('10000000-0000-4000-8000-0000000000ff'::uuid)) o (id)
+  cross join pg_temp.queries() q
+  cross join lateral public.search_clients(o.id, q, 100) s
+$$;
+-- For the current actor: (organization, query, client) matching and readable under the select policy.
+create function pg_temp.readable_matches() returns table (org uuid, query text, id uuid) language sql volatile as $$
+  select c.organization_id, q, c.id
+  from public.clients c
+  cross join pg_temp.queries() q
+  where pg_temp.matches(q, c.name, c.email)
+$$;
+grant execute on all functions in schema pg_temp to public;
+-- Every client's name and email, read before acting as anyone.
+create temp table all_clients as select id, name, email from public.clients;
+grant select on all_clients to public;
+
+-- R1 ---------------------------------------------------------------------------------------------
+select pg_temp.as_anon();
+select throws_ok($$ select * from public.search_clients(pg_temp.org('acme'), 'nor') $$, '42501',
+  'permission denied for function search_clients', 'T300.01 anon cannot call search_clients');
+select pg_temp.as_service();
+select throws_ok($$ select * from public.search_clients(pg_temp.org('acme'), 'nor') $$, '42501',
+  'permission denied for function search_clients', 'T300.02 the service cannot call it either (it reads tables directly)');
+select pg_temp.as_postgres();
+select set_config('request.jwt.claims', '{"role":"authenticated"}', true);
+set local role authenticated;
+select throws_ok($$ select * from public.search_clients(pg_temp.org('acme'), 'nor') $$, '42501', 'not signed in',
+  'T300.03 a token without a user (no sub) is refused');
+select pg_temp.as_postgres();
+select ok(not has_function_privilege('public', 'public.search_clients(uuid, text, integer)', 'execute'),
+  'T300.04 PUBLIC holds no execute privilege on search_clients');
+
+-- R2 every persona: exactly the readable matching rows ---------------------------------------------
+select pg_temp.as_user('alice');
+select set_eq($$ select * from pg_temp.found() $$, $$ select * from pg_temp.readable_matches() $$,
+  'T300.05 owner (alice): results are exactly the matching clients the select policy shows her');
+select pg_temp.as_user('bob');
+select set_eq($$ select * from pg_temp.found() $$, $$ select * from pg_temp.readable_matches() $$,
+  'T300.06 admin (bob): exactly the readable matches');
+select pg_temp.as_user('carol');
+select set_eq($$ select * from pg_temp.found() $$, $$ select * from pg_temp.readable_matches() $$,
+  'T300.07 manager (carol): exactly the readable matches');
+select pg_temp.as_user('dave');
+select set_eq($$ select * from pg_temp.found() $$, $$ select * from pg_temp.readable_matches() $$,
+  'T300.08 member (dave): exactly the readable matches (his assigned clients)');
+select pg_temp.as_user('erin');
+select set_eq($$ select * from pg_temp.found() $$, $$ select * from pg_temp.readable_matches() $$,
+  'T300.09 viewer (erin): exactly the readable matches');
+select pg_temp.as_user('frank');
+select set_eq($$ select * from pg_temp.found() $$, $$ select * from pg_temp.readable_matches() $$,
+  'T300.10 owner of Globex (frank): exactly the readable matches, none in Acme or Initech');
+select pg_temp.as_user('grace');
+select set_eq($$ select * from pg_temp.found() $$, $$ select * from pg_temp.readable_matches() $$,
+  'T300.11 admin + manager of Globex (grace): exactly the readable matches');
+select pg_temp.as_user('heidi');
+select set_eq($$ select * from pg_temp.found() $$, $$ select * from pg_temp.readable_matches() $$,
+  'T300.12 member of Globex (heidi): exactly the readable matches');
+select pg_temp.as_user('ivan');
+select set_eq($$ select * from pg_temp.found() $$, $$ select * from pg_temp.readable_matches() $$,
+  'T300.13 owner of Initech (ivan): exactly the readable matches');
+select pg_temp.as_user('judy');
+select set_eq($$ select * from pg_temp.found() $$, $$ select * from pg_temp.readable_matches() $$,
+  'T300.14 manager of Initech (judy): exactly the readable matches');
+select pg_temp.as_user('mallory');
+select set_eq($$ select * from pg_temp.found() $$, $$ select * from pg_temp.readable_matches() $$,
+  'T300.15 member of Acme and viewer of Globex (mallory): exactly the readable matches, per organization');
+select pg_temp.as_user('nora');
+select is_empty($$ select * from pg_temp.found() $$, 'T300.16 signed-in non-member (nora): finds nothing anywhere');
+select pg_temp.as_user('bob');
+select ok((select count(*) from pg_temp.found()) > 100 and (select count(distinct query) from pg_temp.found()) >= 10,
+  'T300.17 the comparison above is not vacuous: an admin finds clients for most queries');
+
+-- The creator arm: a client created in this transaction by someone who may create but not read.
+select pg_temp.as_user('dave');
+insert into public.clients (organization_id, name, email) values (pg_temp.org('acme'), 'Zephyr Fresh', 'zephyr@new.example');
+select set_eq($$ select id from public.search_clients(pg_temp.org('acme'), 'zephyr') $$,
+  $$ select id from public.clients where name = 'Zephyr Fresh' $$,
+  'T300.18 a member finds the client he just created (assigned to him, readable under the policy)');
+select set_eq($$ select * from pg_temp.found() $$, $$ select * from pg_temp.readable_matches() $$,
+  'T300.19 member (dave) after creating a client: still exactly the readable matches');
+
+-- R3 members ---------------------------------------------------------------------------------------
+select pg_temp.as_user('dave');
+select is_empty($$ select 1 from public.search_clients(pg_temp.org('acme'), (select name from all_clients where id = pg_temp.client(1, 10))) s
+                   where s.id = pg_temp.client(1, 10) $$,
+  'T300.20 a member searching an unassigned client''s exact name does not find it');
+select is_empty($$ select 1 from public.search_clients(pg_temp.org('acme'), 'contact10@client1.example') $$,
+  'T300.21 ... nor by its exact email');
+select set_eq($$ select id from public.search_clients(pg_temp.org('acme'), 'client1', 100) $$,
+  $$ select pg_temp.client(1, i) from generate_series(1, 5) i $$,
+  'T300.22 a query every Acme client matches returns exactly the member''s assigned clients');
+select pg_temp.as_user('heidi');
+select is_empty($$ select 1 from public.search_clients(pg_temp.org('globex'), 'client2') s
+                   where s.id not in (select pg_temp.client(2, i) from generate_series(1, 4) i) $$,
+  'T300.23 member of Globex finds no client outside her assignments');
+
+-- R4 forged arguments --------------------------------------------------------------------------------
+select pg_temp.as_user('frank');
+select is_empty($$ select 1 from public.search_clients(pg_temp.org('acme'), 'client1', 100) $$,
+  'T300.24 owner of Globex finds nothing in Acme');
+select pg_temp.as_user('heidi');
+select is_empty($$ select 1 from public.search_clients(pg_temp.org('acme'), 'client1', 100) $$,
+  'T300.25 member of Globex finds nothing in Acme');
+select pg_temp.as_user('bob');
+select is_empty($$ select 1 from public.search_clients('10000000-0000-4000-8000-0000000000ff', 'client', 100) $$,
+  'T300.26 an unknown organization id finds nothing');
+select is_empty($$ select 1 from public.search_clients(pg_temp.org('globex'), 'client2', 100) $$,
+  'T300.27 admin of Acme finds nothing in Globex');
+select pg_temp.as_user('mallory');
+select is_empty($$ select 1 from public.search_clients(pg_temp.org('acme'), 'client1', 100) s
+                   where s.id not in (select pg_temp.client(1, i) from generate_series(5, 7) i) $$,
+  'T300.28 a viewer of Globex who is a member of Acme reads only her assignments in Acme (no union across organizations)');
+
+-- R5 bad input ----------------------------------------------------------------------------------------
+select pg_temp.as_user('bob');
+select throws_ok($$ select * from public.search_clients(null, 'nor') $$, '22004', 'organization_id is required',
+  'T300.29 a null organization is refused');
+select throws_ok($$ select * from public.search_clients(pg_temp.org('acme'), '') $$, '22023', 'query must not be empty',
+  'T300.30 an empty query is refused');
+select throws_ok($$ select * from public.search_clients(pg_temp.org('acme'), '   ') $$, '22023', 'query must not be empty',
+  'T300.31 a blank query is refused');
+select throws_ok($$ select * from public.search_clients(pg_temp.org('acme'), null) $$, '22023', 'query must not be empty',
+  'T300.32 a null query is refused');
+select throws_ok($$ select * from public.search_clients(pg_temp.org('acme'), repeat('a', 201)) $$, '22023',
+  'query is longer than 200 characters', 'T300.33 a query over 200 characters is refused');
+select throws_ok($$ select * from public.search_clients(pg_temp.org('acme'), 'nor', 0) $$, '22023',
+  'max_results must be between 1 and 100, got 0', 'T300.34 max_results 0 is refused');
+select throws_ok($$ select * from public.search_clients(pg_temp.org('acme'), 'nor', 101) $$, '22023',
+  'max_results must be between 1 and 100, got 101', 'T300.35 max_results 101 is refused');
+select throws_ok($$ select * from public.search_clients(pg_temp.org('acme'), 'nor', null) $$, '22023',
+  'max_results must be between 1 and 100, got null', 'T300.36 a null max_results is refused');
+
+-- R6 matching and ranking --------------------------------------------------------------------------
+select is((select count(*)::int from public.search_clients(pg_temp.org('acme'), 'client1')), 20,
+  'T300.37 max_results defaults to 20');
+select is_empty($$ select 1 from public.search_clients(pg_temp.org('acme'), 'on', 100) s
+                   where not starts_with(lower(s.name), 'on') and not starts_with(lower(s.email), 'on') $$,
+  'T300.38 a two-character query matches prefixes only (no "Blue Yonder" for "on")');
+select results_eq($$ select name from public.search_clients(pg_temp.org('acme'), 'CONTSO') $$,
+  $$ select name from public.clients where organization_id = pg_temp.org('acme') and name like 'Contoso %' $$,
+  'T300.39 typo-tolerant and case-insensitive: "CONTSO" finds Contoso');
+select is_empty($$ select 1 from public.search_clients(pg_temp.org('acme'), '%', 100) $$,
+  'T300.40 "%" is a plain character, not a wildcard');
+select results_eq(
+  $$ select s.name from pg_temp.queries() q cross join lateral public.search_clients(pg_temp.org('acme'), q, 100) s $$,
+  $$ select c.name from pg_temp.queries() q
+     cross join lateral (
+       select c.name from public.clients c
+       where c.organization_id = pg_temp.org('acme') and pg_temp.matches(q, c.name, c.email)
+       order by starts_with(lower(c.name), lower(q)) or coalesce(starts_with(lower(c.email), lower(q)), false) desc,
+                greatest(extensions.word_similarity(lower(q), lower(c.name)),
+                         case when strpos(lower(c.email), lower(q)) > 0 then extensions.word_similarity(lower(q), lower(c.email)) else 0 end) desc,
+                c.name, c.id) c $$,
+  'T300.41 every query''s results come in rank order: prefix matches, then trigram similarity, then name');
+select is(
+  (select array_agg(starts_with(s.name_lower, 'win')) from public.search_clients(pg_temp.org('acme'), 'win', 100) s),
+  array[true, true, false, false, false, false, false]::boolean[],
+  'T300.42 prefix matches (Wingtip) come before every other match (Northwind, Coho Winery, Wide World Importers)');
+
+-- R7 shape ---------------------------------------------------------------------------------------------
+select pg_temp.as_postgres();
+select ok(
+  (select p.prosecdef and p.proconfig @> array['search_path=pg_catalog, pg_temp'] from pg_proc p
+   where p.oid = 'public.search_clients(uuid, text, integer)'::regprocedure)
+  and (select bool_and(e.extnamespace = 'extensions'::regnamespace) from pg_extension e where e.extname in ('pg_trgm', 'btree_gin'))
+  and (select count(*) from pg_extension e where e.extname in ('pg_trgm', 'btree_gin')) = 2,
+  'T300.43 security definer with search_path pg_catalog, pg_temp; pg_trgm and btree_gin in schema extensions');
+
+select * from finish();
+rollback;

@@ -1,0 +1,167 @@
+-- Threat cases for the data exports and the account-deletion preview (SPEC 11
+-- export_organization, export_my_data, account_deletion_blockers):
+--   R1  export_organization: holders of organization.delete (owners) only;
+--       anon, the service, non-members, members of another organization,
+--       admins and members are refused;
+--   R2  the document holds the organization, its members (id, email, name,
+--       roles), roles with permissions, clients, assignments, invitations
+--       (never a token or hash) and its audit log, and nothing of another
+--       organization;
+--   R3  above settings.export_organization_max_rows it refuses, pointing to
+--       the streaming export;
+--   R4  export_my_data: the caller's profile, memberships and roles,
+--       assignments, and the audit entries where they are the actor as
+--       metadata only (never old/new rows); anon refused;
+--   R5  account_deletion_blockers: the organizations where the caller is the
+--       only owner while other members remain; not those with another owner,
+--       nor those where they are the only member (those go with the account).
+-- Fixtures are created here, inside the file's transaction.
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(30);
+
+\ir personas.psql
+
+create function pg_temp.act(id uuid) returns void language plpgsql as $$
+begin
+  perform set_config('request.jwt.claims', json_build_object('sub', id, 'role', 'authenticated')::text, true);
+  set local role authenticated;
+end $$;
+create function pg_temp.u(n int) returns uuid language sql immutable as $$
+  select ('42000000-0000-4000-a000-0000000000' || lpad(n::text, 2, '0'))::uuid $$;
+create function pg_temp.o(n int) returns uuid language sql immutable as $$
+  select ('42000000-0000-4000-8000-0000000000' || lpad(n::text, 2, '0'))::uuid $$;
+grant execute on all functions in schema pg_temp to public;
+
+-- Fixtures: E (owner u1, admin u2, member u3), F (u4 alone), G (owners u1 and u2, member u3); u5 belongs nowhere.
+insert into auth.users (id, email, raw_user_meta_data)
+select pg_temp.u(n), 'export' || n || '@example.com', json_build_object('full_name', 'Export ' || n)::jsonb
+  from generate_series(1, 5) n;
+insert into public.organizations (id, name, slug) values
+  (pg_temp.o(1), 'Exported', 'exported-420'), (pg_temp.o(2), 'Fjord', 'fjord-420'), (pg_temp.o(3), 'Gemini', 'gemini-420');
+insert into public.organization_users (organization_id, user_id) values
+  (pg_temp.o(1), pg_temp.u(1)), (pg_temp.o(1), pg_temp.u(2)), (pg_temp.o(1), pg_temp.u(3)),
+  (pg_temp.o(2), pg_temp.u(4)),
+  (pg_temp.o(3), pg_temp.u(1)), (pg_temp.o(3), pg_temp.u(2)), (pg_temp.o(3), pg_temp.u(3));
+insert into public.user_roles (organization_id, user_id, role_id)
+select x.org, x.usr, r.id from (values
+  (pg_temp.o(1), pg_temp.u(1), 'owner'), (pg_temp.o(1), pg_temp.u(2), 'admin'), (pg_temp.o(1), pg_temp.u(3), 'member'),
+  (pg_temp.o(2), pg_temp.u(4), 'owner'),
+  (pg_temp.o(3), pg_temp.u(1), 'owner'), (pg_temp.o(3), pg_temp.u(2), 'owner'), (pg_temp.o(3), pg_temp.u(3), 'member')
+) x (org, usr, key) join public.roles r on r.key = x.key;
+insert into public.clients (id, organization_id, name) values
+  ('42000000-0000-4000-9000-000000000001', pg_temp.o(1), 'Client E1'),
+  ('42000000-0000-4000-9000-000000000002', pg_temp.o(1), 'Client E2'),
+  ('42000000-0000-4000-9000-000000000003', pg_temp.o(3), 'Client G1');
+insert into public.user_clients (organization_id, user_id, client_id) values
+  (pg_temp.o(1), pg_temp.u(3), '42000000-0000-4000-9000-000000000001');
+select pg_temp.act(pg_temp.u(1));
+select public.invite_member(pg_temp.o(1), 'invitee-420@example.com', 'viewer');
+-- The member u3 creates a client: an audit entry where u3 is the actor.
+select pg_temp.act(pg_temp.u(3));
+insert into public.clients (organization_id, name) values (pg_temp.o(3), 'Made by u3');
+select pg_temp.as_postgres();
+
+create temp table t_doc as select null::jsonb as doc;
+grant all on t_doc to public;
+
+-- R1 who may export ------------------------------------------------------------------------------
+select pg_temp.as_anon();
+select throws_ok($$select public.export_organization(pg_temp.o(1))$$, '42501', 'permission denied for function export_organization',
+  'T420.01 anon cannot export an organization');
+select throws_ok($$select public.export_my_data()$$, '42501', 'permission denied for function export_my_data',
+  'T420.02 anon cannot call export_my_data');
+select throws_ok($$select * from public.account_deletion_blockers()$$, '42501', 'permission denied for function account_deletion_blockers',
+  'T420.03 anon cannot call account_deletion_blockers');
+select pg_temp.as_service();
+select throws_ok($$select public.export_organization(pg_temp.o(1))$$, '42501', 'permission denied for function export_organization',
+  'T420.04 the service does not call the RPC (it has the streaming export)');
+select pg_temp.act(pg_temp.u(5));
+select throws_ok($$select public.export_organization(pg_temp.o(1))$$, 'P0002', 'organization not found',
+  'T420.05 a non-member is told the organization does not exist');
+select pg_temp.act(pg_temp.u(4));
+select throws_ok($$select public.export_organization(pg_temp.o(1))$$, 'P0002', 'organization not found',
+  'T420.06 the owner of another organization cannot export it');
+select pg_temp.act(pg_temp.u(2));
+select throws_ok($$select public.export_organization(pg_temp.o(1))$$, '42501',
+  'permission denied: organization.delete is required in this organization', 'T420.07 an admin cannot export (owners only)');
+select pg_temp.act(pg_temp.u(3));
+select throws_ok($$select public.export_organization(pg_temp.o(1))$$, '42501',
+  'permission denied: organization.delete is required in this organization', 'T420.08 a member cannot export');
+
+-- R2 the document -----------------------------------------------------------------------------------
+select pg_temp.act(pg_temp.u(1));
+update t_doc set doc = public.export_organization(pg_temp.o(1)) where true;
+select pg_temp.as_postgres();
+select ok((select doc from t_doc) ?& array['organization', 'members', 'roles', 'clients', 'assignments', 'invitations', 'audit_log'],
+  'T420.09 the owner exports one document with every part');
+select is((select doc -> 'organization' ->> 'id' from t_doc), pg_temp.o(1)::text, 'T420.10 of this organization');
+select results_eq(
+  $$select m ->> 'id', m ->> 'email', m ->> 'name', m -> 'roles' from t_doc, jsonb_array_elements(doc -> 'members') m order by 2$$,
+  $$values (pg_temp.u(1)::text, 'export1@example.com', 'Export 1', '["owner"]'::jsonb),
+           (pg_temp.u(2)::text, 'export2@example.com', 'Export 2', '["admin"]'::jsonb),
+           (pg_temp.u(3)::text, 'export3@example.com', 'Export 3', '["member"]'::jsonb)$$,
+  'T420.11 members: id, email, name and roles');
+select is((select array_agg(c ->> 'name' order by c ->> 'name') from t_doc, jsonb_array_elements(doc -> 'clients') c),
+  array['Client E1', 'Client E2'], 'T420.12 its clients, none of another organization');
+select is((select jsonb_array_length(doc -> 'assignments') from t_doc), 1, 'T420.13 its assignments');
+select is((select jsonb_array_length(doc -> 'invitations') from t_doc), 1, 'T420.14 its invitations');
+select ok((select doc::text !~ '(token|hash)' from t_doc),
+  'T420.15 no token or hash anywhere in the document');
+select is((select jsonb_array_length(doc -> 'audit_log') from t_doc),
+  (select count(*)::int from public.audit_log where organization_id = pg_temp.o(1)), 'T420.16 its whole audit log');
+select ok((select bool_and(a ->> 'organization_id' = pg_temp.o(1)::text) from t_doc, jsonb_array_elements(doc -> 'audit_log') a),
+  'T420.17 and no audit entry of another organization');
+select ok((select r -> 'permissions' ? 'organization.delete' from t_doc, jsonb_array_elements(doc -> 'roles') r where r ->> 'key' = 'owner')
+          and (select count(*) from t_doc, jsonb_array_elements(doc -> 'roles') r) >= 5,
+  'T420.18 the roles, with their permissions');
+
+-- R3 size limit -------------------------------------------------------------------------------------
+select pg_temp.as_service();
+update public.settings set export_organization_max_rows = 3 where id;
+select pg_temp.act(pg_temp.u(1));
+select throws_ok($$select public.export_organization(pg_temp.o(1))$$, 'P0001',
+  'organization too large to export in one call: more than 3 rows',
+  'T420.19 above settings.export_organization_max_rows the RPC refuses (streaming export instead)');
+
+-- R4 export_my_data -----------------------------------------------------------------------------------
+select pg_temp.act(pg_temp.u(3));
+update t_doc set doc = public.export_my_data() where true;
+select pg_temp.as_postgres();
+select is((select doc -> 'profile' ->> 'email' from t_doc), 'export3@example.com', 'T420.20 export_my_data: the caller''s profile');
+select results_eq(
+  $$select m ->> 'organization_id', m -> 'roles' from t_doc, jsonb_array_elements(doc -> 'memberships') m order by 1$$,
+  $$values (pg_temp.o(1)::text, '["member"]'::jsonb), (pg_temp.o(3)::text, '["member"]'::jsonb)$$,
+  'T420.21 their memberships with their roles');
+select set_eq($$select a ->> 'client_id' from t_doc, jsonb_array_elements(doc -> 'assignments') a$$,
+  $$values ('42000000-0000-4000-9000-000000000001'), ((select id::text from public.clients where name = 'Made by u3'))$$,
+  'T420.22 their assignments (the one given, and the client they created)');
+select is((select jsonb_array_length(doc -> 'audit_entries') from t_doc),
+  (select count(*)::int from public.audit_log where actor_id = pg_temp.u(3)), 'T420.23 every audit entry where they are the actor');
+select ok((select count(*) from public.audit_log where actor_id = pg_temp.u(3)) > 0
+          and (select bool_and((select array_agg(k order by k) from jsonb_object_keys(e) k) = array['action', 'created_at', 'record_id', 'table_name'])
+                 from t_doc, jsonb_array_elements(doc -> 'audit_entries') e),
+  'T420.24 as metadata only: table, action, time, record id (never old or new rows)');
+select pg_temp.act(pg_temp.u(5));
+select results_eq($$select public.export_my_data() -> 'memberships', public.export_my_data() -> 'profile' ->> 'id'$$,
+  $$values ('[]'::jsonb, pg_temp.u(5)::text)$$, 'T420.25 a user in no organization gets their profile and no memberships');
+
+-- R5 account_deletion_blockers ----------------------------------------------------------------------------
+select pg_temp.act(pg_temp.u(1));
+select results_eq($$select organization_id, name, reason from public.account_deletion_blockers()$$,
+  $$values (pg_temp.o(1), 'Exported', 'only_owner')$$,
+  'T420.26 the only owner of an organization with other members is blocked there, not where another owner remains');
+select pg_temp.act(pg_temp.u(4));
+select is_empty($$select * from public.account_deletion_blockers()$$,
+  'T420.27 the only member of an organization is not blocked (it goes with the account)');
+select pg_temp.act(pg_temp.u(2));
+select is_empty($$select * from public.account_deletion_blockers()$$, 'T420.28 an admin who owns nothing alone is not blocked');
+select pg_temp.act(pg_temp.u(3));
+select is_empty($$select * from public.account_deletion_blockers()$$, 'T420.29 a plain member is not blocked');
+select pg_temp.as_postgres();
+select ok(not has_function_privilege('service_role', 'public.account_deletion_blockers()', 'execute')
+          and not has_function_privilege('service_role', 'public.export_my_data()', 'execute'),
+  'T420.30 the service holds none of the signed-in user''s lifecycle functions');
+
+select * from finish();
+rollback;

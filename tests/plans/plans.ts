@@ -1,0 +1,67 @@
+/**
+ * The plan-guard mechanism of the guards of generated tables (entity-guard.ts),
+ * the same as the core guards' (plan-guards.test.ts): EXPLAIN a statement
+ * as a signed-in user, with the PostgREST preamble, and walk the plan.
+ */
+import type { Sql } from "../../scripts/lib/database.ts";
+import { postgrestPreamble } from "../../src/postgrest.ts";
+
+export interface PlanNode {
+  "Node Type": string;
+  "Relation Name"?: string;
+  "Index Name"?: string;
+  "Subplan Name"?: string;
+  "Parent Relationship"?: string;
+  "Index Cond"?: string;
+  Plans?: PlanNode[];
+}
+
+/** Every "hashed SubPlan N" a plan mentions: run once per statement, then looked up (not a per-row subplan). */
+export function hashedSubplans(plan: PlanNode): Set<string> {
+  return new Set([...JSON.stringify(plan).matchAll(/hashed (SubPlan \d+)/g)].map((m) => m[1]!));
+}
+
+/**
+ * The plan's nodes, each marked when it runs per row inside a correlated
+ * subplan (an InitPlan or a hashed subplan runs once per statement: not
+ * counted). The same walk as tests/plans/plan-guards.test.ts.
+ */
+export function* nodes(
+  node: PlanNode,
+  insideSubplan = false,
+  hashed = hashedSubplans(node),
+): Generator<{ node: PlanNode; insideSubplan: boolean }> {
+  const perRow =
+    node["Parent Relationship"] === "SubPlan" &&
+    !node["Subplan Name"]?.startsWith("InitPlan") &&
+    !hashed.has(node["Subplan Name"] ?? "");
+  const sub = insideSubplan || perRow;
+  yield { node, insideSubplan: sub };
+  for (const child of node.Plans ?? []) yield* nodes(child, sub, hashed);
+}
+
+/** The plan of `statement` run as the signed-in user `userId` (nothing is executed). */
+export async function planAsUser(
+  sql: Sql,
+  userId: string,
+  statement: string,
+  params: unknown[] = [],
+): Promise<PlanNode> {
+  return sql.begin(async (tx) => {
+    await postgrestPreamble(tx, "authenticated", { sub: userId, role: "authenticated", aud: "authenticated" });
+    const rows = await tx.unsafe(`explain (format json) ${statement}`, params as never[]);
+    return (rows[0] as Record<string, [{ Plan: PlanNode }]>)["QUERY PLAN"]![0].Plan;
+  });
+}
+
+/** A compact description of a plan, for assertion messages. */
+export function shapeOf(plan: PlanNode): string {
+  return JSON.stringify(
+    [...nodes(plan)].map((n) => [
+      n.node["Node Type"],
+      n.node["Relation Name"],
+      n.node["Index Name"],
+      n.node["Subplan Name"],
+    ]),
+  );
+}
