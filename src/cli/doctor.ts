@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import postgres from "postgres";
 import { readManifest } from "./install.ts";
-import { layerFunctions, layerMigrations, layerTables, nameOf, versionOf } from "./layer.ts";
+import { layerFunctions, layerMigrations, layerPrivateGrants, layerTables, nameOf, versionOf } from "./layer.ts";
 
 export interface Check {
   name: string;
@@ -156,7 +156,8 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
     //    layer's tables and functions; no API role may truncate a layer table
     //    (it would skip the audit log and the owner invariant), authenticated
     //    holds no REFERENCES or TRIGGER there; the API roles hold nothing on
-    //    the tables of schema private.
+    //    the tables of schema private beyond what the layer's migrations grant.
+    const privateGrants = layerPrivateGrants();
     const wide = await sql<{ what: string }[]>`
       select format('%s on table public.%s to %s', t.privilege_type, t.table_name, t.grantee) as what
         from information_schema.role_table_grants t
@@ -167,6 +168,7 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
       select format('%s on table private.%s to %s', t.privilege_type, t.table_name, t.grantee)
         from information_schema.role_table_grants t
        where t.table_schema = 'private' and t.grantee = any(${API_ROLES})
+         and format('%s on table private.%s to %s', t.privilege_type, t.table_name, t.grantee) <> all(${privateGrants})
       union all
       select format('EXECUTE on function %s.%s to anon', n.nspname, p.proname)
         from pg_proc p join pg_namespace n on n.oid = p.pronamespace

@@ -140,3 +140,24 @@ export function layerFunctions(): string[] {
     .map((o) => o.slice("function ".length))
     .sort();
 }
+
+/**
+ * The grants the layer's migrations make on tables of schema private, as
+ * `PRIVILEGE on table private.name to role` (the API roles hold nothing else
+ * there; e.g. the service reads the tombstones of deleted organizations).
+ */
+export function layerPrivateGrants(): string[] {
+  const grant = new RegExp(
+    String.raw`\bgrant\s+([a-z,\s]+?)\s+on\s+(?:table\s+)?private\s*\.\s*${IDENT}\s+to\s+([a-z_,\s]+?)\s*;`,
+    "gi",
+  );
+  const found = new Set<string>();
+  for (const f of layerMigrations())
+    for (const m of stripComments(readFileSync(path.join(LAYER_MIGRATIONS_DIR, f), "utf8")).matchAll(grant))
+      for (const privilege of m[1]!.split(","))
+        for (const role of m[3]!.split(","))
+          found.add(
+            `${privilege.trim().toUpperCase()} on table private.${m[2]!.toLowerCase()} to ${role.trim().toLowerCase()}`,
+          );
+  return [...found].sort();
+}

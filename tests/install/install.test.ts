@@ -273,12 +273,17 @@ describe("init, push, threat suite, doctor", () => {
     expect(ok.status, ok.out).toBe(0);
     await withSql(url, (sql) => sql`alter table public.clients disable row level security`);
     await withSql(url, (sql) => sql`grant select on public.organizations to anon`);
+    // The service may read the tombstones (a grant of the layer's), not the audit registry.
+    await withSql(url, (sql) => sql`grant select on private.audited_tables to service_role`);
     const bad = layer(["doctor", "--db-url", url, "--workdir", app, "--no-advisors"], app);
     expect(bad.status).toBe(1);
     expect(bad.out).toMatch(/✖ row-level security: RLS off: clients/);
     expect(bad.out).toMatch(/✖ API grants: .*SELECT on table public\.organizations to anon/);
+    expect(bad.out).toMatch(/✖ API grants: .*SELECT on table private\.audited_tables to service_role/);
+    expect(bad.out).not.toMatch(/private\.deleted_organizations/);
     await withSql(url, (sql) => sql`alter table public.clients enable row level security`);
     await withSql(url, (sql) => sql`revoke select on public.organizations from anon`);
+    await withSql(url, (sql) => sql`revoke select on private.audited_tables from service_role`);
   }, 180_000);
 });
 
