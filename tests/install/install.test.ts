@@ -288,6 +288,12 @@ describe("init, push, threat suite, doctor", () => {
 });
 
 describe("upgrade from release 0.1.0", () => {
+  it("the changelog names every migration of the package under a release", () => {
+    const changelog = readFileSync(path.join(ROOT, "CHANGELOG.md"), "utf8");
+    const unlisted = layerMigrations().filter((m) => !changelog.includes(`\`${m}\``));
+    expect(unlisted).toEqual([]);
+  });
+
   it("the 0.1.0 migrations are still in the package, unchanged", () => {
     for (const m of V010.migrations)
       expect(fileSha256(path.join(ROOT, "supabase", "migrations", m.source)), m.source).toBe(m.sha256);
