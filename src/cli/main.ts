@@ -7,6 +7,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { doctor } from "./doctor.ts";
+import { EntityInputError, formatFiles, planEntity, writeFiles } from "./entity/plan.ts";
 import { adopt, init, Refusal, upgrade, type Plan } from "./install.ts";
 import { packageInfo } from "./layer.ts";
 
@@ -19,7 +20,9 @@ Commands:
                                      add the migrations of this version the project lacks
   doctor --db-url URL [--workdir DIR] [--supabase-cli PATH] [--no-advisors]
                                      check a live database: migrations, RLS, functions, grants, advisors
-  entity <name> ...                  scaffold an organization-scoped table (not in this version)
+  entity <name> [--assignable] [--columns "title text not null, due date"] [--out DIR] [--workdir DIR]
+                                     scaffold an organization-scoped table of your own: migration,
+                                     pgTAP threat cases, Drizzle/zod module and helpers (in DIR, default src)
   --version                          print the package version
 `;
 
@@ -39,6 +42,9 @@ async function run(argv: string[]): Promise<number> {
       "db-url": { type: "string" },
       "supabase-cli": { type: "string" },
       "no-advisors": { type: "boolean" },
+      assignable: { type: "boolean" },
+      columns: { type: "string" },
+      out: { type: "string" },
       version: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -87,11 +93,36 @@ async function run(argv: string[]): Promise<number> {
       console.log(failed ? `${failed} check(s) failed` : `all ${checks.length} checks passed`);
       return failed ? 1 : 0;
     }
-    case "entity":
-      console.error(
-        `entity: not available in this version of ${name} (${version}); the entity generator comes in a later release.`,
+    case "entity": {
+      const [, table, ...rest] = positionals;
+      if (!table || rest.length) {
+        console.error(`entity needs one table name (plural snake_case, e.g. projects).\n\n${USAGE}`);
+        return 2;
+      }
+      let plan;
+      try {
+        plan = planEntity({
+          workdir,
+          name: table,
+          assignable: values.assignable === true,
+          ...(values.columns !== undefined ? { columns: values.columns } : {}),
+          ...(values.out !== undefined ? { out: values.out } : {}),
+          target: "project",
+        });
+        writeFiles(workdir, await formatFiles(plan.files));
+      } catch (error) {
+        if (error instanceof EntityInputError) throw new Refusal(error.message);
+        throw error;
+      }
+      console.log(`${name} ${version}: public.${plan.names.name} scaffolded in ${workdir}`);
+      for (const file of plan.files) console.log(`  wrote ${file.path}`);
+      console.log(
+        "Next: apply the migration (supabase db push, or supabase migration up locally), run its threat cases\n" +
+          "(supabase test db), and use the helpers from your server code; drizzle-orm, drizzle-zod and zod must be\n" +
+          "dependencies of your project. docs/install.md in the package says what each file guarantees.",
       );
-      return 1;
+      return 0;
+    }
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;

@@ -99,6 +99,31 @@ function push(url: string, workdir: string): void {
   expect(r.status, r.output).toBe(0);
 }
 
+/** pg_prove over pgTAP files on the database at `url`: every test passes. */
+function prove(url: string, files: string[]): { passed: number; failed: number } {
+  const u = new URL(url);
+  const r = spawnSync(
+    "pg_prove",
+    [
+      "--host",
+      u.hostname,
+      "--port",
+      u.port,
+      "--username",
+      "postgres",
+      "--dbname",
+      u.pathname.slice(1),
+      "--failures",
+      ...files,
+    ],
+    { encoding: "utf8", env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) } },
+  );
+  const counts = countPgProve(r.stdout ?? "");
+  expect(`${r.stdout}${r.stderr}`).toContain("All tests successful");
+  expect(counts.failed).toBe(0);
+  return counts;
+}
+
 function manifestOf(dir: string): Manifest {
   return JSON.parse(readFileSync(path.join(dir, "supabase", "supabase-org-layer.json"), "utf8")) as Manifest;
 }
@@ -235,31 +260,12 @@ describe("init, push, threat suite, doctor", () => {
 
   it("the copied threat suite passes there", async () => {
     await installPgtap(url);
-    const u = new URL(url);
     const dir = path.join(app, "supabase", "tests", "database");
     const files = readdirSync(dir)
       .filter((f) => f.endsWith(".test.sql"))
       .sort()
       .map((f) => path.join(dir, f));
-    const r = spawnSync(
-      "pg_prove",
-      [
-        "--host",
-        u.hostname,
-        "--port",
-        u.port,
-        "--username",
-        "postgres",
-        "--dbname",
-        u.pathname.slice(1),
-        "--failures",
-        ...files,
-      ],
-      { encoding: "utf8", env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) } },
-    );
-    const { passed, failed } = countPgProve(r.stdout ?? "");
-    expect(`${r.stdout}`).toContain("All tests successful");
-    expect(failed).toBe(0);
+    const { passed } = prove(url, files);
     expect(passed).toBeGreaterThan(700);
   }, 300_000);
 
@@ -285,6 +291,102 @@ describe("init, push, threat suite, doctor", () => {
     await withSql(url, (sql) => sql`revoke select on public.organizations from anon`);
     await withSql(url, (sql) => sql`revoke select on private.audited_tables from service_role`);
   }, 180_000);
+
+  it("entity scaffolds a table of the project's own: db push applies it, its threat cases pass, its helpers type-check and run through the package", async () => {
+    const before = snapshot(path.join(app, "supabase"));
+    const columns = "title text not null, due date";
+    const r = layer(["entity", "tasks", "--assignable", "--columns", columns, "--out", "src/db"], app);
+    expect(r.status, r.out).toBe(0);
+    const after = snapshot(path.join(app, "supabase"));
+    for (const [file, hash] of Object.entries(before)) expect(after[file], file).toBe(hash);
+    const added = Object.keys(after).filter((f) => !(f in before));
+    expect(added.map((f) => f.replace(/\d+_/, "N_")).sort()).toEqual([
+      "migrations/N_tasks.sql",
+      "tests/database/N_tasks.test.sql",
+    ]);
+    const migration = added.find((f) => f.startsWith("migrations/"))!;
+    expect(path.basename(migration) > path.basename(manifestOf(app).migrations.at(-1)!.file)).toBe(true);
+    // The TypeScript reaches the layer through the package's exports only.
+    for (const file of ["tasks.table.ts", "tasks.ts"]) {
+      const text = readFileSync(path.join(app, "src", "db", file), "utf8");
+      const specifiers = [...text.matchAll(/from "([^"]+)"/g)].map((m) => m[1]!);
+      expect(
+        specifiers.filter(
+          (s) =>
+            !/^(supabase-org-layer(\/[a-z./-]+)?|drizzle-orm(\/pg-core)?|drizzle-zod|zod|\.\/tasks\.table\.js)$/.test(s),
+        ),
+        file,
+      ).toEqual([]);
+    }
+    push(url, app);
+    prove(url, [
+      path.join(
+        app,
+        "supabase",
+        added.find((f) => f.startsWith("tests/"))!,
+      ),
+    ]);
+
+    // A server module of the project uses the helpers as a signed-in user.
+    writeFileSync(
+      path.join(app, "use-tasks.ts"),
+      'import { createOrgDb } from "supabase-org-layer";\n' +
+        'import { createTask, listTasks } from "./src/db/tasks.js";\n' +
+        "const db = createOrgDb(process.env.APP_DB_URL!);\n" +
+        "const org = process.env.APP_ORG!;\n" +
+        'const task = await db.asUser(process.env.APP_OWNER!, (tx) => createTask(tx, { organizationId: org, title: "First task", due: "2027-01-31" }));\n' +
+        "const mine = await db.asUser(process.env.APP_OWNER!, (tx) => listTasks(tx, { organizationId: org }));\n" +
+        "const theirs = await db.asUser(process.env.APP_OUTSIDER!, (tx) => listTasks(tx, { organizationId: org }));\n" +
+        "console.log(JSON.stringify({ title: task.title, due: task.due, mine: mine.items.length, theirs: theirs.items.length }));\n" +
+        "await db.close();\n",
+    );
+    for (const resolution of ["Bundler", "NodeNext"]) {
+      writeFileSync(
+        path.join(app, "tsconfig.entity.json"),
+        JSON.stringify({
+          compilerOptions: {
+            target: "ES2022",
+            module: resolution === "Bundler" ? "ESNext" : "NodeNext",
+            moduleResolution: resolution,
+            strict: true,
+            noEmit: true,
+            skipLibCheck: true,
+            types: ["node"],
+          },
+          files: ["src/db/tasks.table.ts", "src/db/tasks.ts", "use-tasks.ts"],
+        }),
+      );
+      const tsc = sh(
+        TSC,
+        ["-p", "tsconfig.entity.json", "--typeRoots", path.join(ROOT, "node_modules", "@types")],
+        app,
+      );
+      expect(tsc.out, resolution).toBe("");
+    }
+    const ids = { owner: "e0000000-0000-4000-a000-0000000000a1", outsider: "e0000000-0000-4000-a000-0000000000a2" };
+    const org = "e1000000-0000-4000-8000-0000000000a1";
+    await withSql(url, async (sql) => {
+      await sql`insert into auth.users (id, email, email_confirmed_at) values (${ids.owner}, 'tasks-owner@app.test', now()), (${ids.outsider}, 'tasks-outsider@app.test', now())`;
+      await sql.begin(async (tx) => {
+        await tx`insert into public.organizations (id, name, slug) values (${org}, 'Tasks', 'tasks-app')`;
+        await tx`insert into public.organization_users (organization_id, user_id) values (${org}, ${ids.owner})`;
+        await tx`insert into public.user_roles (organization_id, user_id, role_id) select ${org}, ${ids.owner}, id from public.roles where key = 'owner' and organization_id is null`;
+      });
+    });
+    const run = sh(path.join(ROOT, "node_modules", ".bin", "tsx"), ["use-tasks.ts"], app, {
+      APP_DB_URL: url,
+      APP_ORG: org,
+      APP_OWNER: ids.owner,
+      APP_OUTSIDER: ids.outsider,
+    });
+    expect(run.status, run.out).toBe(0);
+    expect(JSON.parse(run.out.trim().split("\n").at(-1)!)).toEqual({
+      title: "First task",
+      due: "2027-01-31",
+      mine: 1,
+      theirs: 0,
+    });
+  }, 300_000);
 });
 
 describe("upgrade from release 0.1.0", () => {
@@ -434,9 +536,24 @@ describe("init --adopt and entity", () => {
     expect(existsSync(path.join(dir, "supabase", "supabase-org-layer.json"))).toBe(false);
   });
 
-  it("entity says it is not available in this version", () => {
-    const r = layer(["entity", "projects"], app);
-    expect(r.status).toBe(1);
-    expect(r.out).toMatch(/not available in this version/);
+  it("entity refuses a project without the layer, and a table the project already has, writing nothing", () => {
+    const bare = project("no-layer");
+    const before = snapshot(bare);
+    const none = layer(["entity", "tasks"], bare);
+    expect(none.status).toBe(1);
+    expect(none.out).toMatch(/Refused, nothing written: .*install the layer first/);
+    expect(snapshot(bare)).toEqual(before);
+    const own = snapshot(path.join(app, "supabase"));
+    const taken = layer(["entity", "projects"], app);
+    expect(taken.status).toBe(1);
+    expect(taken.out).toMatch(/a table public\.projects exists already/);
+    const bad = layer(["entity", "Task"], app);
+    expect(bad.status).toBe(1);
+    expect(bad.out).toMatch(/is not a table name/);
+    const outside = layer(["entity", "notes", "--out", "../elsewhere"], app);
+    expect(outside.status).toBe(1);
+    expect(outside.out).toMatch(/--out \.\.\/elsewhere: give a folder inside the project/);
+    expect(snapshot(path.join(app, "supabase"))).toEqual(own);
+    expect(readdirSync(path.join(app, "src", "db")).sort()).toEqual(["tasks.table.ts", "tasks.ts"]);
   });
 });
