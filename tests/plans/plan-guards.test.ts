@@ -245,6 +245,31 @@ for (const { label, size, large } of SCALES) {
       }
     });
 
+    it("the policy's helpers run a fixed number of times per statement, never once per row they check", async () => {
+      // Each helper reads the caller's roles through user_roles' index once per
+      // call; a helper called once per row (in a policy, or inside another
+      // helper's query where the planner makes it a filter) multiplies these
+      // scans by the rows, hundreds to thousands here.
+      for (const key of reads) {
+        const q = benchQueries.find((x) => x.key === key)!;
+        const scans = await sql.begin(async (tx) => {
+          const count = async () =>
+            (
+              await tx<{ n: number }[]>`
+                select coalesce(sum(pg_stat_get_xact_numscans(c.oid)), 0)::int as n
+                from pg_class c
+                where c.relnamespace = 'public'::regnamespace and c.relkind = 'i' and c.relname like 'user\_roles%'`
+            )[0]!.n;
+          const before = await count();
+          await postgrestPreamble(tx, q.actor.role, q.actor.claims);
+          await tx.unsafe(q.explain.text, q.explain.params as never[]);
+          await tx`reset role`;
+          return (await count()) - before;
+        });
+        expect(scans, key).toBeLessThanOrEqual(12);
+      }
+    });
+
     it("insert_client: no sequential scan of clients and no per-row subplan", async () => {
       const all = [
         ...nodes(
