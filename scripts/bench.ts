@@ -25,7 +25,8 @@ import { dropNaive, NAIVE_SHAPES, setupNaive, useShape } from "./bench/naive.ts"
 import { asService, pickPersonas, queries, type Personas } from "./bench/queries.ts";
 import { ROOT, withDatabase } from "./lib/config.ts";
 import type postgres from "postgres";
-import { build, connect, createDatabase, dropDatabase, type Sql } from "./lib/database.ts";
+import { build } from "./lib/database.ts";
+import { connect, createDatabase, dropDatabase, type Sql } from "./lib/sql.ts";
 import { resolveEngine } from "./lib/engine.ts";
 import { main, step } from "./lib/output.ts";
 import { startThrowawayServer } from "./lib/throwaway.ts";

@@ -25,7 +25,8 @@ import {
 } from "./lib/checks.ts";
 import { drift, generate } from "./lib/codegen.ts";
 import { ROOT, withDatabase } from "./lib/config.ts";
-import { build, createDatabase, withSql } from "./lib/database.ts";
+import { build } from "./lib/database.ts";
+import { createDatabase, withSql } from "./lib/sql.ts";
 import { resolveEngine } from "./lib/engine.ts";
 import { fail, indent, main, step } from "./lib/output.ts";
 import { describeTenancy, tenancyReport } from "./lib/tenancy.ts";

@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, serverOwner, SERVICE_USER } from "./lib/cluster.ts";
 import { ROOT } from "./lib/config.ts";
-import { withSql } from "./lib/database.ts";
+import { withSql } from "./lib/sql.ts";
 
 const engine = process.env.TEST_ENGINE === "system" ? "system" : "embedded";
 const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");

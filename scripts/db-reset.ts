@@ -3,7 +3,8 @@
  * the platform baseline, every migration and the seed.
  */
 import { rmSync } from "node:fs";
-import { adminUrlFor, build, createDatabase } from "./lib/database.ts";
+import { build } from "./lib/database.ts";
+import { adminUrlFor, createDatabase } from "./lib/sql.ts";
 import { engineLabel, local, startCluster } from "./lib/local.ts";
 import { main, step } from "./lib/output.ts";
 import { printSummary } from "./lib/summary.ts";

@@ -4,7 +4,8 @@
  * load the seed once, print the URL and a summary. Idempotent: on an existing
  * database only pending migrations run (the baseline is never re-applied).
  */
-import { build, createDatabase, databaseExists, adminUrlFor } from "./lib/database.ts";
+import { build } from "./lib/database.ts";
+import { createDatabase, databaseExists, adminUrlFor } from "./lib/sql.ts";
 import { engineLabel, local, startCluster } from "./lib/local.ts";
 import { main, step } from "./lib/output.ts";
 import { printSummary } from "./lib/summary.ts";

@@ -8,7 +8,8 @@
  */
 import { drift, generate, writeGenerated } from "./lib/codegen.ts";
 import { withDatabase } from "./lib/config.ts";
-import { build, createDatabase } from "./lib/database.ts";
+import { build } from "./lib/database.ts";
+import { createDatabase } from "./lib/sql.ts";
 import { resolveEngine } from "./lib/engine.ts";
 import { fail, main, step } from "./lib/output.ts";
 import { startThrowawayServer } from "./lib/throwaway.ts";

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serverUrl, useTestDatabase } from "../tests/support/database.ts";
 import { freePort } from "./lib/cluster.ts";
 import { ROOT, withDatabase } from "./lib/config.ts";
-import { createDatabase, dropDatabase, withSql, type Sql } from "./lib/database.ts";
+import { createDatabase, dropDatabase, withSql, type Sql } from "./lib/sql.ts";
 import { copyTemplate } from "./lib/throwaway.ts";
 
 const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");

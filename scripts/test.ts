@@ -25,7 +25,7 @@ import {
 } from "./lib/throwaway.ts";
 import { ENGINE_NAMES, resolveEngine, type EngineName } from "./lib/engine.ts";
 import { CommandError, fail, indent, main, step } from "./lib/output.ts";
-import { dropDatabase } from "./lib/database.ts";
+import { dropDatabase } from "./lib/sql.ts";
 import { countPgProve } from "./lib/pgprove.ts";
 
 const PGTAP_DIR = path.join(ROOT, "supabase", "tests", "database");

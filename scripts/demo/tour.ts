@@ -22,7 +22,7 @@ import {
   type Permission,
   type Tx,
 } from "../../src/index.ts";
-import { connect, type Sql } from "../lib/database.ts";
+import { connect, type Sql } from "../lib/sql.ts";
 import { fail } from "../lib/output.ts";
 import { clip, rule, table } from "./table.ts";
 

@@ -250,7 +250,7 @@ export interface RunOptions extends EntityOptions {
 /** The local server's maintenance URL, started when it is not running (said in the log). */
 async function localServer(log: (m: string) => void): Promise<string> {
   const { local, startCluster } = await import("../lib/local.ts");
-  const { adminUrlFor } = await import("../lib/database.ts");
+  const { adminUrlFor } = await import("../lib/sql.ts");
   const here = await local();
   const running = here.cluster.runningPort() !== null;
   if (!running)
@@ -266,7 +266,8 @@ export async function regenerate(
   log: (m: string) => void = () => {},
 ): Promise<void> {
   const { randomBytes } = await import("node:crypto");
-  const { applyBaseline, applyMigrations, createDatabase, dropDatabase } = await import("../lib/database.ts");
+  const { applyBaseline, applyMigrations } = await import("../lib/database.ts");
+  const { createDatabase, dropDatabase } = await import("../lib/sql.ts");
   const { withDatabase } = await import("../lib/config.ts");
   const { generate, writeGenerated } = await import("../lib/codegen.ts");
   const scratch = `entity_codegen_${randomBytes(4).toString("hex")}`;

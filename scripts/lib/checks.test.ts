@@ -9,7 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, withDatabase } from "./config.ts";
-import { build, createDatabase, supabaseCli, withSql } from "./database.ts";
+import { build, supabaseCli } from "./database.ts";
+import { createDatabase, withSql } from "./sql.ts";
 import { resolveEngine } from "./engine.ts";
 import {
   hasPlpgsqlCheck,

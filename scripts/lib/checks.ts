@@ -6,7 +6,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { ROOT, superuserUrl } from "./config.ts";
-import { cliUrl, migrationFiles, supabaseCli, withSql } from "./database.ts";
+import { cliUrl, migrationFiles, supabaseCli } from "./database.ts";
+import { withSql } from "./sql.ts";
 import type { Engine } from "./engine.ts";
 
 export interface CheckResult {

@@ -27,7 +27,8 @@ import os from "node:os";
 import path from "node:path";
 import * as prettier from "prettier";
 import { ROOT } from "./config.ts";
-import { cliUrl, supabaseCli, withSql } from "./database.ts";
+import { cliUrl, supabaseCli } from "./database.ts";
+import { withSql } from "./sql.ts";
 import { fail, indent } from "./output.ts";
 
 export const GENERATED = {

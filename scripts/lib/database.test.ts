@@ -16,12 +16,10 @@ import {
   applyMigrations,
   baselineState,
   build,
-  createDatabase,
-  dropDatabase,
   loadSeed,
   migrationFiles,
-  withSql,
 } from "./database.ts";
+import { createDatabase, dropDatabase, withSql } from "./sql.ts";
 
 const db = useTestDatabase();
 const work = mkdtempSync(path.join(os.tmpdir(), "org-layer-workdir-"));

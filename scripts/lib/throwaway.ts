@@ -11,7 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { Cluster, freePort, makeServerDir } from "./cluster.ts";
 import { SUPABASE_DIR, superuserUrl, withDatabase } from "./config.ts";
-import { build, createDatabase, ensurePlatformRoles, withSql } from "./database.ts";
+import { build } from "./database.ts";
+import { createDatabase, ensurePlatformRoles, withSql } from "./sql.ts";
 import type { Engine } from "./engine.ts";
 import { fail } from "./output.ts";
 

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDataset } from "../../scripts/bench/dataset.ts";
-import { connect, type Sql } from "../../scripts/lib/database.ts";
+import { connect, type Sql } from "../../scripts/lib/sql.ts";
 import { useTestDatabase } from "../support/database.ts";
 import { nodes, planAsUser, shapeOf } from "./plans.ts";
 

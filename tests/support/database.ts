@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll } from "vitest";
-import { connect, dropDatabase, type Sql } from "../../scripts/lib/database.ts";
+import { connect, dropDatabase, type Sql } from "../../scripts/lib/sql.ts";
 import { copyTemplate } from "../../scripts/lib/throwaway.ts";
 
 /** The throwaway server `npm test` started (its `postgres` database, as the role `postgres`, not a superuser). */

@@ -10,7 +10,8 @@
  */
 import { afterAll, beforeAll } from "vitest";
 import { withDatabase } from "../../scripts/lib/config.ts";
-import { build, createDatabase } from "../../scripts/lib/database.ts";
+import { build } from "../../scripts/lib/database.ts";
+import { createDatabase } from "../../scripts/lib/sql.ts";
 import { resolveEngine, type Engine } from "../../scripts/lib/engine.ts";
 import { startStandby, type Standby } from "../../scripts/lib/standby.ts";
 import { startThrowawayServer, type ThrowawayServer } from "../../scripts/lib/throwaway.ts";
