@@ -6,9 +6,9 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { BASELINE_FILE, ROOT, SEED_FILE, superuserUrl } from "./config.ts";
-import { fail, indent } from "./output.ts";
-import { describeSqlError, ensurePlatformRoles, runSqlFile, withSql } from "./sql.ts";
+import { BASELINE_FILE, ROOT, SEED_FILE, superuserUrl } from "../server/config.ts";
+import { fail, indent } from "../output.ts";
+import { describeSqlError, ensurePlatformRoles, runSqlFile, withSql } from "../server/sql.ts";
 
 /**
  * Where the platform baseline of a database stands:

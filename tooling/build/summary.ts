@@ -1,6 +1,6 @@
 /** What `db:start` / `db:reset` / `db:status` print about a database. */
 import { appliedMigrations, migrationFiles } from "./database.ts";
-import { withSql } from "./sql.ts";
+import { withSql } from "../server/sql.ts";
 
 export async function printSummary(url: string): Promise<void> {
   const applied = await appliedMigrations(url);

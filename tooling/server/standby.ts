@@ -35,7 +35,7 @@ import { Cluster, freePort, makeServerDir, runAsServer, serverOwner } from "./cl
 import { parseUrl, superuserUrl, withDatabase } from "./config.ts";
 import { withSql } from "./sql.ts";
 import type { Engine } from "./engine.ts";
-import { fail, indent } from "./output.ts";
+import { fail, indent } from "../output.ts";
 
 export type BaseBackupMethod = "pg_basebackup" | "copy";
 

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import postgres from "postgres";
 import { ROLES_FILE, ROOT, superuserUrl, withDatabase } from "./config.ts";
-import { fail, indent } from "./output.ts";
+import { fail, indent } from "../output.ts";
 
 export type Sql = postgres.Sql;
 
