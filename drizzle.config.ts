@@ -2,7 +2,7 @@
  * drizzle-kit is used only to introspect the live schema (`drizzle-kit pull`)
  * into a typed query layer: `npm run db:types` runs it against a database
  * built from the migrations and post-processes the output (see
- * scripts/lib/codegen.ts). SQL migrations under supabase/migrations are the
+ * tooling/build/codegen.ts). SQL migrations under supabase/migrations are the
  * single source of truth; drizzle-kit never generates migrations here.
  */
 import { defineConfig } from "drizzle-kit";

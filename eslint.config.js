@@ -4,6 +4,35 @@ import eslint from "@eslint/js";
 import { defineConfig, globalIgnores } from "eslint/config";
 import tseslint from "typescript-eslint";
 
+/** An import path the files of a layer must not use: [regex source, message]. */
+const SCRIPTS = ["(^|/)scripts/", "scripts/ holds command entry points only: move shared code to tooling/."];
+const TOOLING = ["(^|/)tooling/", "src/ is the package: it must not depend on the development tooling."];
+/** The packages of tooling/ that `name` must not import (they build on it). */
+function above(name, packages) {
+  return [
+    `^\\.\\./(${packages.join("|")})/`,
+    `tooling/${name} must not import ${packages.join(", ")}: they build on it.`,
+  ];
+}
+/** no-restricted-imports (static imports) and no-restricted-syntax (import()) for `files`. */
+function layer(files, forbidden, ignores = []) {
+  return {
+    files,
+    ignores,
+    rules: {
+      "no-restricted-imports": ["error", { patterns: forbidden.map(([regex, message]) => ({ regex, message })) }],
+      "no-restricted-syntax": [
+        "error",
+        ...forbidden.map(([regex, message]) => ({
+          // esquery regexes cannot hold a slash: \x2F stands for it.
+          selector: `ImportExpression[source.value=/${regex.replaceAll("/", "\\x2F")}/]`,
+          message,
+        })),
+      ],
+    },
+  };
+}
+
 export default defineConfig(
   // Generated (drizzle-kit pull, supabase gen types) and not ours.
   globalIgnores(["node_modules/", ".data/", "dist/", "src/schema/generated/", "src/types/database.types.ts"]),
@@ -33,6 +62,14 @@ export default defineConfig(
     files: ["tests/types/*.typecheck.ts"],
     rules: { "@typescript-eslint/no-unused-vars": "off" },
   },
+  // The layout holds (tooling/README.md): scripts/ holds command entry points only, so nothing under src/, tests/
+  // or tooling/ imports from it, and src/ (the package) not from tooling/ either; tooling's packages depend one
+  // way: server <- build <- testing, checks.
+  layer(["src/**/*.ts"], [SCRIPTS, TOOLING]),
+  layer(["tests/**/*.ts", "tooling/**/*.ts"], [SCRIPTS]),
+  layer(["tooling/server/**/*.ts"], [SCRIPTS, above("server", ["build", "testing", "checks", "bench"])]),
+  layer(["tooling/build/**/*.ts"], [SCRIPTS, above("build", ["testing", "checks"])], ["**/*.test.ts"]),
+  layer(["tooling/testing/**/*.ts"], [SCRIPTS, above("testing", ["checks"])]),
   // This file itself is JavaScript, outside tsconfig.json.
   { files: ["**/*.js"], extends: [tseslint.configs.disableTypeChecked] },
 );

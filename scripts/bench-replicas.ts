@@ -3,7 +3,7 @@
  *
  * On a throwaway primary (the embedded PostgreSQL 17; `--engine=system` for
  * the system one) holding the benchmark's data set (`--scale`, default 0.1:
- * 100,000 clients) and a streaming standby of it (scripts/lib/standby.ts):
+ * 100,000 clients) and a streaming standby of it (tooling/server/standby.ts):
  *
  * 1. Routing overhead: the benchmark's one-client fetch as a user, run
  *    sequentially through the typed layer as a primary unit, as a read-only
@@ -29,15 +29,16 @@ import { eq } from "drizzle-orm";
 import { createClient } from "../src/clients.ts";
 import { createOrgDb, type OrgDb } from "../src/db.ts";
 import { clients } from "../src/schema/index.ts";
-import { loadDataset, sizeFor } from "./bench/dataset.ts";
-import { stats, type Stats } from "./bench/measure.ts";
-import { pickPersonas } from "./bench/queries.ts";
-import { ROOT, superuserUrl, withDatabase } from "./lib/config.ts";
-import { build, connect, createDatabase, withSql } from "./lib/database.ts";
-import { engineNameFrom, resolveEngine } from "./lib/engine.ts";
-import { main, step } from "./lib/output.ts";
-import { startStandby, type Standby } from "./lib/standby.ts";
-import { startThrowawayServer } from "./lib/throwaway.ts";
+import { loadDataset, sizeFor } from "../tooling/bench/dataset.ts";
+import { stats, type Stats } from "../tooling/bench/measure.ts";
+import { pickPersonas } from "../tooling/bench/queries.ts";
+import { ROOT, superuserUrl, withDatabase } from "../tooling/server/config.ts";
+import { build } from "../tooling/build/database.ts";
+import { connect, createDatabase, withSql } from "../tooling/server/sql.ts";
+import { engineNameFrom, resolveEngine } from "../tooling/server/engine.ts";
+import { main, step } from "../tooling/output.ts";
+import { startStandby, type Standby } from "../tooling/server/standby.ts";
+import { startThrowawayServer } from "../tooling/testing/throwaway.ts";
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const scale = Number(arg("scale") ?? 0.1);

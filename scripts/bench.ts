@@ -19,16 +19,17 @@ import { eq } from "drizzle-orm";
 import { createOrgDb } from "../src/db.ts";
 import { postgrestPreamble } from "../src/postgrest.ts";
 import { clients } from "../src/schema/index.ts";
-import { loadDataset, sizeFor } from "./bench/dataset.ts";
-import { compare, stats, type Stats } from "./bench/measure.ts";
-import { dropNaive, NAIVE_SHAPES, setupNaive, useShape } from "./bench/naive.ts";
-import { asService, pickPersonas, queries, type Personas } from "./bench/queries.ts";
-import { ROOT, withDatabase } from "./lib/config.ts";
+import { loadDataset, sizeFor } from "../tooling/bench/dataset.ts";
+import { compare, stats, type Stats } from "../tooling/bench/measure.ts";
+import { dropNaive, NAIVE_SHAPES, setupNaive, useShape } from "../tooling/bench/naive.ts";
+import { asService, pickPersonas, queries, type Personas } from "../tooling/bench/queries.ts";
+import { ROOT, withDatabase } from "../tooling/server/config.ts";
 import type postgres from "postgres";
-import { build, connect, createDatabase, dropDatabase, type Sql } from "./lib/database.ts";
-import { resolveEngine } from "./lib/engine.ts";
-import { main, step } from "./lib/output.ts";
-import { startThrowawayServer } from "./lib/throwaway.ts";
+import { build } from "../tooling/build/database.ts";
+import { connect, createDatabase, dropDatabase, type Sql } from "../tooling/server/sql.ts";
+import { resolveEngine } from "../tooling/server/engine.ts";
+import { main, step } from "../tooling/output.ts";
+import { startThrowawayServer } from "../tooling/testing/throwaway.ts";
 
 interface RoundResult {
   rls: Stats;

@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT } from "./lib/config.ts";
+import { ROOT } from "../tooling/server/config.ts";
 
 const DIST = path.join(ROOT, "dist");
 rmSync(DIST, { recursive: true, force: true });

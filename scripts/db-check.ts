@@ -7,12 +7,12 @@
  * 3. on a throwaway system PostgreSQL (15) built from the migrations:
  *    `supabase db lint` with plpgsql_check, `supabase db advisors`, the
  *    generated types compared with the committed ones, and the tenant-key
- *    check (scripts/lib/tenancy.ts): the schema stays within what a Citus
+ *    check (tooling/checks/tenancy.ts): the schema stays within what a Citus
  *    cluster distributed by organization_id accepts; what the Citus plan
  *    would still change is listed, not failed (docs/scale-out.md).
  */
 import path from "node:path";
-import { describeFindings, runAdvisors, serious } from "./lib/advisors.ts";
+import { describeFindings, runAdvisors, serious } from "../tooling/checks/advisors.ts";
 import {
   hasPlpgsqlCheck,
   installPlpgsqlCheck,
@@ -22,14 +22,15 @@ import {
   squawk,
   validateWorkflow,
   workflowFiles,
-} from "./lib/checks.ts";
-import { drift, generate } from "./lib/codegen.ts";
-import { ROOT, withDatabase } from "./lib/config.ts";
-import { build, createDatabase, withSql } from "./lib/database.ts";
-import { resolveEngine } from "./lib/engine.ts";
-import { fail, indent, main, step } from "./lib/output.ts";
-import { describeTenancy, tenancyReport } from "./lib/tenancy.ts";
-import { startThrowawayServer } from "./lib/throwaway.ts";
+} from "../tooling/checks/checks.ts";
+import { drift, generate } from "../tooling/build/codegen.ts";
+import { ROOT, withDatabase } from "../tooling/server/config.ts";
+import { build } from "../tooling/build/database.ts";
+import { createDatabase, withSql } from "../tooling/server/sql.ts";
+import { resolveEngine } from "../tooling/server/engine.ts";
+import { fail, indent, main, step } from "../tooling/output.ts";
+import { describeTenancy, tenancyReport } from "../tooling/checks/tenancy.ts";
+import { startThrowawayServer } from "../tooling/testing/throwaway.ts";
 
 main(async () => {
   const problems: string[] = [];

@@ -8,9 +8,9 @@ import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort, serverOwner, SERVICE_USER } from "./lib/cluster.ts";
-import { ROOT } from "./lib/config.ts";
-import { withSql } from "./lib/database.ts";
+import { freePort, serverOwner, SERVICE_USER } from "../tooling/server/cluster.ts";
+import { ROOT } from "../tooling/server/config.ts";
+import { withSql } from "../tooling/server/sql.ts";
 
 const engine = process.env.TEST_ENGINE === "system" ? "system" : "embedded";
 const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");

@@ -3,10 +3,11 @@
  * the platform baseline, every migration and the seed.
  */
 import { rmSync } from "node:fs";
-import { adminUrlFor, build, createDatabase } from "./lib/database.ts";
-import { engineLabel, local, startCluster } from "./lib/local.ts";
-import { main, step } from "./lib/output.ts";
-import { printSummary } from "./lib/summary.ts";
+import { build } from "../tooling/build/database.ts";
+import { adminUrlFor, createDatabase } from "../tooling/server/sql.ts";
+import { engineLabel, local, startCluster } from "../tooling/server/local.ts";
+import { main, step } from "../tooling/output.ts";
+import { printSummary } from "../tooling/build/summary.ts";
 
 main(async () => {
   const started = Date.now();

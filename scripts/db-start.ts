@@ -4,10 +4,11 @@
  * load the seed once, print the URL and a summary. Idempotent: on an existing
  * database only pending migrations run (the baseline is never re-applied).
  */
-import { build, createDatabase, databaseExists, adminUrlFor } from "./lib/database.ts";
-import { engineLabel, local, startCluster } from "./lib/local.ts";
-import { main, step } from "./lib/output.ts";
-import { printSummary } from "./lib/summary.ts";
+import { build } from "../tooling/build/database.ts";
+import { createDatabase, databaseExists, adminUrlFor } from "../tooling/server/sql.ts";
+import { engineLabel, local, startCluster } from "../tooling/server/local.ts";
+import { main, step } from "../tooling/output.ts";
+import { printSummary } from "../tooling/build/summary.ts";
 
 main(async () => {
   const here = await local();

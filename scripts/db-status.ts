@@ -1,7 +1,7 @@
 /** npm run db:status — running or not, URL, applied and pending migrations. */
-import { engineLabel, local } from "./lib/local.ts";
-import { main } from "./lib/output.ts";
-import { printSummary } from "./lib/summary.ts";
+import { engineLabel, local } from "../tooling/server/local.ts";
+import { main } from "../tooling/output.ts";
+import { printSummary } from "../tooling/build/summary.ts";
 
 main(async () => {
   const { engine, target, cluster } = await local();

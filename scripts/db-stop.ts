@@ -1,6 +1,6 @@
 /** npm run db:stop — stop the local PostgreSQL. */
-import { local } from "./lib/local.ts";
-import { main, step } from "./lib/output.ts";
+import { local } from "../tooling/server/local.ts";
+import { main, step } from "../tooling/output.ts";
 
 main(async () => {
   const { cluster } = await local();

@@ -6,12 +6,13 @@
  * `npm run db:types -- --check` writes nothing and fails when a committed file
  * differs from what the migrations produce.
  */
-import { drift, generate, writeGenerated } from "./lib/codegen.ts";
-import { withDatabase } from "./lib/config.ts";
-import { build, createDatabase } from "./lib/database.ts";
-import { resolveEngine } from "./lib/engine.ts";
-import { fail, main, step } from "./lib/output.ts";
-import { startThrowawayServer } from "./lib/throwaway.ts";
+import { drift, generate, writeGenerated } from "../tooling/build/codegen.ts";
+import { withDatabase } from "../tooling/server/config.ts";
+import { build } from "../tooling/build/database.ts";
+import { createDatabase } from "../tooling/server/sql.ts";
+import { resolveEngine } from "../tooling/server/engine.ts";
+import { fail, main, step } from "../tooling/output.ts";
+import { startThrowawayServer } from "../tooling/testing/throwaway.ts";
 
 main(async () => {
   const check = process.argv.includes("--check");

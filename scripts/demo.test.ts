@@ -9,10 +9,10 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serverUrl, useTestDatabase } from "../tests/support/database.ts";
-import { freePort } from "./lib/cluster.ts";
-import { ROOT, withDatabase } from "./lib/config.ts";
-import { createDatabase, dropDatabase, withSql, type Sql } from "./lib/database.ts";
-import { copyTemplate } from "./lib/throwaway.ts";
+import { freePort } from "../tooling/server/cluster.ts";
+import { ROOT, withDatabase } from "../tooling/server/config.ts";
+import { createDatabase, dropDatabase, withSql, type Sql } from "../tooling/server/sql.ts";
+import { copyTemplate } from "../tooling/testing/throwaway.ts";
 
 const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
 

@@ -19,13 +19,14 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serverUrl } from "../tests/support/database.ts";
-import { describeFindings, runAdvisors, serious } from "./lib/advisors.ts";
-import { squawk } from "./lib/checks.ts";
-import { describeTenancy, tenancyReport } from "./lib/tenancy.ts";
-import { ROOT, withDatabase } from "./lib/config.ts";
-import { applyBaseline, applyMigrations, createDatabase, dropDatabase, loadSeed, withSql } from "./lib/database.ts";
-import { countPgProve } from "./lib/pgprove.ts";
-import { installPgtap } from "./lib/throwaway.ts";
+import { describeFindings, runAdvisors, serious } from "../tooling/checks/advisors.ts";
+import { squawk } from "../tooling/checks/checks.ts";
+import { describeTenancy, tenancyReport } from "../tooling/checks/tenancy.ts";
+import { ROOT, withDatabase } from "../tooling/server/config.ts";
+import { applyBaseline, applyMigrations, loadSeed } from "../tooling/build/database.ts";
+import { createDatabase, dropDatabase, withSql } from "../tooling/server/sql.ts";
+import { countPgProve } from "../tooling/testing/pgprove.ts";
+import { installPgtap } from "../tooling/testing/throwaway.ts";
 import { EntityInputError, planEntity, runEntityNew } from "./entity/generator.ts";
 import { parseArgs } from "./entity-new.ts";
 
@@ -38,6 +39,8 @@ const PROJECT_FILES = [
   "supabase",
   "src",
   "scripts",
+  "tooling",
+  "templates",
   "tests",
 ];
 

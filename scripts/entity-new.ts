@@ -6,8 +6,8 @@
  * module and helpers, then regenerate the Drizzle schema and supabase-js
  * types. Writes new files only; see docs/extending.md.
  */
-import { ROOT } from "./lib/config.ts";
-import { CommandError, main, step } from "./lib/output.ts";
+import { ROOT } from "../tooling/server/config.ts";
+import { CommandError, main, step } from "../tooling/output.ts";
 import { EntityInputError, runEntityNew } from "./entity/generator.ts";
 
 export interface EntityArgs {

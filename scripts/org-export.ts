@@ -14,8 +14,8 @@ import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { createOrgDb, DatabaseError, NotFoundError, ValidationError } from "../src/index.ts";
 import { streamOrganizationExport } from "../src/lifecycle.ts";
-import { target } from "./lib/config.ts";
-import { fail, main } from "./lib/output.ts";
+import { target } from "../tooling/server/config.ts";
+import { fail, main } from "../tooling/output.ts";
 
 const USAGE = "usage: npm run org:export -- <organization id> [--out file.ndjson] [--batch-size n]";
 

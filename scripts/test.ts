@@ -19,7 +19,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ROOT, withDatabase } from "./lib/config.ts";
+import { ROOT, withDatabase } from "../tooling/server/config.ts";
 import {
   BARE_TEMPLATE_DB,
   copyTemplate,
@@ -30,11 +30,11 @@ import {
   startThrowawayServer,
   TEMPLATE_DB,
   type ThrowawayServer,
-} from "./lib/throwaway.ts";
-import { ENGINE_NAMES, resolveEngine, type EngineName } from "./lib/engine.ts";
-import { CommandError, fail, indent, main, step } from "./lib/output.ts";
-import { dropDatabase } from "./lib/database.ts";
-import { countPgProve } from "./lib/pgprove.ts";
+} from "../tooling/testing/throwaway.ts";
+import { ENGINE_NAMES, resolveEngine, type EngineName } from "../tooling/server/engine.ts";
+import { CommandError, fail, indent, main, step } from "../tooling/output.ts";
+import { dropDatabase } from "../tooling/server/sql.ts";
+import { countPgProve } from "../tooling/testing/pgprove.ts";
 
 const PGTAP_DIR = path.join(ROOT, "supabase", "tests", "database");
 

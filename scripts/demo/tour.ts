@@ -22,8 +22,8 @@ import {
   type Permission,
   type Tx,
 } from "../../src/index.ts";
-import { connect, type Sql } from "../lib/database.ts";
-import { fail } from "../lib/output.ts";
+import { connect, type Sql } from "../../tooling/server/sql.ts";
+import { fail } from "../../tooling/output.ts";
 import { clip, rule, table } from "./table.ts";
 
 const ACME = "10000000-0000-4000-8000-000000000001";

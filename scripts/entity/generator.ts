@@ -39,8 +39,8 @@ export interface RunOptions extends EntityOptions {
 
 /** The local server's maintenance URL, started when it is not running (said in the log). */
 async function localServer(log: (m: string) => void): Promise<string> {
-  const { local, startCluster } = await import("../lib/local.ts");
-  const { adminUrlFor } = await import("../lib/database.ts");
+  const { local, startCluster } = await import("../../tooling/server/local.ts");
+  const { adminUrlFor } = await import("../../tooling/server/sql.ts");
   const here = await local();
   const running = here.cluster.runningPort() !== null;
   if (!running)
@@ -56,9 +56,10 @@ export async function regenerate(
   log: (m: string) => void = () => {},
 ): Promise<void> {
   const { randomBytes } = await import("node:crypto");
-  const { applyBaseline, applyMigrations, createDatabase, dropDatabase } = await import("../lib/database.ts");
-  const { withDatabase } = await import("../lib/config.ts");
-  const { generate, writeGenerated } = await import("../lib/codegen.ts");
+  const { applyBaseline, applyMigrations } = await import("../../tooling/build/database.ts");
+  const { createDatabase, dropDatabase } = await import("../../tooling/server/sql.ts");
+  const { withDatabase } = await import("../../tooling/server/config.ts");
+  const { generate, writeGenerated } = await import("../../tooling/build/codegen.ts");
   const scratch = `entity_codegen_${randomBytes(4).toString("hex")}`;
   await createDatabase(serverUrl, scratch);
   try {

@@ -17,17 +17,11 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../../scripts/lib/config.ts";
-import {
-  applyBaseline,
-  createDatabase,
-  dropDatabase,
-  pushUrl,
-  supabaseCli,
-  withSql,
-} from "../../scripts/lib/database.ts";
-import { installPgtap } from "../../scripts/lib/throwaway.ts";
-import { countPgProve } from "../../scripts/lib/pgprove.ts";
+import { ROOT } from "../../tooling/server/config.ts";
+import { createDatabase, dropDatabase, withSql } from "../../tooling/server/sql.ts";
+import { applyBaseline, pushUrl, supabaseCli } from "../../tooling/build/database.ts";
+import { installPgtap } from "../../tooling/testing/throwaway.ts";
+import { countPgProve } from "../../tooling/testing/pgprove.ts";
 import { serverUrl } from "../support/database.ts";
 import { fileSha256, layerMigrations, layerTests } from "../../src/cli/layer.ts";
 import type { Manifest } from "../../src/cli/install.ts";

@@ -15,7 +15,7 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, type Sql } from "../../scripts/lib/database.ts";
+import { connect, type Sql } from "../../tooling/server/sql.ts";
 import { createOrgDb, type OrgDb } from "../../src/db.ts";
 import { accountDeletionBlockers } from "../../src/lifecycle.ts";
 import { createOrganization } from "../../src/organizations.ts";

@@ -13,7 +13,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, type Sql } from "../../scripts/lib/database.ts";
+import { connect, type Sql } from "../../tooling/server/sql.ts";
 import { ORG, USER } from "../support/personas.ts";
 import { useTestDatabase } from "../support/database.ts";
 

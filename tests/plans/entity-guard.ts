@@ -8,8 +8,8 @@
  * function call, an EXISTS on the membership tables) fails here.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadDataset } from "../../scripts/bench/dataset.ts";
-import { connect, type Sql } from "../../scripts/lib/database.ts";
+import { loadDataset } from "../../tooling/bench/dataset.ts";
+import { connect, type Sql } from "../../tooling/server/sql.ts";
 import { useTestDatabase } from "../support/database.ts";
 import { nodes, planAsUser, shapeOf } from "./plans.ts";
 

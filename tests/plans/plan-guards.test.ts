@@ -28,10 +28,10 @@
  * runs the benchmark.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadDataset, type DatasetSize } from "../../scripts/bench/dataset.ts";
+import { loadDataset, type DatasetSize } from "../../tooling/bench/dataset.ts";
 import { postgrestPreamble } from "../../src/postgrest.ts";
-import { asUser, pickPersonas, queries, type BenchQuery, type Personas } from "../../scripts/bench/queries.ts";
-import { connect, type Sql } from "../../scripts/lib/database.ts";
+import { asUser, pickPersonas, queries, type BenchQuery, type Personas } from "../../tooling/bench/queries.ts";
+import { connect, type Sql } from "../../tooling/server/sql.ts";
 import { useTestDatabase } from "../support/database.ts";
 
 interface PlanNode {

@@ -3,7 +3,7 @@
  * the same as the core guards' (plan-guards.test.ts): EXPLAIN a statement
  * as a signed-in user, with the PostgREST preamble, and walk the plan.
  */
-import type { Sql } from "../../scripts/lib/database.ts";
+import type { Sql } from "../../tooling/server/sql.ts";
 import { postgrestPreamble } from "../../src/postgrest.ts";
 
 export interface PlanNode {

@@ -9,8 +9,8 @@
 import { sql } from "drizzle-orm";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadDataset } from "../../scripts/bench/dataset.ts";
-import { connect } from "../../scripts/lib/database.ts";
+import { loadDataset } from "../../tooling/bench/dataset.ts";
+import { connect } from "../../tooling/server/sql.ts";
 import { createOrgDb } from "../../src/db.ts";
 import { clients } from "../../src/schema/index.ts";
 import { useTestDatabase } from "../support/database.ts";

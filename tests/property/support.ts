@@ -20,7 +20,7 @@ import { describe, expect, it } from "vitest";
 import type { OrgDb, Tx, UnitOptions } from "../../src/db.ts";
 import { claimsFor, type UserClaims } from "../../src/auth.ts";
 import { DatabaseError } from "../../src/errors.ts";
-import type { Sql } from "../../scripts/lib/database.ts";
+import type { Sql } from "../../tooling/server/sql.ts";
 import type { OrgDbSuite } from "../support/orgdb.ts";
 import { USER } from "../support/personas.ts";
 import { forRule1, forRule2, type Field } from "./arbitraries.ts";

@@ -10,7 +10,7 @@
 import { randomUUID } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { connect, withSql } from "../../scripts/lib/database.ts";
+import { connect, withSql } from "../../tooling/server/sql.ts";
 import * as clientsApi from "../../src/clients.ts";
 import { createOrgDb, type OrgDb, type OrgDbOptions, type Tx } from "../../src/db.ts";
 import { ReadOnlyError } from "../../src/errors.ts";

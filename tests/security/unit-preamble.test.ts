@@ -14,8 +14,8 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOrgDb, DatabaseError, type OrgDb } from "../../src/index.ts";
-import { superuserUrl } from "../../scripts/lib/config.ts";
-import { withSql } from "../../scripts/lib/database.ts";
+import { superuserUrl } from "../../tooling/server/config.ts";
+import { withSql } from "../../tooling/server/sql.ts";
 import { useTestDatabase } from "../support/database.ts";
 import { USER } from "../support/personas.ts";
 

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll } from "vitest";
-import { connect, dropDatabase, type Sql } from "../../scripts/lib/database.ts";
-import { copyTemplate } from "../../scripts/lib/throwaway.ts";
+import { connect, dropDatabase, type Sql } from "../../tooling/server/sql.ts";
+import { copyTemplate } from "../../tooling/testing/throwaway.ts";
 
 /** The throwaway server `npm test` started (its `postgres` database, as the role `postgres`, not a superuser). */
 export function serverUrl(): string {

@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { freePort, portInUse, serverOwner } from "../../scripts/lib/cluster.ts";
+import { freePort, portInUse, serverOwner } from "../../tooling/server/cluster.ts";
 
 export type PoolMode = "transaction" | "session";
 

@@ -9,11 +9,12 @@
  * (their postgresql.conf is the primary's).
  */
 import { afterAll, beforeAll } from "vitest";
-import { withDatabase } from "../../scripts/lib/config.ts";
-import { build, createDatabase } from "../../scripts/lib/database.ts";
-import { resolveEngine, type Engine } from "../../scripts/lib/engine.ts";
-import { startStandby, type Standby } from "../../scripts/lib/standby.ts";
-import { startThrowawayServer, type ThrowawayServer } from "../../scripts/lib/throwaway.ts";
+import { withDatabase } from "../../tooling/server/config.ts";
+import { build } from "../../tooling/build/database.ts";
+import { createDatabase } from "../../tooling/server/sql.ts";
+import { resolveEngine, type Engine } from "../../tooling/server/engine.ts";
+import { startStandby, type Standby } from "../../tooling/server/standby.ts";
+import { startThrowawayServer, type ThrowawayServer } from "../../tooling/testing/throwaway.ts";
 
 export interface ReplicaSet {
   engine: Engine;

@@ -9,11 +9,12 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Cluster, freePort, makeServerDir } from "./cluster.ts";
-import { SUPABASE_DIR, superuserUrl, withDatabase } from "./config.ts";
-import { build, createDatabase, ensurePlatformRoles, withSql } from "./database.ts";
-import type { Engine } from "./engine.ts";
-import { fail } from "./output.ts";
+import { Cluster, freePort, makeServerDir } from "../server/cluster.ts";
+import { SUPABASE_DIR, superuserUrl, withDatabase } from "../server/config.ts";
+import { build } from "../build/database.ts";
+import { createDatabase, ensurePlatformRoles, withSql } from "../server/sql.ts";
+import type { Engine } from "../server/engine.ts";
+import { fail } from "../output.ts";
 
 /** The template every test database copies; `TEST_TEMPLATE_DB` names another (a suite that builds its own). */
 export const TEMPLATE_DB = process.env.TEST_TEMPLATE_DB || "org_layer_template";

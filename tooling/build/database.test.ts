@@ -9,19 +9,17 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { serverUrl, useTestDatabase } from "../../tests/support/database.ts";
-import { ROOT, withDatabase } from "./config.ts";
+import { ROOT, withDatabase } from "../server/config.ts";
 import {
   appliedMigrations,
   applyBaseline,
   applyMigrations,
   baselineState,
   build,
-  createDatabase,
-  dropDatabase,
   loadSeed,
   migrationFiles,
-  withSql,
 } from "./database.ts";
+import { createDatabase, dropDatabase, withSql } from "../server/sql.ts";
 
 const db = useTestDatabase();
 const work = mkdtempSync(path.join(os.tmpdir(), "org-layer-workdir-"));

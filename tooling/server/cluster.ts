@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { SUPERUSER } from "./config.ts";
 import type { Engine } from "./engine.ts";
-import { fail, indent } from "./output.ts";
+import { fail, indent } from "../output.ts";
 
 export const SERVICE_USER = "postgres";
 

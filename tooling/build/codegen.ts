@@ -26,9 +26,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from "node:os";
 import path from "node:path";
 import * as prettier from "prettier";
-import { ROOT } from "./config.ts";
-import { cliUrl, supabaseCli, withSql } from "./database.ts";
-import { fail, indent } from "./output.ts";
+import { ROOT } from "../server/config.ts";
+import { cliUrl, supabaseCli } from "./database.ts";
+import { withSql } from "../server/sql.ts";
+import { fail, indent } from "../output.ts";
 
 export const GENERATED = {
   drizzleSchema: "src/schema/generated/schema.ts",

@@ -1,5 +1,5 @@
 /**
- * The tenant-key check (scripts/lib/tenancy.ts) passes on the schema the
+ * The tenant-key check (tooling/checks/tenancy.ts) passes on the schema the
  * migrations build, reporting the Citus plan's work, and fails on a table
  * that breaks each of its rules. Every bad table is made in a transaction
  * that is rolled back.

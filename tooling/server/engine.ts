@@ -8,7 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { fail } from "./output.ts";
+import { fail } from "../output.ts";
 
 export type EngineName = "embedded" | "system";
 

@@ -1,5 +1,6 @@
 /** What `db:start` / `db:reset` / `db:status` print about a database. */
-import { appliedMigrations, migrationFiles, withSql } from "./database.ts";
+import { appliedMigrations, migrationFiles } from "./database.ts";
+import { withSql } from "../server/sql.ts";
 
 export async function printSummary(url: string): Promise<void> {
   const applied = await appliedMigrations(url);

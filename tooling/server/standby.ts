@@ -33,9 +33,9 @@ import os from "node:os";
 import path from "node:path";
 import { Cluster, freePort, makeServerDir, runAsServer, serverOwner } from "./cluster.ts";
 import { parseUrl, superuserUrl, withDatabase } from "./config.ts";
-import { withSql } from "./database.ts";
+import { withSql } from "./sql.ts";
 import type { Engine } from "./engine.ts";
-import { fail, indent } from "./output.ts";
+import { fail, indent } from "../output.ts";
 
 export type BaseBackupMethod = "pg_basebackup" | "copy";
 

@@ -2,8 +2,8 @@
  * `supabase db advisors` (security and performance lints, as the Supabase
  * dashboard runs them) against a database URL.
  */
-import { cliUrl, supabaseCli } from "./database.ts";
-import { fail, indent } from "./output.ts";
+import { cliUrl, supabaseCli } from "../build/database.ts";
+import { fail, indent } from "../output.ts";
 
 export interface Finding {
   name: string;

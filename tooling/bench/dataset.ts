@@ -30,7 +30,7 @@
  * Meant for an empty, migrated database: a failed load leaves it partial.
  */
 import postgres from "postgres";
-import { superuserUrl } from "../lib/config.ts";
+import { superuserUrl } from "../server/config.ts";
 
 export interface DatasetSize {
   organizations: number;

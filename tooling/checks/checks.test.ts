@@ -8,9 +8,10 @@ import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, withDatabase } from "./config.ts";
-import { build, createDatabase, supabaseCli, withSql } from "./database.ts";
-import { resolveEngine } from "./engine.ts";
+import { ROOT, withDatabase } from "../server/config.ts";
+import { build, supabaseCli } from "../build/database.ts";
+import { createDatabase, withSql } from "../server/sql.ts";
+import { resolveEngine } from "../server/engine.ts";
 import {
   hasPlpgsqlCheck,
   installPlpgsqlCheck,
@@ -21,7 +22,7 @@ import {
   validateWorkflow,
   workflowFiles,
 } from "./checks.ts";
-import { startThrowawayServer, type ThrowawayServer } from "./throwaway.ts";
+import { startThrowawayServer, type ThrowawayServer } from "../testing/throwaway.ts";
 
 const work = mkdtempSync(path.join(os.tmpdir(), "org-layer-checks-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -2,7 +2,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Engine, EngineName } from "./engine.ts";
-import { fail } from "./output.ts";
+import { fail } from "../output.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const SUPABASE_DIR = path.join(ROOT, "supabase");

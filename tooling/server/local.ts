@@ -1,9 +1,9 @@
 /** The project's local cluster: engine + data folder + the target URL. */
 import { Cluster } from "./cluster.ts";
 import { dataDir, isLoopback, SUPERUSER, target, withDatabase, type Target } from "./config.ts";
-import { bootstrapSuperuser, ensurePlatformRoles } from "./database.ts";
+import { bootstrapSuperuser, ensurePlatformRoles } from "./sql.ts";
 import { resolveEngine, type Engine } from "./engine.ts";
-import { fail, step } from "./output.ts";
+import { fail, step } from "../output.ts";
 
 export interface Local {
   engine: Engine;

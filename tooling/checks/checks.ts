@@ -5,9 +5,10 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { ROOT, superuserUrl } from "./config.ts";
-import { cliUrl, migrationFiles, supabaseCli, withSql } from "./database.ts";
-import type { Engine } from "./engine.ts";
+import { ROOT, superuserUrl } from "../server/config.ts";
+import { cliUrl, migrationFiles, supabaseCli } from "../build/database.ts";
+import { withSql } from "../server/sql.ts";
+import type { Engine } from "../server/engine.ts";
 
 export interface CheckResult {
   ok: boolean;

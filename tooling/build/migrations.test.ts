@@ -10,16 +10,9 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { serverUrl } from "../../tests/support/database.ts";
 import { loadDataset } from "../bench/dataset.ts";
-import { ROOT, withDatabase } from "./config.ts";
-import {
-  applyBaseline,
-  applyMigrations,
-  connect,
-  createDatabase,
-  dropDatabase,
-  migrationFiles,
-  withSql,
-} from "./database.ts";
+import { ROOT, withDatabase } from "../server/config.ts";
+import { applyBaseline, applyMigrations, migrationFiles } from "./database.ts";
+import { connect, createDatabase, dropDatabase, withSql } from "../server/sql.ts";
 
 const work = mkdtempSync(path.join(os.tmpdir(), "org-layer-migrations-"));
 const created: string[] = [];
