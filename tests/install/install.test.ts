@@ -307,7 +307,9 @@ describe("init, push, threat suite, doctor", () => {
       expect(
         specifiers.filter(
           (s) =>
-            !/^(supabase-org-layer(\/[a-z./-]+)?|drizzle-orm(\/pg-core)?|drizzle-zod|zod|\.\/tasks\.table\.js)$/.test(s),
+            !/^(supabase-org-layer(\/[a-z./-]+)?|drizzle-orm(\/pg-core)?|drizzle-zod|zod|\.\/tasks\.table\.js)$/.test(
+              s,
+            ),
         ),
         file,
       ).toEqual([]);
