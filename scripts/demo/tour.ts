@@ -23,23 +23,23 @@ import {
   type Tx,
 } from "../../src/index.ts";
 import { connect, type Sql } from "../../tooling/server/sql.ts";
+import { ORG, USER, client } from "../../tooling/build/seed-personas.ts";
 import { fail } from "../../tooling/output.ts";
 import { clip, rule, table } from "./table.ts";
 
-const ACME = "10000000-0000-4000-8000-000000000001";
-const user = (n: number) => `00000000-0000-4000-a000-0000000000${String(n).padStart(2, "0")}`;
-const acmeClient = (n: number) => `20000000-0000-4000-8000-${String(1000 + n).padStart(12, "0")}`;
+const ACME = ORG.acme;
+const acmeClient = (n: number) => client(1, n);
 
 /** The personas of supabase/seed.sql the tour signs in as, in the order it shows them. */
 export const PERSONAS = [
-  { key: "alice", id: user(1), inAcme: true, about: "owner of Acme" },
-  { key: "bob", id: user(2), inAcme: true, about: "admin of Acme" },
-  { key: "carol", id: user(3), inAcme: true, about: "manager of Acme" },
-  { key: "dave", id: user(4), inAcme: true, about: "member of Acme: works only on the clients assigned to him" },
-  { key: "erin", id: user(5), inAcme: true, about: "viewer of Acme: reads everything, changes nothing" },
-  { key: "mallory", id: user(11), inAcme: true, about: "member of Acme and viewer of Globex (two organizations)" },
-  { key: "frank", id: user(6), inAcme: false, about: "owner of Globex, not a member of Acme" },
-  { key: "nora", id: user(12), inAcme: false, about: "signed in, no organization yet" },
+  { key: "alice", id: USER.alice, inAcme: true, about: "owner of Acme" },
+  { key: "bob", id: USER.bob, inAcme: true, about: "admin of Acme" },
+  { key: "carol", id: USER.carol, inAcme: true, about: "manager of Acme" },
+  { key: "dave", id: USER.dave, inAcme: true, about: "member of Acme: works only on the clients assigned to him" },
+  { key: "erin", id: USER.erin, inAcme: true, about: "viewer of Acme: reads everything, changes nothing" },
+  { key: "mallory", id: USER.mallory, inAcme: true, about: "member of Acme and viewer of Globex (two organizations)" },
+  { key: "frank", id: USER.frank, inAcme: false, about: "owner of Globex, not a member of Acme" },
+  { key: "nora", id: USER.nora, inAcme: false, about: "signed in, no organization yet" },
 ] as const;
 
 type Persona = (typeof PERSONAS)[number] & { email: string; fullName: string };
@@ -91,7 +91,7 @@ const ACTIONS: Action[] = [
     label: (s) => `assign mallory to ${s.davesClient.name}`,
     permission: "clients.assign",
     run: async (tx, _me, s) => {
-      await clients.assignClient(tx, { clientId: s.davesClient.id, userId: user(11) });
+      await clients.assignClient(tx, { clientId: s.davesClient.id, userId: USER.mallory });
     },
   },
   {
@@ -112,14 +112,14 @@ const ACTIONS: Action[] = [
     label: () => "make erin (viewer) manager",
     permission: "members.manage",
     run: async (tx) => {
-      await members.setMemberRoles(tx, { organizationId: ACME, userId: user(5), roles: ["manager"] });
+      await members.setMemberRoles(tx, { organizationId: ACME, userId: USER.erin, roles: ["manager"] });
     },
   },
   {
     label: () => "make carol (manager) owner",
     permission: "members.manage",
     run: async (tx) => {
-      await members.setMemberRoles(tx, { organizationId: ACME, userId: user(3), roles: ["owner"] });
+      await members.setMemberRoles(tx, { organizationId: ACME, userId: USER.carol, roles: ["owner"] });
     },
   },
   {
