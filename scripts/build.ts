@@ -3,9 +3,10 @@
  * in dist/ (tsconfig.build.json). tsc rewrites the `.ts` import extensions of
  * the JavaScript it emits; the declarations keep them, so they are rewritten
  * here to `.js`, which every `moduleResolution` (bundler, nodenext) resolves.
+ * The entity generator's templates are copied beside its module.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT } from "../tooling/server/config.ts";
 
@@ -27,5 +28,9 @@ for (const file of walk(DIST).filter((f) => f.endsWith(".d.ts"))) {
   const fixed = text.replace(/(from\s+|import\()(["'])(\.{1,2}\/[^"']+)\.ts\2/g, "$1$2$3.js$2");
   if (fixed !== text) writeFileSync(file, fixed);
 }
+// The entity generator reads its templates beside its module.
+cpSync(path.join(ROOT, "src", "cli", "entity", "templates"), path.join(DIST, "cli", "entity", "templates"), {
+  recursive: true,
+});
 chmodSync(path.join(DIST, "cli", "main.js"), 0o755);
 console.log(`built ${path.relative(ROOT, DIST)}/`);

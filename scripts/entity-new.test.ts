@@ -40,7 +40,6 @@ const PROJECT_FILES = [
   "src",
   "scripts",
   "tooling",
-  "templates",
   "tests",
 ];
 

@@ -1,6 +1,6 @@
 /**
  * `entity:new`: scaffold an organization-scoped table and everything that
- * goes with it, from the templates in templates/entity. Planning and writing
+ * goes with it, from the templates in src/cli/entity/templates. Planning and writing
  * live in src/cli/entity (the package's `supabase-org-layer entity` uses
  * them too); this module adds what only this repository does: regenerating
  * the generated code. The logic takes a workdir (the project's root), so that

@@ -1,7 +1,7 @@
 /**
  * The entity generator's core: plan the files of an organization-scoped
  * table (validate the name and the columns, render the templates of
- * templates/entity), format and write them. Nothing here starts a database.
+ * ./templates), format and write them. Nothing here starts a database.
  * Two targets share it:
  *
  * - `repository` (`npm run entity:new` in this repository): the Drizzle table
@@ -14,14 +14,16 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { MANIFEST_FILE, PACKAGE_ROOT } from "../layer.ts";
+import { fileURLToPath } from "node:url";
+import { MANIFEST_FILE } from "../layer.ts";
 import { COLUMN_TYPES, EntityInputError, parseColumns, type Column } from "./columns.ts";
 import { entityNames, type EntityNames } from "./names.ts";
 import { pgTapCases, SQL_SAMPLE } from "./pgtap.ts";
 
 export { COLUMN_TYPES, EntityInputError };
 
-export const TEMPLATES_DIR = path.join(PACKAGE_ROOT, "templates", "entity");
+/** Beside this module: in src/cli/entity, and in dist/cli/entity where the build copies them. */
+export const TEMPLATES_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "templates");
 
 /** Without --columns, a table gets one column. */
 export const DEFAULT_COLUMNS = "title text not null";
