@@ -145,6 +145,8 @@ const STATEMENTS = new Map(
     consultant: none,
     customReader: none,
     customAssigned: none,
+    customReaderWhale: none,
+    customAssignedWhale: none,
     clientId: "",
   }).map((x) => [x.key, x.explain.text]),
 );
@@ -180,7 +182,9 @@ for (const { label, size, large } of SCALES) {
       "consultant_first_page",
       "consultant_count",
       "custom_reader_first_page",
+      "custom_reader_first_page_whale",
       "custom_assigned_page",
+      "custom_assigned_page_whale",
       "client_by_id",
       "count_three_orgs",
       "name_prefix_search",

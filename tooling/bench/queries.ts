@@ -39,9 +39,14 @@ export interface Personas {
   scatteredAdmin: Persona;
   /** A plain member of min(50, all) organizations with 40 assigned clients in each. */
   consultant: Persona;
-  /** Holders of an organization's own role only: billing (clients.read), field_agent (clients.work_assigned). */
+  /**
+   * Holders of an organization's own role only, in a small organization (as the member and the admin above)
+   * and in the whale: billing (clients.read), field_agent (clients.create, clients.work_assigned, with assigned clients).
+   */
   customReader: Persona;
   customAssigned: Persona;
+  customReaderWhale: Persona;
+  customAssignedWhale: Persona;
   /** A client the admin can see. */
   clientId: string;
 }
@@ -108,8 +113,10 @@ export async function pickPersonas(sql: postgres.Sql): Promise<Personas> {
   const [client] = await sql<
     { id: string }[]
   >`select id from public.clients where organization_id = ${admin.org} order by id limit 1 offset 7`;
-  const customReader = await byRole("billing");
-  const customAssigned = await byRole("field_agent", assigned);
+  const customReader = await byRole("billing", small);
+  const customAssigned = await byRole("field_agent", sql`${small} ${assigned}`);
+  const customReaderWhale = await byRole("billing", sql`and ur.organization_id = ${whale}`);
+  const customAssignedWhale = await byRole("field_agent", sql`and ur.organization_id = ${whale} ${assigned}`);
   return {
     admin,
     member,
@@ -120,6 +127,8 @@ export async function pickPersonas(sql: postgres.Sql): Promise<Personas> {
     consultant: await persona(sql, consultantId, whale),
     customReader,
     customAssigned,
+    customReaderWhale,
+    customAssignedWhale,
     threeOrgs: await persona(sql, three!.user_id, three!.organization_id),
     clientId: client!.id,
   };
@@ -193,6 +202,8 @@ export function queries(p: Personas): BenchQuery[] {
     consultant,
     customReader,
     customAssigned,
+    customReaderWhale,
+    customAssignedWhale,
   } = p;
   const page = `select ${COLUMNS} from public.clients where organization_id = $1 order by name, id limit 50`;
   const pageExplicit = `select ${COLUMNS} from public.clients where organization_id = $1 and ${readable(2)} order by name, id limit 50`;
@@ -306,6 +317,16 @@ export function queries(p: Personas): BenchQuery[] {
     ),
     benchQuery(
       {
+        key: "custom_reader_first_page_whale",
+        title: "holder of the whale's own role with clients.read: first page (50)",
+        singlePage: true,
+        actor: asUser(customReaderWhale),
+      },
+      [page, [customReaderWhale.org]],
+      [pageExplicit, [customReaderWhale.org, ...readableValues(customReaderWhale)]],
+    ),
+    benchQuery(
+      {
         key: "custom_assigned_page",
         title: "holder of an organization's role with clients.work_assigned: assigned clients (50)",
         singlePage: true,
@@ -313,6 +334,16 @@ export function queries(p: Personas): BenchQuery[] {
       },
       [page, [customAssigned.org]],
       [pageExplicit, [customAssigned.org, ...readableValues(customAssigned)]],
+    ),
+    benchQuery(
+      {
+        key: "custom_assigned_page_whale",
+        title: "holder of the whale's own role with clients.work_assigned: assigned clients (50)",
+        singlePage: true,
+        actor: asUser(customAssignedWhale),
+      },
+      [page, [customAssignedWhale.org]],
+      [pageExplicit, [customAssignedWhale.org, ...readableValues(customAssignedWhale)]],
     ),
     benchQuery(
       { key: "client_by_id", title: "one client by id", singlePage: true, actor: asUser(admin) },
