@@ -271,6 +271,9 @@ export function createReplicaRouter(
       return row!.lsn;
     },
     async check() {
+      // A check already under way may have sampled the WAL positions before
+      // this call: let it finish, then take one that starts after it.
+      if (checking) await checking.catch(() => undefined);
       await startCheck();
       return this.status();
     },
