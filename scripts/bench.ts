@@ -10,7 +10,8 @@
  * shapes on copies of the tables, and the typed layer's as-user fetch against
  * a plain fetch. Prints markdown tables and writes bench-results/*.json.
  * `--keep` (with DATABASE_URL) keeps the generated databases for EXPLAIN;
- * `--only=key,key` times just those queries (no typed layer, no naive shapes).
+ * `--only=key,key` times just those queries (no typed layer, no naive shapes);
+ * `--typed-only` times just the typed layer (no queries, no naive shapes).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -82,6 +83,8 @@ const runs = Number(arg("runs") ?? (quick ? 60 : 300));
 const ROUNDS = 3;
 /** `--only=key,key`: just these queries (no typed layer, no naive shapes), while working on them. */
 const only = arg("only")?.split(",");
+/** `--typed-only`: just the typed layer's fetch, while working on it. */
+const typedOnly = process.argv.includes("--typed-only");
 const warmup = Math.max(5, Math.round(runs / 10));
 /** Connections loading the data set in parallel: one per core, at least 2. */
 const LOAD_CONNECTIONS = Math.max(2, os.availableParallelism());
@@ -254,12 +257,12 @@ async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> 
     const personas = await pickPersonas(sql);
     const conn = await sql.reserve();
     try {
-      const results = await measureQueries(conn, personas);
+      const results = typedOnly ? [] : await measureQueries(conn, personas);
       // Before the naive shapes, whose table copies keep autovacuum busy for a while.
       const typedLayer = only
         ? { asUserPerSecond: NaN, plainPerSecond: NaN, ratio: NaN }
         : await measureTypedLayer(url, personas);
-      const naive = only ? [] : await measureNaive(sql, conn, personas);
+      const naive = only || typedOnly ? [] : await measureNaive(sql, conn, personas);
       return { scale, size, loadSeconds, queries: results, naive, typedLayer };
     } finally {
       conn.release();

@@ -7,13 +7,13 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestDatabase } from "../tests/support/database.ts";
 import { client, ORG, USER } from "../tests/support/personas.ts";
 import { createOrgDb, type OrgDb, type Tx } from "./db.ts";
 import { ConcurrencyError, ForbiddenError, ReadOnlyError, ValidationError } from "./errors.ts";
-import { clients } from "./schema/index.ts";
+import { clients, userRoles } from "./schema/index.ts";
 
 const test = useTestDatabase();
 const SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
@@ -201,6 +201,98 @@ describe("failures around the unit", () => {
       expect(Object.keys(after[0]!)).toContain("stale_check");
     } finally {
       await test.sql`alter table public.clients drop column if exists stale_check`;
+      await retrying.close();
+      await once.close();
+    }
+  });
+});
+
+describe("a unit that returns its only query unawaited (BEGIN, claims, query and COMMIT in one round trip)", () => {
+  const notesOf = async (id: string) =>
+    (await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`)[0]!.notes;
+
+  it("gets the query's rows, as the user", async () => {
+    const rows = await db.asUser(USER.dave, (tx) => tx.select({ id: clients.id }).from(clients));
+    expect(rows).toHaveLength(5);
+  });
+
+  it("commits its write", async () => {
+    const id = client(1, 3);
+    const before = await notesOf(id);
+    try {
+      const rows = await db.asUser(USER.carol, (tx) =>
+        tx.update(clients).set({ notes: "one round trip" }).where(eq(clients.id, id)).returning({ id: clients.id }),
+      );
+      expect(rows).toEqual([{ id }]);
+      expect(await notesOf(id)).toBe("one round trip");
+    } finally {
+      await test.sql`update public.clients set notes = ${before} where id = ${id}`;
+    }
+  });
+
+  it("reports the query's error and writes nothing", async () => {
+    const id = client(1, 4);
+    const before = await notesOf(id);
+    await expect(
+      db.asUser(USER.carol, (tx) => tx.update(clients).set({ name: " padded " }).where(eq(clients.id, id))),
+    ).rejects.toMatchObject({ code: "23514" });
+    expect(await notesOf(id)).toBe(before);
+  });
+
+  it("reports a failure at COMMIT (a deferred constraint) and writes nothing", async () => {
+    const owner = and(eq(userRoles.organizationId, ORG.initech), eq(userRoles.userId, USER.ivan));
+    await expect(db.asService((tx) => tx.delete(userRoles).where(owner))).rejects.toThrow(
+      /must keep at least one owner/,
+    );
+    const [row] = await test.sql<{ n: number }[]>`
+      select count(*)::int as n from public.user_roles where organization_id = ${ORG.initech} and user_id = ${USER.ivan}`;
+    expect(row!.n).toBeGreaterThan(0);
+  });
+
+  it("refuses a query sent through the unit once its COMMIT is on its way", async () => {
+    let leaked: Tx | undefined;
+    await db.asUser(USER.dave, (tx) => {
+      leaked = tx;
+      return tx.select({ id: clients.id }).from(clients);
+    });
+    const ended = { cause: { code: "25000", message: expect.stringMatching(/unit of work has ended/) } };
+    await expect(leaked!.execute(sql`select current_user as role where ${1} = 1`)).rejects.toMatchObject(ended);
+  });
+
+  it("never runs a statement postgres.js re-sends after a stale prepared statement outside the transaction, as the login role", async () => {
+    // dave (a member of Acme) may not update a Globex client. The update's prepared statement goes stale when a
+    // column is added (returning * changes its result type): it fails in the transaction, COMMIT answers ROLLBACK,
+    // and postgres.js would send the update again behind that COMMIT, where the login role (RLS bypassed) would run
+    // it. Refused, it is retried whole in a fresh transaction, as dave, and changes nothing.
+    const id = client(2, 3);
+    const before = await notesOf(id);
+    const update = (orgDb: OrgDb) =>
+      orgDb.asUser(USER.dave, (tx) =>
+        tx.execute<Record<string, unknown>>(
+          sql`update public.clients set notes = ${"written by the login role"} where id = ${id} returning *`,
+        ),
+      );
+    const retrying = createOrgDb(test.url, { max: 1 });
+    const once = createOrgDb(test.url, { max: 1, attempts: 1 });
+    try {
+      expect(await update(retrying)).toEqual([]);
+      expect(await update(once)).toEqual([]);
+      await test.sql`alter table public.clients add column stale_check integer`;
+      const outcome = await update(once).then(
+        () => "resolved",
+        (error: unknown) => error,
+      );
+      // First what matters: the login role wrote nothing.
+      expect(await notesOf(id)).toBe(before);
+      expect(outcome).toMatchObject({ code: "0A000" });
+      expect(await update(retrying)).toEqual([]);
+      // The connections are still usable, as the login role, with nothing left of the units.
+      const [row] = await once.unsafeLoginSql<{ role: string }[]>`select current_user as role`;
+      expect(row!.role).toBe("postgres");
+      expect(await notesOf(id)).toBe(before);
+    } finally {
+      await test.sql`alter table public.clients drop column if exists stale_check`;
+      await test.sql`update public.clients set notes = ${before} where id = ${id}`;
       await retrying.close();
       await once.close();
     }

@@ -8,8 +8,8 @@
  * settings (such as `statement_timeout`) with set_config(..., true), so all
  * are transaction-local and passed as parameters, never spliced into SQL. Nothing is set at session level, so the
  * handle is safe behind a transaction-mode pooler (Supavisor, PgBouncer); use
- * `prepare: false` there. How a unit runs (pipelining, COMMIT, retries) is in
- * src/unit-of-work.ts.
+ * `prepare: false` there. How a unit runs (pipelining, the one-round-trip
+ * unit, COMMIT, retries) is in src/unit-of-work.ts.
  *
  * With `prepare` (the default) every Drizzle query is a prepared statement,
  * which postgres.js caches per connection: Drizzle alone prepares only the

@@ -1,6 +1,6 @@
 /**
  * Canaries for the private shapes of drizzle-orm and postgres.js that
- * src/unit-of-work.ts relies on (D1-D3, P1-P2 in its header). Each test names
+ * src/unit-of-work.ts relies on (D1-D3, P1-P4 in its header). Each test names
  * one shape; when an upgrade changes it, that test fails here, by name,
  * before anything subtler breaks. The Drizzle ones run on a fake client that
  * records what Drizzle touches; the postgres.js ones on a real server.
@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { useTestDatabase } from "../tests/support/database.ts";
 import { ORG } from "../tests/support/personas.ts";
 import { clients } from "./schema/index.ts";
-import { drizzleOver, sessionMaker, sessionParts, type Tx } from "./unit-of-work.ts";
+import { drizzleOver, refuseResend, sessionMaker, sessionParts, type Tx } from "./unit-of-work.ts";
 
 /** A stand-in for a postgres.js client that records every member Drizzle reads and every query it sends. */
 function recordingClient() {
@@ -117,6 +117,50 @@ describe("postgres.js shapes", () => {
     } finally {
       await conn`rollback`.catch(() => undefined);
       await conn`drop table if exists canary_stale`.catch(() => undefined);
+      conn.release();
+    }
+  });
+
+  it("P3: a query whose prepared statement went stale is sent again through execute, which sends nothing while query.cancelled is truthy", async () => {
+    const conn = await test.sql.reserve();
+    try {
+      await conn`create temporary table canary_resend (a int)`;
+      const insert = () =>
+        conn.unsafe("insert into canary_resend values ($1) returning *", [1], { prepare: true }) as PromiseLike<
+          unknown[]
+        >;
+      const count = async () => (await conn<{ n: number }[]>`select count(*)::int as n from canary_resend`)[0]!.n;
+      await insert();
+      // Outside a transaction postgres.js sends the stale statement again, prepared afresh, and it runs.
+      await conn`alter table canary_resend add column b int`;
+      expect(await insert()).toHaveLength(1);
+      expect(await count()).toBe(2);
+      // refuseResend: the same failure, and the statement is not sent again.
+      await conn`alter table canary_resend add column c int`;
+      const refused = insert();
+      refuseResend(refused);
+      await expect(refused).rejects.toMatchObject({ code: "0A000", routine: "RevalidateCachedQuery" });
+      expect(await count()).toBe(2);
+    } finally {
+      await conn`drop table if exists canary_resend`.catch(() => undefined);
+      conn.release();
+    }
+  });
+
+  it("P4: queries executed in turn are sent in that order", async () => {
+    const conn = await test.sql.reserve();
+    try {
+      await conn`create temporary sequence canary_order`;
+      const next = () => conn.unsafe("select nextval('canary_order')::int as n", [], { prepare: true });
+      const first = next();
+      const second = next();
+      // Executed second first: sent first, whatever order they are awaited in.
+      void second.execute();
+      void first.execute();
+      const [[a], [b]] = (await Promise.all([first, second])) as unknown as [[{ n: number }], [{ n: number }]];
+      expect(b.n).toBeLessThan(a.n);
+    } finally {
+      await conn`drop sequence if exists canary_order`.catch(() => undefined);
       conn.release();
     }
   });

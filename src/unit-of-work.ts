@@ -3,13 +3,19 @@
  * with request claims, exactly as PostgREST runs a request.
  *
  * BEGIN and the PostgREST preamble (src/postgrest.ts) are pipelined with the
- * unit's first query, so a one-query unit costs two round trips (that, then
- * COMMIT) instead of four (with prepared statements; without, postgres.js
- * describes a new query before sending it). COMMIT is sent only once the work
- * has finished and every query it sent has its answer: a query postgres.js
- * re-sends (a stale prepared statement) must never land behind it, outside
- * the transaction. Should the preamble fail, the transaction is aborted and
- * nothing of the unit runs; its error is the one reported.
+ * unit's first query. A unit whose work returns its only query unawaited (a
+ * Drizzle query builder: `(tx) => tx.select()...`) sends COMMIT right behind
+ * it, one round trip in all; any other unit costs two (that, then COMMIT once
+ * the work has finished and every query it sent has its answer). Either way
+ * nothing of the unit may run after COMMIT, outside the transaction, as the
+ * login role: a query sent through the unit once COMMIT is on its way is
+ * refused, and postgres.js is never let re-send a unit's statement (it
+ * re-sends one whose prepared statement went stale at the end of its queue,
+ * behind whatever was sent after it): the re-send is refused with the
+ * statement's own error, and the unit is retried whole (below). BEGIN and
+ * COMMIT are unnamed statements, which cannot go stale. Should the preamble
+ * fail, the transaction is aborted and nothing of the unit runs; its error
+ * is the one reported.
  *
  * Serialization failures, deadlocks and prepared statements a migration made
  * stale are retried a bounded number of times, each in a fresh transaction.
@@ -33,6 +39,12 @@
  *   `command` "ROLLBACK" (PostgreSQL's command tag), not an error.
  * - P2. postgres.js reports a cached plan whose result type changed with
  *   SQLSTATE 0A000 and `routine` "RevalidateCachedQuery" (see isRetryable).
+ * - P3. postgres.js re-sends a query whose prepared statement went stale by
+ *   passing the same Query object, its `retried` set to the error, to its
+ *   connection's execute, which reads `query.cancelled` first and sends
+ *   nothing when that is truthy (refuseResend).
+ * - P4. `query.execute()` hands a postgres.js query to its connection after
+ *   one microtask, so queries executed in turn are sent in that order.
  */
 import { drizzle, PostgresJsDatabase, PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
 import type postgres from "postgres";
@@ -103,15 +115,44 @@ export function databaseOver(
   return new PostgresJsDatabase(parts.dialect, session(client) as never, parts.schema as never);
 }
 
+/**
+ * P3: never let postgres.js send this query a second time. It re-sends a
+ * query whose prepared statement went stale at the end of its queue, where
+ * it could land behind a COMMIT already sent and run outside the
+ * transaction; inside the transaction the re-sent query could only fail (the
+ * error aborted the transaction) and postgres.js would report the first
+ * error anyway. So the re-send is refused and the query rejects at once with
+ * that first error, which the unit's runner retries in a fresh transaction.
+ */
+export function refuseResend(query: PromiseLike<unknown>): void {
+  const q = query as unknown as { cancelled: unknown; retried?: unknown; reject(error: unknown): void };
+  let cancelled = q.cancelled;
+  Object.defineProperty(q, "cancelled", {
+    configurable: true,
+    enumerable: true,
+    get() {
+      if (q.retried) {
+        q.reject(q.retried);
+        return true;
+      }
+      return cancelled;
+    },
+    set(value: unknown) {
+      cancelled = value;
+    },
+  });
+}
+
 /** The two members of a postgres.js client a unit's Drizzle session uses (D3). */
 type UnitClient = Pick<postgres.TransactionSql, "unsafe" | "savepoint">;
 
 /**
  * What a unit's Drizzle session runs on: a client over its reserved
- * connection with only what Drizzle uses (D3), no more. It remembers every
- * query the unit sends (so COMMIT waits for all of them, including one
- * postgres.js sends again after a stale prepared statement), refuses any
- * query once the unit has ended (it would run after COMMIT, outside the
+ * connection with only what Drizzle uses (D3), no more. It sends each query
+ * at once (P4: nothing executed after it, such as COMMIT, can overtake it),
+ * never lets postgres.js send it again (refuseResend), remembers it (so
+ * COMMIT waits for all of them), refuses any query once the unit has ended
+ * or its COMMIT is on its way (it would run after COMMIT, outside the
  * transaction, as the login role), and provides savepoints for
  * tx.transaction(). Any other member of the client is absent, so a Drizzle
  * that started using one would fail loudly instead of slipping past these checks.
@@ -125,6 +166,8 @@ export function unitClient(conn: postgres.ReservedSql) {
   const unsafe = ((...args: Parameters<postgres.Sql["unsafe"]>) => {
     check();
     const query = conn.unsafe(...args);
+    refuseResend(query);
+    void query.execute();
     issued.push(query);
     return query;
   }) as postgres.Sql["unsafe"];
@@ -150,6 +193,12 @@ export function unitClient(conn: postgres.ReservedSql) {
   const client: UnitClient = { unsafe, savepoint };
   return {
     client: client as unknown as postgres.Sql,
+    /** How many queries the unit has sent. */
+    sent: () => issued.length,
+    /** Refuse any more queries now: COMMIT is being sent. */
+    seal(): void {
+      open = false;
+    },
     /** Wait until every query the unit sent has its answer, then refuse any more. */
     async end(): Promise<void> {
       while (issued.length) await Promise.allSettled(issued.splice(0));
@@ -165,6 +214,15 @@ const rolledBack = () =>
       code: "25P02",
     },
   );
+
+/** A Drizzle query builder, which runs when awaited (not a promise already running). */
+const isLazyQuery = (value: unknown): value is PromiseLike<unknown> =>
+  !(value instanceof Promise) &&
+  typeof (value as { then?: unknown } | null)?.then === "function" &&
+  typeof (value as { getSQL?: unknown }).getSQL === "function";
+
+/** BEGIN and COMMIT as unnamed statements: a prepared one could go stale (a pooler that dropped it) and fail. */
+const unnamed = { prepare: false } as const;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -194,18 +252,40 @@ export function unitRunner(
   ): Promise<T> {
     const conn = await on.reserve();
     try {
-      const begin = (options.readOnly ? conn`begin read only` : conn`begin`).execute();
-      const preamble = postgrestPreamble(conn, role, claims).execute();
+      const begin = conn.unsafe(options.readOnly ? "begin read only" : "begin", [], unnamed).execute();
+      const preamble = postgrestPreamble(conn, role, claims);
+      refuseResend(preamble);
+      void preamble.execute();
       // Awaited below; until then a failure must not count as an unhandled rejection.
       begin.catch(() => undefined);
       preamble.catch(() => undefined);
       const unit = unitClient(conn);
       const tx = new PostgresJsTransaction(parts.dialect, session(unit.client) as never, parts.schema) as unknown as Tx;
+      let commit: postgres.PendingQuery<postgres.Row[]> | undefined;
       try {
-        const result = await work(tx);
+        const returned = work(tx);
+        let running: PromiseLike<T> = returned;
+        if (!options.rollback && isLazyQuery(returned) && unit.sent() === 0) {
+          // The unit's only query, returned unawaited: send it now (Drizzle hands it to the unit's client at once),
+          // then COMMIT right behind it, and refuse anything more: one round trip in all.
+          running = returned.then((value) => value);
+          if (unit.sent() === 1) {
+            unit.seal();
+            commit = conn.unsafe("commit", [], unnamed);
+            refuseResend(commit);
+            void commit.execute();
+            commit.catch(() => undefined);
+          }
+        }
+        const result = await running;
         await unit.end();
         await begin;
         await preamble;
+        if (commit) {
+          // P1: the query failed and its error was caught, or a deferred constraint failed (that rejects).
+          if ((await commit).command !== "COMMIT") throw rolledBack();
+          return result;
+        }
         const rollback = typeof options.rollback === "function" ? options.rollback(result) : options.rollback === true;
         if (rollback) {
           try {
@@ -216,17 +296,17 @@ export function unitRunner(
             if ((error as { code?: unknown }).code === "25P02") throw rolledBack();
             throw error;
           }
-          await conn`rollback`;
+          await conn.unsafe("rollback", [], unnamed);
           return result;
         }
-        const committed = await conn`commit`;
+        const committed = await conn.unsafe("commit", [], unnamed);
         // P1: a statement failed and the work caught its error: PostgreSQL rolled everything back.
         if (committed.command !== "COMMIT") throw rolledBack();
         return result;
       } catch (error) {
         await unit.end();
-        const [, pre] = await Promise.allSettled([begin, preamble]);
-        await conn`rollback`.catch(() => undefined);
+        const [, pre] = await Promise.allSettled([begin, preamble, ...(commit ? [commit] : [])]);
+        await conn.unsafe("rollback", [], unnamed).catch(() => undefined);
         throw pre.status === "rejected" ? pre.reason : error;
       }
     } finally {

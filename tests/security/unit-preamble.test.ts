@@ -14,6 +14,7 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOrgDb, DatabaseError, type OrgDb } from "../../src/index.ts";
+import { USER_SETTINGS } from "../../src/postgrest.ts";
 import { superuserUrl } from "../../tooling/server/config.ts";
 import { withSql } from "../../tooling/server/sql.ts";
 import { useTestDatabase } from "../support/database.ts";
@@ -75,11 +76,34 @@ describe("the impersonated role's settings", () => {
 
   // Role settings are the platform's: only the superuser (supabase_admin) changes those of the API roles.
   const asAdmin = (statement: string) => withSql(superuserUrl(test.url), (admin) => admin.unsafe(statement));
+  // statement_timeout is one of USER_SETTINGS (applied without asking pg_settings), extra_float_digits is not
+  // (pg_settings says any user may set it), log_min_duration_statement is for superusers only (skipped).
+  const settings = ["statement_timeout = '150ms'", "extra_float_digits = 2", "log_min_duration_statement = 0"];
   beforeAll(async () => {
-    await asAdmin(`alter role authenticated in database "${database()}" set statement_timeout = '150ms'`);
+    for (const setting of settings)
+      await asAdmin(`alter role authenticated in database "${database()}" set ${setting}`);
   });
   afterAll(async () => {
-    await asAdmin(`alter role authenticated in database "${database()}" reset statement_timeout`);
+    for (const setting of settings)
+      await asAdmin(`alter role authenticated in database "${database()}" reset ${setting.split(" ")[0]!}`);
+  });
+
+  it("the settings applied without asking pg_settings are, on this server, ones any user may set", async () => {
+    const rows = await test.sql<{ name: string; context: string }[]>`
+      select name, context from pg_catalog.pg_settings where name = any(${[...USER_SETTINGS]})`;
+    expect(rows.map((r) => r.name).sort()).toEqual([...USER_SETTINGS].sort());
+    for (const row of rows) expect(row, row.name).toMatchObject({ context: "user" });
+  });
+
+  it("a setting outside that list applies when any user may set it; a superuser's setting is left out, not an error", async () => {
+    const inside = await db.asUser(USER.nora, (tx) =>
+      one<{ digits: string; logged: string }>(
+        tx.execute(sql`select current_setting('extra_float_digits') as digits,
+                              current_setting('log_min_duration_statement') as logged`),
+      ),
+    );
+    expect(inside.digits).toBe("2");
+    expect(inside.logged).toBe("-1");
   });
 
   it("apply inside a unit as that role, transaction-locally", async () => {
