@@ -25,7 +25,7 @@ import { describeTenancy, tenancyReport } from "../tooling/checks/tenancy.ts";
 import { ROOT, withDatabase } from "../tooling/server/config.ts";
 import { applyBaseline, applyMigrations, loadSeed } from "../tooling/build/database.ts";
 import { createDatabase, dropDatabase, withSql } from "../tooling/server/sql.ts";
-import { countPgProve } from "../tooling/testing/pgprove.ts";
+import { runPgProve } from "../tooling/testing/pgprove.ts";
 import { installPgtap } from "../tooling/testing/throwaway.ts";
 import { EntityInputError, planEntity, runEntityNew } from "./entity/generator.ts";
 import { parseArgs } from "./entity-new.ts";
@@ -229,24 +229,8 @@ if (HEAVY) {
       return url;
     };
     const pgProve = (url: string, files: string[]) => {
-      const u = new URL(url);
-      const result = spawnSync(
-        "pg_prove",
-        [
-          "--host",
-          u.hostname,
-          "--port",
-          u.port,
-          "--username",
-          decodeURIComponent(u.username),
-          "--dbname",
-          u.pathname.slice(1),
-          "--failures",
-          ...files,
-        ],
-        { cwd: dir, encoding: "utf8", env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) } },
-      );
-      return { ...countPgProve(result.stdout ?? ""), output: `${result.stdout}${result.stderr}` };
+      const result = runPgProve(url, files, { cwd: dir });
+      return { ...result, output: `${result.stdout}${result.stderr}` };
     };
 
     beforeAll(async () => {

@@ -34,7 +34,7 @@ import {
 import { ENGINE_NAMES, resolveEngine, type EngineName } from "../tooling/server/engine.ts";
 import { CommandError, fail, indent, main, step } from "../tooling/output.ts";
 import { dropDatabase } from "../tooling/server/sql.ts";
-import { countPgProve } from "../tooling/testing/pgprove.ts";
+import { runPgProve } from "../tooling/testing/pgprove.ts";
 
 const PGTAP_DIR = path.join(ROOT, "supabase", "tests", "database");
 
@@ -79,29 +79,12 @@ async function runPgTap(serverUrl: string, tally: Tally, template: string, label
   if (files.length === 0) fail("No pgTAP files found in supabase/tests/database.");
   const dbUrl = await copyTemplate(serverUrl, "pgtap_run", template);
   await installPgtap(dbUrl);
-  const u = new URL(dbUrl);
   step(`pgTAP (${label}): ${files.length} file(s) with pg_prove`);
-  const result = spawnSync(
-    "pg_prove",
-    [
-      "--host",
-      u.hostname,
-      "--port",
-      u.port,
-      "--username",
-      decodeURIComponent(u.username),
-      "--dbname",
-      "pgtap_run",
-      "--failures",
-      "--comments",
-      ...files,
-    ],
-    { cwd: ROOT, encoding: "utf8", env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) } },
-  );
-  process.stdout.write(result.stdout ?? "");
-  process.stderr.write(result.stderr ?? "");
+  const result = runPgProve(dbUrl, files, { cwd: ROOT, flags: ["--comments"] });
+  process.stdout.write(result.stdout);
+  process.stderr.write(result.stderr);
   await dropDatabase(serverUrl, "pgtap_run");
-  const { passed, failed } = countPgProve(result.stdout ?? "");
+  const { passed, failed } = result;
   tally.passed += passed;
   tally.failed += failed;
   if (result.status !== 0 || passed === 0) {

@@ -21,7 +21,7 @@ import { ROOT } from "../../tooling/server/config.ts";
 import { createDatabase, dropDatabase, withSql } from "../../tooling/server/sql.ts";
 import { applyBaseline, pushUrl, supabaseCli } from "../../tooling/build/database.ts";
 import { installPgtap } from "../../tooling/testing/throwaway.ts";
-import { countPgProve } from "../../tooling/testing/pgprove.ts";
+import { runPgProve } from "../../tooling/testing/pgprove.ts";
 import { serverUrl } from "../support/database.ts";
 import { fileSha256, layerMigrations, layerTests } from "../../src/cli/layer.ts";
 import type { Manifest } from "../../src/cli/install.ts";
@@ -95,27 +95,10 @@ function push(url: string, workdir: string): void {
 
 /** pg_prove over pgTAP files on the database at `url`: every test passes. */
 function prove(url: string, files: string[]): { passed: number; failed: number } {
-  const u = new URL(url);
-  const r = spawnSync(
-    "pg_prove",
-    [
-      "--host",
-      u.hostname,
-      "--port",
-      u.port,
-      "--username",
-      "postgres",
-      "--dbname",
-      u.pathname.slice(1),
-      "--failures",
-      ...files,
-    ],
-    { encoding: "utf8", env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) } },
-  );
-  const counts = countPgProve(r.stdout ?? "");
+  const r = runPgProve(url, files);
   expect(`${r.stdout}${r.stderr}`).toContain("All tests successful");
-  expect(counts.failed).toBe(0);
-  return counts;
+  expect(r.failed).toBe(0);
+  return r;
 }
 
 function manifestOf(dir: string): Manifest {

@@ -1,4 +1,5 @@
-/** Reading pg_prove's (TAP::Harness's) closing report. */
+/** Running pg_prove on a database, and reading its (TAP::Harness's) closing report. */
+import { spawnSync } from "node:child_process";
 
 export interface PgProveCount {
   /** Tests that ran and passed. */
@@ -31,4 +32,42 @@ export function countPgProve(output: string): PgProveCount {
     if (Number(failedHere) === 0 && missing === 0 && (Number(wstat) !== 0 || /Parse errors:/.test(block))) notRun += 1;
   }
   return { passed: Math.max(0, ran - failed), failed: failed + notRun };
+}
+
+export interface PgProveRun extends PgProveCount {
+  /** pg_prove's exit status (null when it could not be started). */
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * pg_prove over pgTAP files on the database a URL names (its user and
+ * password), with `--failures` and any extra flags (e.g. `--comments`).
+ */
+export function runPgProve(url: string, files: string[], options: { cwd?: string; flags?: string[] } = {}): PgProveRun {
+  const u = new URL(url);
+  const result = spawnSync(
+    "pg_prove",
+    [
+      "--host",
+      u.hostname,
+      "--port",
+      u.port,
+      "--username",
+      decodeURIComponent(u.username),
+      "--dbname",
+      decodeURIComponent(u.pathname.slice(1)),
+      "--failures",
+      ...(options.flags ?? []),
+      ...files,
+    ],
+    {
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      encoding: "utf8",
+      env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) },
+    },
+  );
+  const stdout = result.stdout ?? "";
+  return { ...countPgProve(stdout), status: result.status, stdout, stderr: result.stderr ?? "" };
 }
