@@ -62,6 +62,12 @@ export function layerMigrations(): string[] {
   return migrationNames(LAYER_MIGRATIONS_DIR);
 }
 
+let migrationTexts: string[] | undefined;
+/** The text of each of the package's migrations, read once per process. */
+function layerMigrationTexts(): string[] {
+  return (migrationTexts ??= layerMigrations().map((f) => readFileSync(path.join(LAYER_MIGRATIONS_DIR, f), "utf8")));
+}
+
 /** The threat suite's files: the test files and the include they share. */
 export function layerTests(): string[] {
   if (!existsSync(LAYER_TESTS_DIR)) return [];
@@ -120,8 +126,7 @@ export function definedObjects(sql: string): Set<string> {
 /** Everything the layer's migrations define. */
 export function layerObjects(): Set<string> {
   const all = new Set<string>();
-  for (const f of layerMigrations())
-    for (const o of definedObjects(readFileSync(path.join(LAYER_MIGRATIONS_DIR, f), "utf8"))) all.add(o);
+  for (const text of layerMigrationTexts()) for (const o of definedObjects(text)) all.add(o);
   return all;
 }
 
@@ -152,8 +157,8 @@ export function layerPrivateGrants(): string[] {
     "gi",
   );
   const found = new Set<string>();
-  for (const f of layerMigrations())
-    for (const m of stripComments(readFileSync(path.join(LAYER_MIGRATIONS_DIR, f), "utf8")).matchAll(grant))
+  for (const text of layerMigrationTexts())
+    for (const m of stripComments(text).matchAll(grant))
       for (const privilege of m[1]!.split(","))
         for (const role of m[3]!.split(","))
           found.add(

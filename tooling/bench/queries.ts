@@ -238,53 +238,24 @@ export function queries(p: Personas): BenchQuery[] {
   const allPage = `select ${COLUMNS} from public.clients order by name, id limit 50`;
   const allPageExplicit = `select ${COLUMNS} from public.clients where ${readable(1)} order by name, id limit 50`;
   const searchClients = `select ${COLUMNS} from public.search_clients($1, $2, 20)`;
+  /** A first page (50) of the persona's organization, as they see it. */
+  const orgPage = (key: string, title: string, persona: Persona) =>
+    benchQuery(
+      { key, title, singlePage: true, actor: asUser(persona) },
+      [page, [persona.org]],
+      [pageExplicit, [persona.org, ...readableValues(persona)]],
+    );
 
   return [
-    benchQuery(
-      {
-        key: "admin_first_page",
-        title: "admin: first page (50) of an organization's clients by name",
-        singlePage: true,
-        actor: asUser(admin),
-      },
-      [page, [admin.org]],
-      [pageExplicit, [admin.org, ...readableValues(admin)]],
+    orgPage("admin_first_page", "admin: first page (50) of an organization's clients by name", admin),
+    orgPage("admin_first_page_whale", "admin: first page (50) of the whale organization (30 % of clients)", whaleAdmin),
+    orgPage(
+      "admin_first_page_scattered",
+      "admin: first page (50) of an organization whose rows are scattered",
+      scatteredAdmin,
     ),
-    benchQuery(
-      {
-        key: "admin_first_page_whale",
-        title: "admin: first page (50) of the whale organization (30 % of clients)",
-        singlePage: true,
-        actor: asUser(whaleAdmin),
-      },
-      [page, [whaleAdmin.org]],
-      [pageExplicit, [whaleAdmin.org, ...readableValues(whaleAdmin)]],
-    ),
-    benchQuery(
-      {
-        key: "admin_first_page_scattered",
-        title: "admin: first page (50) of an organization whose rows are scattered",
-        singlePage: true,
-        actor: asUser(scatteredAdmin),
-      },
-      [page, [scatteredAdmin.org]],
-      [pageExplicit, [scatteredAdmin.org, ...readableValues(scatteredAdmin)]],
-    ),
-    benchQuery(
-      { key: "member_assigned_page", title: "member: assigned clients (50)", singlePage: true, actor: asUser(member) },
-      [page, [member.org]],
-      [pageExplicit, [member.org, ...readableValues(member)]],
-    ),
-    benchQuery(
-      {
-        key: "member_assigned_page_whale",
-        title: "member of the whale organization: assigned clients (50)",
-        singlePage: true,
-        actor: asUser(whaleMember),
-      },
-      [page, [whaleMember.org]],
-      [pageExplicit, [whaleMember.org, ...readableValues(whaleMember)]],
-    ),
+    orgPage("member_assigned_page", "member: assigned clients (50)", member),
+    orgPage("member_assigned_page_whale", "member of the whale organization: assigned clients (50)", whaleMember),
     benchQuery(
       {
         key: "consultant_first_page",
@@ -305,45 +276,25 @@ export function queries(p: Personas): BenchQuery[] {
       [count, []],
       [countExplicit, readableValues(consultant)],
     ),
-    benchQuery(
-      {
-        key: "custom_reader_first_page",
-        title: "holder of an organization's role with clients.read: first page (50)",
-        singlePage: true,
-        actor: asUser(customReader),
-      },
-      [page, [customReader.org]],
-      [pageExplicit, [customReader.org, ...readableValues(customReader)]],
+    orgPage(
+      "custom_reader_first_page",
+      "holder of an organization's role with clients.read: first page (50)",
+      customReader,
     ),
-    benchQuery(
-      {
-        key: "custom_reader_first_page_whale",
-        title: "holder of the whale's own role with clients.read: first page (50)",
-        singlePage: true,
-        actor: asUser(customReaderWhale),
-      },
-      [page, [customReaderWhale.org]],
-      [pageExplicit, [customReaderWhale.org, ...readableValues(customReaderWhale)]],
+    orgPage(
+      "custom_reader_first_page_whale",
+      "holder of the whale's own role with clients.read: first page (50)",
+      customReaderWhale,
     ),
-    benchQuery(
-      {
-        key: "custom_assigned_page",
-        title: "holder of an organization's role with clients.work_assigned: assigned clients (50)",
-        singlePage: true,
-        actor: asUser(customAssigned),
-      },
-      [page, [customAssigned.org]],
-      [pageExplicit, [customAssigned.org, ...readableValues(customAssigned)]],
+    orgPage(
+      "custom_assigned_page",
+      "holder of an organization's role with clients.work_assigned: assigned clients (50)",
+      customAssigned,
     ),
-    benchQuery(
-      {
-        key: "custom_assigned_page_whale",
-        title: "holder of the whale's own role with clients.work_assigned: assigned clients (50)",
-        singlePage: true,
-        actor: asUser(customAssignedWhale),
-      },
-      [page, [customAssignedWhale.org]],
-      [pageExplicit, [customAssignedWhale.org, ...readableValues(customAssignedWhale)]],
+    orgPage(
+      "custom_assigned_page_whale",
+      "holder of the whale's own role with clients.work_assigned: assigned clients (50)",
+      customAssignedWhale,
     ),
     benchQuery(
       { key: "client_by_id", title: "one client by id", singlePage: true, actor: asUser(admin) },

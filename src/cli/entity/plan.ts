@@ -209,34 +209,21 @@ export function planEntity(options: EntityOptions): EntityPlan {
     plan: String(cases.count),
   };
   const pgtap = `${render(template("pgtap-header.sql.tmpl"), vars)}${cases.body}\n\nselect * from finish();\nrollback;\n`;
+  const file = (at: string, name: string): EntityFile => ({ path: at, content: render(template(name), vars) });
   const sqlFiles: EntityFile[] = [
-    { path: migrationFile, content: render(template("migration.sql.tmpl"), vars) },
+    file(migrationFile, "migration.sql.tmpl"),
     { path: `supabase/tests/database/${String(number).padStart(3, "0")}_${names.name}.test.sql`, content: pgtap },
   ];
-  if (project) {
-    return {
-      names,
-      columns,
-      assignable,
-      files: [
-        ...sqlFiles,
-        { path: `${out}/${names.name}.table.ts`, content: render(template("table.ts.tmpl"), vars) },
-        { path: `${out}/${names.name}.ts`, content: render(template("helpers.ts.tmpl"), vars) },
-      ],
-    };
-  }
-  return {
-    names,
-    columns,
-    assignable,
-    files: [
-      ...sqlFiles,
-      { path: `src/schema/${names.name}.table.ts`, content: render(template("table.ts.tmpl"), vars) },
-      { path: `src/${names.name}.ts`, content: render(template("helpers.ts.tmpl"), vars) },
-      { path: `src/${names.name}.test.ts`, content: render(template("helpers.test.ts.tmpl"), vars) },
-      { path: `tests/plans/${names.name}.plan.test.ts`, content: render(template("plan.test.ts.tmpl"), vars) },
-    ],
-  };
+  // A project gets the module and its helpers; this repository also their vitest suite and plan guard.
+  const tsFiles = project
+    ? [file(`${out}/${names.name}.table.ts`, "table.ts.tmpl"), file(`${out}/${names.name}.ts`, "helpers.ts.tmpl")]
+    : [
+        file(`src/schema/${names.name}.table.ts`, "table.ts.tmpl"),
+        file(`src/${names.name}.ts`, "helpers.ts.tmpl"),
+        file(`src/${names.name}.test.ts`, "helpers.test.ts.tmpl"),
+        file(`tests/plans/${names.name}.plan.test.ts`, "plan.test.ts.tmpl"),
+      ];
+  return { names, columns, assignable, files: [...sqlFiles, ...tsFiles] };
 }
 
 /** Format the TypeScript files as this repository does (prettier, printWidth 120), where prettier is installed. */
