@@ -229,6 +229,15 @@ describe("listClients", () => {
     expect(combined.ids).toEqual(await allClientIds(ORG.acme, { search: "c", status: "active" }));
   });
 
+  it("a page without a prefix (public.list_clients) carries each client exactly as getClient returns it", async () => {
+    for (const user of [USER.bob, USER.dave]) {
+      const page = await as(user, (tx) => listClients(tx, { organizationId: ORG.acme, limit: 500 }));
+      expect(page.items.length).toBeGreaterThan(0);
+      for (const item of page.items)
+        expect(item).toEqual(await as(user, (tx) => getClient(tx, { clientId: item.id })));
+    }
+  });
+
   it("bad list input is ValidationError before the database: limit out of 1..500, unknown status, empty search, bad cursor", async () => {
     const bad: unknown[] = [
       { organizationId: ORG.acme, limit: 0 },

@@ -3,7 +3,7 @@
  * search and status filter, ranked search (search_clients), update, delete,
  * assign, unassign.
  */
-import { and, asc, eq, gt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, or, sql } from "drizzle-orm";
 import type { Tx } from "./db.ts";
 import { ForbiddenError, NotFoundError } from "./errors.ts";
 import { guard, one, parse, refused } from "./internal.ts";
@@ -100,21 +100,48 @@ export interface ClientPage {
 const namePrefix = (text: string) =>
   sql`${clients.nameLower} >= lower(${text}) and ${clients.nameLower} < lower(${text}) || U&'\\+10FFFF' and starts_with(${clients.nameLower}, lower(${text}))`;
 
-/** A page of an organization's clients the caller may see, ordered by name, with optional name prefix and status. */
+/**
+ * A clients row as the Drizzle schema names and types it, from a function
+ * returning setof public.clients aliased `s` (timestamps as text: the same
+ * strings the schema's string mode gives).
+ */
+const clientRow = sql.raw(`s.id, s.organization_id as "organizationId", s.name, s.email, s.phone, s.status, s.notes,
+       s.created_by as "createdBy", s.created_at::text as "createdAt", s.updated_at::text as "updatedAt",
+       s.name_lower as "nameLower"`);
+
+/**
+ * A page of an organization's clients the caller may see, ordered by name,
+ * with optional name prefix and status. Without a prefix it calls
+ * public.list_clients, which indexes serve whatever the caller's role (a
+ * member of a large organization starts from their assignments, where a
+ * query on the table would walk the organization's clients); with one, the
+ * table's name_lower range.
+ */
 export async function listClients(tx: Tx, input: ClientListInput): Promise<ClientPage> {
   const { organizationId, search, status, limit, after } = parse(clientListInput, input);
-  const filters: (SQL | undefined)[] = [eq(clients.organizationId, organizationId)];
-  if (search) filters.push(namePrefix(search));
-  if (status) filters.push(eq(clients.status, status));
-  if (after)
-    filters.push(or(gt(clients.name, after.name), and(eq(clients.name, after.name), gt(clients.id, after.id))));
   return guard(async () => {
-    const rows = await tx
-      .select()
-      .from(clients)
-      .where(and(...filters))
-      .orderBy(asc(clients.name), asc(clients.id))
-      .limit(limit + 1);
+    const rows: Client[] = search
+      ? await tx
+          .select()
+          .from(clients)
+          .where(
+            and(
+              eq(clients.organizationId, organizationId),
+              namePrefix(search),
+              status ? eq(clients.status, status) : undefined,
+              after
+                ? or(gt(clients.name, after.name), and(eq(clients.name, after.name), gt(clients.id, after.id)))
+                : undefined,
+            ),
+          )
+          .orderBy(asc(clients.name), asc(clients.id))
+          .limit(limit + 1)
+      : [
+          ...(await tx.execute<Client>(sql`
+            select ${clientRow}
+            from public.list_clients(${organizationId}, ${after?.name ?? null}, ${after?.id ?? null}, ${limit + 1},
+                                     ${status ?? null}) s`)),
+        ];
     const items = rows.slice(0, limit);
     const last = items.at(-1);
     return { items, next: rows.length > limit && last ? { name: last.name, id: last.id } : null };
@@ -132,12 +159,8 @@ export async function listClients(tx: Tx, input: ClientListInput): Promise<Clien
 export async function searchClients(tx: Tx, input: ClientSearchInput): Promise<Client[]> {
   const { organizationId, query, maxResults } = parse(clientSearchInput, input);
   return guard(async () => {
-    // Timestamps as text: the same strings the Drizzle schema's string mode gives.
     const rows = await tx.execute<Client>(sql`
-      select s.id, s.organization_id as "organizationId", s.name, s.email, s.phone, s.status, s.notes,
-             s.created_by as "createdBy", s.created_at::text as "createdAt", s.updated_at::text as "updatedAt",
-             s.name_lower as "nameLower"
-      from public.search_clients(${organizationId}, ${query}, ${maxResults}) s`);
+      select ${clientRow} from public.search_clients(${organizationId}, ${query}, ${maxResults}) s`);
     return [...rows];
   });
 }

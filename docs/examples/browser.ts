@@ -23,18 +23,22 @@ export async function myOrganizations(supabase: Supabase) {
   return data; // { id: string; name: string; slug: string }[]
 }
 
-export async function clientsPage(supabase: Supabase, organizationId: string, page: number) {
+export async function clientsPage(supabase: Supabase, organizationId: string, after?: { name: string; id: string }) {
   // Readers (owner, admin, manager, viewer) get every client; a `member` only
-  // those assigned to them. Same query, RLS decides.
+  // those assigned to them. list_clients decides per caller, so an index
+  // serves both; .from("clients").order("name") would make a member of a
+  // large organization walk its clients until a page of theirs has passed.
   const { data, error } = await supabase
-    .from("clients")
-    .select("id, name, status, email")
-    .eq("organization_id", organizationId)
-    .order("name")
-    .order("id")
-    .range(page * 50, page * 50 + 49);
-  if (error) throw error;
-  return data;
+    .rpc("list_clients", {
+      organization_id: organizationId,
+      after_name: after?.name,
+      after_id: after?.id,
+      max_results: 50,
+    })
+    .select("id, name, status, email");
+  if (error) throw error; // 22023: half a cursor, or max_results outside 1..1000
+  const last = data.at(-1);
+  return { clients: data, next: data.length === 50 && last ? { name: last.name, id: last.id } : null };
 }
 
 export async function searchClients(supabase: Supabase, organizationId: string, text: string) {

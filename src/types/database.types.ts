@@ -512,6 +512,34 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      list_clients: {
+        Args: {
+          after_id?: string;
+          after_name?: string;
+          max_results?: number;
+          organization_id: string;
+          status?: Database["public"]["Enums"]["client_status"];
+        };
+        Returns: {
+          created_at: string;
+          created_by: string | null;
+          email: string | null;
+          id: string;
+          name: string;
+          name_lower: string;
+          notes: string | null;
+          organization_id: string;
+          phone: string | null;
+          status: Database["public"]["Enums"]["client_status"];
+          updated_at: string;
+        }[];
+        SetofOptions: {
+          from: "*";
+          to: "clients";
+          isOneToOne: false;
+          isSetofReturn: true;
+        };
+      };
       remove_member: { Args: { organization_id: string; user_id: string }; Returns: undefined };
       revoke_invitation: { Args: { invitation_id: string }; Returns: undefined };
       search_clients: {

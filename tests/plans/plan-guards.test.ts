@@ -18,6 +18,11 @@
  *   planner picks (the hashed version of the policy is checked first).
  * - The name-prefix range is an index condition, with literal values and in
  *   a prepared statement's generic plan.
+ * - list_clients, for readers and for holders of clients.work_assigned
+ *   (built-in member and an organization's role, in a small organization and
+ *   in the whale): a reader's page walks the organization's name index, an
+ *   assigned-only caller's starts from their assignments and never walks the
+ *   organization; the rows are exactly the table's under RLS, in order.
  * - search_clients, for a reader and for a member of the whale: the index
  *   its kind of search needs is used (the name and email ranges for a
  *   prefix, the trigram index for a typo, the assignments for a member),
@@ -336,6 +341,72 @@ for (const { label, size, large } of SCALES) {
 
     // On the small set the planner may read the 10,000-row table sequentially where that is cheaper.
     const noSeqScan = (r: { seqScans: number }) => (large ? expect(r.seqScans, JSON.stringify(r)).toBe(0) : undefined);
+
+    /** One list_clients page (up to 500 rows) as `who`, with the scans of clients and user_clients it made. */
+    async function listScans(who: Exclude<keyof Personas, "clientId">) {
+      const persona = personas[who];
+      const { result, scans } = await scansDuring(
+        sql,
+        asUser(persona),
+        ["clients", "user_clients"],
+        (tx) => tx<{ id: string }[]>`select id from public.list_clients(${persona.org}, null, null, 500)`,
+      );
+      return { ids: result.map((r) => r.id), scans: Object.fromEntries([...scans].filter(([, n]) => n > 0)) };
+    }
+    /** The same page through the table, under the read policy. */
+    async function tablePage(who: Exclude<keyof Personas, "clientId">): Promise<string[]> {
+      const persona = personas[who];
+      const { result } = await scansDuring(
+        sql,
+        asUser(persona),
+        [],
+        (tx) =>
+          tx<
+            { id: string }[]
+          >`select id from public.clients where organization_id = ${persona.org} order by name, id limit 500`,
+      );
+      return result.map((r) => r.id);
+    }
+
+    it(`list_clients, readers (admin, an organization's role with clients.read; small and whale): the table's rows${large ? ", through the organization's name index, no sequential scan" : ""}`, async () => {
+      for (const who of ["admin", "whaleAdmin", "customReader", "customReaderWhale"] as const) {
+        const r = await listScans(who);
+        expect(r.ids.length, who).toBeGreaterThan(0);
+        expect(r.ids, who).toEqual(await tablePage(who));
+        // On the small set the planner may read and sort a 3,000-client organization instead.
+        if (large) {
+          const scans = `${who}: ${JSON.stringify(r.scans)}`;
+          // The whale's page walks its name index and stops; a small organization may be read through any index of organization_id and sorted.
+          if (who.toLowerCase().includes("whale"))
+            expect(r.scans["clients_organization_id_name_idx"] ?? 0, scans).toBeGreaterThan(0);
+          else
+            expect(
+              Object.keys(r.scans).some((name) => name.startsWith("clients_organization_id_")),
+              scans,
+            ).toBe(true);
+          expect(r.scans["clients"], scans).toBeUndefined();
+        }
+      }
+    });
+
+    it(`list_clients, holders of clients.work_assigned only (member, an organization's role; small and whale): the table's rows, never a walk of the organization's name index${large ? ", from the assignments index and the primary key, no sequential scan" : ""}`, async () => {
+      for (const who of ["member", "whaleMember", "customAssigned", "customAssignedWhale"] as const) {
+        const r = await listScans(who);
+        const scans = JSON.stringify(r.scans);
+        expect(r.ids.length, who).toBeGreaterThan(0);
+        expect(r.ids, who).toEqual(await tablePage(who));
+        expect(r.scans["clients_organization_id_name_idx"], `${who}: ${scans}`).toBeUndefined();
+        // On the small set the planner may read the 10,000-row tables sequentially.
+        if (large) {
+          expect(
+            r.scans["user_clients_organization_id_user_id_client_id_idx"] ?? 0,
+            `${who}: ${scans}`,
+          ).toBeGreaterThan(0);
+          expect(r.scans["clients_pkey"] ?? 0, `${who}: ${scans}`).toBeGreaterThan(0);
+          expect(r.scans["clients"], `${who}: ${scans}`).toBeUndefined();
+        }
+      }
+    });
 
     it(`search_clients, reader of the whale, prefix: the name and email ranges${large ? ", no sequential scan" : ""}`, async () => {
       const r = await searchScans(sql, personas, "whaleAdmin", "nor");

@@ -238,11 +238,12 @@ export function queries(p: Personas): BenchQuery[] {
   const allPage = `select ${COLUMNS} from public.clients order by name, id limit 50`;
   const allPageExplicit = `select ${COLUMNS} from public.clients where ${readable(1)} order by name, id limit 50`;
   const searchClients = `select ${COLUMNS} from public.search_clients($1, $2, 20)`;
-  /** A first page (50) of the persona's organization, as they see it. */
-  const orgPage = (key: string, title: string, persona: Persona) =>
+  const listClients = `select ${COLUMNS} from public.list_clients($1, null, null, 50)`;
+  /** A first page (50) of the persona's organization, as they see it: through the table, or through list_clients. */
+  const orgPage = (key: string, title: string, persona: Persona, through: "table" | "list_clients" = "table") =>
     benchQuery(
       { key, title, singlePage: true, actor: asUser(persona) },
-      [page, [persona.org]],
+      [through === "table" ? page : listClients, [persona.org]],
       [pageExplicit, [persona.org, ...readableValues(persona)]],
     );
 
@@ -295,6 +296,25 @@ export function queries(p: Personas): BenchQuery[] {
       "custom_assigned_page_whale",
       "holder of the whale's own role with clients.work_assigned: assigned clients (50)",
       customAssignedWhale,
+    ),
+    orgPage(
+      "list_clients_admin_whale",
+      "list_clients, admin of the whale: first page (50)",
+      whaleAdmin,
+      "list_clients",
+    ),
+    orgPage("list_clients_member", "list_clients, member: assigned clients (50)", member, "list_clients"),
+    orgPage(
+      "list_clients_member_whale",
+      "list_clients, member of the whale: assigned clients (50)",
+      whaleMember,
+      "list_clients",
+    ),
+    orgPage(
+      "list_clients_custom_assigned_whale",
+      "list_clients, holder of the whale's own role with clients.work_assigned (50)",
+      customAssignedWhale,
+      "list_clients",
     ),
     benchQuery(
       { key: "client_by_id", title: "one client by id", singlePage: true, actor: asUser(admin) },

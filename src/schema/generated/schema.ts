@@ -331,10 +331,11 @@ export const userClients = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).defaultNow().notNull(),
   },
   (table) => [
-    index("user_clients_organization_id_user_id_idx").using(
+    index("user_clients_organization_id_user_id_client_id_idx").using(
       "btree",
       table.organizationId.asc().nullsLast(),
       table.userId.asc().nullsLast(),
+      table.clientId.asc().nullsLast(),
     ),
     index("user_clients_user_id_idx").using("btree", table.userId.asc().nullsLast(), table.clientId.asc().nullsLast()),
     foreignKey({

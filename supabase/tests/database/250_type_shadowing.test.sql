@@ -17,7 +17,7 @@
 -- Personas and ids: personas.psql (the suite's own fixtures).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(36);
+select plan(38);
 
 -- Runs a statement; returns 'ok' or its SQLSTATE and message.
 create function pg_temp.outcome(statement pg_catalog.text) returns pg_catalog.text language plpgsql as $$
@@ -120,6 +120,12 @@ select is(pg_temp.outcome(format('select count(*) from public.%I', t)), 'ok',
 from unnest(array['organizations', 'organization_users', 'user_roles', 'users', 'roles', 'permissions',
                   'role_permissions', 'clients', 'user_clients', 'invitations', 'audit_log']) with ordinality as u (t, n0),
      lateral (select (n0 - 1)::int as n) k;
+
+-- The client pages and search, as mallory (a member of Acme: the assignments path; a viewer of Globex: the readers' path)
+select is(pg_temp.outcome($$select count(*) from public.list_clients('f1000000-0000-4000-8000-000000000001', 'A', 'f2000000-0000-4000-8000-000000001001', 10)$$), 'ok',
+  'T250.37 list_clients (assigned path, with a cursor) never runs the shadowing domain as its definer');
+select is(pg_temp.outcome($$select count(*) from public.list_clients('f1000000-0000-4000-8000-000000000002', 'A', 'f2000000-0000-4000-8000-000000002001', 10, 'active')$$), 'ok',
+  'T250.38 list_clients (readers'' path, with a cursor and a status) never runs the shadowing domain as its definer');
 
 -- The tripwire is armed: run as postgres it raises.
 select pg_temp.as_postgres();
