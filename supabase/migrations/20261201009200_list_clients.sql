@@ -39,7 +39,7 @@ declare
   org constant uuid := list_clients.organization_id;
   uid uuid;
   held text[];
-  ids uuid[] := '{}';
+  ids uuid[] := '{}'::uuid[];
   created uuid[];
 begin
   if org is null then
