@@ -233,8 +233,7 @@ describe("listClients", () => {
     for (const user of [USER.bob, USER.dave]) {
       const page = await as(user, (tx) => listClients(tx, { organizationId: ORG.acme, limit: 500 }));
       expect(page.items.length).toBeGreaterThan(0);
-      for (const item of page.items)
-        expect(item).toEqual(await as(user, (tx) => getClient(tx, { clientId: item.id })));
+      for (const item of page.items) expect(item).toEqual(await as(user, (tx) => getClient(tx, { clientId: item.id })));
     }
   });
 
