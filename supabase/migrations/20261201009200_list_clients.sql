@@ -33,6 +33,12 @@ language plpgsql
 stable
 security definer
 set search_path = pg_catalog, pg_temp
+-- A planner hint for this function's queries: a readers' page is the walk of
+-- the organization's name index, never a read and sort of the whole
+-- organization, even under a cached plan that prices the largest
+-- organization like an average one. The assigned callers' page has no index
+-- in name order to walk and is sorted all the same.
+set enable_sort = off
 rows 50
 as $$
 declare
@@ -64,17 +70,25 @@ begin
 
   if 'clients.read' = any (held) then
     -- Readers walk (organization_id, name, id) from the cursor and stop after
-    -- a page. The query is planned with this call's values (EXECUTE ...
-    -- USING): a plan cached for every organization would price the largest
-    -- like an average one, and read and sort all of its clients.
-    return query execute '
-      select c.* from public.clients c
-      where c.organization_id = $1
-        and ($2::text is null or (c.name, c.id) > ($2::text, $3::uuid))
-        and ($4::public.client_status is null or c.status = $4::public.client_status)
+    -- a page (two queries, so that the cursor is an index condition).
+    if after_name is null then
+      return query
+      select c.*
+      from public.clients c
+      where c.organization_id = org
+        and (list_clients.status is null or c.status = list_clients.status)
       order by c.name, c.id
-      limit $5'
-      using org, after_name, after_id, status, max_results;
+      limit max_results;
+    else
+      return query
+      select c.*
+      from public.clients c
+      where c.organization_id = org
+        and (c.name, c.id) > (after_name, after_id)
+        and (list_clients.status is null or c.status = list_clients.status)
+      order by c.name, c.id
+      limit max_results;
+    end if;
     return;
   end if;
 
@@ -99,7 +113,7 @@ begin
     return;
   end if;
   -- One plan serves every caller here (the ids lead it, through the primary
-  -- key): the plan cached for the session. Every id is of this organization
+  -- key, then a sort): the plan cached for the session. Every id is of this organization
   -- by construction (an assignment's foreign key names its client's
   -- organization; the creator arm reads this organization's rows): no
   -- condition on organization_id, which would offer the planner the
