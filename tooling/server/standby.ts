@@ -13,6 +13,13 @@
  *   the copy, then the WAL written meanwhile; `standby.signal` and
  *   `primary_conninfo` make the copy a standby that streams from the primary.
  *
+ * Either way the standby streams through a physical replication slot of its
+ * own (`standby_<port>`), made before the backup: the primary keeps every WAL
+ * segment the standby has yet to receive. Without it a checkpoint on the
+ * primary (the next standby's backup starts with one) can remove a segment
+ * the standby is still streaming, and the standby stops replaying for good
+ * ("requested WAL segment ... has already been removed").
+ *
  * The standby runs as the server's OS user, like every local server.
  */
 import {
@@ -120,7 +127,7 @@ const EMPTY_DIRS = [
   "pg_subtrans",
 ];
 
-async function copyBackup(primaryUrl: string, dataDir: string, conninfo: string): Promise<void> {
+async function copyBackup(primaryUrl: string, dataDir: string, conninfo: string, slot: string): Promise<void> {
   const admin = superuserUrl(primaryUrl);
   await withSql(admin, async (sql) => {
     const [{ dir }] = (await sql`select current_setting('data_directory') as dir`) as unknown as [{ dir: string }];
@@ -153,7 +160,10 @@ async function copyBackup(primaryUrl: string, dataDir: string, conninfo: string)
     }
   });
   writeFileSync(path.join(dataDir, "standby.signal"), "");
-  appendFileSync(path.join(dataDir, "postgresql.auto.conf"), `primary_conninfo = '${conninfo.replace(/'/g, "''")}'\n`);
+  appendFileSync(
+    path.join(dataDir, "postgresql.auto.conf"),
+    `primary_conninfo = '${conninfo.replace(/'/g, "''")}'\nprimary_slot_name = '${slot}'\n`,
+  );
   chmodSync(dataDir, 0o700);
   chownTree(dataDir);
 }
@@ -167,7 +177,19 @@ export async function startStandby(options: StandbyOptions): Promise<Standby> {
   const dataDir = path.join(base, "data");
   const port = await freePort();
   const conninfo = `host=${primary.host} port=${primary.port} user=${primary.user} password=${primary.password} application_name=standby_${port}`;
+  const slot = `standby_${port}`;
+  const primaryAdmin = superuserUrl(primaryUrl);
+  const dropSlot = () =>
+    withSql(
+      primaryAdmin,
+      (sql) => sql`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = ${slot}`,
+    ).then(
+      () => undefined,
+      () => undefined,
+    );
   try {
+    // Reserved now: the WAL from here on stays on the primary until the standby has it.
+    await withSql(primaryAdmin, (sql) => sql`select pg_create_physical_replication_slot(${slot}, true)`);
     if (method === "pg_basebackup") {
       if (!hasBasebackup(engine))
         fail(`PostgreSQL ${engine.version} (${engine.name}) has no pg_basebackup; use the copy method.`);
@@ -185,6 +207,8 @@ export async function startStandby(options: StandbyOptions): Promise<Standby> {
           "--write-recovery-conf",
           "--wal-method",
           "stream",
+          "--slot",
+          slot,
           "--checkpoint",
           "fast",
           "--no-sync",
@@ -194,10 +218,11 @@ export async function startStandby(options: StandbyOptions): Promise<Standby> {
       if (made.status !== 0)
         fail(`pg_basebackup failed:\n${indent(`${String(made.stdout ?? "")}${String(made.stderr ?? "")}`)}`);
     } else {
-      await copyBackup(primaryUrl, dataDir, conninfo);
+      await copyBackup(primaryUrl, dataDir, conninfo, slot);
     }
   } catch (error) {
     rmSync(base, { recursive: true, force: true });
+    await dropSlot();
     throw error;
   }
   const cluster = new Cluster({ engine, dataDir, port, password: primary.password, throwaway: true });
@@ -212,6 +237,8 @@ export async function startStandby(options: StandbyOptions): Promise<Standby> {
       cluster.destroy();
     } finally {
       rmSync(base, { recursive: true, force: true });
+      // The slot would keep WAL on the primary for a standby that is gone (best effort: the primary may be gone too).
+      void dropSlot();
     }
   };
   const interrupted = (signal: NodeJS.Signals) => {
