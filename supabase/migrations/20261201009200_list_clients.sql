@@ -46,7 +46,6 @@ declare
   uid uuid;
   held text[];
   ids uuid[] := '{}'::uuid[];
-  created uuid[];
 begin
   if org is null then
     raise exception 'organization_id is required' using errcode = '22004';
@@ -60,35 +59,22 @@ begin
       using errcode = '22023';
   end if;
   uid := private.require_user();
+  -- The read policy of public.clients, for this caller and this organization.
+  held := private.permissions_of(org, uid);
 
-  -- The read policy of public.clients, for this caller and this organization:
-  -- the permissions they hold in it, through any of their roles.
-  select coalesce(pg_catalog.array_agg(rp.permission), '{}') into held
-  from public.user_roles ur
-  join public.role_permissions rp on rp.role_id = ur.role_id
-  where ur.user_id = uid and ur.organization_id = org;
-
+  -- The queries below start after the cursor, or, without one, after ('', the
+  -- nil uuid), which every row follows (a name is never empty): one query,
+  -- its cursor an index condition either way.
   if 'clients.read' = any (held) then
-    -- Readers walk (organization_id, name, id) from the cursor and stop after
-    -- a page (two queries, so that the cursor is an index condition).
-    if after_name is null then
-      return query
-      select c.*
-      from public.clients c
-      where c.organization_id = org
-        and (list_clients.status is null or c.status = list_clients.status)
-      order by c.name, c.id
-      limit max_results;
-    else
-      return query
-      select c.*
-      from public.clients c
-      where c.organization_id = org
-        and (c.name, c.id) > (after_name, after_id)
-        and (list_clients.status is null or c.status = list_clients.status)
-      order by c.name, c.id
-      limit max_results;
-    end if;
+    -- Readers walk (organization_id, name, id) from the cursor and stop after a page.
+    return query
+    select c.*
+    from public.clients c
+    where c.organization_id = org
+      and (c.name, c.id) > (coalesce(after_name, ''), coalesce(after_id, '00000000-0000-0000-0000-000000000000'))
+      and (list_clients.status is null or c.status = list_clients.status)
+    order by c.name, c.id
+    limit max_results;
     return;
   end if;
 
@@ -103,26 +89,25 @@ begin
     from public.user_clients uc
     where uc.organization_id = org and uc.user_id = uid;
   end if;
-  created := array(
-    select mine.id from public.clients mine
-    where mine.created_by = uid and mine.created_at = pg_catalog.now() and mine.organization_id = org);
-  if pg_catalog.cardinality(created) > 0 and 'clients.create' = any (held) then
-    ids := ids || created;
+  if 'clients.create' = any (held) then
+    ids := ids || array(
+      select mine.id from public.clients mine
+      where mine.created_by = uid and mine.created_at = pg_catalog.now() and mine.organization_id = org);
   end if;
   if pg_catalog.cardinality(ids) = 0 then
     return;
   end if;
   -- One plan serves every caller here (the ids lead it, through the primary
-  -- key, then a sort): the plan cached for the session. Every id is of this organization
-  -- by construction (an assignment's foreign key names its client's
-  -- organization; the creator arm reads this organization's rows): no
-  -- condition on organization_id, which would offer the planner the
+  -- key, then a sort): the plan cached for the session. Every id is of this
+  -- organization by construction (an assignment's foreign key names its
+  -- client's organization; the creator arm reads this organization's rows):
+  -- no condition on organization_id, which would offer the planner the
   -- organization's name index to walk.
   return query
   select c.*
   from public.clients c
   where c.id = any (ids)
-    and (after_name is null or (c.name, c.id) > (after_name, after_id))
+    and (c.name, c.id) > (coalesce(after_name, ''), coalesce(after_id, '00000000-0000-0000-0000-000000000000'))
     and (list_clients.status is null or c.status = list_clients.status)
   order by c.name, c.id
   limit max_results;
