@@ -290,6 +290,23 @@ for (const { label, size, large } of SCALES) {
       }
     });
 
+    it("the policy's helpers read the role and membership tables through their indexes, never a sequential scan", async () => {
+      // A sequential scan of role_permissions (every role's permissions,
+      // compared as text) into a hash join cost each helper call 15 to 20 us
+      // more; the helpers' planner settings keep them on the indexes.
+      const tables = ["role_permissions", "user_roles", "user_clients", "organization_users"];
+      // The statements read clients alone: every scan of these tables is a helper's.
+      for (const key of reads) {
+        const q = benchQueries.find((x) => x.key === key)!;
+        const { scans } = await scansDuring(sql, q.actor, tables, (tx) =>
+          tx.unsafe(q.explain.text, q.explain.params as never[]),
+        );
+        const sequential = tables.filter((name) => (scans.get(name) ?? 0) > 0);
+        expect(sequential, `${key}: ${JSON.stringify([...scans])}`).toEqual([]);
+        expect(scans.get("role_permissions_pkey") ?? 0, key).toBeGreaterThan(0);
+      }
+    });
+
     it("insert_client: no sequential scan of clients and no per-row subplan", async () => {
       const all = [
         ...nodes(
