@@ -16,6 +16,9 @@
  *   primary key or the assignments, never a sequential scan.
  * - The counts never search the array row by row, whatever plan the
  *   planner picks (the hashed version of the policy is checked first).
+ * - The policy's helpers reach the role and membership tables through
+ *   their indexes (role_permissions by its primary key), never a
+ *   sequential scan, read from the transaction's statistics.
  * - The name-prefix range is an index condition, with literal values and in
  *   a prepared statement's generic plan.
  * - list_clients, for readers and for holders of clients.work_assigned
