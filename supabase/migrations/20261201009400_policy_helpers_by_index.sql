@@ -26,8 +26,11 @@
 --   function only): no sequential, bitmap, hash- or merge-join plans and no
 --   materialization, so the plan is what the data always favours here, an
 --   index walk of the caller's few role rows and a primary-key probe of
---   role_permissions per role (memoized), and it is the same plan generic or
---   custom, kept for the session.
+--   role_permissions per role (memoized); and plan_cache_mode =
+--   force_generic_plan, so that plan is made once per session and kept,
+--   whoever calls (with the caller's id as a parameter PL/pgSQL would
+--   otherwise plan the first calls for their values, and keep doing so
+--   whenever those plans look cheaper than the generic one).
 --
 -- Results are the same sets as before. organization_ids_with() and
 -- workable_client_ids() may now repeat an id when the caller holds the
@@ -49,6 +52,7 @@ set enable_bitmapscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
 set enable_material = off
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   caller constant uuid := auth.uid();
@@ -76,6 +80,7 @@ set enable_bitmapscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
 set enable_material = off
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   caller constant uuid := auth.uid();
@@ -103,6 +108,7 @@ language plpgsql
 stable
 security definer
 set search_path = pg_catalog, pg_temp
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   caller constant uuid := auth.uid();
@@ -126,6 +132,7 @@ set enable_bitmapscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
 set enable_material = off
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   caller constant uuid := auth.uid();
@@ -150,6 +157,7 @@ set enable_bitmapscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
 set enable_material = off
+set plan_cache_mode = force_generic_plan
 as $$
 begin
   return array(

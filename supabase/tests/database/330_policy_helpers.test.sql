@@ -1,0 +1,127 @@
+-- The policy helpers (private.organization_ids_with, workable_client_ids,
+-- organization_ids, co_member_ids, permissions_of): every policy of the layer
+-- and of tables generated for it rests on their answers, so their answers are
+-- checked here against the membership tables themselves, for every persona.
+--   R1  for every persona and every permission of the catalog,
+--       organization_ids_with(permission) is exactly the set of organizations
+--       where one of the persona's roles grants it, also when two roles in
+--       one organization both do (an organization's own role next to a
+--       built-in one).
+--   R2  workable_client_ids() is exactly the clients assigned to the persona
+--       in organizations where a role of theirs grants clients.work_assigned;
+--       organization_ids() their organizations; co_member_ids() the users who
+--       share one with them; permissions_of(organization, user) the union of
+--       their roles' permissions there.
+--   R3  a token without a user gets empty arrays, never null.
+--   R4  shape: security definer, stable, search_path pinned, their plan made
+--       once per session (force_generic_plan) and kept on indexes (no
+--       sequential, bitmap, hash- or merge-join plans).
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(9);
+
+\ir personas.psql
+
+-- dave (member of Acme) also holds an Acme role granting clients.read and
+-- clients.work_assigned: two of his roles there grant clients.work_assigned.
+select pg_temp.as_user('alice');
+select public.create_role(pg_temp.org('acme'), 'field_lead', 'Field lead', 15, '{clients.read,clients.work_assigned}');
+select public.set_member_roles(pg_temp.org('acme'), pg_temp.uid('dave'), array['member', 'field_lead']);
+select pg_temp.as_postgres();
+
+create temporary table personas (persona text primary key);
+insert into personas values ('alice'), ('bob'), ('carol'), ('dave'), ('erin'), ('frank'), ('grace'), ('heidi'),
+  ('ivan'), ('judy'), ('mallory'), ('nora');
+-- What each helper answered, per persona, collected as that persona.
+create temporary table answered (persona text, helper text, value text);
+grant select, insert on answered, personas to authenticated;
+
+create function pg_temp.collect(who text) returns void language plpgsql as $$
+begin
+  perform pg_temp.as_user(who);
+  insert into answered
+  select who, 'organization_ids_with:' || p.key, x::text
+  from public.permissions p, unnest(private.organization_ids_with(p.key)) x;
+  insert into answered select who, 'workable_client_ids', x::text from unnest(private.workable_client_ids()) x;
+  insert into answered select who, 'organization_ids', x::text from unnest(private.organization_ids()) x;
+  insert into answered select who, 'co_member_ids', x::text from unnest(private.co_member_ids()) x;
+  perform pg_temp.as_postgres();
+end $$;
+select pg_temp.collect(persona) from personas;
+
+-- The same, from the tables (as the owner, no RLS), for the suite's organizations.
+create temporary table expected as
+select p.persona, 'organization_ids_with:' || rp.permission as helper, ur.organization_id::text as value
+from personas p
+join public.user_roles ur on ur.user_id = pg_temp.uid(p.persona)
+join public.role_permissions rp on rp.role_id = ur.role_id
+union
+select p.persona, 'workable_client_ids', uc.client_id::text
+from personas p
+join public.user_clients uc on uc.user_id = pg_temp.uid(p.persona)
+where exists (select from public.user_roles ur join public.role_permissions rp on rp.role_id = ur.role_id
+              where ur.user_id = uc.user_id and ur.organization_id = uc.organization_id
+                and rp.permission = 'clients.work_assigned')
+union
+select p.persona, 'organization_ids', ou.organization_id::text
+from personas p join public.organization_users ou on ou.user_id = pg_temp.uid(p.persona)
+union
+select p.persona, 'co_member_ids', theirs.user_id::text
+from personas p
+join public.organization_users mine on mine.user_id = pg_temp.uid(p.persona)
+join public.organization_users theirs on theirs.organization_id = mine.organization_id;
+
+select set_eq($$ select persona, helper, value from answered where helper like 'organization_ids_with:%' $$,
+              $$ select persona, helper, value from expected where helper like 'organization_ids_with:%' $$,
+  'T330.01 organization_ids_with(permission): for every persona and permission, the organizations where a role of theirs grants it');
+select ok((select count(*) from answered where persona = 'dave' and helper = 'organization_ids_with:clients.work_assigned') = 2
+          and (select count(distinct value) from answered where persona = 'dave' and helper = 'organization_ids_with:clients.work_assigned') = 1,
+  'T330.02 two roles granting a permission in one organization: the organization repeats, and is the only one (a repeat changes no = any)');
+select set_eq($$ select persona, value from answered where helper = 'workable_client_ids' $$,
+              $$ select persona, value from expected where helper = 'workable_client_ids' $$,
+  'T330.03 workable_client_ids(): for every persona, the clients assigned to them where they hold clients.work_assigned (mallory''s Acme ones, not as a Globex viewer)');
+select set_eq($$ select persona, value from answered where helper = 'organization_ids' $$,
+              $$ select persona, value from expected where helper = 'organization_ids' $$,
+  'T330.04 organization_ids(): for every persona, their organizations');
+select set_eq($$ select persona, value from answered where helper = 'co_member_ids' $$,
+              $$ select persona, value from expected where helper = 'co_member_ids' $$,
+  'T330.05 co_member_ids(): for every persona, the users who share an organization with them');
+select set_eq(
+  $$ select p.persona, o.id, x
+     from personas p, unnest(pg_temp.orgs()) o (id), unnest(private.permissions_of(o.id, pg_temp.uid(p.persona))) x $$,
+  $$ select p.persona, ur.organization_id, rp.permission
+     from personas p
+     join public.user_roles ur on ur.user_id = pg_temp.uid(p.persona)
+     join public.role_permissions rp on rp.role_id = ur.role_id $$,
+  'T330.06 permissions_of(organization, user): for every persona and organization, the union of their roles'' permissions');
+
+-- R3 -----------------------------------------------------------------------------------------------------------
+select set_config('request.jwt.claims', '{"role":"authenticated"}', true);
+set local role authenticated;
+select is(array[cardinality(private.organization_ids_with('clients.read')), cardinality(private.workable_client_ids()),
+                cardinality(private.organization_ids()), cardinality(private.co_member_ids())],
+          array[0, 0, 0, 0],
+  'T330.07 a token without a user: empty arrays, never null');
+select pg_temp.as_postgres();
+
+-- R4 -----------------------------------------------------------------------------------------------------------
+select is_empty($$
+  select p.oid::regprocedure
+  from pg_proc p
+  where p.oid in ('private.organization_ids_with(text)'::regprocedure, 'private.workable_client_ids()'::regprocedure,
+                  'private.organization_ids()'::regprocedure, 'private.co_member_ids()'::regprocedure,
+                  'private.permissions_of(uuid, uuid)'::regprocedure)
+    and not (p.prosecdef and p.provolatile = 's'
+             and p.proconfig @> array['search_path=pg_catalog, pg_temp', 'plan_cache_mode=force_generic_plan']) $$,
+  'T330.08 the helpers: security definer, stable, search_path pinned, one plan per session');
+select is_empty($$
+  select p.oid::regprocedure
+  from pg_proc p
+  where p.oid in ('private.organization_ids_with(text)'::regprocedure, 'private.workable_client_ids()'::regprocedure,
+                  'private.co_member_ids()'::regprocedure, 'private.permissions_of(uuid, uuid)'::regprocedure)
+    and not p.proconfig @> array['enable_seqscan=off', 'enable_bitmapscan=off', 'enable_hashjoin=off',
+                                 'enable_mergejoin=off', 'enable_material=off'] $$,
+  'T330.09 the joining helpers keep their plans on indexes (planner settings as function properties)');
+
+select * from finish();
+rollback;
