@@ -1,22 +1,22 @@
 -- The policy helpers run on nearly every statement of the API, some twice
 -- (a policy's index version and its exact version each call them), so their
 -- fixed cost is the per-statement cost of row-level security. Measured in a
--- loop (100,000 clients), per call:
+-- loop of calls (100,000 clients; the old and the new definitions on copies
+-- of one database, alternately), per call:
 --
---   helper                                  before      after
---   organization_ids_with('clients.read')   25-33 us    11-21 us
---   workable_client_ids(), no assignments    31 us       14 us
---   workable_client_ids(), 177 assignments   55 us       33 us
---   workable_client_ids(), 2,000 (50 orgs)   800 us      270 us
---   co_member_ids(), 2,237 co-members        780 us      220 us
---   permissions_of(organization, user)       167-220 us  14-16 us
+--   helper                                        before       after
+--   organization_ids_with('clients.read')         31-56 us     21-26 us
+--   workable_client_ids(), no assignments         32-50 us     23 us
+--   workable_client_ids(), 177 assignments        100 us       60 us
+--   workable_client_ids(), 2,000 in 50 orgs       690-830 us   270-480 us
+--   organization_ids()                            15-18 us     12-13 us
+--   co_member_ids(), 40 / 2,237 co-members        29-31 / 800-830 us  24-26 / 470-480 us
+--   permissions_of(organization, user)            23-43 us     14-27 us
 --
 -- Where the time went: the planner picked the plan for a large join of two
 -- small tables: a sequential scan of role_permissions (every role's
 -- permissions, the text compared on each) into a hash join or a materialized
--- nested loop, plus a sort for array_agg(distinct ...). For
--- permissions_of, whose query has two parameters, the generic plan looked
--- dearer than a custom one, so PL/pgSQL planned it again on every call.
+-- nested loop, plus a sort for array_agg(distinct ...).
 --
 -- The helpers now:
 -- - read the caller's id once (auth.uid() into a constant);
