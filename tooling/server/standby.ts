@@ -176,8 +176,8 @@ export async function startStandby(options: StandbyOptions): Promise<Standby> {
   makeServerDir(base);
   const dataDir = path.join(base, "data");
   const port = await freePort();
-  const conninfo = `host=${primary.host} port=${primary.port} user=${primary.user} password=${primary.password} application_name=standby_${port}`;
   const slot = `standby_${port}`;
+  const conninfo = `host=${primary.host} port=${primary.port} user=${primary.user} password=${primary.password} application_name=${slot}`;
   const primaryAdmin = superuserUrl(primaryUrl);
   const dropSlot = () =>
     withSql(
