@@ -168,7 +168,8 @@ export async function updateRole(tx: Tx, input: z.input<typeof updateRoleInput>)
 /**
  * Delete an organization's role (roles.manage). Refused while members hold it or
  * pending invitations name it, unless a replacement (a built-in or another role
- * of the organization the caller may grant) takes them over.
+ * of the organization the caller may grant; giving one needs members.manage
+ * too) takes them over.
  */
 export async function deleteRole(tx: Tx, input: z.input<typeof deleteRoleInput>): Promise<void> {
   const { roleId, replacementRoleId } = parse(deleteRoleInput, input);

@@ -1,0 +1,229 @@
+-- Handing out a role never hands out more than the giver holds.
+--
+-- private.role_grant_problem (20261201006000), which set_member_roles,
+-- invite_member, accept_invitation (for the inviter) and delete_role (for a
+-- replacement) apply, compared an organization's own roles with the giver's
+-- permissions but judged a built-in role by rank alone. An owner may define a
+-- role that ranks above admin; a holder of such a role with members.manage
+-- alone could then hand out admin or manager (and so members.manage,
+-- roles.manage, clients.delete ...) without holding them. And delete_role,
+-- which needs roles.manage only, moved the deleted role's holders (the caller
+-- among them) and re-pointed its pending invitations to any replacement that
+-- check let through: a holder of roles.manage alone could move herself and
+-- others to admin.
+--
+-- Now:
+--   * a role carrying a permission the giver neither holds nor covers is
+--     refused, built-in ones included, unless a built-in role of the giver
+--     ranks at least as high as the built-in role handed out (the built-in
+--     ladder stays as it was: owners and admins hand out the built-in roles at
+--     or below their own, whatever permissions the catalog gives them);
+--   * delete_role with a replacement hands the replacement out: it needs
+--     members.manage too, besides the replacement being one the caller may
+--     hand out;
+--   * <area>.work_assigned is covered by <area>.read with <area>.update for
+--     every area (the tables entity:new adds), as clients.work_assigned was.
+
+set lock_timeout = '10s';
+set statement_timeout = '15min';
+
+create or replace function private.grantable_permissions(organization_id uuid, user_id uuid)
+returns text[]
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  held constant text[] := private.permissions_of(grantable_permissions.organization_id, grantable_permissions.user_id);
+begin
+  return held || array(
+    select c.permission from private.permission_covers c where c.covered_by <@ held
+    union
+    -- Working one's assigned rows of an area is less than reading and updating all of them.
+    select p.key from public.permissions p
+    where p.key like '%.work\_assigned'
+      and array[pg_catalog.split_part(p.key, '.', 1) || '.read', pg_catalog.split_part(p.key, '.', 1) || '.update'] <@ held
+  );
+end;
+$$;
+comment on function private.grantable_permissions(uuid, uuid) is
+  'The permissions a user may give to a role, or hand out with a role, in an organization: those they hold, those private.permission_covers says their permissions cover, and <area>.work_assigned where they hold <area>.read and <area>.update.';
+
+create or replace function private.role_grant_problem(organization_id uuid, grantor uuid, role_id uuid)
+returns text
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  target public.roles;
+begin
+  select * into target from public.roles r where r.id = role_grant_problem.role_id;
+  if not found or (target.organization_id is not null and target.organization_id <> role_grant_problem.organization_id) then
+    return 'unknown-role';
+  end if;
+  if target.organization_id is null and target.key = 'owner'
+     and not private.is_owner(role_grant_problem.organization_id, grantor) then
+    return 'owner';
+  end if;
+  if target.rank > private.max_rank(role_grant_problem.organization_id, grantor) then
+    return 'rank';
+  end if;
+  if cardinality(private.missing_permissions(role_grant_problem.organization_id, grantor, target.id)) > 0
+     and (
+       target.organization_id is not null
+       -- A built-in role: the built-in ladder lets an owner or admin hand it out;
+       -- rank from an organization's role alone does not.
+       or not exists (
+         select 1 from public.user_roles ur join public.roles r on r.id = ur.role_id
+         where ur.organization_id = role_grant_problem.organization_id and ur.user_id = grantor
+           and r.organization_id is null and r.rank >= target.rank
+       )
+     ) then
+    return 'permissions';
+  end if;
+  return null;
+end;
+$$;
+comment on function private.role_grant_problem(uuid, uuid, uuid) is
+  'Why a user may not hand out a role in an organization, or null when they may: unknown-role (missing, or of another organization), owner (only owners hand out owner), rank (above their highest), permissions (the role carries a permission they neither hold nor cover there; for a built-in role, unless a built-in role of theirs ranks at least as high).';
+
+create or replace function public.set_member_roles(organization_id uuid, user_id uuid, roles text[])
+returns void
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  -- Membership and rights first, before any lock.
+  uid uuid := private.require_permission(set_member_roles.organization_id, 'members.manage');
+  wanted uuid[] := private.role_ids(set_member_roles.organization_id, set_member_roles.roles);
+  owner_id uuid := (select r.id from public.roles r where r.key = 'owner' and r.organization_id is null);
+  my_rank integer;
+  changed uuid[];
+  granted uuid[];
+begin
+  if set_member_roles.user_id = uid then
+    raise exception 'you cannot change your own roles' using errcode = '42501',
+      hint = 'Another member with members.manage can, or use transfer_ownership.';
+  end if;
+
+  perform private.lock_organization(set_member_roles.organization_id);
+  -- Rights again: a role change that committed while this call waited counts.
+  perform private.require_permission(set_member_roles.organization_id, 'members.manage');
+  my_rank := private.max_rank(set_member_roles.organization_id, uid);
+  -- The roles again: one deleted while this call waited is unknown now.
+  wanted := private.role_ids(set_member_roles.organization_id, set_member_roles.roles);
+
+  if not private.is_member(set_member_roles.organization_id, set_member_roles.user_id) then
+    raise exception 'member not found' using errcode = 'P0002';
+  end if;
+  if private.max_rank(set_member_roles.organization_id, set_member_roles.user_id) > my_rank then
+    raise exception 'permission denied: the member outranks you' using errcode = '42501';
+  end if;
+
+  -- Roles granted, and roles granted or revoked (the symmetric difference of the old and new sets).
+  select coalesce(array_agg(x), '{}') into granted from (
+    select unnest(wanted) except
+    select ur.role_id from public.user_roles ur
+    where ur.organization_id = set_member_roles.organization_id and ur.user_id = set_member_roles.user_id
+  ) g (x);
+  select coalesce(array_agg(x), '{}') into changed from (
+    select unnest(granted)
+    union
+    (select ur.role_id from public.user_roles ur
+     where ur.organization_id = set_member_roles.organization_id and ur.user_id = set_member_roles.user_id
+     except select unnest(wanted))
+  ) d (x);
+
+  if owner_id = any (changed) and not private.is_owner(set_member_roles.organization_id, uid) then
+    raise exception 'permission denied: only owners grant or revoke owner' using errcode = '42501';
+  end if;
+  if exists (select 1 from public.roles r where r.id = any (changed) and r.rank > my_rank) then
+    raise exception 'permission denied: you cannot grant or revoke a role above your own highest role' using errcode = '42501';
+  end if;
+  if exists (
+    select 1 from unnest(granted) g (role_id)
+    where private.role_grant_problem(set_member_roles.organization_id, uid, g.role_id) = 'permissions'
+  ) then
+    raise exception 'permission denied: the role carries permissions you do not hold' using errcode = '42501';
+  end if;
+
+  delete from public.user_roles ur
+  where ur.organization_id = set_member_roles.organization_id
+    and ur.user_id = set_member_roles.user_id
+    and ur.role_id <> all (wanted);
+  insert into public.user_roles (organization_id, user_id, role_id)
+  select set_member_roles.organization_id, set_member_roles.user_id, w from unnest(wanted) w
+  on conflict do nothing;
+end;
+$$;
+comment on function public.set_member_roles(uuid, uuid, text[]) is
+  'Replaces a member''s roles: keys of built-in roles or of the organization''s own. Needs members.manage; nobody changes their own roles, manages a member who outranks them, grants/revokes a role above their own highest, or grants a role carrying a permission they do not hold (a built-in role at or below a built-in role of theirs excepted: owners and admins hand out the built-in ladder); only owners grant or revoke owner. Serialized with every other role change of the organization; rights and roles are read again once its lock is held.';
+
+create or replace function public.delete_role(role_id uuid, replacement_role_id uuid default null)
+returns void
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  uid uuid := private.require_user();
+  target public.roles;
+  holders integer;
+  pending integer;
+  problem text;
+begin
+  -- Membership and rights first, before any lock.
+  target := private.find_role_to_manage(delete_role.role_id, uid, false);
+  if delete_role.replacement_role_id is not null then
+    -- Moving holders and invitations to the replacement hands it out.
+    perform private.require_permission(target.organization_id, 'members.manage');
+  end if;
+
+  perform private.lock_organization(target.organization_id);
+  -- Rights again, and the role as it is now.
+  target := private.find_role_to_manage(delete_role.role_id, uid, true);
+
+  select count(distinct ur.user_id)::integer into holders from public.user_roles ur where ur.role_id = target.id;
+  select count(*)::integer into pending from public.invitations i
+   where i.role_id = target.id and i.accepted_at is null and i.revoked_at is null and i.expires_at > pg_catalog.now();
+
+  if delete_role.replacement_role_id is null then
+    if holders > 0 or pending > 0 then
+      raise exception 'role in use: held by % member(s) and named by % pending invitation(s)', holders, pending
+        using errcode = 'P0001',
+              hint = 'Give a replacement role (delete_role(role_id, replacement_role_id)): its holders and pending invitations move to it.';
+    end if;
+  else
+    if delete_role.replacement_role_id = target.id then
+      raise exception 'the replacement must be another role' using errcode = '22023';
+    end if;
+    perform private.require_permission(target.organization_id, 'members.manage');
+    problem := private.role_grant_problem(target.organization_id, uid, delete_role.replacement_role_id);
+    if problem = 'unknown-role' then
+      raise exception 'role not found: the replacement is neither a built-in nor a role of this organization' using errcode = 'P0002';
+    elsif problem is not null then
+      raise exception 'permission denied: you cannot grant the replacement role' using errcode = '42501';
+    end if;
+    -- Holders move to the replacement (kept when they already hold it).
+    insert into public.user_roles (organization_id, user_id, role_id)
+    select ur.organization_id, ur.user_id, delete_role.replacement_role_id
+    from public.user_roles ur where ur.role_id = target.id
+    on conflict do nothing;
+    delete from public.user_roles ur where ur.role_id = target.id;
+    -- Invitations not yet accepted or revoked follow.
+    update public.invitations i set role_id = delete_role.replacement_role_id
+     where i.role_id = target.id and i.accepted_at is null and i.revoked_at is null;
+  end if;
+
+  -- Its permissions go with it (cascade, audited); used, revoked or expired invitations lose it.
+  delete from public.roles r where r.id = target.id;
+end;
+$$;
+comment on function public.delete_role(uuid, uuid) is
+  'Deletes an organization''s role. Needs roles.manage in its organization and a highest role above the role''s rank. Refused (P0001, naming how many) while members hold it or pending invitations name it, unless replacement_role_id names a built-in or another role of the organization that the caller may hand out (members.manage, and set_member_roles'' rules for the replacement: rank, owner, permissions): holders then move to it and pending invitations are re-pointed to it (each still accepted only if its inviter may grant it then). Built-in roles never go (42501). Serialized with the organization''s other role changes. Every change is audited.';

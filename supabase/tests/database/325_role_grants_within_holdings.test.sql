@@ -1,0 +1,126 @@
+-- Threat cases: handing out a role never hands out more than the giver holds
+-- (SPEC 11, organization-defined roles; migration 20261201009500).
+--   G1  a holder of members.manage through an organization's role that ranks
+--       above admin cannot hand out a built-in role carrying a permission she
+--       lacks: not by set_member_roles, not by invite_member, and her
+--       invitation is refused at accept once she no longer holds what it
+--       carries; she may hand out the built-in roles whose permissions she
+--       holds.
+--   G2  the built-in ladder is unchanged: owners and admins hand out the
+--       built-in roles at or below their own.
+--   G3  delete_role with a replacement hands the replacement out: a holder
+--       of roles.manage alone cannot move anyone (herself included) or
+--       re-point invitations; a holder of members.manage through an
+--       organization's role only to a replacement she may hand out.
+--   G4  <area>.work_assigned is covered by <area>.read with <area>.update for
+--       every area, as clients.work_assigned is.
+-- Fixtures: custom_roles_fixtures.psql (own organizations and users).
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(25);
+
+\ir custom_roles_fixtures.psql
+\ir personas.psql
+
+create temp table t_role (name text primary key, id uuid);
+create temp table t_tok (name text primary key, token text);
+grant all on t_role, t_tok to public;
+
+create function pg_temp.roles_of(who text) returns text[] language sql stable security definer as $$
+  select coalesce(array_agg(r.key order by r.key), '{}')
+  from public.user_roles ur join public.roles r on r.id = ur.role_id
+  where ur.organization_id = pg_temp.fx_org('alpha') and ur.user_id = pg_temp.fx(who)
+$$;
+create function pg_temp.invited_role(token text) returns text language sql stable security definer as $$
+  select r.key from public.invitations i join public.roles r on r.id = i.role_id where i.token_hash = private.hash_token(token)
+$$;
+grant execute on all functions in schema pg_temp to public;
+
+-- The owner defines roles that rank above admin (40) and below owner (50).
+select pg_temp.act('a_owner');
+insert into t_role select 'hr_high', public.create_role(pg_temp.fx_org('alpha'), 'hr_high', 'HR', 45, '{members.manage,clients.read}');
+insert into t_role select 'designer', public.create_role(pg_temp.fx_org('alpha'), 'designer', 'Role designer', 45, '{roles.manage}');
+insert into t_role select 'hr_full', public.create_role(pg_temp.fx_org('alpha'), 'hr_full', 'HR lead', 45,
+  '{members.manage,roles.manage,clients.read}');
+insert into t_role select 'intern', public.create_role(pg_temp.fx_org('alpha'), 'intern', 'Intern', 5, '{}');
+select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_hr'), '{hr_high}');
+select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_second'), '{designer,intern}');
+
+-- G1 handing out built-in roles through an organization's role ----------------------------------
+select pg_temp.act('a_hr');
+select throws_ok($$ select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_plain'), '{admin}') $$, '42501',
+  'permission denied: the role carries permissions you do not hold',
+  'T325.01 members.manage through an organization''s role ranked above admin does not hand out admin');
+select throws_ok($$ select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_plain'), '{manager}') $$, '42501',
+  'permission denied: the role carries permissions you do not hold', 'T325.02 ... nor manager (clients.delete, clients.assign)');
+select throws_ok($$ select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_plain'), '{member}') $$, '42501',
+  'permission denied: the role carries permissions you do not hold', 'T325.03 ... nor member (clients.create)');
+select throws_ok($$ select public.invite_member(pg_temp.fx_org('alpha'), 'invitee@roles.test', 'admin') $$, '42501',
+  'permission denied: the role carries permissions you do not hold', 'T325.04 ... nor invites with admin');
+select throws_ok($$ select public.invite_member(pg_temp.fx_org('alpha'), 'invitee@roles.test', 'manager') $$, '42501',
+  'permission denied: the role carries permissions you do not hold', 'T325.05 ... nor with manager');
+select lives_ok($$ select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_plain'), '{viewer}') $$,
+  'T325.06 she hands out viewer, whose one permission (clients.read) she holds');
+insert into t_tok select 'viewer', (public.invite_member(pg_temp.fx_org('alpha'), 'invitee@roles.test', 'viewer')).token;
+select isnt((select token from t_tok where name = 'viewer'), null, 'T325.07 ... and invites with it');
+select pg_temp.act('a_owner');
+select public.update_role((select id from t_role where name = 'hr_high'), null, null, '{members.manage}');
+select pg_temp.act('invitee');
+select throws_ok(format($$ select public.accept_invitation(%L) $$, (select token from t_tok where name = 'viewer')), 'P0001',
+  'invitation no longer valid', 'T325.08 her invitation is refused at accept once she no longer holds clients.read');
+select pg_temp.act('a_hr');
+select lives_ok($$ select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_plain'), '{intern}') $$,
+  'T325.09 she still hands out a role without permissions (and takes viewer back)');
+select throws_ok($$ select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_plain'), '{viewer}') $$, '42501',
+  'permission denied: the role carries permissions you do not hold', 'T325.10 ... but viewer no more, now that she lacks clients.read');
+select is(pg_temp.roles_of('a_plain'), '{intern}', 'T325.11 the refused call changed nothing');
+
+-- G2 the built-in ladder -------------------------------------------------------------------------
+select pg_temp.act('a_admin');
+select lives_ok($$ select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_plain'), '{manager,member,viewer}') $$,
+  'T325.12 an admin hands out manager, member and viewer');
+select lives_ok($$ select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_plain'), '{admin}') $$,
+  'T325.13 ... and admin (her own rank)');
+select pg_temp.act('a_owner');
+select lives_ok($$ select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_plain'), '{owner}') $$,
+  'T325.14 an owner hands out owner');
+select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_plain'), '{intern}');
+
+-- G3 deleting a role with a replacement ----------------------------------------------------------
+insert into t_tok select 'intern', (public.invite_member(pg_temp.fx_org('alpha'), 'invitee@roles.test', 'intern')).token;
+select pg_temp.act('a_second');
+select throws_ok(format($$ select public.delete_role(%L, %L) $$, (select id from t_role where name = 'intern'), pg_temp.role_id(null, 'admin')),
+  '42501', 'permission denied: members.manage is required in this organization',
+  'T325.15 roles.manage alone does not move a role''s holders (herself included) to admin');
+select throws_ok(format($$ select public.delete_role(%L, %L) $$, (select id from t_role where name = 'intern'), pg_temp.role_id(null, 'viewer')),
+  '42501', 'permission denied: members.manage is required in this organization', 'T325.16 ... nor to viewer');
+select is(pg_temp.roles_of('a_second'), '{designer,intern}', 'T325.17 her roles are unchanged');
+select is(pg_temp.invited_role((select token from t_tok where name = 'intern')),
+  'intern', 'T325.18 the pending invitation still names intern');
+select pg_temp.act('a_owner');
+select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_hr'), '{hr_full}');
+select pg_temp.act('a_hr');
+select throws_ok(format($$ select public.delete_role(%L, %L) $$, (select id from t_role where name = 'intern'), pg_temp.role_id(null, 'admin')),
+  '42501', 'permission denied: you cannot grant the replacement role',
+  'T325.19 members.manage and roles.manage through an organization''s role: not to admin');
+select throws_ok(format($$ select public.delete_role(%L, %L) $$, (select id from t_role where name = 'intern'), pg_temp.role_id(null, 'manager')),
+  '42501', 'permission denied: you cannot grant the replacement role', 'T325.20 ... nor to manager');
+select lives_ok(format($$ select public.delete_role(%L, %L) $$, (select id from t_role where name = 'intern'), pg_temp.role_id(null, 'viewer')),
+  'T325.21 ... to viewer, whose permissions she holds');
+select is(pg_temp.roles_of('a_plain'), '{viewer}', 'T325.22 ... its holders moved to viewer');
+
+-- G4 <area>.work_assigned ------------------------------------------------------------------------
+reset role;
+select private.register_permission('gizmos.read', 'Read gizmos.', '{owner, admin, manager}');
+select private.register_permission('gizmos.update', 'Update gizmos.', '{owner, admin, manager}');
+select private.register_permission('gizmos.work_assigned', 'Work assigned gizmos.', '{member}');
+select ok('gizmos.work_assigned' = any (private.grantable_permissions(pg_temp.fx_org('alpha'), pg_temp.fx('a_admin'))),
+  'T325.23 gizmos.read with gizmos.update covers gizmos.work_assigned');
+select ok(not 'gizmos.work_assigned' = any (private.grantable_permissions(pg_temp.fx_org('alpha'), pg_temp.fx('a_viewer'))),
+  'T325.24 ... gizmos.read alone does not');
+select pg_temp.act('a_admin');
+select isnt(public.create_role(pg_temp.fx_org('alpha'), 'gizmo_crew', 'Gizmo crew', 20, '{gizmos.work_assigned}'), null,
+  'T325.25 an admin gives an organization''s role gizmos.work_assigned');
+
+select * from finish();
+rollback;
