@@ -111,6 +111,7 @@ export const RULES: readonly (readonly [
   ["42501", /^permission denied: only owners invite owners$/, "only-owners-invite-owners"],
   ["42501", /^permission denied: only owners remove owners$/, "only-owners-remove-owners"],
   ["42501", /^permission denied: the member outranks you$/, "member-outranks-you"],
+  ["42501", /^permission denied: a holder of the role outranks you$/, "holder-outranks-you"],
   [
     "42501",
     /^permission denied: you cannot grant or revoke a role above your own highest role$/,

@@ -10,17 +10,25 @@
 -- which needs roles.manage only, moved the deleted role's holders (the caller
 -- among them) and re-pointed its pending invitations to any replacement that
 -- check let through: a holder of roles.manage alone could move herself and
--- others to admin.
+-- others to admin; it also moved holders who outranked the caller, who then
+-- used what they received at their own rank. And update_role, with
+-- roles.manage alone, could move the rank of a role others hold, and so the
+-- reach of their members.manage.
 --
 -- Now:
 --   * a role carrying a permission the giver neither holds nor covers is
 --     refused, built-in ones included, unless a built-in role of the giver
---     ranks at least as high as the built-in role handed out (the built-in
---     ladder stays as it was: owners and admins hand out the built-in roles at
---     or below their own, whatever permissions the catalog gives them);
+--     that carries members.manage ranks at least as high as the built-in role
+--     handed out (the built-in ladder stays as it was: owners and admins hand
+--     out the built-in roles at or below their own, whatever permissions the
+--     catalog gives them; a member's rank does not count);
 --   * delete_role with a replacement hands the replacement out: it needs
---     members.manage too, besides the replacement being one the caller may
---     hand out;
+--     members.manage too, the replacement must be one the caller may hand
+--     out, and no holder may outrank the caller (as in set_member_roles);
+--   * update_role changing the rank of a role that members hold changes
+--     their rank (a member ranks as her highest role), and so whom their
+--     members.manage reaches and who may manage them: it needs members.manage
+--     too;
 --   * <area>.work_assigned is covered by <area>.read with <area>.update for
 --     every area (the tables entity:new adds), as clients.work_assigned was.
 
@@ -74,10 +82,14 @@ begin
   if cardinality(private.missing_permissions(role_grant_problem.organization_id, grantor, target.id)) > 0
      and (
        target.organization_id is not null
-       -- A built-in role: the built-in ladder lets an owner or admin hand it out;
-       -- rank from an organization's role alone does not.
+       -- A built-in role: the built-in ladder lets a giver whose own built-in role
+       -- carries members.manage (owner, admin) hand out the built-in roles at or
+       -- below it; members.manage or rank from an organization's role does not.
        or not exists (
-         select 1 from public.user_roles ur join public.roles r on r.id = ur.role_id
+         select 1
+         from public.user_roles ur
+         join public.roles r on r.id = ur.role_id
+         join public.role_permissions rp on rp.role_id = r.id and rp.permission = 'members.manage'
          where ur.organization_id = role_grant_problem.organization_id and ur.user_id = grantor
            and r.organization_id is null and r.rank >= target.rank
        )
@@ -88,7 +100,7 @@ begin
 end;
 $$;
 comment on function private.role_grant_problem(uuid, uuid, uuid) is
-  'Why a user may not hand out a role in an organization, or null when they may: unknown-role (missing, or of another organization), owner (only owners hand out owner), rank (above their highest), permissions (the role carries a permission they neither hold nor cover there; for a built-in role, unless a built-in role of theirs ranks at least as high).';
+  'Why a user may not hand out a role in an organization, or null when they may: unknown-role (missing, or of another organization), owner (only owners hand out owner), rank (above their highest), permissions (the role carries a permission they neither hold nor cover there; for a built-in role, unless a built-in role of theirs that carries members.manage ranks at least as high).';
 
 create or replace function public.set_member_roles(organization_id uuid, user_id uuid, roles text[])
 returns void
@@ -164,6 +176,54 @@ $$;
 comment on function public.set_member_roles(uuid, uuid, text[]) is
   'Replaces a member''s roles: keys of built-in roles or of the organization''s own. Needs members.manage; nobody changes their own roles, manages a member who outranks them, grants/revokes a role above their own highest, or grants a role carrying a permission they do not hold (a built-in role at or below a built-in role of theirs excepted: owners and admins hand out the built-in ladder); only owners grant or revoke owner. Serialized with every other role change of the organization; rights and roles are read again once its lock is held.';
 
+create or replace function public.update_role(role_id uuid, name text, rank integer, permissions text[])
+returns void
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  uid uuid := private.require_user();
+  target public.roles;
+  new_rank integer;
+  new_permissions text[];
+begin
+  -- Membership and rights first, before any lock.
+  target := private.find_role_to_manage(update_role.role_id, uid, false);
+  if update_role.name is not null and char_length(pg_catalog.btrim(update_role.name)) not between 1 and 100 then
+    raise exception 'invalid role name: 1 to 100 characters' using errcode = '22023';
+  end if;
+
+  perform private.lock_organization(target.organization_id);
+  -- Rights again, and the role as it is now.
+  target := private.find_role_to_manage(update_role.role_id, uid, true);
+  new_rank := coalesce(update_role.rank, target.rank);
+  new_permissions := coalesce(
+    update_role.permissions,
+    (select coalesce(array_agg(rp.permission), '{}') from public.role_permissions rp where rp.role_id = target.id)
+  );
+  perform private.check_role_definition(target.organization_id, uid, new_rank, new_permissions);
+  if new_rank <> target.rank and exists (select 1 from public.user_roles ur where ur.role_id = target.id) then
+    -- A member ranks as her highest role: moving a held role's rank moves its
+    -- holders' reach (whom their members.manage may manage) and who may manage
+    -- them, which is managing members.
+    perform private.require_permission(target.organization_id, 'members.manage');
+  end if;
+
+  update public.roles r
+     set name = coalesce(pg_catalog.btrim(update_role.name), r.name), rank = new_rank
+   where r.id = target.id;
+  delete from public.role_permissions rp
+   where rp.role_id = target.id and rp.permission <> all (new_permissions);
+  insert into public.role_permissions (role_id, permission)
+  select distinct target.id, p from unnest(new_permissions) p
+  on conflict do nothing;
+end;
+$$;
+comment on function public.update_role(uuid, text, integer, text[]) is
+  'Changes an organization''s role: name, rank, permissions (null keeps the current value; permissions replace the whole set). Needs roles.manage in its organization and a highest role above the role''s current and new rank (and members.manage to change the rank of a role members hold); the permissions follow create_role''s rules. Built-in roles never change (42501); another organization''s role is not found (P0002). Takes effect for every holder from the next statement. Serialized with the organization''s other role changes. Audited.';
+
 create or replace function public.delete_role(role_id uuid, replacement_role_id uuid default null)
 returns void
 language plpgsql
@@ -204,6 +264,15 @@ begin
       raise exception 'the replacement must be another role' using errcode = '22023';
     end if;
     perform private.require_permission(target.organization_id, 'members.manage');
+    -- As set_member_roles: nobody changes the roles of a member who outranks them.
+    if exists (
+      select 1 from public.user_roles ur
+      where ur.role_id = target.id
+        and private.max_rank(target.organization_id, ur.user_id) > private.max_rank(target.organization_id, uid)
+    ) then
+      raise exception 'permission denied: a holder of the role outranks you' using errcode = '42501',
+        hint = 'Someone who ranks at least as high as every holder can delete it with a replacement.';
+    end if;
     problem := private.role_grant_problem(target.organization_id, uid, delete_role.replacement_role_id);
     if problem = 'unknown-role' then
       raise exception 'role not found: the replacement is neither a built-in nor a role of this organization' using errcode = 'P0002';

@@ -14,10 +14,14 @@
 --       organization's role only to a replacement she may hand out.
 --   G4  <area>.work_assigned is covered by <area>.read with <area>.update for
 --       every area, as clients.work_assigned is.
+--   G5  the built-in ladder counts only a built-in role carrying
+--       members.manage: a member's rank hands out nothing; delete_role never
+--       moves a holder who outranks the caller; moving the rank of a role
+--       members hold needs members.manage.
 -- Fixtures: custom_roles_fixtures.psql (own organizations and users).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(25);
+select plan(34);
 
 \ir custom_roles_fixtures.psql
 \ir personas.psql
@@ -109,18 +113,53 @@ select lives_ok(format($$ select public.delete_role(%L, %L) $$, (select id from 
   'T325.21 ... to viewer, whose permissions she holds');
 select is(pg_temp.roles_of('a_plain'), '{viewer}', 'T325.22 ... its holders moved to viewer');
 
+-- G5 rank from a member's built-in role, holders who outrank, rank moves ---------------------------
+select pg_temp.act('a_owner');
+insert into t_role select 'lead', public.create_role(pg_temp.fx_org('alpha'), 'lead', 'Team lead', 25, '{members.manage,roles.manage}');
+insert into t_role select 'mentor', public.create_role(pg_temp.fx_org('alpha'), 'mentor', 'Mentor', 5, '{}');
+insert into t_role select 'tag', public.create_role(pg_temp.fx_org('alpha'), 'tag', 'Tag', 1, '{}');
+select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_member'), '{member,lead,tag}');
+select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_manager'), '{manager,mentor}');
+select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_plain'), '{tag}');
+select pg_temp.act('a_member');
+select throws_ok($$ select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_plain'), '{viewer}') $$, '42501',
+  'permission denied: the role carries permissions you do not hold',
+  'T325.23 a member with members.manage through an organization''s role does not hand out viewer (member outranks viewer, but member carries no members.manage)');
+select throws_ok($$ select public.invite_member(pg_temp.fx_org('alpha'), 'invitee@roles.test', 'viewer') $$, '42501',
+  'permission denied: the role carries permissions you do not hold', 'T325.24 ... nor invites with it');
+select throws_ok(format($$ select public.delete_role(%L, %L) $$, (select id from t_role where name = 'tag'), pg_temp.role_id(null, 'viewer')),
+  '42501', 'permission denied: you cannot grant the replacement role', 'T325.25 ... nor moves herself to it by deleting a role she holds');
+select throws_ok(format($$ select public.delete_role(%L, %L) $$, (select id from t_role where name = 'mentor'), (select id from t_role where name = 'lead')),
+  '42501', 'permission denied: a holder of the role outranks you',
+  'T325.26 delete_role does not move a holder who outranks the caller (a manager) to the caller''s own role');
+select is(pg_temp.roles_of('a_manager'), '{manager,mentor}', 'T325.27 ... the manager''s roles are unchanged');
+select pg_temp.act('a_second');
+select throws_ok(format($$ select public.update_role(%L, null, 44, null) $$, (select id from t_role where name = 'tag')), '42501',
+  'permission denied: members.manage is required in this organization',
+  'T325.28 roles.manage alone does not move the rank of a role members hold (it would widen their members.manage)');
+select lives_ok(format($$ select public.update_role(%L, 'Tag (renamed)', null, null) $$, (select id from t_role where name = 'tag')),
+  'T325.29 ... but renames it');
+select pg_temp.act('a_owner');
+insert into t_role select 'unused', public.create_role(pg_temp.fx_org('alpha'), 'unused', 'Unused', 2, '{}');
+select pg_temp.act('a_second');
+select lives_ok(format($$ select public.update_role(%L, null, 30, null) $$, (select id from t_role where name = 'unused')),
+  'T325.30 ... and moves the rank of a role nobody holds');
+select pg_temp.act('a_admin');
+select lives_ok(format($$ select public.update_role(%L, null, 30, null) $$, (select id from t_role where name = 'tag')),
+  'T325.31 an admin (members.manage and roles.manage) moves the rank of a held role');
+
 -- G4 <area>.work_assigned ------------------------------------------------------------------------
 reset role;
 select private.register_permission('gizmos.read', 'Read gizmos.', '{owner, admin, manager}');
 select private.register_permission('gizmos.update', 'Update gizmos.', '{owner, admin, manager}');
 select private.register_permission('gizmos.work_assigned', 'Work assigned gizmos.', '{member}');
 select ok('gizmos.work_assigned' = any (private.grantable_permissions(pg_temp.fx_org('alpha'), pg_temp.fx('a_admin'))),
-  'T325.23 gizmos.read with gizmos.update covers gizmos.work_assigned');
+  'T325.32 gizmos.read with gizmos.update covers gizmos.work_assigned');
 select ok(not 'gizmos.work_assigned' = any (private.grantable_permissions(pg_temp.fx_org('alpha'), pg_temp.fx('a_viewer'))),
-  'T325.24 ... gizmos.read alone does not');
+  'T325.33 ... gizmos.read alone does not');
 select pg_temp.act('a_admin');
 select isnt(public.create_role(pg_temp.fx_org('alpha'), 'gizmo_crew', 'Gizmo crew', 20, '{gizmos.work_assigned}'), null,
-  'T325.25 an admin gives an organization''s role gizmos.work_assigned');
+  'T325.34 an admin gives an organization''s role gizmos.work_assigned');
 
 select * from finish();
 rollback;
