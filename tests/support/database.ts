@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll } from "vitest";
 import { connect, dropDatabase, type Sql } from "../../tooling/server/sql.ts";
-import { copyTemplate } from "../../tooling/testing/throwaway.ts";
+import { BARE_TEMPLATE_DB, TEMPLATE_DB, copyTemplate } from "../../tooling/testing/throwaway.ts";
 
 /** The throwaway server `npm test` started (its `postgres` database, as the role `postgres`, not a superuser). */
 export function serverUrl(): string {
@@ -25,12 +25,16 @@ export interface TestDatabase {
   sql: Sql;
 }
 
-/** A fresh copy of the template for the calling suite; dropped after it. */
-export function useTestDatabase(options: { max?: number } = {}): TestDatabase {
+/**
+ * A fresh copy of the template for the calling suite; dropped after it.
+ * `seed: false` copies the template without the demo seed (as a project that
+ * installed the layer, or the benchmark's databases).
+ */
+export function useTestDatabase(options: { max?: number; seed?: boolean } = {}): TestDatabase {
   const db = {} as TestDatabase;
   const name = `t_${randomBytes(6).toString("hex")}`;
   beforeAll(async () => {
-    db.url = await copyTemplate(serverUrl(), name);
+    db.url = await copyTemplate(serverUrl(), name, options.seed === false ? BARE_TEMPLATE_DB : TEMPLATE_DB);
     db.sql = connect(db.url, { max: options.max ?? 4 });
   });
   afterAll(async () => {
