@@ -24,11 +24,12 @@
 --     catalog gives them; a member's rank does not count);
 --   * delete_role with a replacement hands the replacement out: it needs
 --     members.manage too, the replacement must be one the caller may hand
---     out, and no holder may outrank the caller (as in set_member_roles);
---   * update_role changing the rank of a role that members hold changes
---     their rank (a member ranks as her highest role), and so whom their
---     members.manage reaches and who may manage them: it needs members.manage
---     too;
+--     out, and, as in set_member_roles, the caller may not hold the role
+--     (nobody changes their own roles) and no holder may outrank her;
+--   * update_role changing the rank of a role that members hold, or pending
+--     invitations name, changes their rank (a member ranks as her highest
+--     role), and so whom their members.manage reaches and who may manage
+--     them: it needs members.manage too;
 --   * <area>.work_assigned is covered by <area>.read with <area>.update for
 --     every area (the tables entity:new adds), as clients.work_assigned was.
 
@@ -204,10 +205,16 @@ begin
     (select coalesce(array_agg(rp.permission), '{}') from public.role_permissions rp where rp.role_id = target.id)
   );
   perform private.check_role_definition(target.organization_id, uid, new_rank, new_permissions);
-  if new_rank <> target.rank and exists (select 1 from public.user_roles ur where ur.role_id = target.id) then
-    -- A member ranks as her highest role: moving a held role's rank moves its
-    -- holders' reach (whom their members.manage may manage) and who may manage
-    -- them, which is managing members.
+  if new_rank <> target.rank and (
+    exists (select 1 from public.user_roles ur where ur.role_id = target.id)
+    or exists (
+      select 1 from public.invitations i
+      where i.role_id = target.id and i.accepted_at is null and i.revoked_at is null and i.expires_at > pg_catalog.now()
+    )
+  ) then
+    -- A member ranks as her highest role: moving the rank of a role members
+    -- hold, or pending invitations name, moves its holders' reach (whom their
+    -- members.manage may manage) and who may manage them: managing members.
     perform private.require_permission(target.organization_id, 'members.manage');
   end if;
 
@@ -222,7 +229,7 @@ begin
 end;
 $$;
 comment on function public.update_role(uuid, text, integer, text[]) is
-  'Changes an organization''s role: name, rank, permissions (null keeps the current value; permissions replace the whole set). Needs roles.manage in its organization and a highest role above the role''s current and new rank (and members.manage to change the rank of a role members hold); the permissions follow create_role''s rules. Built-in roles never change (42501); another organization''s role is not found (P0002). Takes effect for every holder from the next statement. Serialized with the organization''s other role changes. Audited.';
+  'Changes an organization''s role: name, rank, permissions (null keeps the current value; permissions replace the whole set). Needs roles.manage in its organization and a highest role above the role''s current and new rank (and members.manage to change the rank of a role members hold or pending invitations name); the permissions follow create_role''s rules. Built-in roles never change (42501); another organization''s role is not found (P0002). Takes effect for every holder from the next statement. Serialized with the organization''s other role changes. Audited.';
 
 create or replace function public.delete_role(role_id uuid, replacement_role_id uuid default null)
 returns void
@@ -264,7 +271,11 @@ begin
       raise exception 'the replacement must be another role' using errcode = '22023';
     end if;
     perform private.require_permission(target.organization_id, 'members.manage');
-    -- As set_member_roles: nobody changes the roles of a member who outranks them.
+    -- As set_member_roles: nobody changes their own roles, or those of a member who outranks them.
+    if exists (select 1 from public.user_roles ur where ur.role_id = target.id and ur.user_id = uid) then
+      raise exception 'you cannot change your own roles' using errcode = '42501',
+        hint = 'You hold this role: another member with roles.manage and members.manage can delete it with a replacement.';
+    end if;
     if exists (
       select 1 from public.user_roles ur
       where ur.role_id = target.id
@@ -295,4 +306,4 @@ begin
 end;
 $$;
 comment on function public.delete_role(uuid, uuid) is
-  'Deletes an organization''s role. Needs roles.manage in its organization and a highest role above the role''s rank. Refused (P0001, naming how many) while members hold it or pending invitations name it, unless replacement_role_id names a built-in or another role of the organization that the caller may hand out (members.manage, and set_member_roles'' rules for the replacement: rank, owner, permissions): holders then move to it and pending invitations are re-pointed to it (each still accepted only if its inviter may grant it then). Built-in roles never go (42501). Serialized with the organization''s other role changes. Every change is audited.';
+  'Deletes an organization''s role. Needs roles.manage in its organization and a highest role above the role''s rank. Refused (P0001, naming how many) while members hold it or pending invitations name it, unless replacement_role_id names a built-in or another role of the organization that the caller may hand out (members.manage, and set_member_roles'' rules: rank, owner and permissions of the replacement, not the caller''s own role, no holder who outranks the caller): holders then move to it and pending invitations are re-pointed to it (each still accepted only if its inviter may grant it then). Built-in roles never go (42501). Serialized with the organization''s other role changes. Every change is audited.';

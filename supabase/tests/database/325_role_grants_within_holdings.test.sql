@@ -16,12 +16,13 @@
 --       every area, as clients.work_assigned is.
 --   G5  the built-in ladder counts only a built-in role carrying
 --       members.manage: a member's rank hands out nothing; delete_role never
---       moves a holder who outranks the caller; moving the rank of a role
---       members hold needs members.manage.
+--       moves a holder who outranks the caller, nor the caller herself;
+--       moving the rank of a role members hold, or pending invitations name,
+--       needs members.manage.
 -- Fixtures: custom_roles_fixtures.psql (own organizations and users).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(34);
+select plan(38);
 
 \ir custom_roles_fixtures.psql
 \ir personas.psql
@@ -128,7 +129,7 @@ select throws_ok($$ select public.set_member_roles(pg_temp.fx_org('alpha'), pg_t
 select throws_ok($$ select public.invite_member(pg_temp.fx_org('alpha'), 'invitee@roles.test', 'viewer') $$, '42501',
   'permission denied: the role carries permissions you do not hold', 'T325.24 ... nor invites with it');
 select throws_ok(format($$ select public.delete_role(%L, %L) $$, (select id from t_role where name = 'tag'), pg_temp.role_id(null, 'viewer')),
-  '42501', 'permission denied: you cannot grant the replacement role', 'T325.25 ... nor moves herself to it by deleting a role she holds');
+  '42501', 'you cannot change your own roles', 'T325.25 ... nor moves herself to it by deleting a role she holds (nobody changes their own roles)');
 select throws_ok(format($$ select public.delete_role(%L, %L) $$, (select id from t_role where name = 'mentor'), (select id from t_role where name = 'lead')),
   '42501', 'permission denied: a holder of the role outranks you',
   'T325.26 delete_role does not move a holder who outranks the caller (a manager) to the caller''s own role');
@@ -148,18 +149,37 @@ select pg_temp.act('a_admin');
 select lives_ok(format($$ select public.update_role(%L, null, 30, null) $$, (select id from t_role where name = 'tag')),
   'T325.31 an admin (members.manage and roles.manage) moves the rank of a held role');
 
+select pg_temp.act('a_owner');
+insert into t_role select 'guest', public.create_role(pg_temp.fx_org('alpha'), 'guest', 'Guest', 3, '{}');
+select public.invite_member(pg_temp.fx_org('alpha'), 'invitee@roles.test', 'guest');
+select pg_temp.act('a_second');
+select throws_ok(format($$ select public.update_role(%L, null, 44, null) $$, (select id from t_role where name = 'guest')), '42501',
+  'permission denied: members.manage is required in this organization',
+  'T325.32 ... nor that of a role a pending invitation names (the invitee would join at it)');
+select pg_temp.act('a_admin');
+select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_manager'), '{manager,tag}');
+select pg_temp.act('a_owner');
+select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_admin'), '{admin,tag}');
+select pg_temp.act('a_admin');
+select throws_ok(format($$ select public.delete_role(%L, %L) $$, (select id from t_role where name = 'tag'), pg_temp.role_id(null, 'manager')),
+  '42501', 'you cannot change your own roles', 'T325.33 delete_role does not change the caller''s own roles (she holds the role)');
+select is(pg_temp.roles_of('a_admin'), '{admin,tag}', 'T325.34 ... her roles are unchanged');
+select pg_temp.act('a_owner');
+select lives_ok(format($$ select public.delete_role(%L, %L) $$, (select id from t_role where name = 'tag'), pg_temp.role_id(null, 'viewer')),
+  'T325.35 someone who does not hold it deletes it with a replacement');
+
 -- G4 <area>.work_assigned ------------------------------------------------------------------------
 reset role;
 select private.register_permission('gizmos.read', 'Read gizmos.', '{owner, admin, manager}');
 select private.register_permission('gizmos.update', 'Update gizmos.', '{owner, admin, manager}');
 select private.register_permission('gizmos.work_assigned', 'Work assigned gizmos.', '{member}');
 select ok('gizmos.work_assigned' = any (private.grantable_permissions(pg_temp.fx_org('alpha'), pg_temp.fx('a_admin'))),
-  'T325.32 gizmos.read with gizmos.update covers gizmos.work_assigned');
+  'T325.36 gizmos.read with gizmos.update covers gizmos.work_assigned');
 select ok(not 'gizmos.work_assigned' = any (private.grantable_permissions(pg_temp.fx_org('alpha'), pg_temp.fx('a_viewer'))),
-  'T325.33 ... gizmos.read alone does not');
+  'T325.37 ... gizmos.read alone does not');
 select pg_temp.act('a_admin');
 select isnt(public.create_role(pg_temp.fx_org('alpha'), 'gizmo_crew', 'Gizmo crew', 20, '{gizmos.work_assigned}'), null,
-  'T325.34 an admin gives an organization''s role gizmos.work_assigned');
+  'T325.38 an admin gives an organization''s role gizmos.work_assigned');
 
 select * from finish();
 rollback;
