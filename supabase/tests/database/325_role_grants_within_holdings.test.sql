@@ -155,7 +155,7 @@ select public.invite_member(pg_temp.fx_org('alpha'), 'invitee@roles.test', 'gues
 select pg_temp.act('a_second');
 select throws_ok(format($$ select public.update_role(%L, null, 44, null) $$, (select id from t_role where name = 'guest')), '42501',
   'permission denied: members.manage is required in this organization',
-  'T325.32 ... nor that of a role a pending invitation names (the invitee would join at it)');
+  'T325.32 roles.manage alone does not move the rank of a role a pending invitation names (the invitee would join at it)');
 select pg_temp.act('a_admin');
 select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_manager'), '{manager,tag}');
 select pg_temp.act('a_owner');
