@@ -12,8 +12,10 @@
 -- check let through: a holder of roles.manage alone could move herself and
 -- others to admin; it also moved holders who outranked the caller, who then
 -- used what they received at their own rank. And update_role, with
--- roles.manage alone, could move the rank of a role others hold, and so the
--- reach of their members.manage.
+-- roles.manage alone, could move the rank of a role others hold (and so the
+-- reach of their members.manage) or add permissions to it, and an admin could
+-- add permissions to a role held by a member who outranks her, who then used
+-- them at her own rank.
 --
 -- Now:
 --   * a role carrying a permission the giver neither holds nor covers is
@@ -26,10 +28,12 @@
 --     members.manage too, the replacement must be one the caller may hand
 --     out, and, as in set_member_roles, the caller may not hold the role
 --     (nobody changes their own roles) and no holder may outrank her;
---   * update_role changing the rank of a role that members hold, or pending
---     invitations name, changes their rank (a member ranks as her highest
---     role), and so whom their members.manage reaches and who may manage
---     them: it needs members.manage too;
+--   * update_role giving a role that members hold, or pending invitations
+--     name, another rank (a member ranks as her highest role, so whom her
+--     members.manage reaches and who may manage her) or more permissions
+--     hands those to its holders: it needs members.manage too, and no holder
+--     may outrank the caller (removing permissions, or renaming, needs
+--     roles.manage only);
 --   * <area>.work_assigned is covered by <area>.read with <area>.update for
 --     every area (the tables entity:new adds), as clients.work_assigned was.
 
@@ -189,6 +193,7 @@ declare
   target public.roles;
   new_rank integer;
   new_permissions text[];
+  added text[];
 begin
   -- Membership and rights first, before any lock.
   target := private.find_role_to_manage(update_role.role_id, uid, false);
@@ -205,17 +210,31 @@ begin
     (select coalesce(array_agg(rp.permission), '{}') from public.role_permissions rp where rp.role_id = target.id)
   );
   perform private.check_role_definition(target.organization_id, uid, new_rank, new_permissions);
-  if new_rank <> target.rank and (
+  added := array(
+    select p from unnest(new_permissions) p
+    except
+    select rp.permission from public.role_permissions rp where rp.role_id = target.id
+  );
+  if (new_rank <> target.rank or cardinality(added) > 0) and (
     exists (select 1 from public.user_roles ur where ur.role_id = target.id)
     or exists (
       select 1 from public.invitations i
       where i.role_id = target.id and i.accepted_at is null and i.revoked_at is null and i.expires_at > pg_catalog.now()
     )
   ) then
-    -- A member ranks as her highest role: moving the rank of a role members
-    -- hold, or pending invitations name, moves its holders' reach (whom their
-    -- members.manage may manage) and who may manage them: managing members.
+    -- Giving a role that members hold, or pending invitations name, another
+    -- rank or more permissions hands those to its holders (a member ranks as
+    -- her highest role: a rank moves whom her members.manage reaches and who
+    -- may manage her): managing members, as set_member_roles does it.
     perform private.require_permission(target.organization_id, 'members.manage');
+    if exists (
+      select 1 from public.user_roles ur
+      where ur.role_id = target.id
+        and private.max_rank(target.organization_id, ur.user_id) > private.max_rank(target.organization_id, uid)
+    ) then
+      raise exception 'permission denied: a holder of the role outranks you' using errcode = '42501',
+        hint = 'Someone who ranks at least as high as every holder can change its rank or add permissions.';
+    end if;
   end if;
 
   update public.roles r
@@ -229,7 +248,7 @@ begin
 end;
 $$;
 comment on function public.update_role(uuid, text, integer, text[]) is
-  'Changes an organization''s role: name, rank, permissions (null keeps the current value; permissions replace the whole set). Needs roles.manage in its organization and a highest role above the role''s current and new rank (and members.manage to change the rank of a role members hold or pending invitations name); the permissions follow create_role''s rules. Built-in roles never change (42501); another organization''s role is not found (P0002). Takes effect for every holder from the next statement. Serialized with the organization''s other role changes. Audited.';
+  'Changes an organization''s role: name, rank, permissions (null keeps the current value; permissions replace the whole set). Needs roles.manage in its organization and a highest role above the role''s current and new rank (and, to change the rank of a role members hold or pending invitations name, or to add permissions to it, members.manage and no holder ranking above the caller; removing permissions and renaming need roles.manage only); the permissions follow create_role''s rules. Built-in roles never change (42501); another organization''s role is not found (P0002). Takes effect for every holder from the next statement. Serialized with the organization''s other role changes. Audited.';
 
 create or replace function public.delete_role(role_id uuid, replacement_role_id uuid default null)
 returns void

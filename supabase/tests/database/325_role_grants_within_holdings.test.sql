@@ -19,10 +19,12 @@
 --       moves a holder who outranks the caller, nor the caller herself;
 --       moving the rank of a role members hold, or pending invitations name,
 --       needs members.manage.
+--   G6  adding permissions to such a role needs members.manage too, and no
+--       holder may outrank the caller; taking permissions away does not.
 -- Fixtures: custom_roles_fixtures.psql (own organizations and users).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(38);
+select plan(43);
 
 \ir custom_roles_fixtures.psql
 \ir personas.psql
@@ -168,18 +170,43 @@ select pg_temp.act('a_owner');
 select lives_ok(format($$ select public.delete_role(%L, %L) $$, (select id from t_role where name = 'tag'), pg_temp.role_id(null, 'viewer')),
   'T325.35 someone who does not hold it deletes it with a replacement');
 
+-- G6 adding permissions to a held or invited role -----------------------------------------------
+select pg_temp.act('a_owner');
+insert into t_role select 'six_tag', public.create_role(pg_temp.fx_org('alpha'), 'six_tag', 'Six tag', 5, '{}');
+insert into t_role select 'six_guest', public.create_role(pg_temp.fx_org('alpha'), 'six_guest', 'Six guest', 4, '{}');
+insert into t_role select 'six_lead', public.create_role(pg_temp.fx_org('alpha'), 'six_lead', 'Six lead', 6, '{clients.read}');
+insert into t_role select 'six_top', public.create_role(pg_temp.fx_org('alpha'), 'six_top', 'Six top', 45, '{members.manage}');
+select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_plain'), '{viewer,six_tag,six_lead}');
+select public.invite_member(pg_temp.fx_org('alpha'), 'invitee@roles.test', 'six_guest');
+select pg_temp.act('a_second');
+select throws_ok(format($$ select public.update_role(%L, null, null, '{clients.read}') $$, (select id from t_role where name = 'six_tag')), '42501',
+  'permission denied: members.manage is required in this organization',
+  'T325.36 roles.manage alone does not add a permission to a role members hold (it hands it to them)');
+select throws_ok(format($$ select public.update_role(%L, null, null, '{clients.read}') $$, (select id from t_role where name = 'six_guest')), '42501',
+  'permission denied: members.manage is required in this organization', 'T325.37 ... nor to a role a pending invitation names');
+select lives_ok(format($$ select public.update_role(%L, null, null, '{}') $$, (select id from t_role where name = 'six_lead')),
+  'T325.38 ... but takes a permission away from a held role');
+select pg_temp.act('a_owner');
+select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_viewer'), '{viewer,six_top,six_tag}');
+select pg_temp.act('a_admin');
+select throws_ok(format($$ select public.update_role(%L, null, null, '{clients.delete}') $$, (select id from t_role where name = 'six_tag')), '42501',
+  'permission denied: a holder of the role outranks you',
+  'T325.39 an admin does not add a permission to a role held by a member who outranks her');
+select lives_ok(format($$ select public.update_role(%L, null, null, '{clients.read,clients.update}') $$, (select id from t_role where name = 'six_lead')),
+  'T325.40 an admin adds permissions to a role only members below her hold');
+
 -- G4 <area>.work_assigned ------------------------------------------------------------------------
 reset role;
 select private.register_permission('gizmos.read', 'Read gizmos.', '{owner, admin, manager}');
 select private.register_permission('gizmos.update', 'Update gizmos.', '{owner, admin, manager}');
 select private.register_permission('gizmos.work_assigned', 'Work assigned gizmos.', '{member}');
 select ok('gizmos.work_assigned' = any (private.grantable_permissions(pg_temp.fx_org('alpha'), pg_temp.fx('a_admin'))),
-  'T325.36 gizmos.read with gizmos.update covers gizmos.work_assigned');
+  'T325.41 gizmos.read with gizmos.update covers gizmos.work_assigned');
 select ok(not 'gizmos.work_assigned' = any (private.grantable_permissions(pg_temp.fx_org('alpha'), pg_temp.fx('a_viewer'))),
-  'T325.37 ... gizmos.read alone does not');
+  'T325.42 ... gizmos.read alone does not');
 select pg_temp.act('a_admin');
 select isnt(public.create_role(pg_temp.fx_org('alpha'), 'gizmo_crew', 'Gizmo crew', 20, '{gizmos.work_assigned}'), null,
-  'T325.38 an admin gives an organization''s role gizmos.work_assigned');
+  'T325.43 an admin gives an organization''s role gizmos.work_assigned');
 
 select * from finish();
 rollback;
