@@ -107,6 +107,24 @@ $$;
 comment on function private.role_grant_problem(uuid, uuid, uuid) is
   'Why a user may not hand out a role in an organization, or null when they may: unknown-role (missing, or of another organization), owner (only owners hand out owner), rank (above their highest), permissions (the role carries a permission they neither hold nor cover there; for a built-in role, unless a built-in role of theirs that carries members.manage ranks at least as high).';
 
+create function private.role_holder_outranks(role_id uuid, user_id uuid)
+returns boolean
+language sql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+  select exists (
+    select 1
+    from public.user_roles ur
+    where ur.role_id = role_holder_outranks.role_id
+      and private.max_rank(ur.organization_id, ur.user_id) > private.max_rank(ur.organization_id, role_holder_outranks.user_id)
+  )
+$$;
+comment on function private.role_holder_outranks(uuid, uuid) is
+  'Whether a member holding the role ranks above the user in its organization (a member ranks as her highest role): changing what the role gives its holders would then reach someone the user may not manage.';
+revoke all on function private.role_holder_outranks(uuid, uuid) from public, anon, authenticated, service_role;
+
 create or replace function public.set_member_roles(organization_id uuid, user_id uuid, roles text[])
 returns void
 language plpgsql
@@ -227,11 +245,7 @@ begin
     -- her highest role: a rank moves whom her members.manage reaches and who
     -- may manage her): managing members, as set_member_roles does it.
     perform private.require_permission(target.organization_id, 'members.manage');
-    if exists (
-      select 1 from public.user_roles ur
-      where ur.role_id = target.id
-        and private.max_rank(target.organization_id, ur.user_id) > private.max_rank(target.organization_id, uid)
-    ) then
+    if private.role_holder_outranks(target.id, uid) then
       raise exception 'permission denied: a holder of the role outranks you' using errcode = '42501',
         hint = 'Someone who ranks at least as high as every holder can change its rank or add permissions.';
     end if;
@@ -295,11 +309,7 @@ begin
       raise exception 'you cannot change your own roles' using errcode = '42501',
         hint = 'You hold this role: another member with roles.manage and members.manage can delete it with a replacement.';
     end if;
-    if exists (
-      select 1 from public.user_roles ur
-      where ur.role_id = target.id
-        and private.max_rank(target.organization_id, ur.user_id) > private.max_rank(target.organization_id, uid)
-    ) then
+    if private.role_holder_outranks(target.id, uid) then
       raise exception 'permission denied: a holder of the role outranks you' using errcode = '42501',
         hint = 'Someone who ranks at least as high as every holder can delete it with a replacement.';
     end if;
