@@ -70,7 +70,8 @@ interface ScaleResult {
   loadSeconds: number;
   queries: QueryResult[];
   naive: NaiveResult[];
-  typedLayer: { asUserPerSecond: number; plainPerSecond: number; ratio: number };
+  /** Null when not measured (`--only`). */
+  typedLayer: { asUserPerSecond: number; plainPerSecond: number; ratio: number } | null;
 }
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -170,7 +171,7 @@ async function measureQueries(conn: ReservedSql, personas: Personas): Promise<Qu
 }
 
 /** The typed layer's one-client fetch as a user against the same Drizzle query run plainly, interleaved. */
-async function measureTypedLayer(url: string, personas: Personas): Promise<ScaleResult["typedLayer"]> {
+async function measureTypedLayer(url: string, personas: Personas): Promise<NonNullable<ScaleResult["typedLayer"]>> {
   step("  typed layer: as-user fetch of one client vs the same fetch without RLS");
   const orgDb = createOrgDb(url, { max: 1 });
   const iterations = quick ? 500 : 3000;
@@ -259,9 +260,7 @@ async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> 
     try {
       const results = typedOnly ? [] : await measureQueries(conn, personas);
       // Before the naive shapes, whose table copies keep autovacuum busy for a while.
-      const typedLayer = only
-        ? { asUserPerSecond: NaN, plainPerSecond: NaN, ratio: NaN }
-        : await measureTypedLayer(url, personas);
+      const typedLayer = only ? null : await measureTypedLayer(url, personas);
       const naive = only || typedOnly ? [] : await measureNaive(sql, conn, personas);
       return { scale, size, loadSeconds, queries: results, naive, typedLayer };
     } finally {
@@ -328,7 +327,7 @@ function checks(results: ScaleResult[]): Check[] {
       });
     }
   }
-  if (!only)
+  if (largest.typedLayer)
     out.push({
       target: "typed layer as-user fetch ≥ 50 % of plain throughput",
       ok: largest.typedLayer.ratio >= 0.5,
@@ -357,16 +356,19 @@ function markdown(results: ScaleResult[], verdicts: Check[]): string {
           `${q.ratio !== null ? q.ratio.toFixed(2) : dash} | ${q.deltaMs !== null ? fmt(q.deltaMs) : dash} | ${q.rounds.map((x) => (x.ratio !== null ? x.ratio.toFixed(2) : fmt(x.rls.median))).join(", ")} |`,
       );
     }
-    lines.push("", "| naive policy shape | query | median ms |", "| --- | --- | ---: |");
-    for (const n of r.naive)
+    if (r.naive.length > 0) {
+      lines.push("", "| naive policy shape | query | median ms |", "| --- | --- | ---: |");
+      for (const n of r.naive)
+        lines.push(
+          `| ${n.title} | ${n.query} | ${n.timedOut ? `> ${NAIVE_TIMEOUT_MS.toLocaleString("en")} (timed out)` : fmt(n.rls!.median)} |`,
+        );
+    }
+    if (r.typedLayer)
       lines.push(
-        `| ${n.title} | ${n.query} | ${n.timedOut ? `> ${NAIVE_TIMEOUT_MS.toLocaleString("en")} (timed out)` : fmt(n.rls!.median)} |`,
+        "",
+        `Typed layer, one-client fetch: ${r.typedLayer.asUserPerSecond.toFixed(0)}/s as a user, ${r.typedLayer.plainPerSecond.toFixed(0)}/s plain without RLS (${(r.typedLayer.ratio * 100).toFixed(0)} %).`,
       );
-    lines.push(
-      "",
-      `Typed layer, one-client fetch: ${r.typedLayer.asUserPerSecond.toFixed(0)}/s as a user, ${r.typedLayer.plainPerSecond.toFixed(0)}/s plain without RLS (${(r.typedLayer.ratio * 100).toFixed(0)} %).`,
-      "",
-    );
+    lines.push("");
   }
   lines.push("### Targets", "", "| target | result | |", "| --- | ---: | --- |");
   for (const v of verdicts) lines.push(`| ${v.target} | ${v.detail} | ${v.ok ? "met" : "MISSED"} |`);
