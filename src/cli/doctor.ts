@@ -153,7 +153,8 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
     });
 
     // 4. No API grant wider than the layer's: anon holds nothing on the
-    //    layer's tables and functions; no API role may truncate a layer table
+    //    layer's tables and functions (but PostgREST's pre-request check in
+    //    schema api_guard, which every request runs); no API role may truncate a layer table
     //    (it would skip the audit log and the owner invariant), authenticated
     //    holds no REFERENCES or TRIGGER there; the API roles hold nothing on
     //    the tables of schema private beyond what the layer's migrations grant.
@@ -173,6 +174,7 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
       select format('EXECUTE on function %s.%s to anon', n.nspname, p.proname)
         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
        where n.nspname || '.' || p.proname = any(${functions}) and has_function_privilege('anon', p.oid, 'execute')
+         and n.nspname <> 'api_guard'
       order by 1`;
     checks.push({
       name: "API grants",
