@@ -47,13 +47,17 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   headers text := nullif(pg_catalog.current_setting('request.headers', true), '');
-  prefer text;
 begin
   if headers is null then
     return;
   end if;
-  prefer := headers::json ->> 'prefer';
-  if prefer is null or prefer !~* '(^|[\s,;])count\s*=\s*(planned|estimated)\M' then
+  -- Every Prefer header: PostgREST reads them all, while `->> 'prefer'` of a
+  -- json object with the key twice would answer only the last one.
+  if not exists (
+    select from pg_catalog.json_each_text(headers::json) as h (name, value)
+    where pg_catalog.lower(h.name) = 'prefer'
+      and h.value ~* '(^|[\s,;])count\s*=\s*(planned|estimated)\M'
+  ) then
     return;
   end if;
   if (select r.rolbypassrls from pg_catalog.pg_roles r where r.rolname = current_user) then

@@ -3,8 +3,8 @@
 --   E1  api_guard.check_request(), PostgREST's pre-request function, refuses
 --       Prefer: count=planned and count=estimated (SQLSTATE PT400, HTTP 400)
 --       for anon and authenticated, whatever else the header asks and in any
---       letter case: their estimates come from statistics over every
---       organization's rows.
+--       letter case, in any of several Prefer headers: their estimates come
+--       from statistics over every organization's rows.
 --   E2  count=exact, other preferences, no Prefer header and no headers at
 --       all pass; so does the service role, which reads every row anyway.
 --   E3  the API roles may call it (anon through schema api_guard, still
@@ -14,7 +14,7 @@
 --       another organization's clients follows how many it has.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(11);
+select plan(12);
 
 \ir personas.psql
 
@@ -37,24 +37,27 @@ select pg_temp.as_user('alice');
 select pg_temp.prefer('return=representation, Count=Planned');
 select throws_ok($$ select api_guard.check_request() $$, 'PT400', null,
   'T340.03 an owner too, with count=planned among other preferences and in other letter case');
+select set_config('request.headers', '{"prefer": "count=planned", "prefer": "return=representation"}', true);
+select throws_ok($$ select api_guard.check_request() $$, 'PT400', null,
+  'T340.04 count=planned in one of two Prefer headers (the request''s headers name prefer twice) is refused');
 select pg_temp.as_anon();
 select pg_temp.prefer('count=planned');
 select throws_ok($$ select api_guard.check_request() $$, 'PT400', null,
-  'T340.04 anon asking for count=planned is refused');
+  'T340.05 anon asking for count=planned is refused');
 
 -- E2
 select pg_temp.as_user('alice');
 select pg_temp.prefer('count=exact');
-select lives_ok($$ select api_guard.check_request() $$, 'T340.05 count=exact passes');
+select lives_ok($$ select api_guard.check_request() $$, 'T340.06 count=exact passes');
 select pg_temp.prefer('return=minimal,missing=default');
-select lives_ok($$ select api_guard.check_request() $$, 'T340.06 other preferences pass');
+select lives_ok($$ select api_guard.check_request() $$, 'T340.07 other preferences pass');
 select pg_temp.prefer(null);
-select lives_ok($$ select api_guard.check_request() $$, 'T340.07 a request without a Prefer header passes');
+select lives_ok($$ select api_guard.check_request() $$, 'T340.08 a request without a Prefer header passes');
 select set_config('request.headers', '', true);
-select lives_ok($$ select api_guard.check_request() $$, 'T340.08 a session without request headers (not PostgREST) passes');
+select lives_ok($$ select api_guard.check_request() $$, 'T340.09 a session without request headers (not PostgREST) passes');
 select pg_temp.as_service();
 select pg_temp.prefer('count=estimated');
-select lives_ok($$ select api_guard.check_request() $$, 'T340.09 the service role keeps estimated counts');
+select lives_ok($$ select api_guard.check_request() $$, 'T340.10 the service role keeps estimated counts');
 select pg_temp.as_postgres();
 
 -- E3
@@ -67,7 +70,7 @@ select ok(
     and not has_schema_privilege('authenticated', 'api_guard', 'create')
     and (select not p.prosecdef and p.proconfig @> array['search_path=pg_catalog, pg_temp']
            from pg_proc p where p.oid = 'api_guard.check_request()'::regprocedure),
-  'T340.10 the API roles may call it (anon without usage on private); it runs as its caller with a pinned search_path');
+  'T340.11 the API roles may call it (anon without usage on private); it runs as its caller with a pinned search_path');
 -- E4: the estimate a planned count would return follows the organization's
 -- real size although the user reads none of its rows.
 select pg_temp.as_postgres();
@@ -86,7 +89,7 @@ select pg_temp.as_user('nora');
 select ok(
   (select count(*) from public.clients) = 0
     and pg_temp.estimate(pg_temp.org('initech')) > 5 * pg_temp.estimate(pg_temp.org('globex')),
-  'T340.11 a user of no organization reads no client, yet the planner''s estimate tells a large organization from a small one');
+  'T340.12 a user of no organization reads no client, yet the planner''s estimate tells a large organization from a small one');
 select pg_temp.as_postgres();
 
 select * from finish();
