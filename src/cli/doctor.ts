@@ -18,6 +18,10 @@ export interface Check {
 
 const API_ROLES = ["anon", "authenticated", "service_role"];
 const SEARCH_PATH = "search_path=pg_catalog, pg_temp";
+/** PostgREST's pre-request function that refuses estimated counts (migration api_refuses_estimated_counts). */
+const PRE_REQUEST = "api_guard.check_request";
+/** A project's own pre-request function that calls it. */
+const CALLS_PRE_REQUEST = String.raw`api_guard\s*\.\s*check_request\s*\(`;
 
 function list(items: string[], max = 8): string {
   return items.length > max ? `${items.slice(0, max).join(", ")} and ${items.length - max} more` : items.join(", ");
@@ -181,13 +185,41 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
       ok: wide.length === 0,
       detail: wide.length ? `wider than the layer's: ${list(wide.map((w) => w.what))}` : "none wider than the layer's",
     });
+
+    // 5. PostgREST refuses estimated counts: its pre-request function (role
+    //    authenticator's pgrst.db_pre_request, for this database or all) is
+    //    api_guard.check_request, or a function of the project's that calls it.
+    const [hook] = await sql<{ configured: string | null; calls: boolean }[]>`
+      select s.configured,
+             coalesce((select p.prosrc ~* ${CALLS_PRE_REQUEST} from pg_proc p
+                        where p.oid = to_regprocedure(s.configured || '()')), false) as calls
+        from (select substr(c.setting, length('pgrst.db_pre_request=') + 1) as configured
+                from pg_db_role_setting d cross join lateral unnest(d.setconfig) as c (setting)
+               where d.setrole = (select oid from pg_roles where rolname = 'authenticator')
+                 and d.setdatabase in (0, (select oid from pg_database where datname = current_database()))
+                 and starts_with(c.setting, 'pgrst.db_pre_request=')
+               order by d.setdatabase desc
+               limit 1) s`;
+    const configured = hook?.configured ?? null;
+    checks.push({
+      name: "estimated counts",
+      ok: configured === PRE_REQUEST || Boolean(hook?.calls),
+      detail:
+        configured === PRE_REQUEST
+          ? `PostgREST's pre-request function is ${PRE_REQUEST}: count=planned and count=estimated are refused`
+          : hook?.calls
+            ? `PostgREST's pre-request function ${configured} calls ${PRE_REQUEST}`
+            : configured
+              ? `PostgREST's pre-request function ${configured} does not call ${PRE_REQUEST}(): add \`perform ${PRE_REQUEST}();\` at its start`
+              : `no PostgREST pre-request function: run \`alter role authenticator set pgrst.db_pre_request = '${PRE_REQUEST}'; notify pgrst, 'reload config';\` (docs/security.md, "Estimated counts through PostgREST")`,
+    });
   } catch (error) {
     checks.push({ name: "database", ok: false, detail: error instanceof Error ? error.message : String(error) });
   } finally {
     await sql.end({ timeout: 5 });
   }
 
-  // 5. The advisors.
+  // 6. The advisors.
   if (!options.skipAdvisors)
     checks.push(advisors(options.dbUrl, supabaseCli(options.workdir, options.supabaseCli), options.workdir));
   return checks;

@@ -17,7 +17,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../../tooling/server/config.ts";
+import { ROOT, superuserUrl } from "../../tooling/server/config.ts";
 import { createDatabase, dropDatabase, withSql } from "../../tooling/server/sql.ts";
 import { applyBaseline, pushUrl, supabaseCli } from "../../tooling/build/database.ts";
 import { installPgtap } from "../../tooling/testing/throwaway.ts";
@@ -86,6 +86,20 @@ async function freshDatabase(): Promise<string> {
   url.pathname = `/${name}`;
   await applyBaseline(url.toString());
   return url.toString();
+}
+
+/**
+ * What docs/security.md has the project's owner run where `db push` may not:
+ * name the layer's check as PostgREST's pre-request function (here for this
+ * database only).
+ */
+async function namePreRequest(url: string): Promise<void> {
+  const database = new URL(url).pathname.slice(1);
+  await withSql(superuserUrl(url), (sql) =>
+    sql.unsafe(
+      `alter role authenticator in database "${database}" set pgrst.db_pre_request = 'api_guard.check_request'`,
+    ),
+  );
 }
 
 function push(url: string, workdir: string): void {
@@ -246,8 +260,15 @@ describe("init, push, threat suite, doctor", () => {
     expect(passed).toBeGreaterThan(700);
   }, 300_000);
 
-  it("doctor passes every check, and fails when RLS is off on a layer table", async () => {
+  it("doctor fails until PostgREST's pre-request function refuses estimated counts, then passes every check, and fails when RLS is off on a layer table", async () => {
+    const unnamed = layer(["doctor", "--db-url", url, "--workdir", app, "--no-advisors"], app);
+    expect(unnamed.status, unnamed.out).toBe(1);
+    expect(unnamed.out).toMatch(
+      /✖ estimated counts: no PostgREST pre-request function: run `alter role authenticator set pgrst\.db_pre_request = 'api_guard\.check_request'/,
+    );
+    await namePreRequest(url);
     const ok = layer(["doctor", "--db-url", url, "--workdir", app, "--supabase-cli", CLI], app);
+    expect(ok.out).toMatch(/✔ estimated counts/);
     expect(ok.out).toMatch(/✔ migrations applied/);
     expect(ok.out).toMatch(/✔ row-level security/);
     expect(ok.out).toMatch(/✔ functions/);
@@ -422,6 +443,7 @@ describe("upgrade from release 0.1.0", () => {
       (sql) => sql<{ n: number }[]>`select count(*)::int as n from public.clients where name = 'Kept Client'`,
     );
     expect(row?.n).toBe(1);
+    await namePreRequest(url);
     const doctor = layer(["doctor", "--db-url", url, "--workdir", old, "--no-advisors"], old);
     expect(doctor.status, doctor.out).toBe(0);
     const again = layer(["upgrade"], old);
