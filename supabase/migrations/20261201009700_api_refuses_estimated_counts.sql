@@ -18,6 +18,13 @@
 -- every row anyway, keeps them. count=exact counts the rows the caller may
 -- read and stays allowed.
 --
+-- What it cannot see: PostgREST puts only the last of repeated Prefer headers
+-- into request.headers, while it obeys the first count preference among all
+-- of them, so a hand-made HTTP request that sends `Prefer: count=planned`
+-- and then another Prefer header passes this check (supabase-js sends one).
+-- Closing that takes the HTTP side (a proxy that merges or refuses repeated
+-- Prefer headers); docs/security.md.
+--
 -- This migration names it as PostgREST's pre-request function
 -- (`pgrst.db_pre_request` on role authenticator, PostgREST's in-database
 -- configuration, then `notify pgrst, 'reload config'`) unless one is already
@@ -51,8 +58,8 @@ begin
   if headers is null then
     return;
   end if;
-  -- Every Prefer header: PostgREST reads them all, while `->> 'prefer'` of a
-  -- json object with the key twice would answer only the last one.
+  -- Every entry named prefer (`->> 'prefer'` of a json object naming it
+  -- twice would answer only the last one).
   if not exists (
     select from pg_catalog.json_each_text(headers::json) as h (name, value)
     where pg_catalog.lower(h.name) = 'prefer'
