@@ -148,6 +148,8 @@ export const RULES: readonly (readonly [
   ["P0001", /^table \S+ is not registered for audit$/, "audit-table-not-registered"],
   ["P0001", /^organization too large to delete in one call\b/, "organization-too-large-to-delete"],
   ["P0001", /^organization too large to export in one call\b/, "organization-too-large-to-export"],
+  // PostgREST's pre-request check (api_guard.check_request): HTTP 400 to supabase-js.
+  ["PT400", /^count=planned and count=estimated are not available\b/, "estimated-count-refused"],
   ["23505", /^organization id \S+ belonged to a deleted organization$/, "organization-id-of-deleted-organization"],
   ["P0001", /^invitation already used$/, "invitation-used"],
   ["P0001", /^invitation expired$/, "invitation-expired"],

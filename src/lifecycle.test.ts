@@ -249,6 +249,7 @@ describe("streamOrganizationExport (as the service)", () => {
       assignment: doc.assignments.length,
       invitation: doc.invitations.length,
       audit_log: doc.audit_log.length,
+      table_row: Object.values(doc.tables).flat().length,
     });
     const types = records.map((r) => r.type);
     expect(types.indexOf("client")).toBeGreaterThan(types.lastIndexOf("member"));
@@ -258,6 +259,38 @@ describe("streamOrganizationExport (as the service)", () => {
         .every((r) => (r.data as { organization_id: string }).organization_id === ORG.globex),
     ).toBe(true);
     expect(JSON.stringify(records)).not.toMatch(/token|hash/);
+  });
+
+  it("writes the rows of the project's own registered tables as table_row records, as export_organization holds them under tables", async () => {
+    await test.sql`create table public.lifecycle_notes (
+      id uuid primary key,
+      organization_id uuid not null references public.organizations (id) on delete cascade,
+      body text not null,
+      secret text)`;
+    await test.sql`select private.register_audited_table('public.lifecycle_notes', record_id_column => 'id',
+                     organization_id_column => 'organization_id', secret_columns => '{secret}')`;
+    await test.sql`grant select on public.lifecycle_notes to service_role`;
+    await test.sql`insert into public.lifecycle_notes (id, organization_id, body, secret) values
+      ('43000000-0000-4000-9000-000000000002', ${ORG.globex}, 'Globex note 2', 's'),
+      ('43000000-0000-4000-9000-000000000001', ${ORG.globex}, 'Globex note 1', 's'),
+      ('43000000-0000-4000-9000-000000000003', ${ORG.acme}, 'Acme note', 's')`;
+    const records: ExportRecord[] = [];
+    const counts = await streamOrganizationExport(suite.db, { organizationId: ORG.globex }, (r) => {
+      records.push(r);
+    });
+    const expected = [
+      { id: "43000000-0000-4000-9000-000000000001", organization_id: ORG.globex, body: "Globex note 1" },
+      { id: "43000000-0000-4000-9000-000000000002", organization_id: ORG.globex, body: "Globex note 2" },
+    ];
+    expect(records.filter((r) => r.type === "table_row")).toEqual(
+      expected.map((row) => ({ type: "table_row", data: { table: "lifecycle_notes", row } })),
+    );
+    expect(counts.table_row).toBe(2);
+    expect(records.map((r) => r.type).indexOf("table_row")).toBeGreaterThan(
+      records.map((r) => r.type).lastIndexOf("audit_log"),
+    );
+    const doc = await as(USER.frank, (tx) => exportOrganizationDocument(tx, { organizationId: ORG.globex }));
+    expect(doc.tables.lifecycle_notes).toEqual(expected);
   });
 
   it("an unknown organization is NotFoundError and writes nothing; a bad id ValidationError", async () => {

@@ -40,6 +40,12 @@ export interface OrganizationExport {
   /** Never a token or its hash. */
   invitations: Json[];
   audit_log: Json[];
+  /**
+   * Tables of the project's own (registered with an organization column, as
+   * `entity:new` registers them), by name (schema-qualified outside public):
+   * the organization's rows, without the registered secret columns.
+   */
+  tables: Record<string, Json[]>;
 }
 
 /** What export_my_data returns. */
@@ -152,6 +158,8 @@ export async function deleteOrganizationInBatches(
 export type ExportRecord =
   | { type: "export"; data: { format: string; version: number; exported_at: string; organization_id: string } }
   | { type: "organization" | "member" | "role" | "client" | "assignment" | "invitation" | "audit_log"; data: Json }
+  /** A row of a table of the project's own (see OrganizationExport.tables). */
+  | { type: "table_row"; data: { table: string; row: Json } }
   | { type: "end"; data: { counts: Record<string, number> } };
 
 export const streamExportInput = organizationRef.extend({
@@ -195,13 +203,29 @@ const SECTIONS = [
 ] as const;
 
 /**
+ * The tables of the project's own that the export holds (those registered in
+ * private.audited_tables with an organization column, beyond the layer's):
+ * name and the query of the organization's rows. Read as the login role,
+ * which may read the registry; the rows are then read as the service.
+ */
+const REGISTERED_TABLES = `
+  select case when c.relnamespace = 'public'::regnamespace then c.relname::text
+              else c.relnamespace::regnamespace::text || '.' || c.relname end as name,
+         format('select to_jsonb(x) - %L::text[] as data from %s x where x.%I = $1 order by x.%I',
+                a.secret_columns, a.relid, a.organization_id_column, a.record_id_column) as query
+    from private.audited_tables a join pg_catalog.pg_class c on c.oid = a.relid
+   where a.organization_id_column is not null and a.relid <> all (private.export_covered_tables())
+   order by c.relnamespace::regnamespace::text, c.relname`;
+
+/**
  * Export an organization record by record (NDJSON: one `write` per line),
  * as the service, from one read-only repeatable-read snapshot, fetching
  * `batchSize` rows per cursor round trip: memory stays bounded whatever the
  * organization's size, and `write` may return a promise to slow the reading
  * down (backpressure). Records: `export` (header), `organization`,
  * `member`s, `role`s, `client`s, `assignment`s, `invitation`s (never a token
- * or hash), `audit_log` entries, then `end` with the count of each type.
+ * or hash), `audit_log` entries, `table_row`s (the rows of the project's own
+ * registered tables, table by table), then `end` with the count of each type.
  * No organization with this id: NotFoundError.
  */
 export async function streamOrganizationExport(
@@ -213,6 +237,7 @@ export async function streamOrganizationExport(
   const counts: Record<string, number> = {};
   try {
     await db.unsafeLoginSql.begin("isolation level repeatable read read only", async (tx) => {
+      const registered = await tx.unsafe<{ name: string; query: string }[]>(REGISTERED_TABLES);
       await tx`set local role service_role`;
       const [found] = await tx<{ now: string }[]>`
         select to_jsonb(now()) #>> '{}' as now from public.organizations o where o.id = ${organizationId}`;
@@ -236,6 +261,15 @@ export async function streamOrganizationExport(
           for (const row of rows) {
             await write({ type, data: row.data });
             counts[type]++;
+          }
+        }
+      }
+      counts.table_row = 0;
+      for (const { name, query } of registered) {
+        for await (const rows of tx.unsafe<{ data: Json }[]>(query, [organizationId]).cursor(batchSize)) {
+          for (const row of rows) {
+            await write({ type: "table_row", data: { table: name, row: row.data } });
+            counts.table_row++;
           }
         }
       }

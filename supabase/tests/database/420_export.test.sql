@@ -15,10 +15,15 @@
 --   R5  account_deletion_blockers: the organizations where the caller is the
 --       only owner while other members remain; not those with another owner,
 --       nor those where they are the only member (those go with the account).
+--   R6  a table of the project's own registered with an organization column
+--       (as entity:new registers its tables) is in the document under
+--       `tables`: the organization's rows, ordered by record id, without the
+--       registered secret columns, none of another organization; the row
+--       limit counts them.
 -- Fixtures are created here, inside the file's transaction.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(30);
+select plan(34);
 
 \ir personas.psql
 
@@ -162,6 +167,41 @@ select pg_temp.as_postgres();
 select ok(not has_function_privilege('service_role', 'public.account_deletion_blockers()', 'execute')
           and not has_function_privilege('service_role', 'public.export_my_data()', 'execute'),
   'T420.30 the service holds none of the signed-in user''s lifecycle functions');
+
+-- R6 tables of the project's own ---------------------------------------------------------------------
+select pg_temp.as_postgres();
+update public.settings set export_organization_max_rows = default where id;
+create table public.export_notes_420 (
+  id uuid primary key,
+  organization_id uuid not null references public.organizations (id) on delete cascade,
+  body text not null,
+  secret text
+);
+select private.register_audited_table('public.export_notes_420', record_id_column => 'id',
+  organization_id_column => 'organization_id', secret_columns => '{secret}');
+create temp table t_core as select private.export_organization_rows(pg_temp.o(1), 1000) as n;
+grant all on t_core to public;
+insert into public.export_notes_420 (id, organization_id, body, secret) values
+  ('42000000-0000-4000-9100-000000000002', pg_temp.o(1), 'Note E2', 's2'),
+  ('42000000-0000-4000-9100-000000000001', pg_temp.o(1), 'Note E1', 's1'),
+  ('42000000-0000-4000-9100-000000000003', pg_temp.o(3), 'Note G1', 's3');
+select pg_temp.act(pg_temp.u(1));
+update t_doc set doc = public.export_organization(pg_temp.o(1)) where true;
+select pg_temp.as_postgres();
+select is((select array_agg(n ->> 'body' order by ord) from t_doc, jsonb_array_elements(doc -> 'tables' -> 'export_notes_420') with ordinality e (n, ord)),
+  array['Note E1', 'Note E2'],
+  'T420.31 a registered table of the project''s own is in the document under tables: this organization''s rows, by record id');
+select ok((select bool_and(not n ? 'secret') and bool_and(n ? 'organization_id') from t_doc, jsonb_array_elements(doc -> 'tables' -> 'export_notes_420') n),
+  'T420.32 without its registered secret columns');
+select pg_temp.act(pg_temp.u(4));
+update t_doc set doc = public.export_organization(pg_temp.o(2)) where true;
+select pg_temp.as_postgres();
+select ok((select doc -> 'tables' -> 'export_notes_420' = '[]'::jsonb from t_doc)
+          and not exists (select from t_doc, jsonb_each(doc -> 'tables') t, jsonb_array_elements(t.value) r
+                           where r ->> 'organization_id' is distinct from pg_temp.o(2)::text),
+  'T420.33 an organization without rows there gets the table, empty, and no table holds another organization''s rows');
+select is(private.export_organization_rows(pg_temp.o(1), 1000) - (select n from t_core), 4::bigint,
+  'T420.34 the row limit counts the rows of registered tables (two rows and their two audit entries)');
 
 select * from finish();
 rollback;
