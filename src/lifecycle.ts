@@ -203,19 +203,12 @@ const SECTIONS = [
 ] as const;
 
 /**
- * The tables of the project's own that the export holds (those registered in
- * private.audited_tables with an organization column, beyond the layer's):
- * name and the query of the organization's rows. Read as the login role,
- * which may read the registry; the rows are then read as the service.
+ * The tables of the project's own that the export holds (registered in
+ * private.audited_tables with an organization column, beyond the layer's),
+ * by name, with the query of an organization's rows: read as the login role,
+ * which may call the private function; the rows are then read as the service.
  */
-const REGISTERED_TABLES = `
-  select case when c.relnamespace = 'public'::regnamespace then c.relname::text
-              else c.relnamespace::regnamespace::text || '.' || c.relname end as name,
-         format('select to_jsonb(x) - %L::text[] as data from %s x where x.%I = $1 order by x.%I',
-                a.secret_columns, a.relid, a.organization_id_column, a.record_id_column) as query
-    from private.audited_tables a join pg_catalog.pg_class c on c.oid = a.relid
-   where a.organization_id_column is not null and a.relid <> all (private.export_covered_tables())
-   order by c.relnamespace::regnamespace::text, c.relname`;
+const REGISTERED_TABLES = "select name, rows_query from private.export_registered_table_list()";
 
 /**
  * Export an organization record by record (NDJSON: one `write` per line),
@@ -237,7 +230,7 @@ export async function streamOrganizationExport(
   const counts: Record<string, number> = {};
   try {
     await db.unsafeLoginSql.begin("isolation level repeatable read read only", async (tx) => {
-      const registered = await tx.unsafe<{ name: string; query: string }[]>(REGISTERED_TABLES);
+      const registered = await tx.unsafe<{ name: string; rows_query: string }[]>(REGISTERED_TABLES);
       await tx`set local role service_role`;
       const [found] = await tx<{ now: string }[]>`
         select to_jsonb(now()) #>> '{}' as now from public.organizations o where o.id = ${organizationId}`;
@@ -265,8 +258,8 @@ export async function streamOrganizationExport(
         }
       }
       counts.table_row = 0;
-      for (const { name, query } of registered) {
-        for await (const rows of tx.unsafe<{ data: Json }[]>(query, [organizationId]).cursor(batchSize)) {
+      for (const { name, rows_query } of registered) {
+        for await (const rows of tx.unsafe<{ data: Json }[]>(rows_query, [organizationId]).cursor(batchSize)) {
           for (const row of rows) {
             await write({ type: "table_row", data: { table: name, row: row.data } });
             counts.table_row++;

@@ -29,30 +29,51 @@ comment on function private.export_covered_tables() is
   'Tables an organization export holds in sections of their own; every other registered table with an organization column goes into its `tables` key.';
 revoke all on function private.export_covered_tables() from public, anon, authenticated, service_role;
 
--- A registered table's rows of one organization, as a jsonb array ordered by
--- its record id column, secret columns left out.
-create function private.export_table_rows(relid regclass, organization_id uuid)
+-- The tables of the `tables` key (also what the streaming export of the typed
+-- layer reads): by name, schema-qualified outside public, with the query of
+-- an organization's rows ($1: its id), each as `data` (without the secret
+-- columns) and its place `n` in record id order.
+create function private.export_registered_table_list()
+returns table (name text, relid regclass, rows_query text)
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select case when c.relnamespace = 'public'::regnamespace then c.relname::text
+              else c.relnamespace::regnamespace::text || '.' || c.relname end,
+         a.relid,
+         pg_catalog.format(
+           'select pg_catalog.to_jsonb(x) operator(pg_catalog.-) %L::text[] as data, pg_catalog.row_number() over (order by x.%I) as n
+              from %s x where x.%I operator(pg_catalog.=) $1 order by x.%I',
+           a.secret_columns, a.record_id_column, a.relid, a.organization_id_column, a.record_id_column)
+  from private.audited_tables a
+  join pg_catalog.pg_class c on c.oid = a.relid
+  where a.organization_id_column is not null
+    and a.relid <> all (private.export_covered_tables())
+  order by c.relnamespace::regnamespace::text, c.relname
+$$;
+comment on function private.export_registered_table_list() is
+  'The registered tables with an organization column that an organization export holds beyond the layer''s own: name (schema-qualified outside public), relid, and the query of one organization''s rows ($1: its id) as data (without the secret columns) and n (the place in record id order). Read by export_organization and by the typed layer''s streaming export.';
+revoke all on function private.export_registered_table_list() from public, anon, authenticated, service_role;
+
+-- One table's rows of an organization, as a jsonb array in record id order.
+create function private.export_table_rows(rows_query text, organization_id uuid)
 returns jsonb
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-  t private.audited_tables;
   rows jsonb;
 begin
-  select * into strict t from private.audited_tables a where a.relid = export_table_rows.relid;
-  execute pg_catalog.format(
-    'select coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(x) operator(pg_catalog.-) $2 order by x.%I), ''[]'')
-       from %s x where x.%I operator(pg_catalog.=) $1',
-    t.record_id_column, t.relid, t.organization_id_column)
-    into rows using export_table_rows.organization_id, t.secret_columns;
+  execute pg_catalog.format('select coalesce(pg_catalog.jsonb_agg(q.data order by q.n), ''[]'') from (%s) q', rows_query)
+    into rows using export_table_rows.organization_id;
   return rows;
 end;
 $$;
-comment on function private.export_table_rows(regclass, uuid) is
-  'The rows of a table registered in private.audited_tables that belong to one organization, as a jsonb array ordered by its record id column, without its secret columns.';
-revoke all on function private.export_table_rows(regclass, uuid) from public, anon, authenticated, service_role;
+comment on function private.export_table_rows(text, uuid) is
+  'The rows a query of private.export_registered_table_list() returns for one organization, as a jsonb array in record id order.';
+revoke all on function private.export_table_rows(text, uuid) from public, anon, authenticated, service_role;
 
 -- How many rows of a registered table belong to one organization, counted up to up_to + 1.
 create function private.export_table_count(relid regclass, organization_id uuid, up_to bigint)
@@ -77,22 +98,16 @@ comment on function private.export_table_count(regclass, uuid, bigint) is
   'Rows of a table registered in private.audited_tables that belong to one organization, counted up to up_to + 1.';
 revoke all on function private.export_table_count(regclass, uuid, bigint) from public, anon, authenticated, service_role;
 
--- The registered tables of the `tables` key, by name.
+-- The `tables` key of an organization export.
 create function private.export_registered_tables(organization_id uuid)
 returns jsonb
 language sql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-  select coalesce(pg_catalog.jsonb_object_agg(
-           case when c.relnamespace = 'public'::regnamespace then c.relname::text
-                else c.relnamespace::regnamespace::text || '.' || c.relname end,
-           private.export_table_rows(a.relid, export_registered_tables.organization_id)
-           order by c.relnamespace::regnamespace::text, c.relname), '{}')
-  from private.audited_tables a
-  join pg_catalog.pg_class c on c.oid = a.relid
-  where a.organization_id_column is not null
-    and a.relid <> all (private.export_covered_tables())
+  select coalesce(pg_catalog.jsonb_object_agg(l.name, private.export_table_rows(l.rows_query, export_registered_tables.organization_id)
+                                               order by l.name), '{}')
+  from private.export_registered_table_list() l
 $$;
 comment on function private.export_registered_tables(uuid) is
   'The `tables` key of an organization export: each registered table with an organization column that the export does not hold otherwise, by name (schema-qualified outside public), with the organization''s rows.';
@@ -115,12 +130,9 @@ begin
        + (select count(*) from (select 1 from public.invitations i where i.organization_id = org_id limit up_to + 1) s)
        + (select count(*) from (select 1 from public.audit_log a where a.organization_id = org_id limit up_to + 1) s)
     into total;
-  select coalesce(sum(private.export_table_count(a.relid, org_id, up_to)), 0)
+  select coalesce(sum(private.export_table_count(l.relid, org_id, up_to)), 0)
     into registered
-    from private.audited_tables a
-    join pg_catalog.pg_class c on c.oid = a.relid
-   where a.organization_id_column is not null
-     and a.relid <> all (private.export_covered_tables());
+    from private.export_registered_table_list() l;
   return total + registered;
 end;
 $$;
