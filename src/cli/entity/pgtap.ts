@@ -226,6 +226,12 @@ export function pgTapCases(names: EntityNames, columns: Column[], assignable: bo
     1,
     "an insert through the API is in the audit log with its actor and organization",
   );
+  as(`select pg_temp.as_uid(${user(1)});`);
+  is(
+    `(select jsonb_agg(r ->> 'id' order by r ->> 'id') from jsonb_array_elements(public.export_organization(${ORG_A}) -> 'tables' -> '${name}') r)`,
+    `(select jsonb_agg(id::text order by id::text) from public.${name})`,
+    "the owner's organization export holds its rows, none of another organization (export_organization, tables)",
+  );
 
   if (assignable) {
     lines.push("", "-- R5 assignments -------------------------------------------------------------------------");
