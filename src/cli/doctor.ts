@@ -75,6 +75,23 @@ function advisors(url: string, cli: string | null, workdir: string | undefined):
     : { name: "advisors", ok: true, detail: "supabase db advisors: no warning or error" };
 }
 
+/**
+ * A PostgREST setting from its in-database configuration: role
+ * authenticator's `pgrst.<name>`, this database's over all databases'; null
+ * when not set there (PostgREST's file and environment are not visible here).
+ */
+async function postgrestSetting(sql: postgres.Sql, name: string): Promise<string | null> {
+  const [row] = await sql<{ value: string }[]>`
+    select substr(c.setting, length(${`pgrst.${name}=`}) + 1) as value
+      from pg_db_role_setting d cross join lateral unnest(d.setconfig) as c (setting)
+     where d.setrole = (select oid from pg_roles where rolname = 'authenticator')
+       and d.setdatabase in (0, (select oid from pg_database where datname = current_database()))
+       and starts_with(c.setting, ${`pgrst.${name}=`})
+     order by d.setdatabase desc
+     limit 1`;
+  return row?.value ?? null;
+}
+
 export interface DoctorOptions {
   dbUrl: string;
   workdir?: string;
@@ -187,31 +204,38 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
     });
 
     // 5. PostgREST refuses estimated counts: its pre-request function (role
-    //    authenticator's pgrst.db_pre_request, for this database or all) is
-    //    api_guard.check_request, or a function of the project's that calls it.
-    const [hook] = await sql<{ configured: string | null; calls: boolean }[]>`
-      select s.configured,
-             coalesce((select p.prosrc ~* ${CALLS_PRE_REQUEST} from pg_proc p
-                        where p.oid = to_regprocedure(s.configured || '()')), false) as calls
-        from (select substr(c.setting, length('pgrst.db_pre_request=') + 1) as configured
-                from pg_db_role_setting d cross join lateral unnest(d.setconfig) as c (setting)
-               where d.setrole = (select oid from pg_roles where rolname = 'authenticator')
-                 and d.setdatabase in (0, (select oid from pg_database where datname = current_database()))
-                 and starts_with(c.setting, 'pgrst.db_pre_request=')
-               order by d.setdatabase desc
-               limit 1) s`;
-    const configured = hook?.configured ?? null;
+    //    authenticator's pgrst.db_pre_request) is api_guard.check_request, or
+    //    a function of the project's that calls it.
+    const configured = await postgrestSetting(sql, "db_pre_request");
+    const [callsHook] = configured
+      ? await sql<{ calls: boolean }[]>`
+          select coalesce((select p.prosrc ~* ${CALLS_PRE_REQUEST} from pg_proc p
+                            where p.oid = to_regprocedure(${configured} || '()')), false) as calls`
+      : [];
+    const calls = Boolean(callsHook?.calls);
     checks.push({
       name: "estimated counts",
-      ok: configured === PRE_REQUEST || Boolean(hook?.calls),
+      ok: configured === PRE_REQUEST || calls,
       detail:
         configured === PRE_REQUEST
           ? `PostgREST's pre-request function is ${PRE_REQUEST}: count=planned and count=estimated are refused`
-          : hook?.calls
+          : calls
             ? `PostgREST's pre-request function ${configured} calls ${PRE_REQUEST}`
             : configured
               ? `PostgREST's pre-request function ${configured} does not call ${PRE_REQUEST}(): add \`perform ${PRE_REQUEST}();\` at its start`
               : `no PostgREST pre-request function: run \`alter role authenticator set pgrst.db_pre_request = '${PRE_REQUEST}'; notify pgrst, 'reload config';\` (docs/security.md, "Estimated counts through PostgREST")`,
+    });
+
+    // 6. PostgREST does not return query plans (their row estimates and
+    //    "Rows Removed by Filter" describe other organizations' rows).
+    const plans = await postgrestSetting(sql, "db_plan_enabled");
+    const plansOn = plans !== null && /^(true|on|yes|1)$/i.test(plans.trim());
+    checks.push({
+      name: "query plans",
+      ok: !plansOn,
+      detail: plansOn
+        ? `pgrst.db_plan_enabled is ${plans}: any signed-in user can read plans (estimates over every organization's rows); run \`alter role authenticator reset pgrst.db_plan_enabled; notify pgrst, 'reload config';\``
+        : "PostgREST's db-plan-enabled is not set in the database (off by default)",
     });
   } catch (error) {
     checks.push({ name: "database", ok: false, detail: error instanceof Error ? error.message : String(error) });
@@ -219,7 +243,7 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
     await sql.end({ timeout: 5 });
   }
 
-  // 6. The advisors.
+  // 7. The advisors.
   if (!options.skipAdvisors)
     checks.push(advisors(options.dbUrl, supabaseCli(options.workdir, options.supabaseCli), options.workdir));
   return checks;

@@ -269,6 +269,7 @@ describe("init, push, threat suite, doctor", () => {
     await namePreRequest(url);
     const ok = layer(["doctor", "--db-url", url, "--workdir", app, "--supabase-cli", CLI], app);
     expect(ok.out).toMatch(/✔ estimated counts/);
+    expect(ok.out).toMatch(/✔ query plans/);
     expect(ok.out).toMatch(/✔ migrations applied/);
     expect(ok.out).toMatch(/✔ row-level security/);
     expect(ok.out).toMatch(/✔ functions/);
@@ -279,15 +280,23 @@ describe("init, push, threat suite, doctor", () => {
     await withSql(url, (sql) => sql`grant select on public.organizations to anon`);
     // The service may read the tombstones (a grant of the layer's), not the audit registry.
     await withSql(url, (sql) => sql`grant select on private.audited_tables to service_role`);
+    const database = new URL(url).pathname.slice(1);
+    await withSql(superuserUrl(url), (sql) =>
+      sql.unsafe(`alter role authenticator in database "${database}" set pgrst.db_plan_enabled = 'true'`),
+    );
     const bad = layer(["doctor", "--db-url", url, "--workdir", app, "--no-advisors"], app);
     expect(bad.status).toBe(1);
     expect(bad.out).toMatch(/✖ row-level security: RLS off: clients/);
     expect(bad.out).toMatch(/✖ API grants: .*SELECT on table public\.organizations to anon/);
     expect(bad.out).toMatch(/✖ API grants: .*SELECT on table private\.audited_tables to service_role/);
     expect(bad.out).not.toMatch(/private\.deleted_organizations/);
+    expect(bad.out).toMatch(/✖ query plans: pgrst\.db_plan_enabled is true/);
     await withSql(url, (sql) => sql`alter table public.clients enable row level security`);
     await withSql(url, (sql) => sql`revoke select on public.organizations from anon`);
     await withSql(url, (sql) => sql`revoke select on private.audited_tables from service_role`);
+    await withSql(superuserUrl(url), (sql) =>
+      sql.unsafe(`alter role authenticator in database "${database}" reset pgrst.db_plan_enabled`),
+    );
   }, 180_000);
 
   it("entity scaffolds a table of the project's own: db push applies it, its threat cases pass, its helpers type-check and run through the package", async () => {
