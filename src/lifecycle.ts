@@ -248,21 +248,23 @@ export async function streamOrganizationExport(
           organization_id: organizationId,
         },
       });
-      for (const [type, query] of SECTIONS) {
-        counts[type] = 0;
+      // Every section as a query and what makes a record of each row: the
+      // layer's sections, then the project's tables, all as table_row.
+      const sections: { type: ExportRecord["type"]; query: string; record: (data: Json) => ExportRecord }[] = [
+        ...SECTIONS.map(([type, query]) => ({ type, query, record: (data: Json) => ({ type, data }) })),
+        ...registered.map(({ name, rows_query }) => ({
+          type: "table_row" as const,
+          query: rows_query,
+          record: (row: Json): ExportRecord => ({ type: "table_row", data: { table: name, row } }),
+        })),
+      ];
+      for (const { type } of sections) counts[type] = 0;
+      counts.table_row ??= 0;
+      for (const { type, query, record } of sections) {
         for await (const rows of tx.unsafe<{ data: Json }[]>(query, [organizationId]).cursor(batchSize)) {
           for (const row of rows) {
-            await write({ type, data: row.data });
-            counts[type]++;
-          }
-        }
-      }
-      counts.table_row = 0;
-      for (const { name, rows_query } of registered) {
-        for await (const rows of tx.unsafe<{ data: Json }[]>(rows_query, [organizationId]).cursor(batchSize)) {
-          for (const row of rows) {
-            await write({ type: "table_row", data: { table: name, row: row.data } });
-            counts.table_row++;
+            await write(record(row.data));
+            counts[type] = (counts[type] ?? 0) + 1;
           }
         }
       }

@@ -32,20 +32,23 @@ revoke all on function private.export_covered_tables() from public, anon, authen
 -- The tables of the `tables` key (also what the streaming export of the typed
 -- layer reads): by name, schema-qualified outside public, with the query of
 -- an organization's rows ($1: its id), each as `data` (without the secret
--- columns) and its place `n` in record id order.
+-- columns) and its place `n` in record id order, and the query counting
+-- them up to a limit ($2).
 create function private.export_registered_table_list()
-returns table (name text, relid regclass, rows_query text)
+returns table (name text, rows_query text, count_query text)
 language sql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
   select case when c.relnamespace = 'public'::regnamespace then c.relname::text
               else c.relnamespace::regnamespace::text || '.' || c.relname end,
-         a.relid,
          pg_catalog.format(
            'select pg_catalog.to_jsonb(x) operator(pg_catalog.-) %L::text[] as data, pg_catalog.row_number() over (order by x.%I) as n
               from %s x where x.%I operator(pg_catalog.=) $1 order by x.%I',
-           a.secret_columns, a.record_id_column, a.relid, a.organization_id_column, a.record_id_column)
+           a.secret_columns, a.record_id_column, a.relid, a.organization_id_column, a.record_id_column),
+         pg_catalog.format(
+           'select pg_catalog.count(*) from (select from %s x where x.%I operator(pg_catalog.=) $1 limit $2) s',
+           a.relid, a.organization_id_column)
   from private.audited_tables a
   join pg_catalog.pg_class c on c.oid = a.relid
   where a.organization_id_column is not null
@@ -53,7 +56,7 @@ as $$
   order by c.relnamespace::regnamespace::text, c.relname
 $$;
 comment on function private.export_registered_table_list() is
-  'The registered tables with an organization column that an organization export holds beyond the layer''s own: name (schema-qualified outside public), relid, and the query of one organization''s rows ($1: its id) as data (without the secret columns) and n (the place in record id order). Read by export_organization and by the typed layer''s streaming export.';
+  'The registered tables with an organization column that an organization export holds beyond the layer''s own: name (schema-qualified outside public), the query of one organization''s rows ($1: its id) as data (without the secret columns) and n (the place in record id order), and the query counting them up to $2. Read by export_organization, its row limit and the typed layer''s streaming export.';
 revoke all on function private.export_registered_table_list() from public, anon, authenticated, service_role;
 
 -- One table's rows of an organization, as a jsonb array in record id order.
@@ -75,28 +78,23 @@ comment on function private.export_table_rows(text, uuid) is
   'The rows a query of private.export_registered_table_list() returns for one organization, as a jsonb array in record id order.';
 revoke all on function private.export_table_rows(text, uuid) from public, anon, authenticated, service_role;
 
--- How many rows of a registered table belong to one organization, counted up to up_to + 1.
-create function private.export_table_count(relid regclass, organization_id uuid, up_to bigint)
+-- How many rows of one organization a count query of the list finds, up to up_to + 1.
+create function private.export_table_count(count_query text, organization_id uuid, up_to bigint)
 returns bigint
 language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-  t private.audited_tables;
   n bigint;
 begin
-  select * into strict t from private.audited_tables a where a.relid = export_table_count.relid;
-  execute pg_catalog.format(
-    'select pg_catalog.count(*) from (select from %s x where x.%I operator(pg_catalog.=) $1 limit $2) s',
-    t.relid, t.organization_id_column)
-    into n using export_table_count.organization_id, up_to + 1;
+  execute count_query into n using export_table_count.organization_id, up_to + 1;
   return n;
 end;
 $$;
-comment on function private.export_table_count(regclass, uuid, bigint) is
-  'Rows of a table registered in private.audited_tables that belong to one organization, counted up to up_to + 1.';
-revoke all on function private.export_table_count(regclass, uuid, bigint) from public, anon, authenticated, service_role;
+comment on function private.export_table_count(text, uuid, bigint) is
+  'Runs a count query of private.export_registered_table_list() for one organization: its rows, counted up to up_to + 1.';
+revoke all on function private.export_table_count(text, uuid, bigint) from public, anon, authenticated, service_role;
 
 -- The `tables` key of an organization export.
 create function private.export_registered_tables(organization_id uuid)
@@ -130,7 +128,7 @@ begin
        + (select count(*) from (select 1 from public.invitations i where i.organization_id = org_id limit up_to + 1) s)
        + (select count(*) from (select 1 from public.audit_log a where a.organization_id = org_id limit up_to + 1) s)
     into total;
-  select coalesce(sum(private.export_table_count(l.relid, org_id, up_to)), 0)
+  select coalesce(sum(private.export_table_count(l.count_query, org_id, up_to)), 0)
     into registered
     from private.export_registered_table_list() l;
   return total + registered;

@@ -89,18 +89,18 @@ async function freshDatabase(): Promise<string> {
 }
 
 /**
- * What docs/security.md has the project's owner run where `db push` may not:
- * name the layer's check as PostgREST's pre-request function (here for this
- * database only).
+ * Set (or, with null, reset) one of PostgREST's in-database settings for this
+ * database only, as a superuser: what docs/security.md has the project's
+ * owner run where `db push` may not.
  */
-async function namePreRequest(url: string): Promise<void> {
+async function setPostgrest(url: string, name: string, value: string | null): Promise<void> {
   const database = new URL(url).pathname.slice(1);
-  await withSql(superuserUrl(url), (sql) =>
-    sql.unsafe(
-      `alter role authenticator in database "${database}" set pgrst.db_pre_request = 'api_guard.check_request'`,
-    ),
-  );
+  const change = value === null ? `reset pgrst.${name}` : `set pgrst.${name} = '${value}'`;
+  await withSql(superuserUrl(url), (sql) => sql.unsafe(`alter role authenticator in database "${database}" ${change}`));
 }
+
+/** Name the layer's check as PostgREST's pre-request function. */
+const namePreRequest = (url: string) => setPostgrest(url, "db_pre_request", "api_guard.check_request");
 
 function push(url: string, workdir: string): void {
   const r = supabaseCli(["db", "push", "--db-url", pushUrl(url), "--yes", "--include-all"], { workdir });
@@ -280,10 +280,7 @@ describe("init, push, threat suite, doctor", () => {
     await withSql(url, (sql) => sql`grant select on public.organizations to anon`);
     // The service may read the tombstones (a grant of the layer's), not the audit registry.
     await withSql(url, (sql) => sql`grant select on private.audited_tables to service_role`);
-    const database = new URL(url).pathname.slice(1);
-    await withSql(superuserUrl(url), (sql) =>
-      sql.unsafe(`alter role authenticator in database "${database}" set pgrst.db_plan_enabled = 'true'`),
-    );
+    await setPostgrest(url, "db_plan_enabled", "true");
     const bad = layer(["doctor", "--db-url", url, "--workdir", app, "--no-advisors"], app);
     expect(bad.status).toBe(1);
     expect(bad.out).toMatch(/✖ row-level security: RLS off: clients/);
@@ -294,9 +291,7 @@ describe("init, push, threat suite, doctor", () => {
     await withSql(url, (sql) => sql`alter table public.clients enable row level security`);
     await withSql(url, (sql) => sql`revoke select on public.organizations from anon`);
     await withSql(url, (sql) => sql`revoke select on private.audited_tables from service_role`);
-    await withSql(superuserUrl(url), (sql) =>
-      sql.unsafe(`alter role authenticator in database "${database}" reset pgrst.db_plan_enabled`),
-    );
+    await setPostgrest(url, "db_plan_enabled", null);
   }, 180_000);
 
   it("entity scaffolds a table of the project's own: db push applies it, its threat cases pass, its helpers type-check and run through the package", async () => {
