@@ -292,7 +292,7 @@ describe("searchClients", () => {
     }
   });
 
-  it("ranks prefix matches first and tolerates a typo; maxResults caps, 20 by default", async () => {
+  it("ranks prefix matches first and tolerates a typo in each word; maxResults caps, 20 by default", async () => {
     const names = (await as(USER.bob, (tx) => searchClients(tx, { organizationId: ORG.acme, query: "win" }))).map(
       (c) => c.name,
     );
@@ -301,6 +301,15 @@ describe("searchClients", () => {
     expect(
       (await as(USER.bob, (tx) => searchClients(tx, { organizationId: ORG.acme, query: "contso" }))).map((c) => c.name),
     ).toEqual(["Contoso 1-15"]);
+    // Word by word: each query word matches a word of the name (a typo in each), in any order.
+    expect(
+      (await as(USER.bob, (tx) => searchClients(tx, { organizationId: ORG.acme, query: "imprters wid" }))).map(
+        (c) => c.name,
+      ),
+    ).toEqual(["Wide World Importers 1-04", "Wide World Importers 1-19"]);
+    expect(await as(USER.bob, (tx) => searchClients(tx, { organizationId: ORG.acme, query: "contoso zzzz" }))).toEqual(
+      [],
+    );
     expect(await as(USER.bob, (tx) => searchClients(tx, { organizationId: ORG.acme, query: "client1" }))).toHaveLength(
       20,
     );

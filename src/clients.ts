@@ -150,8 +150,10 @@ export async function listClients(tx: Tx, input: ClientListInput): Promise<Clien
 
 /**
  * Search an organization's clients the caller may read, by name and email:
- * prefix matches first, then (from 3 characters) names or emails containing
- * the query and names with a similar word, by trigram similarity, then name.
+ * prefix matches first; then (from 3 characters) names whose words match
+ * every query word (a word containing it, or a similar one: a typo per word),
+ * by similarity; then names or emails containing the query otherwise; name
+ * breaks ties.
  * Calls public.search_clients, which indexes serve whatever the caller's
  * role (a LIKE or trigram filter on the table would be checked row by row
  * under RLS).

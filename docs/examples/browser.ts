@@ -59,14 +59,15 @@ export async function searchClients(supabase: Supabase, organizationId: string, 
 }
 
 export async function findClients(supabase: Supabase, organizationId: string, query: string) {
-  // Ranked search by name and email (prefix; from 3 characters also contains
-  // and typo-tolerant), only among the clients the caller may read. An index
-  // serves it whatever the caller's role; .ilike() on the table cannot.
+  // Ranked search by name and email (prefix; from 3 characters also word by
+  // word: each query word in or close to a word of the name, a typo per word;
+  // and contains), only among the clients the caller may read. Indexes serve
+  // it whatever the caller's role; .ilike() on the table cannot.
   const { data, error } = await supabase
     .rpc("search_clients", { organization_id: organizationId, query, max_results: 10 })
     .select("id, name, email, status");
   if (error) throw error; // 22023: empty query, or max_results outside 1..100
-  return data; // best matches first: prefix matches, then by similarity, then name
+  return data; // best matches first: prefix matches, then word matches by similarity, then other matches; then name
 }
 
 export async function membersWithRoles(supabase: Supabase, organizationId: string) {

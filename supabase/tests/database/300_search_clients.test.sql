@@ -15,28 +15,54 @@
 --       empty or blank query, a query over 200 characters, max_results
 --       outside 1..100 or null (22023).
 --   R6  matching and ranking: case-insensitive prefix on name and email;
---       contains and typo-tolerant matching from 3 characters; 1-2
---       characters prefix only; LIKE wildcards are plain characters; prefix
---       matches first, then trigram similarity, then name; max_results caps.
+--       from 3 characters, word by word typo-tolerant and contains matching
+--       on names, and contains on name and email; 1-2 characters prefix
+--       only; LIKE wildcards are plain characters; prefix matches first,
+--       then word matches by similarity, then other matches, then name;
+--       max_results caps.
+--   R8  the words of new and renamed clients are found at once (the
+--       dictionary of name words follows inserts and renames); pruning
+--       removes words no name uses; only the service may prune.
 --   R7  shape: security definer with a pinned search_path; pg_trgm and
 --       btree_gin live in schema extensions, not public.
 
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(43);
+select plan(53);
 
 \ir personas.psql
 
 -- The matching rule, restated independently of the function.
+-- Words: runs of letters and digits, lower-cased.
+create function pg_temp.words(v text) returns text[] language sql immutable as $$
+  select coalesce(array_agg(distinct w), '{}') from regexp_split_to_table(lower(v), '[^[:alnum:]]+') w where w <> ''
+$$;
+-- A query word of 3 characters or more matches a word containing it or similar to it (0.5; not a word of digits only); a shorter one, a word starting with it.
+create function pg_temp.word_matches(q text, w text) returns boolean language sql immutable as $$
+  select case when char_length(q) < 3 then starts_with(w, q)
+              else strpos(w, q) > 0 or (w ~ '[^0-9]' and extensions.word_similarity(q, w) >= 0.5) end
+$$;
+-- A name's word score: null unless every query word matches one of its words; else the average best similarity.
+create function pg_temp.word_score(query text, name text) returns numeric language sql stable as $$
+  select case when char_length(t) >= 3 and cardinality(qw) > 0
+                   and not exists (select 1 from unnest(qw) q
+                                   where not exists (select 1 from unnest(pg_temp.words(name)) w where pg_temp.word_matches(q, w)))
+              then (select round(avg(b.best), 6)
+                    from (select max(extensions.word_similarity(q, w))::numeric as best
+                          from unnest(qw) q cross join unnest(pg_temp.words(name)) w
+                          where pg_temp.word_matches(q, w) group by q) b) end
+  from (select lower(btrim(query)) as t, pg_temp.words(btrim(query)) as qw) x
+$$;
 create function pg_temp.matches(query text, name text, email text) returns boolean language sql stable as $$
   select starts_with(lower(name), t) or coalesce(starts_with(lower(email), t), false)
-      or (char_length(t) >= 3 and (strpos(lower(name), t) > 0 or coalesce(strpos(lower(email), t) > 0, false)
-                                   or extensions.word_similarity(t, lower(name)) >= 0.5))
+      or (char_length(t) >= 3 and (pg_temp.word_score(query, name) is not null
+                                   or strpos(lower(name), t) > 0 or coalesce(strpos(lower(email), t) > 0, false)))
   from (select lower(btrim(query)) as t) q
 $$;
 create function pg_temp.queries() returns setof text language sql immutable as $$
   select unnest(array['nor', 'co', 'c', 'N', 'client1', 'CONTACT2', 'contso', 'wintery', 'example', 'ro', '1-0',
-                      'blue yonder', 'globex', '%', '_o', 'zzzz'])
+                      'blue yonder', 'globex', '%', '_o', 'zzzz', 'wide wrld', 'contoso zzzz', 'nrthwind', 'orld',
+                      'blue yondr', 'co wi', 'works 1', 'e w'])
 $$;
 -- For the current actor: (organization, query, client) found by search_clients.
 create function pg_temp.found() returns table (org uuid, query text, id uuid) language sql volatile as $$
@@ -190,16 +216,51 @@ select results_eq(
   $$ select c.name from pg_temp.queries() q
      cross join lateral (
        select c.name from public.clients c
+       cross join lateral (select lower(btrim(q)) as t) t
+       cross join lateral (select starts_with(lower(c.name), t.t) or coalesce(starts_with(lower(c.email), t.t), false) as prefix) p
        where c.organization_id = pg_temp.org('acme') and pg_temp.matches(q, c.name, c.email)
-       order by starts_with(lower(c.name), lower(q)) or coalesce(starts_with(lower(c.email), lower(q)), false) desc,
-                greatest(extensions.word_similarity(lower(q), lower(c.name)),
-                         case when strpos(lower(c.email), lower(q)) > 0 then extensions.word_similarity(lower(q), lower(c.email)) else 0 end) desc,
+       order by p.prefix desc,
+                case when p.prefix then greatest(extensions.word_similarity(t.t, lower(c.name)),
+                     case when strpos(lower(c.email), t.t) > 0 then extensions.word_similarity(t.t, lower(c.email)) else 0 end) end desc nulls last,
+                pg_temp.word_score(q, c.name) desc nulls last,
                 c.name, c.id) c $$,
-  'T300.41 every query''s results come in rank order: prefix matches, then trigram similarity, then name');
+  'T300.41 every query''s results come in rank order: prefix matches, then word matches by similarity, then other matches, name breaking ties');
 select is(
   (select array_agg(starts_with(s.name_lower, 'win')) from public.search_clients(pg_temp.org('acme'), 'win', 100) s),
   array[true, true, false, false, false, false, false]::boolean[],
   'T300.42 prefix matches (Wingtip) come before every other match (Northwind, Coho Winery, Wide World Importers)');
+
+-- R8 the dictionary of name words ---------------------------------------------------------------------
+select pg_temp.as_user('bob');
+insert into public.clients (organization_id, name) values (pg_temp.org('acme'), 'Quillon Vexwood Marrowgate');
+select set_eq($$ select name from public.search_clients(pg_temp.org('acme'), 'quilon vexwod') $$, array['Quillon Vexwood Marrowgate'],
+  'T300.44 a client inserted now is found by typos of its words (not a prefix of its name)');
+select set_eq($$ select name from public.search_clients(pg_temp.org('acme'), 'rrowga') $$, array['Quillon Vexwood Marrowgate'],
+  'T300.45 ... and by a part of a word');
+update public.clients set name = 'Quillon Bramble' where organization_id = pg_temp.org('acme') and name = 'Quillon Vexwood Marrowgate';
+select set_eq($$ select name from public.search_clients(pg_temp.org('acme'), 'brambel') $$, array['Quillon Bramble'],
+  'T300.46 a renamed client is found by a typo of its new word');
+select is_empty($$ select 1 from public.search_clients(pg_temp.org('acme'), 'rrowga') $$,
+  'T300.47 ... and no longer by its old one');
+insert into public.clients (organization_id, name) values (pg_temp.org('acme'), 'Depot 48213');
+select set_eq($$ select name from public.search_clients(pg_temp.org('acme'), '8213') $$, array['Depot 48213'],
+  'T300.52 a number is found by a part of it');
+select is_empty($$ select 1 from public.search_clients(pg_temp.org('acme'), '482135') $$,
+  'T300.53 ... but numbers have no typos: one with a digit more finds nothing');
+select throws_ok($$ select private.prune_client_name_words(pg_temp.org('acme')) $$, '42501', null,
+  'T300.48 a signed-in user cannot prune the dictionary');
+select pg_temp.as_service();
+select is(private.prune_client_name_words(pg_temp.org('acme')), 2::bigint,
+  'T300.49 the service prunes the words no name uses any more (vexwood, marrowgate)');
+select pg_temp.as_postgres();
+select is(
+  (select array_agg(word order by word) from private.client_name_words
+    where organization_id = pg_temp.org('acme') and word in ('quillon', 'vexwood', 'marrowgate', 'bramble')),
+  array['bramble', 'quillon'],
+  'T300.50 the words of current names stay');
+select ok(not has_table_privilege('authenticated', 'private.client_name_words', 'select')
+          and not has_table_privilege('anon', 'private.client_name_words', 'select'),
+  'T300.51 the API roles cannot read the dictionary');
 
 -- R7 shape ---------------------------------------------------------------------------------------------
 select pg_temp.as_postgres();
