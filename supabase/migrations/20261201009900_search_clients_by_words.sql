@@ -29,9 +29,10 @@
 --     client names (a dictionary, kept by triggers on clients), with a
 --     trigram index: a query word finds the few dictionary words it matches;
 --   * a GIN index of each client's words, each prefixed by the
---     organization's id (so its lists are per organization and word): the clients holding a combination of those
---     words come from the index, and clients sharing a combination share its
---     score, so only the best combinations' clients are read.
+--     organization's id (so its lists are per organization and word): the
+--     clients holding a combination of those words come from the index, and
+--     clients sharing a combination share its score, so only the best
+--     combinations' clients are read.
 
 set lock_timeout = '10s';
 set statement_timeout = '15min';
