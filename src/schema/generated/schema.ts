@@ -80,7 +80,7 @@ export const clients = pgTable(
       table.createdAt.asc().nullsLast(),
       table.organizationId.asc().nullsLast(),
     ),
-    index("clients_name_words_idx").using("gin", sql`private.client_name_keys(organization_id, name)`),
+    index("clients_name_words_idx").using("gin", sql`array_remove(string_to_array((((organization_id)::text || ' '::`),
     index("clients_organization_id_email_lower_idx").using("btree", sql`organization_id`, sql`lower(email)`),
     index("clients_organization_id_email_lower_trgm_idx").using("gin", sql`organization_id`, sql`lower(email)`),
     index("clients_organization_id_name_idx").using(
