@@ -16,8 +16,9 @@
 --     typo; not for a name word of digits only: numbers have no typos); a
 --     shorter query word matches a name word that starts with it;
 --   * a name matches when every query word matches one of its words. Its
---     score is the average, over the query words, of the best word
---     similarity of a name word matching it.
+--     score is the average, over the query words of three characters or
+--     more, of the best word similarity of a name word matching it (shorter
+--     query words, typed as the start of a word, only filter).
 -- Results: prefix matches first (the name or email starts with the query;
 -- ranked as before), then word matches by score, then names or emails that
 -- contain the query otherwise (across words, or in the email), by name; name
@@ -28,6 +29,8 @@
 --   * private.client_name_words, the words used in each organization's
 --     client names (a dictionary, kept by triggers on clients), with a
 --     trigram index: a query word finds the few dictionary words it matches;
+--     a shorter query word needs no lookup: the index below also keys each
+--     word's first one and two characters;
 --   * a GIN index of each client's words, each prefixed by the
 --     organization's id (so its lists are per organization and word): the
 --     clients holding a combination of those words come from the index, and
@@ -81,9 +84,9 @@ parallel safe
 set search_path = pg_catalog, pg_temp
 as $$
   select case when pg_catalog.count(*) = pg_catalog.cardinality(query_words) and pg_catalog.count(*) > 0
-              then pg_catalog.round(pg_catalog.avg(b.best), 6) end
+              then coalesce(pg_catalog.round(pg_catalog.avg(b.best) filter (where pg_catalog.char_length(b.word) >= 3), 6), 0) end
   from (
-    select pg_catalog.max(extensions.word_similarity(q.word, w.word))::numeric as best
+    select q.word, pg_catalog.max(extensions.word_similarity(q.word, w.word))::numeric as best
     from pg_catalog.unnest(query_words) as q (word)
     cross join pg_catalog.unnest(private.search_words(name)) as w (word)
     where private.search_word_matches(q.word, w.word)
@@ -91,7 +94,7 @@ as $$
   ) b
 $$;
 comment on function private.client_name_word_score(text[], text) is
-  'A name''s word-match score for search_clients: null unless every query word (distinct, as private.search_words gives them) matches a word of the name; else the average over the query words of the best pg_trgm word similarity of a matching name word, rounded to 6 decimals.';
+  'A name''s word-match score for search_clients: null unless every query word (distinct, as private.search_words gives them) matches a word of the name; else the average over the query words of three characters or more of the best pg_trgm word similarity of a matching name word, rounded to 6 decimals (0 when there are none: shorter words only filter).';
 revoke all on function private.client_name_word_score(text[], text) from public, anon, authenticated, service_role;
 
 -- The dictionary -----------------------------------------------------------------
@@ -126,18 +129,21 @@ from public.clients c
 cross join lateral pg_catalog.unnest(private.search_words(c.name)) as w (word)
 on conflict do nothing;
 
--- The keys: each word of the name (as private.search_words splits it),
--- prefixed by the organization's id and a space. Written with built-in
+-- The keys: each word of the name (as private.search_words splits it), and
+-- its first one and first two characters followed by *, each prefixed by the
+-- organization's id and a space. Written with built-in
 -- functions only, here and in every query that uses the index (the planner
 -- matches the expression as written): an index expression runs with the
 -- privileges of whoever writes the row, and every role may execute these.
 -- squawk-ignore require-concurrent-index-creation
 create index clients_name_words_idx on public.clients using gin ((
-  pg_catalog.array_remove(pg_catalog.string_to_array(
-    organization_id::text || ' ' || pg_catalog.regexp_replace(pg_catalog.lower(name), '[^[:alnum:]]+', E'\n' || organization_id::text || ' ', 'g'),
-    E'\n'), organization_id::text || ' ')));
+  pg_catalog.array_remove(pg_catalog.string_to_array(pg_catalog.regexp_replace(
+    pg_catalog.regexp_replace(pg_catalog.lower(name), '[^[:alnum:]]+', E'\n', 'g'),
+    '([[:alnum:]])([[:alnum:]]?)([[:alnum:]]*)',
+    E'\n' || organization_id::text || E' \\1*\n' || organization_id::text || E' \\1\\2*\n' || organization_id::text || E' \\1\\2\\3\n', 'g'),
+    E'\n'), '')));
 comment on index public.clients_name_words_idx is
-  'Clients by organization and word of their name (search_clients): the clients holding every word of a combination.';
+  'Clients by organization and word of their name, and by a word''s first one and two characters (keys ending in *) (search_clients): the clients holding every word of a combination.';
 
 create function private.record_client_name_words()
 returns trigger
@@ -191,9 +197,11 @@ begin
   where (prune_client_name_words.organization_id is null or d.organization_id = prune_client_name_words.organization_id)
     and not exists (
       select 1 from public.clients c
-      where pg_catalog.array_remove(pg_catalog.string_to_array(
-              c.organization_id::text || ' ' || pg_catalog.regexp_replace(pg_catalog.lower(c.name), '[^[:alnum:]]+', E'\n' || c.organization_id::text || ' ', 'g'),
-              E'\n'), c.organization_id::text || ' ')
+      where pg_catalog.array_remove(pg_catalog.string_to_array(pg_catalog.regexp_replace(
+              pg_catalog.regexp_replace(pg_catalog.lower(c.name), '[^[:alnum:]]+', E'\n', 'g'),
+              '([[:alnum:]])([[:alnum:]]?)([[:alnum:]]*)',
+              E'\n' || c.organization_id::text || E' \\1*\n' || c.organization_id::text || E' \\1\\2*\n' || c.organization_id::text || E' \\1\\2\\3\n', 'g'),
+              E'\n'), '')
             @> array[d.organization_id::text || ' ' || d.word]);
   get diagnostics removed = row_count;
   return removed;
@@ -271,6 +279,10 @@ declare
   upper_bound text;
   pattern text;
   query_words text[];
+  -- Query words of three characters or more (looked up in the dictionary,
+  -- scored), and index keys for the shorter ones (words starting with them).
+  long_words text[];
+  short_keys text[];
   -- Prefix matches ranked per column: at most this many, the first by name (by email).
   prefix_cap constant integer := 500;
   -- Word matches through the indexes while each query word matches at most
@@ -314,36 +326,34 @@ begin
   upper_bound := term || U&'\+10FFFF';
   pattern := '%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(term, '\', '\\'), '%', '\%'), '_', '\_') || '%';
   query_words := case when pg_catalog.char_length(term) >= 3 then private.search_words(term) else '{}'::text[] end;
+  long_words := array(select w.word from pg_catalog.unnest(query_words) as w (word) where pg_catalog.char_length(w.word) >= 3);
+  short_keys := array(select org::text || ' ' || w.word || '*' from pg_catalog.unnest(query_words) as w (word)
+                      where pg_catalog.char_length(w.word) < 3);
 
-  -- Each query word's matching dictionary words, with their similarity
-  -- (at most words_cap + 1 per query word).
+  -- Each long query word's matching dictionary words, with their
+  -- similarity (at most words_cap + 1 per query word).
   if pg_catalog.cardinality(query_words) > 0 then
     select coalesce(pg_catalog.array_agg(m.n order by m.n, m.word), '{}'),
            coalesce(pg_catalog.array_agg(m.word order by m.n, m.word), '{}'),
            coalesce(pg_catalog.array_agg(m.similarity order by m.n, m.word), '{}')
       into match_n, match_words, match_similarity
-    from pg_catalog.unnest(query_words) with ordinality as q (word, n)
+    from pg_catalog.unnest(long_words) with ordinality as q (word, n)
     cross join lateral (
       select q.n, f.word, pg_catalog.round(extensions.word_similarity(q.word, f.word)::numeric, 6) as similarity
       from (
-        select d.word from private.client_name_words d
-        where pg_catalog.char_length(q.word) < 3
-          and d.organization_id = org and d.word >= q.word and d.word < q.word || U&'\+10FFFF'
-        union all
         -- A word containing a query word with a letter has a letter: the
         -- index without numbers serves; a query word of digits needs both.
         select d.word from private.client_name_words d
-        where pg_catalog.char_length(q.word) >= 3 and pg_catalog.ltrim(q.word, '0123456789') = ''
+        where pg_catalog.ltrim(q.word, '0123456789') = ''
           and d.organization_id = org and d.word like '%' || q.word || '%'
         union all
         select d.word from private.client_name_words d
-        where pg_catalog.char_length(q.word) >= 3 and pg_catalog.ltrim(q.word, '0123456789') <> ''
+        where pg_catalog.ltrim(q.word, '0123456789') <> ''
           and d.organization_id = org and pg_catalog.ltrim(d.word, '0123456789') <> ''
           and d.word like '%' || q.word || '%'
         union
         select d.word from private.client_name_words d
-        where pg_catalog.char_length(q.word) >= 3
-          and d.organization_id = org and pg_catalog.ltrim(d.word, '0123456789') <> ''
+        where d.organization_id = org and pg_catalog.ltrim(d.word, '0123456789') <> ''
           and q.word operator(extensions.<%) d.word
       ) f
       where private.search_word_matches(q.word, f.word)
@@ -355,7 +365,7 @@ begin
     combinations := 1;
     fewest := null;
     words_complete := true;
-    for i in 1 .. pg_catalog.cardinality(query_words) loop
+    for i in 1 .. pg_catalog.cardinality(long_words) loop
       found_words := pg_catalog.cardinality(pg_catalog.array_positions(match_n, i::bigint));
       combinations := least(combinations * found_words, combination_cap + 1);
       words_complete := words_complete and found_words <= words_cap;
@@ -387,7 +397,8 @@ begin
              end as prefix_rank,
              -- Scored only when it can match: it holds one of the matching words.
              case when not p.is_prefix and combinations > 0
-                       and (not words_complete or c.name_lower like any (match_patterns))
+                       and (not words_complete or pg_catalog.cardinality(long_words) = 0
+                            or c.name_lower like any (match_patterns))
                   then private.client_name_word_score(query_words, c.name) end as word_score
       from public.clients c
       cross join lateral (
@@ -459,28 +470,32 @@ begin
         from unnest(match_n, match_words, match_similarity) as m (n, word, similarity)
       ),
       combination (n, keys, total) as (
-        select m.n, array[org::text || ' ' || m.word], m.similarity from matching m where m.n = 1
+        select 0::bigint, short_keys, 0::numeric
         union all
         select m.n, c.keys || (org::text || ' ' || m.word), c.total + m.similarity
         from combination c join matching m on m.n = c.n + 1
       ),
       found as (
-        select f.id, f.name, pg_catalog.max(pg_catalog.round(c.total / pg_catalog.cardinality(query_words), 6)) as score
+        select f.id, f.name,
+               pg_catalog.max(case when pg_catalog.cardinality(long_words) > 0
+                                   then pg_catalog.round(c.total / pg_catalog.cardinality(long_words), 6) else 0 end) as score
         from combination c
         cross join lateral (
           select cl.id, cl.name
           from public.clients cl
           -- The keys name the organization; the comparison below is a check, not an index condition.
-          where pg_catalog.array_remove(pg_catalog.string_to_array(
-                  cl.organization_id::text || ' ' || pg_catalog.regexp_replace(pg_catalog.lower(cl.name), '[^[:alnum:]]+', E'\n' || cl.organization_id::text || ' ', 'g'),
-                  E'\n'), cl.organization_id::text || ' ')
+          where pg_catalog.array_remove(pg_catalog.string_to_array(pg_catalog.regexp_replace(
+                  pg_catalog.regexp_replace(pg_catalog.lower(cl.name), '[^[:alnum:]]+', E'\n', 'g'),
+                  '([[:alnum:]])([[:alnum:]]?)([[:alnum:]]*)',
+                  E'\n' || cl.organization_id::text || E' \\1*\n' || cl.organization_id::text || E' \\1\\2*\n' || cl.organization_id::text || E' \\1\\2\\3\n', 'g'),
+                  E'\n'), '')
                 @> c.keys
             and (cl.organization_id = org) is true
             and cl.id <> all (prefix_ids)
           order by cl.name, cl.id
           limit need
         ) f
-        where c.n = pg_catalog.cardinality(query_words)
+        where c.n = pg_catalog.cardinality(long_words)
         group by f.id, f.name
       )
       select coalesce(pg_catalog.array_agg(t.id order by t.score desc, t.name, t.id), '{}') into word_ids
@@ -497,9 +512,11 @@ begin
           from public.clients cl
           where cl.organization_id = org
             and (fewest_words > words_cap
-                 or pg_catalog.array_remove(pg_catalog.string_to_array(
-                      cl.organization_id::text || ' ' || pg_catalog.regexp_replace(pg_catalog.lower(cl.name), '[^[:alnum:]]+', E'\n' || cl.organization_id::text || ' ', 'g'),
-                      E'\n'), cl.organization_id::text || ' ') && array(
+                 or pg_catalog.array_remove(pg_catalog.string_to_array(pg_catalog.regexp_replace(
+                      pg_catalog.regexp_replace(pg_catalog.lower(cl.name), '[^[:alnum:]]+', E'\n', 'g'),
+                      '([[:alnum:]])([[:alnum:]]?)([[:alnum:]]*)',
+                      E'\n' || cl.organization_id::text || E' \\1*\n' || cl.organization_id::text || E' \\1\\2*\n' || cl.organization_id::text || E' \\1\\2\\3\n', 'g'),
+                      E'\n'), '') && array(
                       select org::text || ' ' || m.word
                       from unnest(match_n, match_words) as m (n, word)
                       where m.n = fewest))
@@ -537,7 +554,7 @@ begin
 end;
 $$;
 comment on function public.search_clients(uuid, text, integer) is
-  'Search the clients of one organization that the caller may read (exactly the rows the clients select policy shows them) by name and email, case-insensitively. Prefix matches first (the name or email starts with the query), ranked by pg_trgm word similarity of the query to the name (or to the email when it contains the query), then name; among more than 500 prefix matches per column, the first 500 by name (by email) are ranked. For queries of 3 characters or more, then word matches: every word of the query (runs of letters and digits) matches a word of the name that contains it or whose word similarity to it is at least 0.5 (a query word of one or two characters: a word starting with it), ranked by the average best similarity, then name; then names or emails that contain the query otherwise, by name. Raises 22004 for a null organization, 22023 for an empty query, one over 200 characters or max_results outside 1..100, 42501 without a signed-in user. Runs as its owner so that indexes serve the search (LIKE and pg_trgm operators are not leakproof, so under RLS they could not be index conditions); it restates the read policy for the caller itself.';
+  'Search the clients of one organization that the caller may read (exactly the rows the clients select policy shows them) by name and email, case-insensitively. Prefix matches first (the name or email starts with the query), ranked by pg_trgm word similarity of the query to the name (or to the email when it contains the query), then name; among more than 500 prefix matches per column, the first 500 by name (by email) are ranked. For queries of 3 characters or more, then word matches: every word of the query (runs of letters and digits) matches a word of the name that contains it or whose word similarity to it is at least 0.5 (a query word of one or two characters: a word starting with it), ranked by the average best similarity of the query words of 3 characters or more (shorter ones only filter), then name; then names or emails that contain the query otherwise, by name. Raises 22004 for a null organization, 22023 for an empty query, one over 200 characters or max_results outside 1..100, 42501 without a signed-in user. Runs as its owner so that indexes serve the search (LIKE and pg_trgm operators are not leakproof, so under RLS they could not be index conditions); it restates the read policy for the caller itself.';
 
 revoke all on function public.search_clients(uuid, text, integer) from public, anon, service_role;
 grant execute on function public.search_clients(uuid, text, integer) to authenticated;

@@ -80,7 +80,7 @@ export const clients = pgTable(
       table.createdAt.asc().nullsLast(),
       table.organizationId.asc().nullsLast(),
     ),
-    index("clients_name_words_idx").using("gin", sql`array_remove(string_to_array((((organization_id)::text || ' '::`),
+    index("clients_name_words_idx").using("gin", sql`array_remove(string_to_array(regexp_replace(regexp_replace(lowe`),
     index("clients_organization_id_email_lower_idx").using("btree", sql`organization_id`, sql`lower(email)`),
     index("clients_organization_id_email_lower_trgm_idx").using("gin", sql`organization_id`, sql`lower(email)`),
     index("clients_organization_id_name_idx").using(

@@ -42,15 +42,16 @@ create function pg_temp.word_matches(q text, w text) returns boolean language sq
   select case when char_length(q) < 3 then starts_with(w, q)
               else strpos(w, q) > 0 or (w ~ '[^0-9]' and extensions.word_similarity(q, w) >= 0.5) end
 $$;
--- A name's word score: null unless every query word matches one of its words; else the average best similarity.
+-- A name's word score: null unless every query word matches one of its words; else the average best
+-- similarity of the query words of 3 characters or more (0 without any: shorter ones only filter).
 create function pg_temp.word_score(query text, name text) returns numeric language sql stable as $$
   select case when char_length(t) >= 3 and cardinality(qw) > 0
                    and not exists (select 1 from unnest(qw) q
                                    where not exists (select 1 from unnest(pg_temp.words(name)) w where pg_temp.word_matches(q, w)))
-              then (select round(avg(b.best), 6)
+              then (select coalesce(round(avg(b.best), 6), 0)
                     from (select max(extensions.word_similarity(q, w))::numeric as best
                           from unnest(qw) q cross join unnest(pg_temp.words(name)) w
-                          where pg_temp.word_matches(q, w) group by q) b) end
+                          where char_length(q) >= 3 and pg_temp.word_matches(q, w) group by q) b) end
   from (select lower(btrim(query)) as t, pg_temp.words(btrim(query)) as qw) x
 $$;
 create function pg_temp.matches(query text, name text, email text) returns boolean language sql stable as $$
@@ -62,7 +63,7 @@ $$;
 create function pg_temp.queries() returns setof text language sql immutable as $$
   select unnest(array['nor', 'co', 'c', 'N', 'client1', 'CONTACT2', 'contso', 'wintery', 'example', 'ro', '1-0',
                       'blue yonder', 'globex', '%', '_o', 'zzzz', 'wide wrld', 'contoso zzzz', 'nrthwind', 'orld',
-                      'blue yondr', 'co wi', 'works 1', 'e w'])
+                      'blue yondr', 'co wi', 'works 1', 'e w', 'contoso 1', 'wingtp 2', 'a b c'])
 $$;
 -- For the current actor: (organization, query, client) found by search_clients.
 create function pg_temp.found() returns table (org uuid, query text, id uuid) language sql volatile as $$
