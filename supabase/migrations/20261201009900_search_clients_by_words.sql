@@ -402,7 +402,8 @@ begin
                   then private.client_name_word_score(query_words, c.name) end as word_score
       from public.clients c
       cross join lateral (
-        select pg_catalog.starts_with(c.name_lower, term) or pg_catalog.starts_with(pg_catalog.lower(c.email), term) as is_prefix
+        select pg_catalog.starts_with(c.name_lower, term)
+               or coalesce(pg_catalog.starts_with(pg_catalog.lower(c.email), term), false) as is_prefix
       ) p
       where c.organization_id = org
         and c.id in (

@@ -28,7 +28,7 @@
 
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(53);
+select plan(54);
 
 \ir personas.psql
 
@@ -149,6 +149,9 @@ select set_eq($$ select id from public.search_clients(pg_temp.org('acme'), 'zeph
   'T300.18 a member finds the client he just created (assigned to him, readable under the policy)');
 select set_eq($$ select * from pg_temp.found() $$, $$ select * from pg_temp.readable_matches() $$,
   'T300.19 member (dave) after creating a client: still exactly the readable matches');
+insert into public.clients (organization_id, name) values (pg_temp.org('acme'), 'Yarrow Tidewell');
+select set_eq($$ select name from public.search_clients(pg_temp.org('acme'), 'tydewell') $$, array['Yarrow Tidewell'],
+  'T300.54 a member finds a client of his without an email by a typo of one of its words');
 
 -- R3 members ---------------------------------------------------------------------------------------
 select pg_temp.as_user('dave');
