@@ -23,6 +23,10 @@
  * - The policy's helpers reach the role and membership tables through
  *   their indexes (role_permissions by its primary key), never a
  *   sequential scan, read from the transaction's statistics.
+ * - On the larger set, the whale's first page: its reader walks the name
+ *   index; a member who reads clients in no organization reads their
+ *   assigned clients by index and sorts them (the read policy's planner
+ *   hint, migration clients_read_policy_planner_hint).
  * - The name-prefix range is an index condition, with literal values and in
  *   a prepared statement's generic plan.
  * - list_clients, for readers and for holders of clients.work_assigned
@@ -173,6 +177,7 @@ const STATEMENTS = new Map(
     manager: none,
     whaleAdmin: none,
     whaleMember: none,
+    whaleMemberOnly: none,
     scatteredAdmin: none,
     consultant: none,
     customReader: none,
@@ -212,6 +217,7 @@ for (const { label, size, large } of SCALES) {
       "admin_first_page_scattered",
       "member_assigned_page",
       "member_assigned_page_whale",
+      "member_only_assigned_page_whale",
       "consultant_first_page",
       "consultant_count",
       "custom_reader_first_page",
@@ -281,6 +287,32 @@ for (const { label, size, large } of SCALES) {
         );
       }
     });
+
+    if (large)
+      it("the whale's first page: its reader walks the name index; a member who reads clients nowhere reads their assigned clients by index and sorts them (the policy's planner hint)", async () => {
+        const indexesOf = async (key: string) => {
+          const all = [
+            ...nodes(
+              await planAsUser(
+                sql,
+                benchQueries.find((x) => x.key === key)!,
+              ),
+            ),
+          ];
+          return { all, names: all.map((n) => n.node["Index Name"]).filter(Boolean) };
+        };
+        const reader = await indexesOf("admin_first_page_whale");
+        expect(reader.names, JSON.stringify(reader.all.map((n) => n.node["Node Type"]))).toContain(
+          "clients_organization_id_name_idx",
+        );
+        const member = await indexesOf("member_only_assigned_page_whale");
+        const shape = JSON.stringify(member.all.map((n) => [n.node["Node Type"], n.node["Index Name"]]));
+        expect(member.names, shape).not.toContain("clients_organization_id_name_idx");
+        expect(
+          member.all.some((n) => n.node["Node Type"] === "Sort"),
+          shape,
+        ).toBe(true);
+      });
 
     it("the policy's helpers run a fixed number of times per statement, never once per row they check", async () => {
       // Each helper reads the caller's roles through user_roles' index once per

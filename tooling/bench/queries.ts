@@ -33,8 +33,10 @@ export interface Personas {
   manager: Persona;
   /** Admin of the whale organization (30 % of all clients, scattered). */
   whaleAdmin: Persona;
-  /** Member of the whale organization, with assigned clients. */
+  /** Member of the whale organization, with assigned clients (the first such user: one who reads clients elsewhere). */
   whaleMember: Persona;
+  /** Member of the whale organization, with assigned clients, who holds clients.read in no organization. */
+  whaleMemberOnly: Persona;
   /** Admin of the organization whose few rows are scattered over the whole table. */
   scatteredAdmin: Persona;
   /** A plain member of min(50, all) organizations with 40 assigned clients in each. */
@@ -106,6 +108,9 @@ export async function pickPersonas(sql: postgres.Sql): Promise<Personas> {
     byRole("owner", sql`and ur.organization_id = ${whale}`),
   );
   const whaleMember = await byRole("member", sql`and ur.organization_id = ${whale} ${assigned}`);
+  const readsNowhere = sql`and not exists (select from public.user_roles x join public.role_permissions rp on rp.role_id = x.role_id
+                                            where x.user_id = ur.user_id and rp.permission = 'clients.read')`;
+  const whaleMemberOnly = await byRole("member", sql`and ur.organization_id = ${whale} ${assigned} ${readsNowhere}`);
   const scatteredAdmin = await byRole("owner", sql`and ur.organization_id = ${scattered}`);
   const [three] = await sql<{ user_id: string; organization_id: string }[]>`
     select user_id, min(organization_id::text)::uuid as organization_id from public.organization_users
@@ -123,6 +128,7 @@ export async function pickPersonas(sql: postgres.Sql): Promise<Personas> {
     manager,
     whaleAdmin,
     whaleMember,
+    whaleMemberOnly,
     scatteredAdmin,
     consultant: await persona(sql, consultantId, whale),
     customReader,
@@ -198,6 +204,7 @@ export function queries(p: Personas): BenchQuery[] {
     manager,
     whaleAdmin,
     whaleMember,
+    whaleMemberOnly,
     scatteredAdmin,
     consultant,
     customReader,
@@ -257,6 +264,11 @@ export function queries(p: Personas): BenchQuery[] {
     ),
     orgPage("member_assigned_page", "member: assigned clients (50)", member),
     orgPage("member_assigned_page_whale", "member of the whale organization: assigned clients (50)", whaleMember),
+    orgPage(
+      "member_only_assigned_page_whale",
+      "member of the whale organization who reads clients nowhere: assigned clients (50)",
+      whaleMemberOnly,
+    ),
     benchQuery(
       {
         key: "consultant_first_page",
