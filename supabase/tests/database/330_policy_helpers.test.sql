@@ -16,10 +16,10 @@
 --   R4  shape: security definer, stable, search_path pinned, their plan made
 --       once per session (force_generic_plan) and kept on indexes (no
 --       sequential, bitmap, hash- or merge-join plans).
---   R5  clients_read_planner_hint(), the read policy's hint to the planner:
---       one id (the nil uuid) for every persona who holds clients.read in
---       some organization, none for the others and for a token without a
---       user; only authenticated may run it.
+--   R5  planner_hint_holds(permission), the read policies' hint to the
+--       planner: for every persona and permission, one id (the nil uuid)
+--       when the persona holds it in some organization, none otherwise and
+--       for a token without a user; only authenticated may run it.
 begin;
 create extension if not exists pgtap with schema extensions;
 select plan(11);
@@ -49,7 +49,9 @@ begin
   insert into answered select who, 'workable_client_ids', x::text from unnest(private.workable_client_ids()) x;
   insert into answered select who, 'organization_ids', x::text from unnest(private.organization_ids()) x;
   insert into answered select who, 'co_member_ids', x::text from unnest(private.co_member_ids()) x;
-  insert into answered select who, 'clients_read_planner_hint', x::text from unnest(private.clients_read_planner_hint()) x;
+  insert into answered
+  select who, 'planner_hint_holds:' || p.key, x::text
+  from public.permissions p, unnest(private.planner_hint_holds(p.key)) x;
   perform pg_temp.as_postgres();
 end $$;
 select pg_temp.collect(persona) from personas;
@@ -76,10 +78,10 @@ from personas p
 join public.organization_users mine on mine.user_id = pg_temp.uid(p.persona)
 join public.organization_users theirs on theirs.organization_id = mine.organization_id
 union
-select p.persona, 'clients_read_planner_hint', '00000000-0000-0000-0000-000000000000'
+select distinct p.persona, 'planner_hint_holds:' || rp.permission, '00000000-0000-0000-0000-000000000000'
 from personas p
-where exists (select from public.user_roles ur join public.role_permissions rp on rp.role_id = ur.role_id
-              where ur.user_id = pg_temp.uid(p.persona) and rp.permission = 'clients.read');
+join public.user_roles ur on ur.user_id = pg_temp.uid(p.persona)
+join public.role_permissions rp on rp.role_id = ur.role_id;
 
 select set_eq($$ select persona, helper, value from answered where helper like 'organization_ids_with:%' $$,
               $$ select persona, helper, value from expected where helper like 'organization_ids_with:%' $$,
@@ -105,16 +107,16 @@ select set_eq(
      join public.role_permissions rp on rp.role_id = ur.role_id $$,
   'T330.06 permissions_of(organization, user): for every persona and organization, the union of their roles'' permissions');
 
-select set_eq($$ select persona, value from answered where helper = 'clients_read_planner_hint' $$,
-              $$ select persona, value from expected where helper = 'clients_read_planner_hint' $$,
-  'T330.10 clients_read_planner_hint(): the nil uuid for every persona holding clients.read in some organization (mallory, a member of Acme and a viewer of Globex, too), nothing for the others');
+select set_eq($$ select persona, helper, value from answered where helper like 'planner_hint_holds:%' $$,
+              $$ select persona, helper, value from expected where helper like 'planner_hint_holds:%' $$,
+  'T330.10 planner_hint_holds(permission): for every persona and permission, the nil uuid once when a role of theirs grants it somewhere (clients.read: mallory, a member of Acme and a viewer of Globex, too; not heidi, a member of Globex only), nothing otherwise');
 
 -- R3 -----------------------------------------------------------------------------------------------------------
 select set_config('request.jwt.claims', '{"role":"authenticated"}', true);
 set local role authenticated;
 select is(array[cardinality(private.organization_ids_with('clients.read')), cardinality(private.workable_client_ids()),
                 cardinality(private.organization_ids()), cardinality(private.co_member_ids()),
-                cardinality(private.clients_read_planner_hint())],
+                cardinality(private.planner_hint_holds('clients.read'))],
           array[0, 0, 0, 0, 0],
   'T330.07 a token without a user: empty arrays, never null');
 select pg_temp.as_postgres();
@@ -125,7 +127,7 @@ select is_empty($$
   from pg_proc p
   where p.oid in ('private.organization_ids_with(text)'::regprocedure, 'private.workable_client_ids()'::regprocedure,
                   'private.organization_ids()'::regprocedure, 'private.co_member_ids()'::regprocedure,
-                  'private.permissions_of(uuid, uuid)'::regprocedure, 'private.clients_read_planner_hint()'::regprocedure)
+                  'private.permissions_of(uuid, uuid)'::regprocedure, 'private.planner_hint_holds(text)'::regprocedure)
     and not (p.prosecdef and p.provolatile = 's'
              and p.proconfig @> array['search_path=pg_catalog, pg_temp', 'plan_cache_mode=force_generic_plan']) $$,
   'T330.08 the helpers: security definer, stable, search_path pinned, one plan per session');
@@ -134,16 +136,16 @@ select is_empty($$
   from pg_proc p
   where p.oid in ('private.organization_ids_with(text)'::regprocedure, 'private.workable_client_ids()'::regprocedure,
                   'private.co_member_ids()'::regprocedure, 'private.permissions_of(uuid, uuid)'::regprocedure,
-                  'private.clients_read_planner_hint()'::regprocedure)
+                  'private.planner_hint_holds(text)'::regprocedure)
     and not p.proconfig @> array['enable_seqscan=off', 'enable_bitmapscan=off', 'enable_hashjoin=off',
                                  'enable_mergejoin=off', 'enable_material=off'] $$,
   'T330.09 the joining helpers keep their plans on indexes (planner settings as function properties)');
 
-select is(array[has_function_privilege('anon', 'private.clients_read_planner_hint()', 'execute'),
-                has_function_privilege('service_role', 'private.clients_read_planner_hint()', 'execute'),
-                has_function_privilege('authenticated', 'private.clients_read_planner_hint()', 'execute')],
+select is(array[has_function_privilege('anon', 'private.planner_hint_holds(text)', 'execute'),
+                has_function_privilege('service_role', 'private.planner_hint_holds(text)', 'execute'),
+                has_function_privilege('authenticated', 'private.planner_hint_holds(text)', 'execute')],
           array[false, false, true],
-  'T330.11 clients_read_planner_hint(): only authenticated, whose statements on clients the planner plans with it, may run it');
+  'T330.11 planner_hint_holds(permission): only authenticated, whose statements the planner plans with it, may run it');
 
 select * from finish();
 rollback;
