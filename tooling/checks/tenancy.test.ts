@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { useTestDatabase } from "../../tests/support/database.ts";
-import { rowDependentCalls, subLinkShapes, tenancyReport, type TenancyReport } from "./tenancy.ts";
+import { bareCalls, rowDependentCalls, subLinkShapes, tenancyReport, type TenancyReport } from "./tenancy.ts";
 
 const test = useTestDatabase();
 
@@ -45,6 +45,10 @@ describe("the schema the migrations build", () => {
       "clients:clients_pkey",
       "invitations:invitations_pkey",
       "invitations:invitations_token_hash_key",
+    ]);
+    // The clients read policy's planner hint is the only bare call of a helper that is not immutable.
+    expect(report.planWork.filter((f) => f.rule === "policy-bare-call").map((f) => `${f.table}:${f.object}`)).toEqual([
+      "clients:clients_select_readers_or_assigned",
     ]);
     const wrapped = report.planWork.filter((f) => f.rule === "policy-wrapped-call").map((f) => f.object);
     expect(wrapped).toEqual(
@@ -124,6 +128,18 @@ describe("a table that breaks a rule fails the check", () => {
     ]);
   });
 
+  it("a bare call of a helper that is not immutable, without a column of the row, is the plan's work, not a failure", async () => {
+    const report = await reportWith(`
+      create table public.hinted_notes (id uuid primary key, organization_id uuid not null references public.organizations (id));
+      create policy hinted_notes_select on public.hinted_notes for select to authenticated
+        using (organization_id = any ((select private.organization_ids_with('clients.read'))::uuid[])
+               and ((select null::boolean) is null or id <> any (private.planner_hint_holds('clients.read'))))`);
+    expect(report.failures).toEqual([]);
+    expect(report.planWork.filter((f) => f.rule === "policy-bare-call").map((f) => `${f.table}:${f.object}`)).toEqual(
+      expect.arrayContaining(["hinted_notes:hinted_notes_select"]),
+    );
+  });
+
   it("a unique key without organization_id is the plan's work, not a failure", async () => {
     const report = await reportWith(`
       create table public.coded_notes (id uuid primary key, organization_id uuid not null references public.organizations (id), code text unique)`);
@@ -141,5 +157,6 @@ describe("reading policy expressions", () => {
     >`select polqual::text as tree from pg_policy where polname = 'clients_delete_deleters'`;
     expect(subLinkShapes(row!.tree)).toEqual([{ readsFrom: false, correlated: false }]);
     expect(rowDependentCalls(row!.tree)).toEqual([]);
+    expect(bareCalls(row!.tree)).toEqual([]);
   });
 });

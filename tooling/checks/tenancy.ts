@@ -40,6 +40,12 @@
  *   request's settings (Citus evaluates a stable function of a SELECT on the
  *   shards, not on the coordinator: citusdata/citus#8427), so it is judged
  *   safe to keep until the move, not banned;
+ * - a bare call (outside a sub-select, without column arguments) of a
+ *   helper in SQL or PL/pgSQL that is not immutable, such as the read
+ *   policies' planner hint (private.planner_hint_holds): PostgreSQL evaluates
+ *   it while planning, and on Citus the shards plan too, where a helper that
+ *   reads distributed tables fails; the plan's migration drops it or gives it
+ *   a helper that reads only the request's settings;
  * - a primary key or unique constraint/index of a tenant table without
  *   `organization_id` (Citus cannot enforce it across shards);
  * - a foreign key from a table that is not a tenant table (a reference or
@@ -57,6 +63,7 @@ export interface TenancyFinding {
     | "policy-subquery"
     | "policy-row-helper"
     | "policy-wrapped-call"
+    | "policy-bare-call"
     | "unique-key"
     | "reference-fk";
   table: string;
@@ -129,6 +136,18 @@ export function rowDependentCalls(tree: string): number[] {
       const id = /:funcid (\d+)/.exec(call)?.[1];
       if (id) ids.push(Number(id));
     }
+  }
+  return ids;
+}
+
+/** Ids of the functions a policy calls outside any sub-select with no column of the row among their arguments. */
+export function bareCalls(tree: string): number[] {
+  const ids: number[] = [];
+  for (const call of nodesOf(withoutSubLinks(tree), "FUNCEXPR")) {
+    const args = call.slice(call.indexOf(":args"));
+    if (/\{VAR [^}]*:varlevelsup 0/.test(args)) continue;
+    const id = /:funcid (\d+)/.exec(call)?.[1];
+    if (id) ids.push(Number(id));
   }
   return ids;
 }
@@ -280,6 +299,16 @@ export async function tenancyReport(sql: postgres.Sql | postgres.TransactionSql)
           table: p.table,
           object: p.name,
           message: `policy ${p.name} on ${p.table} (${clause}): ${shapes.length} uncorrelated (select f(...)) call(s) without FROM; Citus refuses the wrapper; the plan's migration makes them bare calls of helpers that read only the request's settings`,
+        });
+      }
+      for (const id of new Set(bareCalls(tree))) {
+        const helper = helpers.get(id);
+        if (!helper || helper.volatility === "i") continue;
+        planWork.push({
+          rule: "policy-bare-call",
+          table: p.table,
+          object: p.name,
+          message: `policy ${p.name} on ${p.table} (${clause}) calls ${helper.name} (${helper.lang}, not immutable) outside a sub-select: PostgreSQL evaluates it while planning (a planner's hint such as private.planner_hint_holds) or once per row; on Citus the shards plan and run it, where reading a distributed table fails; the plan's migration drops it or gives it a helper that reads only the request's settings`,
         });
       }
       for (const id of new Set(rowDependentCalls(tree))) {
