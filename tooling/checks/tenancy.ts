@@ -127,30 +127,26 @@ export function subLinkShapes(tree: string): SubLinkShape[] {
   }));
 }
 
-/** Function ids called with an argument that depends on the row (a level-0 Var), outside subqueries. */
-export function rowDependentCalls(tree: string): number[] {
-  const ids: number[] = [];
-  for (const call of nodesOf(withoutSubLinks(tree), "FUNCEXPR")) {
+/** The functions a policy calls outside subqueries, each with whether an argument depends on the row (a level-0 Var). */
+function topLevelCalls(tree: string): { id: number; rowArgument: boolean }[] {
+  return nodesOf(withoutSubLinks(tree), "FUNCEXPR").flatMap((call) => {
+    const id = /:funcid (\d+)/.exec(call)?.[1];
     const args = call.slice(call.indexOf(":args"));
-    if (/\{VAR [^}]*:varlevelsup 0/.test(args)) {
-      const id = /:funcid (\d+)/.exec(call)?.[1];
-      if (id) ids.push(Number(id));
-    }
-  }
-  return ids;
+    return id ? [{ id: Number(id), rowArgument: /\{VAR [^}]*:varlevelsup 0/.test(args) }] : [];
+  });
 }
 
-/** Ids of the functions a policy calls outside any sub-select with no column of the row among their arguments. */
-export function bareCalls(tree: string): number[] {
-  const ids: number[] = [];
-  for (const call of nodesOf(withoutSubLinks(tree), "FUNCEXPR")) {
-    const args = call.slice(call.indexOf(":args"));
-    if (/\{VAR [^}]*:varlevelsup 0/.test(args)) continue;
-    const id = /:funcid (\d+)/.exec(call)?.[1];
-    if (id) ids.push(Number(id));
-  }
-  return ids;
-}
+/** Function ids called with an argument that depends on the row, outside subqueries. */
+export const rowDependentCalls = (tree: string): number[] =>
+  topLevelCalls(tree)
+    .filter((c) => c.rowArgument)
+    .map((c) => c.id);
+
+/** Function ids called outside subqueries with no argument that depends on the row (bare calls). */
+export const bareCalls = (tree: string): number[] =>
+  topLevelCalls(tree)
+    .filter((c) => !c.rowArgument)
+    .map((c) => c.id);
 
 export async function tenancyReport(sql: postgres.Sql | postgres.TransactionSql): Promise<TenancyReport> {
   const columns = await sql<{ table: string; nullable: boolean }[]>`
@@ -301,25 +297,28 @@ export async function tenancyReport(sql: postgres.Sql | postgres.TransactionSql)
           message: `policy ${p.name} on ${p.table} (${clause}): ${shapes.length} uncorrelated (select f(...)) call(s) without FROM; Citus refuses the wrapper; the plan's migration makes them bare calls of helpers that read only the request's settings`,
         });
       }
-      for (const id of new Set(bareCalls(tree))) {
-        const helper = helpers.get(id);
-        if (!helper || helper.volatility === "i") continue;
-        planWork.push({
-          rule: "policy-bare-call",
-          table: p.table,
-          object: p.name,
-          message: `policy ${p.name} on ${p.table} (${clause}) calls ${helper.name} (${helper.lang}, not immutable) outside a sub-select: PostgreSQL evaluates it while planning (a planner's hint such as private.planner_hint_holds) or once per row; on Citus the shards plan and run it, where reading a distributed table fails; the plan's migration drops it or gives it a helper that reads only the request's settings`,
-        });
-      }
-      for (const id of new Set(rowDependentCalls(tree))) {
-        const helper = helpers.get(id);
-        if (!helper || helper.volatility === "i") continue;
-        failures.push({
-          rule: "policy-row-helper",
-          table: p.table,
-          object: p.name,
-          message: `policy ${p.name} on ${p.table} (${clause}) calls ${helper.name} (${helper.lang}, not immutable) with a column of the row: on Citus it runs per row on the shards, where reading a distributed table fails ("cannot execute a distributed query from a query on a shard"); call a helper without column arguments and compare, e.g. organization_id = any (private.organization_ids_with('...'))`,
-        });
+      // Helpers in SQL or PL/pgSQL that are not immutable, called outside a sub-select.
+      const calls = topLevelCalls(tree).filter((c) => {
+        const helper = helpers.get(c.id);
+        return helper && helper.volatility !== "i";
+      });
+      for (const { id, rowArgument } of new Map(calls.map((c) => [`${c.id}:${c.rowArgument}`, c])).values()) {
+        const helper = helpers.get(id)!;
+        const at = `policy ${p.name} on ${p.table} (${clause}) calls ${helper.name} (${helper.lang}, not immutable)`;
+        if (rowArgument)
+          failures.push({
+            rule: "policy-row-helper",
+            table: p.table,
+            object: p.name,
+            message: `${at} with a column of the row: on Citus it runs per row on the shards, where reading a distributed table fails ("cannot execute a distributed query from a query on a shard"); call a helper without column arguments and compare, e.g. organization_id = any (private.organization_ids_with('...'))`,
+          });
+        else
+          planWork.push({
+            rule: "policy-bare-call",
+            table: p.table,
+            object: p.name,
+            message: `${at} outside a sub-select: PostgreSQL evaluates it while planning (a planner's hint such as private.planner_hint_holds) or once per row; on Citus the shards plan and run it, where reading a distributed table fails; the plan's migration drops it or gives it a helper that reads only the request's settings`,
+          });
       }
     }
   }
