@@ -33,7 +33,7 @@ export interface Personas {
   manager: Persona;
   /** Admin of the whale organization (30 % of all clients, scattered). */
   whaleAdmin: Persona;
-  /** Member of the whale organization, with assigned clients (the first such user: one who reads clients elsewhere). */
+  /** Member of the whale organization, with assigned clients: the first by id (at 100,000 clients one who reads clients elsewhere). */
   whaleMember: Persona;
   /** Member of the whale organization, with assigned clients, who holds clients.read in no organization. */
   whaleMemberOnly: Persona;
