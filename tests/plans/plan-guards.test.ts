@@ -209,6 +209,15 @@ for (const { label, size, large } of SCALES) {
     });
     afterAll(() => sql?.end({ timeout: 5 }));
 
+    /** The nodes of a benchmark query's plan, run as its user. */
+    const planNodes = async (key: string) => [
+      ...nodes(
+        await planAsUser(
+          sql,
+          benchQueries.find((x) => x.key === key)!,
+        ),
+      ),
+    ];
     /** The statement text of a benchmark query (before the data set exists: only its shape matters). */
     const q = (key: string) => STATEMENTS.get(key) ?? "";
     const reads = [
@@ -268,14 +277,7 @@ for (const { label, size, large } of SCALES) {
 
     it("consultant_count and count_three_orgs: no row is searched in the assigned clients' array, whatever the plan", async () => {
       for (const key of ["consultant_count", "count_three_orgs"]) {
-        const all = [
-          ...nodes(
-            await planAsUser(
-              sql,
-              benchQueries.find((x) => x.key === key)!,
-            ),
-          ),
-        ];
+        const all = await planNodes(key);
         const searching = all.filter(
           (n) =>
             n.node["Relation Name"] === "clients" &&
@@ -291,14 +293,7 @@ for (const { label, size, large } of SCALES) {
     if (large)
       it("the whale's first page: its reader walks the name index; a member who reads clients nowhere reads their assigned clients by index and sorts them (the policy's planner hint)", async () => {
         const indexesOf = async (key: string) => {
-          const all = [
-            ...nodes(
-              await planAsUser(
-                sql,
-                benchQueries.find((x) => x.key === key)!,
-              ),
-            ),
-          ];
+          const all = await planNodes(key);
           return { all, names: all.map((n) => n.node["Index Name"]).filter(Boolean) };
         };
         const reader = await indexesOf("admin_first_page_whale");
