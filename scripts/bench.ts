@@ -70,8 +70,15 @@ interface ScaleResult {
   loadSeconds: number;
   queries: QueryResult[];
   naive: NaiveResult[];
-  /** Null when not measured (`--only`). */
-  typedLayer: { asUserPerSecond: number; plainPerSecond: number; ratio: number } | null;
+  /** Medians over the rounds, and each round; null when not measured (`--only`). */
+  typedLayer: (Throughput & { rounds: Throughput[] }) | null;
+}
+
+/** Units per second on one connection, as a user and plainly, and their ratio (plain time / as-user time). */
+interface Throughput {
+  asUserPerSecond: number;
+  plainPerSecond: number;
+  ratio: number;
 }
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -170,38 +177,61 @@ async function measureQueries(conn: ReservedSql, personas: Personas): Promise<Qu
   return results;
 }
 
-/** The typed layer's one-client fetch as a user against the same Drizzle query run plainly, interleaved. */
+/**
+ * The typed layer's one-client fetch as a user against the same Drizzle query
+ * run plainly, interleaved, in ROUNDS rounds like the queries: the verdict
+ * takes the median round, so one stall (a collection, autovacuum) does not
+ * decide it.
+ */
 async function measureTypedLayer(url: string, personas: Personas): Promise<NonNullable<ScaleResult["typedLayer"]>> {
   step("  typed layer: as-user fetch of one client vs the same fetch without RLS");
   const orgDb = createOrgDb(url, { max: 1 });
-  const iterations = quick ? 500 : 3000;
+  const perRound = Math.round((quick ? 500 : 3000) / ROUNDS);
   const byId = eq(clients.id, personas.clientId);
-  let asUserMs = 0;
-  let plainMs = 0;
+  const rounds: Throughput[] = [];
   try {
-    for (let i = 0; i < iterations + 50; i++) {
-      const t0 = process.hrtime.bigint();
+    for (let i = 0; i < 50; i++) {
       await orgDb.asUser(personas.admin.id, (tx) => tx.select().from(clients).where(byId));
-      const t1 = process.hrtime.bigint();
       await orgDb.unsafeLoginDb.select().from(clients).where(byId);
-      const t2 = process.hrtime.bigint();
-      if (i >= 50) {
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      let asUserMs = 0;
+      let plainMs = 0;
+      for (let i = 0; i < perRound; i++) {
+        const t0 = process.hrtime.bigint();
+        await orgDb.asUser(personas.admin.id, (tx) => tx.select().from(clients).where(byId));
+        const t1 = process.hrtime.bigint();
+        await orgDb.unsafeLoginDb.select().from(clients).where(byId);
+        const t2 = process.hrtime.bigint();
         asUserMs += Number(t1 - t0) / 1e6;
         plainMs += Number(t2 - t1) / 1e6;
       }
+      rounds.push({
+        asUserPerSecond: (perRound / asUserMs) * 1000,
+        plainPerSecond: (perRound / plainMs) * 1000,
+        ratio: plainMs / asUserMs,
+      });
     }
   } finally {
     await orgDb.close();
   }
   const typedLayer = {
-    asUserPerSecond: (iterations / asUserMs) * 1000,
-    plainPerSecond: (iterations / plainMs) * 1000,
-    ratio: plainMs / asUserMs,
+    asUserPerSecond: median(rounds.map((r) => r.asUserPerSecond)),
+    plainPerSecond: median(rounds.map((r) => r.plainPerSecond)),
+    ratio: median(rounds.map((r) => r.ratio)),
+    rounds,
   };
-  step(
-    `    ${typedLayer.asUserPerSecond.toFixed(0)}/s as user, ${typedLayer.plainPerSecond.toFixed(0)}/s plain (${(typedLayer.ratio * 100).toFixed(0)} %)`,
-  );
+  step(`    ${describeThroughput(typedLayer)}`);
   return typedLayer;
+}
+
+const percent = (ratio: number) => `${(ratio * 100).toFixed(1)} %`;
+
+function describeThroughput(t: NonNullable<ScaleResult["typedLayer"]>): string {
+  return (
+    `${t.asUserPerSecond.toFixed(0)}/s as a user, ${t.plainPerSecond.toFixed(0)}/s plain without RLS ` +
+    `(${percent(t.ratio)}, the median of rounds ${t.rounds.map((r) => percent(r.ratio)).join(", ")})`
+  );
 }
 
 /** The naive policy shapes on copies of the tables (schema bench_naive), for contrast. */
@@ -331,7 +361,7 @@ function checks(results: ScaleResult[]): Check[] {
     out.push({
       target: "typed layer as-user fetch ≥ 50 % of plain throughput",
       ok: largest.typedLayer.ratio >= 0.5,
-      detail: `${(largest.typedLayer.ratio * 100).toFixed(0)} %`,
+      detail: percent(largest.typedLayer.ratio),
     });
   return out;
 }
@@ -363,11 +393,7 @@ function markdown(results: ScaleResult[], verdicts: Check[]): string {
           `| ${n.title} | ${n.query} | ${n.timedOut ? `> ${NAIVE_TIMEOUT_MS.toLocaleString("en")} (timed out)` : fmt(n.rls!.median)} |`,
         );
     }
-    if (r.typedLayer)
-      lines.push(
-        "",
-        `Typed layer, one-client fetch: ${r.typedLayer.asUserPerSecond.toFixed(0)}/s as a user, ${r.typedLayer.plainPerSecond.toFixed(0)}/s plain without RLS (${(r.typedLayer.ratio * 100).toFixed(0)} %).`,
-      );
+    if (r.typedLayer) lines.push("", `Typed layer, one-client fetch: ${describeThroughput(r.typedLayer)}.`);
     lines.push("");
   }
   lines.push("### Targets", "", "| target | result | |", "| --- | ---: | --- |");
