@@ -25,10 +25,15 @@
 --       removes words no name uses; only the service may prune.
 --   R7  shape: security definer with a pinned search_path; pg_trgm and
 --       btree_gin live in schema extensions, not public.
+--   R9  organizations' own roles: a role with clients.work_assigned finds its
+--       holder's assigned clients only, a role with clients.read every match,
+--       a role with neither only what its holder created in this transaction
+--       where they may create; a permission taken from a role applies
+--       to its holder's next search.
 
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(54);
+select plan(60);
 
 \ir personas.psql
 
@@ -265,6 +270,41 @@ select is(
 select ok(not has_table_privilege('authenticated', 'private.client_name_words', 'select')
           and not has_table_privilege('anon', 'private.client_name_words', 'select'),
   'T300.51 the API roles cannot read the dictionary');
+
+-- R9 organizations' own roles --------------------------------------------------------------------------
+-- Acme defines a field agent (clients.create, clients.work_assigned), an auditor (clients.read) and an
+-- intake clerk (clients.create); erin (a viewer) becomes a field agent assigned Acme clients 20-22, dave
+-- (a member) an auditor, and bob (an admin) an intake clerk.
+select pg_temp.as_user('alice');
+select public.create_role(pg_temp.org('acme'), 'field_agent', 'Field agent', 10, '{clients.create,clients.work_assigned}');
+select public.create_role(pg_temp.org('acme'), 'auditor', 'Auditor', 10, '{clients.read}');
+select public.create_role(pg_temp.org('acme'), 'intake', 'Intake', 10, '{clients.create}');
+select public.set_member_roles(pg_temp.org('acme'), pg_temp.uid('erin'), '{field_agent}');
+select public.set_member_roles(pg_temp.org('acme'), pg_temp.uid('dave'), '{auditor}');
+select public.set_member_roles(pg_temp.org('acme'), pg_temp.uid('bob'), '{intake}');
+select pg_temp.as_postgres();
+insert into public.user_clients (organization_id, client_id, user_id)
+select pg_temp.org('acme'), pg_temp.client(1, i), pg_temp.uid('erin') from generate_series(20, 22) i;
+select pg_temp.as_user('erin');
+select set_eq($$ select id from public.search_clients(pg_temp.org('acme'), 'client1', 100) $$,
+  $$ select pg_temp.client(1, i) from generate_series(20, 22) i $$,
+  'T300.55 the holder of an organization''s role with clients.work_assigned finds exactly their assigned clients');
+select set_eq($$ select * from pg_temp.found() $$, $$ select * from pg_temp.readable_matches() $$,
+  'T300.56 ... and for every query exactly the matching clients the select policy shows them');
+select pg_temp.as_user('dave');
+select set_eq($$ select * from pg_temp.found() $$, $$ select * from pg_temp.readable_matches() $$,
+  'T300.57 the holder of an organization''s role with clients.read: exactly the readable matches (every Acme match)');
+select pg_temp.as_user('bob');
+select is_empty($$ select 1 from public.search_clients(pg_temp.org('acme'), 'client1', 100) $$,
+  'T300.58 the holder of an organization''s role with neither clients.read nor clients.work_assigned finds none of its clients');
+select set_eq($$ select name from public.search_clients(pg_temp.org('acme'), 'quillon', 100) $$, array['Quillon Bramble'],
+  'T300.60 ... but the client they created in this transaction (R8), where the role lets them create');
+select pg_temp.as_user('alice');
+select public.update_role((select id from public.roles where organization_id = pg_temp.org('acme') and key = 'field_agent'),
+                          'Field agent', 10, '{clients.create}');
+select pg_temp.as_user('erin');
+select is_empty($$ select 1 from public.search_clients(pg_temp.org('acme'), 'client1', 100) $$,
+  'T300.59 once the role loses clients.work_assigned, its holder''s next search finds nothing');
 
 -- R7 shape ---------------------------------------------------------------------------------------------
 select pg_temp.as_postgres();
