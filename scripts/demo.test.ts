@@ -121,6 +121,13 @@ describe("npm run demo on the seeded database", () => {
       /only owners grant or revoke owner +ForbiddenError 42501/,
     );
     expect(line("carol", /✖ rename Acme/)).toContain("organization.update is required");
+    expect(line("alice", /define role billing/)).toMatch(/✔ .*Acme's own role, ranked below its giver/);
+    expect(line("bob", /define role billing/)).toContain("✔");
+    expect(line("alice", /define a role that manages members/)).toContain("✔");
+    expect(line("bob", /✖ define a role that manages members/)).toMatch(
+      /only owners give members\.manage, roles\.manage, organization\.delete +ForbiddenError 42501/,
+    );
+    expect(line("carol", /✖ define role billing/)).toMatch(/roles\.manage is required +ForbiddenError 42501/);
     expect(line("dave", /update .*\(dave's\)/)).toContain("✔");
     expect(line("dave", /✖ update .*\(nobody's\)/)).toMatch(/member sees only assigned clients +NotFoundError P0002/);
     expect(line("erin", /✖ update .*\(dave's\)/)).toMatch(/clients\.update is required +ForbiddenError 42501/);

@@ -130,6 +130,34 @@ const ACTIONS: Action[] = [
     },
   },
   {
+    label: () => "define role billing (clients.read), give it to erin",
+    permission: "roles.manage",
+    run: async (tx) => {
+      await members.createRole(tx, {
+        organizationId: ACME,
+        key: "billing",
+        name: "Billing",
+        rank: 10,
+        permissions: ["clients.read"],
+      });
+      await members.setMemberRoles(tx, { organizationId: ACME, userId: USER.erin, roles: ["billing"] });
+      return "Acme's own role, ranked below its giver";
+    },
+  },
+  {
+    label: () => "define a role that manages members",
+    permission: "roles.manage",
+    run: async (tx) => {
+      await members.createRole(tx, {
+        organizationId: ACME,
+        key: "team_lead",
+        name: "Team lead",
+        rank: 25,
+        permissions: ["members.manage"],
+      });
+    },
+  },
+  {
     label: () => "leave Acme",
     run: async (tx) => {
       await members.leaveOrganization(tx, { organizationId: ACME });
@@ -154,6 +182,10 @@ const RULE_WORDS: Record<string, string> = {
   "only-owners-invite-owners": "only owners invite owners",
   "only-owners-remove-owners": "only owners remove owners",
   "organization-keeps-an-owner": "every organization keeps an owner",
+  "only-owners-give-permission": "only owners give members.manage, roles.manage, organization.delete",
+  "role-rank-above-own": "a role ranks below its giver's highest",
+  "give-permission-not-held": "a role carries only permissions its giver holds",
+  "role-permissions-not-held": "a role carries only permissions its giver holds",
 };
 
 /** The rule behind a refusal, in the words of docs/security.md, from the typed error's `rule` (never its message). */
