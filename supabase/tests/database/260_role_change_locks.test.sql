@@ -1,7 +1,8 @@
 -- Threat cases for the serialization of role changes (SPEC §4 owner and rank
 -- invariants, under concurrency):
 --   * every permitted role change (set_member_roles, remove_member, leaving,
---     transfer_ownership, accept_invitation) takes its organization's lock,
+--     transfer_ownership, accept_invitation, and create_role, update_role,
+--     delete_role for an organization's own roles) takes its organization's lock,
 --     which is what makes concurrent changes run one after the other (the
 --     races themselves: tests/concurrency/role-changes.test.ts);
 --   * a caller who is not a member, or lacks the rights, is refused before
@@ -12,9 +13,18 @@
 -- Personas and ids: personas.psql (the suite's own fixtures).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(18);
+select plan(27);
 
 \ir personas.psql
+
+-- An organization's own role to change and delete, defined before the spy is in place.
+select pg_temp.as_user('alice');
+select public.create_role(pg_temp.org('acme'), 'clerk', 'Clerk', 5, '{clients.read}');
+select pg_temp.as_postgres();
+create function pg_temp.clerk() returns uuid language sql stable security definer as $$
+  select id from public.roles where organization_id = pg_temp.org('acme') and key = 'clerk'
+$$;
+grant execute on function pg_temp.clerk() to public;
 
 create function private.test_lock_spy() returns trigger language plpgsql set search_path = pg_catalog, pg_temp as $$
 begin
@@ -66,6 +76,30 @@ select pg_temp.as_user('nora');
 select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000041","role":"authenticated"}', true);
 select throws_ok($$select public.accept_invitation('fixture-invitation-token-for-pat-0001')$$, 'SPY01', null,
   'T260.14 accept_invitation takes the organization''s lock');
+
+-- An organization's own roles: refused before the lock, or the lock taken --------------------
+select pg_temp.as_user('nora');
+select throws_ok($$select public.create_role(pg_temp.org('acme'), 'temp', 'Temp', 5, '{}')$$, 'P0002', null,
+  'T260.19 a non-member''s create_role is refused before the organization''s lock (P0002)');
+select throws_ok($$select public.update_role(pg_temp.clerk(), 'Clerk', 5, '{}')$$, 'P0002', null,
+  'T260.20 a non-member''s update_role is refused before the organization''s lock (P0002)');
+select pg_temp.as_user('frank');
+select throws_ok($$select public.delete_role(pg_temp.clerk())$$, 'P0002', null,
+  'T260.21 another organization''s owner cannot reach Acme''s lock through its role (P0002)');
+select pg_temp.as_user('carol');
+select throws_ok($$select public.create_role(pg_temp.org('acme'), 'temp', 'Temp', 5, '{}')$$, '42501', null,
+  'T260.22 create_role without roles.manage is refused before the organization''s lock (42501)');
+select throws_ok($$select public.update_role(pg_temp.clerk(), 'Clerk', 5, '{}')$$, '42501', null,
+  'T260.23 update_role without roles.manage is refused before the organization''s lock (42501)');
+select throws_ok($$select public.delete_role(pg_temp.clerk())$$, '42501', null,
+  'T260.24 delete_role without roles.manage is refused before the organization''s lock (42501)');
+select pg_temp.as_user('bob');
+select throws_ok($$select public.create_role(pg_temp.org('acme'), 'temp', 'Temp', 5, '{}')$$, 'SPY01', null,
+  'T260.25 create_role takes the organization''s lock');
+select throws_ok($$select public.update_role(pg_temp.clerk(), 'Clerk', 5, '{}')$$, 'SPY01', null,
+  'T260.26 update_role takes the organization''s lock');
+select throws_ok($$select public.delete_role(pg_temp.clerk())$$, 'SPY01', null,
+  'T260.27 delete_role takes the organization''s lock');
 
 -- The lock helper ---------------------------------------------------------------------------
 select pg_temp.as_postgres();
