@@ -6,7 +6,8 @@
 --       the RPC is the one audited path;
 --   R3  the deletion leaves no row of the organization in any table with an
 --       organization_id column except audit_log (checked over the catalog, so
---       a table added later is covered; one is added below);
+--       a table added later is covered; one is added below), its own roles
+--       (held by a member) and their permissions included;
 --   R4  the audit log keeps every earlier entry and gains exactly one summary
 --       entry (actor, rows per table); the entries of a deleted organization
 --       are readable by the service only; the purge's skipping of per-row
@@ -72,6 +73,9 @@ insert into public.user_clients (organization_id, user_id, client_id)
 select pg_temp.o(1), pg_temp.u(3), c.id from public.clients c where c.organization_id = pg_temp.o(1) order by c.name limit 2;
 select pg_temp.act(pg_temp.u(1));
 select public.invite_member(pg_temp.o(1), 'newcomer-400@example.com', 'member');
+-- D defines a role of its own, held by its viewer.
+select public.create_role(pg_temp.o(1), 'doomed_reader', 'Reader', 10, '{clients.read,audit.read}');
+select public.set_member_roles(pg_temp.o(1), pg_temp.u(4), '{viewer,doomed_reader}');
 select pg_temp.as_postgres();
 set constraints all immediate;
 set constraints all deferred;
@@ -154,9 +158,10 @@ select results_eq(
   $$select actor_id, action, table_name, record_id, old ->> 'slug', new -> 'deleted_rows', new ->> 'method'
       from public.audit_log a where a.organization_id = pg_temp.o(1) and not exists (select 1 from t_before b where b.id = a.id)$$,
   $$values (pg_temp.u(1), 'delete', 'organizations', pg_temp.o(1), 'doomed-400',
-            '{"public.organizations": 1, "public.organization_users": 4, "public.user_roles": 4, "public.clients": 3,
-              "public.user_clients": 2, "public.invitations": 1}'::jsonb, 'delete_organization')$$,
-  'T400.22 the summary entry records who deleted it and how many rows of each table went');
+            '{"public.organizations": 1, "public.organization_users": 4, "public.user_roles": 5, "public.clients": 3,
+              "public.user_clients": 2, "public.invitations": 1, "public.roles": 1, "public.role_permissions": 2}'::jsonb,
+            'delete_organization')$$,
+  'T400.22 the summary entry records who deleted it and how many rows of each table went (its own role and its permissions included)');
 select pg_temp.act(pg_temp.u(1));
 select is_empty($$select 1 from public.audit_log where organization_id = pg_temp.o(1)$$,
   'T400.23 its former owner no longer reads the deleted organization''s audit entries');

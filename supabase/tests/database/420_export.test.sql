@@ -4,7 +4,8 @@
 --       anon, the service, non-members, members of another organization,
 --       admins and members are refused;
 --   R2  the document holds the organization, its members (id, email, name,
---       roles), roles with permissions, clients, assignments, invitations
+--       roles), roles with permissions (its own roles included, none of
+--       another organization), clients, assignments, invitations
 --       (never a token or hash) and its audit log, and nothing of another
 --       organization;
 --   R3  above settings.export_organization_max_rows it refuses, pointing to
@@ -23,7 +24,7 @@
 -- Fixtures are created here, inside the file's transaction.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(34);
+select plan(35);
 
 \ir personas.psql
 
@@ -62,6 +63,9 @@ insert into public.user_clients (organization_id, user_id, client_id) values
   (pg_temp.o(1), pg_temp.u(3), '42000000-0000-4000-9000-000000000001');
 select pg_temp.act(pg_temp.u(1));
 select public.invite_member(pg_temp.o(1), 'invitee-420@example.com', 'viewer');
+-- Each of E and G defines a role of its own.
+select public.create_role(pg_temp.o(1), 'auditor_e', 'Auditor', 10, '{audit.read}');
+select public.create_role(pg_temp.o(3), 'gemini_only', 'Gemini reader', 10, '{clients.read}');
 -- The member u3 creates a client: an audit entry where u3 is the actor.
 select pg_temp.act(pg_temp.u(3));
 insert into public.clients (organization_id, name) values (pg_temp.o(3), 'Made by u3');
@@ -120,6 +124,10 @@ select ok((select bool_and(a ->> 'organization_id' = pg_temp.o(1)::text) from t_
 select ok((select r -> 'permissions' ? 'organization.delete' from t_doc, jsonb_array_elements(doc -> 'roles') r where r ->> 'key' = 'owner')
           and (select count(*) from t_doc, jsonb_array_elements(doc -> 'roles') r) >= 5,
   'T420.18 the roles, with their permissions');
+select is((select jsonb_agg(r -> 'permissions') from t_doc, jsonb_array_elements(doc -> 'roles') r
+           where r ->> 'key' in ('auditor_e', 'gemini_only')),
+  '[["audit.read"]]'::jsonb,
+  'T420.35 the organization''s own roles with their permissions, and no role of another organization');
 
 -- R3 size limit -------------------------------------------------------------------------------------
 select pg_temp.as_service();
