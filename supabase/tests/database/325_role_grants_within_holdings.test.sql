@@ -21,10 +21,12 @@
 --       needs members.manage.
 --   G6  adding permissions to such a role needs members.manage too, and no
 --       holder may outrank the caller; taking permissions away does not.
+--   G7  another role of the same organization may be the replacement: the
+--       holders move to it, pending invitations name it, all audited.
 -- Fixtures: custom_roles_fixtures.psql (own organizations and users).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(43);
+select plan(47);
 
 \ir custom_roles_fixtures.psql
 \ir personas.psql
@@ -207,6 +209,25 @@ select ok(not 'gizmos.work_assigned' = any (private.grantable_permissions(pg_tem
 select pg_temp.act('a_admin');
 select isnt(public.create_role(pg_temp.fx_org('alpha'), 'gizmo_crew', 'Gizmo crew', 20, '{gizmos.work_assigned}'), null,
   'T325.43 an admin gives an organization''s role gizmos.work_assigned');
+
+-- G7 an organization's own role as the replacement ---------------------------------------------
+select pg_temp.act('a_owner');
+insert into t_role select 'old_desk', public.create_role(pg_temp.fx_org('alpha'), 'old_desk', 'Old desk', 5, '{clients.read}');
+insert into t_role select 'new_desk', public.create_role(pg_temp.fx_org('alpha'), 'new_desk', 'New desk', 5, '{clients.read}');
+select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_plain'), '{old_desk}');
+insert into t_tok select 'old_desk', (public.invite_member(pg_temp.fx_org('alpha'), 'desk@roles.test', 'old_desk')).token;
+select lives_ok(format($$ select public.delete_role(%L, %L) $$, (select id from t_role where name = 'old_desk'),
+                       (select id from t_role where name = 'new_desk')),
+  'T325.44 a role in use is deleted with another role of the organization as the replacement');
+select is(pg_temp.roles_of('a_plain'), '{new_desk}', 'T325.45 ... its holders moved to it');
+select is(pg_temp.invited_role((select token from t_tok where name = 'old_desk')), 'new_desk',
+  'T325.46 ... the pending invitation names it');
+select pg_temp.as_postgres();
+select ok(exists (select 1 from public.audit_log where organization_id = pg_temp.fx_org('alpha') and table_name = 'roles'
+                    and record_id = (select id from t_role where name = 'old_desk') and action = 'delete')
+          and exists (select 1 from public.audit_log where organization_id = pg_temp.fx_org('alpha') and table_name = 'invitations'
+                        and action = 'update' and new ->> 'role_id' = (select id from t_role where name = 'new_desk')::text),
+  'T325.47 ... the deletion and the re-pointed invitation are audited with the organization');
 
 select * from finish();
 rollback;
