@@ -20,7 +20,7 @@
 -- Fixtures: custom_roles_fixtures.psql (own organizations and users).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(59);
+select plan(61);
 
 \ir custom_roles_fixtures.psql
 \ir personas.psql
@@ -202,6 +202,17 @@ select is((select role_id from public.invitations where id = (select invitation_
 select pg_temp.act('a_owner');
 select lives_ok(format($$ select public.revoke_invitation(%L) $$, (select invitation_id from t_tok where name = 'late')),
   'T320.59 revoking it again still does nothing (no role to check)');
+
+-- Holding organization.delete (through an organization's role) does not let a non-owner give it.
+select pg_temp.act('a_owner');
+select public.create_role(pg_temp.fx_org('alpha'), 'co_deleter', 'Co-deleter', 45, '{organization.delete}');
+select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_admin'), '{admin,co_deleter}');
+select pg_temp.act('a_admin');
+select ok(public.authorize(pg_temp.fx_org('alpha'), 'organization.delete'),
+  'T320.60 an admin given organization.delete through an organization''s role holds it');
+select throws_ok($$ select public.create_role(pg_temp.fx_org('alpha'), 'tmp_del', 'Tmp', 10, '{organization.delete}') $$,
+  '42501', 'permission denied: only owners give a role organization.delete',
+  'T320.61 ... and still cannot give it to a role (owners only)');
 
 select * from finish();
 rollback;
