@@ -566,7 +566,10 @@ export type Database = {
       };
       set_member_roles: { Args: { organization_id: string; roles: string[]; user_id: string }; Returns: undefined };
       transfer_ownership: { Args: { new_owner_id: string; organization_id: string }; Returns: undefined };
-      update_role: { Args: { name: string; permissions: string[]; rank: number; role_id: string }; Returns: undefined };
+      update_role: {
+        Args: { name?: string; permissions?: string[]; rank?: number; role_id: string };
+        Returns: undefined;
+      };
     };
     Enums: {
       client_status: "lead" | "active" | "inactive" | "archived";

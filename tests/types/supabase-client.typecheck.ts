@@ -158,6 +158,21 @@ export async function rpcCalls(supabase: Client, organizationId: string, userId:
   const allowed = await supabase.rpc("authorize", { organization_id: organizationId, permission: "clients.update" });
   expectType<Equal<typeof allowed.data, boolean | null>>(true);
 
+  // An organization's own role: defined, renamed (rank and permissions left out keep theirs), deleted.
+  const role = await supabase.rpc("create_role", {
+    organization_id: organizationId,
+    key: "billing",
+    name: "Billing",
+    rank: 10,
+    permissions: ["clients.read"],
+  });
+  expectType<Equal<typeof role.data, string | null>>(true);
+  await supabase.rpc("update_role", { role_id: role.data!, name: "Billing team" });
+  await supabase.rpc("update_role", { role_id: role.data!, permissions: ["clients.read", "audit.read"] });
+  await supabase.rpc("set_member_roles", { organization_id: organizationId, user_id: userId, roles: ["billing"] });
+  await supabase.rpc("delete_role", { role_id: role.data!, replacement_role_id: role.data! });
+  await supabase.rpc("delete_role", { role_id: role.data! });
+
   return { invited: invited.data, withExpiry: withExpiry.data };
 }
 
@@ -182,6 +197,12 @@ export async function wrongRpcArgumentsDoNotCompile(supabase: Client, organizati
 
   // @ts-expect-error: the argument is token
   await supabase.rpc("accept_invitation", { invitation_token: "x" });
+
+  // @ts-expect-error: a role's rank is a number
+  await supabase.rpc("update_role", { role_id: organizationId, rank: "10" });
+
+  // @ts-expect-error: update_role needs the role's id
+  await supabase.rpc("update_role", { name: "Billing" });
 
   // @ts-expect-error: no such function
   await supabase.rpc("delete_everything", {});

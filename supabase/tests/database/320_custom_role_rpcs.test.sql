@@ -20,7 +20,7 @@
 -- Fixtures: custom_roles_fixtures.psql (own organizations and users).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(61);
+select plan(63);
 
 \ir custom_roles_fixtures.psql
 \ir personas.psql
@@ -213,6 +213,17 @@ select ok(public.authorize(pg_temp.fx_org('alpha'), 'organization.delete'),
 select throws_ok($$ select public.create_role(pg_temp.fx_org('alpha'), 'tmp_del', 'Tmp', 10, '{organization.delete}') $$,
   '42501', 'permission denied: only owners give a role organization.delete',
   'T320.61 ... and still cannot give it to a role (owners only)');
+
+-- update_role's name, rank and permissions may be left out (migration 20261201010100).
+select pg_temp.act('a_owner');
+select lives_ok(format($$ select public.update_role(role_id => %L, name => 'Co-deleter team') $$, pg_temp.role_id('alpha', 'co_deleter')),
+  'T320.62 update_role with the name alone renames the role');
+select pg_temp.as_postgres();
+select results_eq(
+  format($$ select r.name, r.rank, array(select rp.permission from public.role_permissions rp where rp.role_id = r.id)
+            from public.roles r where r.id = %L $$, pg_temp.role_id('alpha', 'co_deleter')),
+  $$ values ('Co-deleter team'::text, 45, array['organization.delete']::text[]) $$,
+  'T320.63 ... and keeps its rank and permissions');
 
 select * from finish();
 rollback;
