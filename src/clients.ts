@@ -51,8 +51,9 @@ const insertable = {
 /**
  * Create a client (clients.create). The database chooses its id, returned
  * by the insert (the read policy lets the creator see, in this transaction,
- * the row it just inserted). A `member` who creates a client is assigned to
- * it (by a trigger). The row is read back through getClient, so the caller
+ * the row it just inserted). A holder of `clients.work_assigned` (the
+ * built-in `member`, or an organization's role with it) who creates a client
+ * is assigned to it (by a trigger). The row is read back through getClient, so the caller
  * gets exactly the typed row RLS lets them see.
  *
  * The insert names only the columns given: Drizzle's insert would name every
@@ -170,7 +171,7 @@ export async function searchClients(tx: Tx, input: ClientSearchInput): Promise<C
 const refusedOn = (tx: Tx, clientId: string, permission: string) =>
   refused(() => getClient(tx, { clientId }), permission, "for this client");
 
-/** Update a client (clients.update, or a member on an assigned client). */
+/** Update a client (clients.update, or clients.work_assigned on a client assigned to the caller). */
 export async function updateClient(tx: Tx, input: ClientUpdateInput): Promise<Client> {
   const { clientId: cid, ...values } = parse(clientUpdateInput, input);
   return guard(async () => {
