@@ -62,6 +62,10 @@ interface Action {
   run: (tx: Tx, me: Persona, stage: Stage) => Promise<string | void>;
 }
 
+/** A role of Acme's own, named after its key. */
+const defineRole = (tx: Tx, key: string, rank: number, permissions: Permission[]) =>
+  members.createRole(tx, { organizationId: ACME, key, name: key.replace("_", " "), rank, permissions });
+
 /** The changes every persona tries, all in Acme (plus one organization of their own). */
 const ACTIONS: Action[] = [
   {
@@ -133,13 +137,7 @@ const ACTIONS: Action[] = [
     label: () => "define role billing (clients.read), give it to erin",
     permission: "roles.manage",
     run: async (tx) => {
-      await members.createRole(tx, {
-        organizationId: ACME,
-        key: "billing",
-        name: "Billing",
-        rank: 10,
-        permissions: ["clients.read"],
-      });
+      await defineRole(tx, "billing", 10, ["clients.read"]);
       await members.setMemberRoles(tx, { organizationId: ACME, userId: USER.erin, roles: ["billing"] });
       return "Acme's own role, ranked below its giver";
     },
@@ -148,13 +146,7 @@ const ACTIONS: Action[] = [
     label: () => "define a role that manages members",
     permission: "roles.manage",
     run: async (tx) => {
-      await members.createRole(tx, {
-        organizationId: ACME,
-        key: "team_lead",
-        name: "Team lead",
-        rank: 25,
-        permissions: ["members.manage"],
-      });
+      await defineRole(tx, "team_lead", 25, ["members.manage"]);
     },
   },
   {
