@@ -8,7 +8,8 @@
 -- and keep its rank and permissions. The three now default to null: left
 -- out, or null, they keep the current value. Nothing else changes: the body
 -- below is 20261201009500's, word for word, and the function keeps its
--- privileges and comment (create or replace keeps the function).
+-- privileges (create or replace keeps the function); its comment now says
+-- that a value left out is kept.
 
 set lock_timeout = '10s';
 set statement_timeout = '15min';
