@@ -22,8 +22,8 @@
 -- (CREATE DATABASE ... TEMPLATE does not copy database privileges).
 
 -- Fail fast rather than queue behind live traffic (and block it) on a busy database.
-set local lock_timeout = '10s';
-set local statement_timeout = '15min';
+set lock_timeout = '10s';
+set statement_timeout = '15min';
 
 do $$
 declare

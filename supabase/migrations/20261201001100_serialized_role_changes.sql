@@ -20,8 +20,8 @@
 -- invitation, then checks again.
 
 -- Fail fast rather than queue behind live traffic (and block it) on a busy database.
-set local lock_timeout = '10s';
-set local statement_timeout = '15min';
+set lock_timeout = '10s';
+set statement_timeout = '15min';
 
 comment on table private.owner_guards is
   'One row per organization whose members or roles changed: the organization''s lock row. Role-changing RPCs write it (private.lock_organization), and so does the trigger on every removal of an owner role, so concurrent changes are serialized: the second waits for the first to commit (read committed) or fails to serialize (repeatable read).';

@@ -19,8 +19,8 @@
 --   one user; a role change of the inviter that committed meanwhile counts).
 
 -- Fail fast rather than queue behind live traffic (and block it) on a busy database.
-set local lock_timeout = '10s';
-set local statement_timeout = '15min';
+set lock_timeout = '10s';
+set statement_timeout = '15min';
 
 create function private.fold_email(address text)
 returns text

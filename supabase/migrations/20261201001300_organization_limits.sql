@@ -15,8 +15,8 @@
 --   the service role only.
 
 -- Fail fast rather than queue behind live traffic (and block it) on a busy database.
-set local lock_timeout = '10s';
-set local statement_timeout = '15min';
+set lock_timeout = '10s';
+set statement_timeout = '15min';
 
 create table public.settings (
   id boolean primary key default true check (id),

@@ -7,8 +7,8 @@
 -- set_updated_at trigger moves on every update), is now skipped.
 
 -- Fail fast rather than queue behind live traffic (and block it) on a busy database.
-set local lock_timeout = '10s';
-set local statement_timeout = '15min';
+set lock_timeout = '10s';
+set statement_timeout = '15min';
 
 create or replace function private.record_audit()
 returns trigger

@@ -12,8 +12,8 @@
 --   client_id are now insertable; created_at takes its default.
 
 -- Fail fast rather than queue behind live traffic (and block it) on a busy database.
-set local lock_timeout = '10s';
-set local statement_timeout = '15min';
+set lock_timeout = '10s';
+set statement_timeout = '15min';
 
 revoke insert (id) on table public.clients from authenticated;
 

@@ -19,7 +19,7 @@ declare
   organizations constant uuid[] := private.organization_ids_with('clients.work_assigned');
 begin
   if pg_catalog.cardinality(organizations) = 0 then
-    return '{}'::uuid[];
+    return '{}';
   end if;
   -- plpgsql keeps this query's plan for the session: policies call it on every statement.
   return (

@@ -28,9 +28,7 @@
 -- This migration names it as PostgREST's pre-request function
 -- (`pgrst.db_pre_request` on role authenticator, PostgREST's in-database
 -- configuration, then `notify pgrst, 'reload config'`) unless one is already
--- configured there (PostgREST's file and environment are not visible from
--- the database, and the in-database setting overrides them): a project
--- with its own pre-request function calls
+-- configured: a project with its own pre-request function calls
 -- api_guard.check_request() from it (docs/security.md). Where the migration's
 -- role may not set that (a non-superuser needs the right to set the
 -- parameter pgrst.db_pre_request on authenticator) it says so in a notice,

@@ -28,11 +28,11 @@ export function squawk(files = migrationFiles().map((f) => path.join(ROOT, "supa
 
 /**
  * Migrations shipped before the project learned that `supabase db push` runs
- * a file outside a transaction block (up to 20261201001500): their `set
- * local` guards do nothing there (the push's session options supply the
- * timeouts instead). Applied migrations are never edited, so they keep them.
+ * a file outside a transaction block: their `set local` guards do nothing
+ * there (the push's session options supply the timeouts instead). Applied
+ * migrations are never edited, so they keep them.
  */
-const LEGACY_SET_LOCAL_BEFORE = "20261201002000";
+const LEGACY_SET_LOCAL_BEFORE = "20261201000000";
 
 /**
  * No `set local` in a migration: under `supabase db push` it only logs
