@@ -21,9 +21,9 @@ import { createOrgDb } from "../src/db.ts";
 import { postgrestPreamble } from "../src/postgrest.ts";
 import { clients } from "../src/schema/index.ts";
 import { loadDataset, sizeFor } from "../tooling/bench/dataset.ts";
-import { compare, stats, type Stats } from "../tooling/bench/measure.ts";
+import { compare, planUse, planUseSince, stats, type PlanUse, type Stats } from "../tooling/bench/measure.ts";
 import { dropNaive, NAIVE_SHAPES, setupNaive, useShape } from "../tooling/bench/naive.ts";
-import { asService, pickPersonas, queries, type Personas } from "../tooling/bench/queries.ts";
+import { asService, pickPersonas, PREPARED, queries, type Personas } from "../tooling/bench/queries.ts";
 import { ROOT, withDatabase } from "../tooling/server/config.ts";
 import type postgres from "postgres";
 import { build } from "../tooling/build/database.ts";
@@ -38,6 +38,8 @@ interface RoundResult {
   /** RLS median / explicit median, and their difference in ms. */
   ratio: number | null;
   deltaMs: number | null;
+  /** Which plans this round's executions (warm-up included) ran on, under RLS and explicitly. */
+  plans: { rls: PlanUse; explicit: PlanUse | null };
 }
 
 interface QueryResult {
@@ -53,6 +55,8 @@ interface QueryResult {
   explicit: Stats | null;
   ratio: number | null;
   deltaMs: number | null;
+  /** Plan use over all rounds: the generic plan of the shared statement, or plans made for each execution's values. */
+  plans: { rls: PlanUse; explicit: PlanUse | null };
   plan: string;
 }
 
@@ -113,6 +117,24 @@ const medianStats = (all: Stats[]): Stats => ({
   p95: median(all.map((x) => x.p95)),
 });
 
+const sumPlanUse = (all: PlanUse[]): PlanUse => ({
+  generic: all.reduce((n, x) => n + x.generic, 0),
+  custom: all.reduce((n, x) => n + x.custom, 0),
+});
+
+/** "generic", "custom", or the generic plan's share when executions used both. */
+function planKind(use: PlanUse): string {
+  const total = use.generic + use.custom;
+  if (total === 0) return "–";
+  if (use.custom === 0) return "generic";
+  if (use.generic === 0) return "custom";
+  return `generic ${Math.round((use.generic / total) * 100)} %`;
+}
+
+/** RLS / explicit. */
+const describePlans = (plans: QueryResult["plans"]) =>
+  `${planKind(plans.rls)} / ${plans.explicit ? planKind(plans.explicit) : "–"}`;
+
 /**
  * Each SPEC query as its user under RLS against its explicit-filter
  * equivalent, in ROUNDS rounds interleaved over all the queries (round 1 of
@@ -129,12 +151,16 @@ async function measureQueries(conn: ReservedSql, personas: Personas): Promise<Qu
         { actor: q.actor, statement: q.rls },
         ...(q.explicit ? [{ actor: asService, statement: q.explicit }] : []),
       ];
+      const texts = [q.explain.text, ...(q.explicitText ? [q.explicitText] : [])];
+      const before = await planUse(conn, texts);
       const [rlsSamples, explicitSamples] = await compare(
         conn,
         variants,
         perRound,
         round === 0 ? warmup : Math.ceil(warmup / 3),
       );
+      const after = await planUse(conn, texts);
+      const [rlsPlans, explicitPlans] = after.map((use, v) => planUseSince(before[v]!, use));
       const rls = stats(rlsSamples!);
       const explicit = explicitSamples ? stats(explicitSamples) : null;
       rounds[i]!.push({
@@ -142,6 +168,7 @@ async function measureQueries(conn: ReservedSql, personas: Personas): Promise<Qu
         explicit,
         ratio: explicit && rls.median / explicit.median,
         deltaMs: explicit && rls.median - explicit.median,
+        plans: { rls: rlsPlans!, explicit: explicitPlans ?? null },
       });
     }
     step(`  round ${round + 1} of ${ROUNDS} done`);
@@ -164,6 +191,10 @@ async function measureQueries(conn: ReservedSql, personas: Personas): Promise<Qu
       explicit: q.explicit ? medianStats(r.map((x) => x.explicit!)) : null,
       ratio: q.explicit ? median(r.map((x) => x.ratio!)) : null,
       deltaMs: q.explicit ? median(r.map((x) => x.deltaMs!)) : null,
+      plans: {
+        rls: sumPlanUse(r.map((x) => x.plans.rls)),
+        explicit: q.explicit ? sumPlanUse(r.map((x) => x.plans.explicit!)) : null,
+      },
       plan,
     };
     results.push(result);
@@ -171,7 +202,8 @@ async function measureQueries(conn: ReservedSql, personas: Personas): Promise<Qu
       `  ${q.key}: RLS ${fmt(result.rls.median)} ms` +
         (result.explicit
           ? `, explicit ${fmt(result.explicit.median)} ms, ratio ${result.ratio!.toFixed(2)}, +${fmt(result.deltaMs!)} ms`
-          : ""),
+          : "") +
+        `; plans ${describePlans(result.plans)}`,
     );
   }
   return results;
@@ -246,7 +278,7 @@ async function measureNaive(sql: Sql, conn: ReservedSql, personas: Personas): Pr
     await useShape(sql, shape);
     for (const q of naiveQueries) {
       const text = q.explain.text.replace("public.clients", "bench_naive.clients");
-      const statement = (c: ReservedSql) => c.unsafe(text, q.explain.params as never[], { prepare: true });
+      const statement = (c: ReservedSql) => c.unsafe(text, q.explain.params as never[], PREPARED);
       let result: Stats | null = null;
       let timedOut = false;
       try {
@@ -325,7 +357,12 @@ function checks(results: ScaleResult[]): Check[] {
         out.push({
           target: `ratio ≤ ${RATIO} or ≤ +${DELTA_MS} ms ${at}: ${q.key}`,
           ok: q.ratio <= RATIO || q.deltaMs <= DELTA_MS,
-          detail: `${q.ratio.toFixed(2)}, ${q.deltaMs >= 0 ? "+" : ""}${fmt(q.deltaMs)} ms`,
+          // Where the two ran on different kinds of plan, the comparison says so.
+          detail:
+            `${q.ratio.toFixed(2)}, ${q.deltaMs >= 0 ? "+" : ""}${fmt(q.deltaMs)} ms` +
+            (q.plans.explicit && planKind(q.plans.rls) !== planKind(q.plans.explicit)
+              ? ` (plans ${describePlans(q.plans)})`
+              : ""),
         });
       }
       if (q.maxMs !== null)
@@ -376,16 +413,18 @@ function markdown(results: ScaleResult[], verdicts: Check[]): string {
       "",
     );
     lines.push(
-      `Medians of the ${ROUNDS} interleaved rounds' medians (and of their ratios and differences).`,
+      `Medians of the ${ROUNDS} interleaved rounds' medians (and of their ratios and differences). ` +
+        "Plans: whether the executions ran on their statement's generic plan (one plan, made once and shared by every caller of the statement's text) " +
+        "or on plans made for their own caller and values (custom).",
       "",
-      "| query | RLS median ms | RLS p95 ms | explicit median ms | explicit p95 ms | ratio | difference ms | ratio per round |",
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+      "| query | RLS median ms | RLS p95 ms | explicit median ms | explicit p95 ms | ratio | difference ms | ratio per round | plans, RLS / explicit |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     );
     const dash = "–";
     for (const q of r.queries) {
       lines.push(
         `| ${q.title} | ${fmt(q.rls.median)} | ${fmt(q.rls.p95)} | ${q.explicit ? fmt(q.explicit.median) : dash} | ${q.explicit ? fmt(q.explicit.p95) : dash} | ` +
-          `${q.ratio !== null ? q.ratio.toFixed(2) : dash} | ${q.deltaMs !== null ? fmt(q.deltaMs) : dash} | ${q.rounds.map((x) => (x.ratio !== null ? x.ratio.toFixed(2) : fmt(x.rls.median))).join(", ")} |`,
+          `${q.ratio !== null ? q.ratio.toFixed(2) : dash} | ${q.deltaMs !== null ? fmt(q.deltaMs) : dash} | ${q.rounds.map((x) => (x.ratio !== null ? x.ratio.toFixed(2) : fmt(x.rls.median))).join(", ")} | ${describePlans(q.plans)} |`,
       );
     }
     if (r.naive.length > 0) {

@@ -57,3 +57,30 @@ export async function compare(
   }
   return samples;
 }
+
+/** How many executions of a prepared statement used its generic plan, and how many a plan made for their values. */
+export interface PlanUse {
+  generic: number;
+  custom: number;
+}
+
+/**
+ * The plan use so far of each statement text prepared on this connection
+ * (pg_prepared_statements; every caller of one text shares its statement,
+ * as they do through PostgREST). Zero counts for a text not prepared yet.
+ */
+export async function planUse(conn: postgres.ReservedSql, texts: string[]): Promise<PlanUse[]> {
+  const rows = await conn<{ statement: string; generic: string; custom: string }[]>`
+    select statement, generic_plans as generic, custom_plans as custom
+    from pg_catalog.pg_prepared_statements where statement = any (${texts})`;
+  return texts.map((text) => {
+    const row = rows.find((r) => r.statement === text);
+    return { generic: Number(row?.generic ?? 0), custom: Number(row?.custom ?? 0) };
+  });
+}
+
+/** The plan use between two readings of planUse. */
+export const planUseSince = (before: PlanUse, after: PlanUse): PlanUse => ({
+  generic: after.generic - before.generic,
+  custom: after.custom - before.custom,
+});

@@ -161,19 +161,29 @@ export interface BenchQuery {
   maxMs?: number;
   /** The statement as run under RLS, for EXPLAIN. */
   explain: { text: string; params: unknown[] };
+  /** The explicit-filter statement's text (as prepared), or null. */
+  explicitText: string | null;
 }
 
 /** A statement and its parameters. */
 type Sent = [text: string, params: unknown[]];
 
+/**
+ * A named prepared statement, one per text on a connection, as PostgREST
+ * prepares every statement it sends. `simple: false` keeps postgres.js from
+ * sending a statement without parameters as a simple query, parsed and
+ * planned anew each time.
+ */
+export const PREPARED: postgres.UnsafeQueryOptions = Object.freeze({ prepare: true, simple: false });
+
 const prepared =
   ([text, params]: Sent): Statement =>
   (c) =>
-    c.unsafe(text, params as never[], { prepare: true });
+    c.unsafe(text, params as never[], PREPARED);
 
 /** A benchmark query: the RLS statement (also the one EXPLAIN shows) and its explicit-filter equivalent. */
 function benchQuery(
-  head: Omit<BenchQuery, "rls" | "explicit" | "explain">,
+  head: Omit<BenchQuery, "rls" | "explicit" | "explain" | "explicitText">,
   rls: Sent,
   explicit: Sent | null,
 ): BenchQuery {
@@ -182,6 +192,7 @@ function benchQuery(
     rls: prepared(rls),
     explicit: explicit && prepared(explicit),
     explain: { text: rls[0], params: rls[1] },
+    explicitText: explicit && explicit[0],
   };
 }
 
