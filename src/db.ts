@@ -20,6 +20,7 @@
 import postgres from "postgres";
 import { checkClaims, claimsFor, jwtVerifier, type JwtOptions, type UserClaims } from "./auth.ts";
 import { toTypedError, ValidationError } from "./errors.ts";
+import { roleSettingsCache } from "./postgrest.ts";
 import { createReplicaRouter, type ReplicaOptions, type ReplicaState } from "./replicas.ts";
 import {
   databaseOver,
@@ -69,12 +70,20 @@ export interface OrgDb {
   writeToken(): Promise<string>;
   /** Check the read replicas now: health, lag in bytes, why one is skipped. */
   replicaStatus(): Promise<ReplicaState[]>;
+  /**
+   * Read the roles' own settings (`alter role authenticated set statement_timeout = ...`) again, on each
+   * role's next unit. A handle reads a role's settings on its first unit as that role and applies them to
+   * every unit after, as PostgREST does until `NOTIFY pgrst, 'reload config'`.
+   */
+  reloadRoleSettings(): void;
   close(): Promise<void>;
 }
 
 /** Claims given for asUser, checked as the database will read them. */
 function userClaims(user: string | UserClaims): UserClaims {
-  const claims = typeof user === "string" ? claimsFor(user) : checkClaims(user);
+  // A user id: claims built here around the checked id, plain JSON already.
+  if (typeof user === "string") return claimsFor(user);
+  const claims = checkClaims(user);
   // JSON cannot hold a BigInt or a cycle, and a toJSON could name someone else.
   let sent: unknown;
   try {
@@ -113,7 +122,11 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
       ...(purpose === "health" ? { max: 1 } : {}),
     });
   const replicas = createReplicaRouter(client, options.readReplicas ?? [], replicaClient, options.replicas);
-  const unit = unitRunner(client, parts, session, Math.max(1, options.attempts ?? 4), replicas);
+  // Each role's own settings, read on its first unit and kept until reloadRoleSettings(), as PostgREST keeps them.
+  const settings = roleSettingsCache(client);
+  const unit = unitRunner(client, parts, session, Math.max(1, options.attempts ?? 4), replicas, (role) =>
+    settings.of(role),
+  );
   // Built once per handle: a remote JWKS is fetched once and cached, not fetched per token.
   const verify = jwtVerifier(options.jwt ?? {});
 
@@ -141,6 +154,9 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
     },
     replicaStatus() {
       return replicas.check();
+    },
+    reloadRoleSettings() {
+      settings.reload();
     },
     async close() {
       await Promise.all([client.end({ timeout: 5 }), replicas.close()]);

@@ -49,7 +49,7 @@
 import { drizzle, PostgresJsDatabase, PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
 import type postgres from "postgres";
 import { ConcurrencyError, DatabaseError, isRetryable, toTypedError, ValidationError } from "./errors.ts";
-import { postgrestPreamble } from "./postgrest.ts";
+import { postgrestPreamble, type RoleSettings } from "./postgrest.ts";
 import * as schema from "./schema/index.ts";
 
 export type Schema = typeof schema;
@@ -233,8 +233,9 @@ export interface UnitRunner {
 
 /**
  * The unit-of-work runner of a handle: its pool, its Drizzle parts and session
- * maker, its attempts, and where read-only units run (the primary's pool when
- * no router is given).
+ * maker, its attempts, where read-only units run (the primary's pool when
+ * no router is given), and each role's own settings (read once per role,
+ * src/postgrest.ts; without it, every unit's preamble reads them).
  */
 export function unitRunner(
   pool: postgres.Sql,
@@ -242,6 +243,7 @@ export function unitRunner(
   session: (client: postgres.Sql) => AnySession,
   attempts: number,
   readOnlyRouter?: ReadOnlyRouter,
+  settingsOf?: (role: string) => Promise<RoleSettings>,
 ): UnitRunner {
   async function once<T>(
     role: string,
@@ -250,10 +252,11 @@ export function unitRunner(
     options: UnitOptions<T>,
     on: postgres.Sql = pool,
   ): Promise<T> {
+    const settings = await settingsOf?.(role);
     const conn = await on.reserve();
     try {
       const begin = conn.unsafe(options.readOnly ? "begin read only" : "begin", [], unnamed).execute();
-      const preamble = postgrestPreamble(conn, role, claims);
+      const preamble = postgrestPreamble(conn, role, claims, settings);
       refuseResend(preamble);
       void preamble.execute();
       // Awaited below; until then a failure must not count as an unhandled rejection.

@@ -14,7 +14,7 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOrgDb, DatabaseError, type OrgDb } from "../../src/index.ts";
-import { USER_SETTINGS } from "../../src/postgrest.ts";
+import { postgrestPreamble, roleSettings, USER_SETTINGS, type RoleSettings } from "../../src/postgrest.ts";
 import { superuserUrl } from "../../tooling/server/config.ts";
 import { withSql } from "../../tooling/server/sql.ts";
 import { useTestDatabase } from "../support/database.ts";
@@ -79,13 +79,17 @@ describe("the impersonated role's settings", () => {
   // statement_timeout is one of USER_SETTINGS (applied without asking pg_settings), extra_float_digits is not
   // (pg_settings says any user may set it), log_min_duration_statement is for superusers only (skipped).
   const settings = ["statement_timeout = '150ms'", "extra_float_digits = 2", "log_min_duration_statement = 0"];
+  // The handle read authenticated's settings on its first unit (above): like PostgREST, it applies the new
+  // ones once told to read them again.
   beforeAll(async () => {
     for (const setting of settings)
       await asAdmin(`alter role authenticated in database "${database()}" set ${setting}`);
+    db.reloadRoleSettings();
   });
   afterAll(async () => {
     for (const setting of settings)
       await asAdmin(`alter role authenticated in database "${database()}" reset ${setting.split(" ")[0]!}`);
+    db.reloadRoleSettings();
   });
 
   it("the settings applied without asking pg_settings are, on this server, ones any user may set", async () => {
@@ -122,5 +126,45 @@ describe("the impersonated role's settings", () => {
       one<{ statement_timeout: string }>(tx.execute(sql`show statement_timeout`)),
     );
     expect(service.statement_timeout).toBe("0");
+  });
+  const timeoutAs = (unit: OrgDb, user: string) =>
+    unit.asUser(user, (tx) => one<{ statement_timeout: string }>(tx.execute(sql`show statement_timeout`)));
+
+  it("are read once per handle and role, and again after reloadRoleSettings(), as PostgREST reads them until 'reload config'", async () => {
+    expect((await timeoutAs(db, USER.nora)).statement_timeout).toBe("150ms");
+    await asAdmin(`alter role authenticated in database "${database()}" set statement_timeout = '175ms'`);
+    try {
+      // Kept: the handle applies what it read, another user and unit alike.
+      expect((await timeoutAs(db, USER.alice)).statement_timeout).toBe("150ms");
+      // A new handle reads them on its first unit.
+      const fresh = createOrgDb(test.url, { max: 1 });
+      try {
+        expect((await timeoutAs(fresh, USER.nora)).statement_timeout).toBe("175ms");
+      } finally {
+        await fresh.close();
+      }
+      db.reloadRoleSettings();
+      expect((await timeoutAs(db, USER.nora)).statement_timeout).toBe("175ms");
+    } finally {
+      await asAdmin(`alter role authenticated in database "${database()}" set statement_timeout = '150ms'`);
+      db.reloadRoleSettings();
+    }
+    expect((await timeoutAs(db, USER.nora)).statement_timeout).toBe("150ms");
+  });
+
+  it("the preamble given the settings read once applies exactly what the preamble reading the catalog applies", async () => {
+    const applied = async (settings?: RoleSettings) =>
+      test.sql.begin(async (tx) => {
+        await postgrestPreamble(tx, "authenticated", { sub: USER.nora, role: "authenticated" }, settings);
+        const [row] = await tx<{ timeout: string; digits: string; logged: string }[]>`
+          select current_setting('statement_timeout') as timeout, current_setting('extra_float_digits') as digits,
+                 current_setting('log_min_duration_statement') as logged`;
+        return row!;
+      });
+    const read = await roleSettings(test.sql, "authenticated");
+    expect(read.map(([name]) => name)).toEqual(expect.arrayContaining(["statement_timeout", "extra_float_digits"]));
+    expect(read.map(([name]) => name)).not.toContain("log_min_duration_statement");
+    expect(await applied(read)).toEqual(await applied());
+    expect(await applied(read)).toEqual({ timeout: "150ms", digits: "2", logged: "-1" });
   });
 });
