@@ -62,8 +62,8 @@ export interface Standby {
    */
   stop(): Promise<void>;
   start(): Promise<void>;
-  /** Pause or resume WAL replay (pg_wal_replay_pause / pg_wal_replay_resume). */
-  pauseReplay(): Promise<void>;
+  /** Pause WAL replay (pg_wal_replay_pause), and wait until it has paused; resume it (pg_wal_replay_resume). */
+  pauseReplay(timeoutMs?: number): Promise<void>;
   resumeReplay(): Promise<void>;
   /** Wait until the standby has replayed the primary's current WAL position. */
   catchUp(timeoutMs?: number): Promise<void>;
@@ -256,7 +256,26 @@ export async function startStandby(options: StandbyOptions): Promise<Standby> {
       await new Promise((r) => setTimeout(r, 50));
     },
     start: () => cluster.start(),
-    pauseReplay: () => withSql(adminUrl, (sql) => sql`select pg_wal_replay_pause()`).then(() => undefined),
+    async pauseReplay(timeoutMs = 30_000) {
+      await withSql(adminUrl, (sql) => sql`select pg_wal_replay_pause()`);
+      // The pause takes hold at the next WAL record the standby reads: the
+      // primary writes one (a transaction id's commit), and the standby is
+      // waited for until it has paused, so that nothing written after this
+      // resolves is replayed.
+      await withSql(primaryUrl, (sql) => sql`select pg_current_xact_id()`);
+      const deadline = Date.now() + timeoutMs;
+      await withSql(adminUrl, async (sql) => {
+        for (;;) {
+          const [{ state }] = (await sql`select pg_get_wal_replay_pause_state() as state`) as unknown as [
+            { state: string },
+          ];
+          if (state === "paused") return;
+          if (Date.now() > deadline)
+            throw new Error(`the standby on port ${port} did not pause its replay within ${timeoutMs} ms (${state})`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      });
+    },
     resumeReplay: () => withSql(adminUrl, (sql) => sql`select pg_wal_replay_resume()`).then(() => undefined),
     async catchUp(timeoutMs = 30_000) {
       const [{ lsn }] = (await withSql(
