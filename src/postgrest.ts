@@ -23,6 +23,9 @@ export const USER_SETTINGS = [
   "work_mem",
 ] as const;
 
+/** The preambles are prepared statements wherever the connection prepares. */
+const PREPARE = { prepare: true } as const;
+
 /** A role's own settings (ALTER ROLE ... SET) that a request applies, in the order they apply: name, value. */
 export type RoleSettings = readonly (readonly [name: string, value: string])[];
 
@@ -47,16 +50,14 @@ export function postgrestPreamble(
   claims: object,
   settings?: RoleSettings,
 ): postgres.PendingQuery<postgres.Row[]> {
-  const claimsJson = JSON.stringify(claims);
+  const parameters = [role, JSON.stringify(claims)];
   return settings
     ? sql.unsafe(
         PREAMBLE_GIVEN_SETTINGS,
-        [role, claimsJson, settings.map(([name]) => name), settings.map(([, value]) => value)],
-        {
-          prepare: true,
-        },
+        [...parameters, settings.map(([name]) => name), settings.map(([, value]) => value)],
+        PREPARE,
       )
-    : sql.unsafe(PREAMBLE, [role, claimsJson], { prepare: true });
+    : sql.unsafe(PREAMBLE, parameters, PREPARE);
 }
 
 /**

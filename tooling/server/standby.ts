@@ -40,7 +40,7 @@ import os from "node:os";
 import path from "node:path";
 import { Cluster, freePort, makeServerDir, runAsServer, serverOwner } from "./cluster.ts";
 import { parseUrl, superuserUrl, withDatabase } from "./config.ts";
-import { withSql } from "./sql.ts";
+import { withSql, type Sql } from "./sql.ts";
 import type { Engine } from "./engine.ts";
 import { fail, indent } from "../output.ts";
 
@@ -263,18 +263,16 @@ export async function startStandby(options: StandbyOptions): Promise<Standby> {
       // waited for until it has paused, so that nothing written after this
       // resolves is replayed.
       await withSql(primaryUrl, (sql) => sql`select pg_current_xact_id()`);
-      const deadline = Date.now() + timeoutMs;
-      await withSql(adminUrl, async (sql) => {
-        for (;;) {
-          const [{ state }] = (await sql`select pg_get_wal_replay_pause_state() as state`) as unknown as [
-            { state: string },
-          ];
-          if (state === "paused") return;
-          if (Date.now() > deadline)
-            throw new Error(`the standby on port ${port} did not pause its replay within ${timeoutMs} ms (${state})`);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      });
+      let state = "";
+      await pollUntil(
+        adminUrl,
+        timeoutMs,
+        async (sql) => {
+          [{ state }] = (await sql`select pg_get_wal_replay_pause_state() as state`) as unknown as [{ state: string }];
+          return state === "paused";
+        },
+        () => `the standby on port ${port} did not pause its replay within ${timeoutMs} ms (${state})`,
+      );
     },
     resumeReplay: () => withSql(adminUrl, (sql) => sql`select pg_wal_replay_resume()`).then(() => undefined),
     async catchUp(timeoutMs = 30_000) {
@@ -282,18 +280,17 @@ export async function startStandby(options: StandbyOptions): Promise<Standby> {
         primaryUrl,
         (sql) => sql`select pg_current_wal_insert_lsn()::text as lsn`,
       )) as unknown as [{ lsn: string }];
-      const deadline = Date.now() + timeoutMs;
-      await withSql(url, async (sql) => {
-        for (;;) {
+      await pollUntil(
+        url,
+        timeoutMs,
+        async (sql) => {
           const [{ done }] = (await sql`select pg_last_wal_replay_lsn() >= ${lsn}::pg_lsn as done`) as unknown as [
             { done: boolean },
           ];
-          if (done) return;
-          if (Date.now() > deadline)
-            throw new Error(`the standby on port ${port} did not replay ${lsn} within ${timeoutMs} ms`);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      });
+          return done;
+        },
+        () => `the standby on port ${port} did not replay ${lsn} within ${timeoutMs} ms`,
+      );
     },
     destroy,
   };
@@ -306,4 +303,20 @@ export async function startStandby(options: StandbyOptions): Promise<Standby> {
     throw error;
   }
   return standby;
+}
+
+/** Ask the server at `url` every 20 ms until `done` answers true; past `timeoutMs`, fail with `failure()`. */
+async function pollUntil(
+  url: string,
+  timeoutMs: number,
+  done: (sql: Sql) => Promise<boolean>,
+  failure: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  await withSql(url, async (sql) => {
+    while (!(await done(sql))) {
+      if (Date.now() > deadline) throw new Error(failure());
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
 }
