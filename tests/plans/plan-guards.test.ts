@@ -38,7 +38,9 @@
  *   its kind of search needs is used (the name and email ranges for a
  *   prefix, the index of name words for a typo, the assignments for a member),
  *   and on the larger set no sequential scan of clients, read from the
- *   transaction's statistics.
+ *   transaction's statistics; a reader's prefix search reads each candidate
+ *   row once and leaves the dictionary of name words alone when the prefix
+ *   matches fill the page.
  *
  * A policy change that breaks these shapes fails here, long before anyone
  * runs the benchmark.
@@ -165,6 +167,33 @@ async function searchScans(sql: Sql, personas: Personas, who: "whaleAdmin" | "wh
     seqScans: scans.get("clients") ?? 0,
     usedIndexes: used.filter((name) => name !== "clients" && name !== "user_clients"),
   };
+}
+
+/**
+ * What one search_clients call read, from the transaction's statistics: rows
+ * of clients fetched through indexes, and scans of the dictionary of name
+ * words (private.client_name_words and its indexes).
+ */
+async function searchReads(sql: Sql, persona: Personas["whaleAdmin"], query: string) {
+  return sql.begin(async (tx) => {
+    const counts = async () => {
+      const [row] = await tx<{ fetched: number; dictionary: number }[]>`
+        select pg_stat_get_xact_tuples_fetched('public.clients'::regclass)::int as fetched,
+               (select coalesce(sum(pg_stat_get_xact_numscans(c.oid)), 0)::int from pg_class c
+                 where c.relnamespace = 'private'::regnamespace and c.relname like 'client_name_words%') as dictionary`;
+      return row!;
+    };
+    const before = await counts();
+    await postgrestPreamble(tx, asUser(persona).role, asUser(persona).claims);
+    const found = await tx`select id from public.search_clients(${persona.org}, ${query}, 20)`;
+    await tx`reset role`;
+    const after = await counts();
+    return {
+      found: found.length,
+      fetched: after.fetched - before.fetched,
+      dictionary: after.dictionary - before.dictionary,
+    };
+  });
 }
 
 /** Statement texts by key, from a throwaway set of personas (the texts do not depend on them). */
@@ -476,6 +505,28 @@ for (const { label, size, large } of SCALES) {
       // The clients holding the matched words come from the words index, not from the trigrams of every name.
       expect(r.usedIndexes, JSON.stringify(r)).toContain("clients_name_words_idx");
       expect(r.usedIndexes, JSON.stringify(r)).not.toContain("clients_organization_id_name_lower_trgm_idx");
+    });
+
+    it("search_clients, reader, prefix: each candidate row read once, the dictionary of words left alone", async () => {
+      const persona = personas.whaleAdmin;
+      // The rows in the name and email ranges, and the candidates: the first 500 of each (more than a page here).
+      const [ranges] = await sql<{ inRanges: number; candidates: number }[]>`
+        select (n + e)::int as "inRanges", (least(n, 500) + least(e, 500))::int as candidates
+        from (select count(*) filter (where name_lower >= 'nor' and name_lower < 'nor' || U&'\\+10FFFF') as n,
+                     count(*) filter (where lower(email) collate "C" >= 'nor' and lower(email) collate "C" < 'nor' || U&'\\+10FFFF') as e
+              from public.clients where organization_id = ${persona.org}) r`;
+      const { inRanges, candidates } = ranges!;
+      expect(candidates).toBeGreaterThan(40);
+      const prefix = await searchReads(sql, persona, "nor");
+      expect(prefix.found).toBe(20);
+      // Ranked from the rows the ranges read (the planner may read a small range whole and sort it), then the
+      // page's 20 rows: the candidates are not read again by id.
+      expect(prefix.fetched, JSON.stringify({ inRanges, candidates, prefix })).toBeLessThanOrEqual(inRanges + 20);
+      // Twenty prefix matches fill the page: no word matches are looked for.
+      expect(prefix.dictionary, JSON.stringify(prefix)).toBe(0);
+      // A typo needs the dictionary (the counter sees it).
+      const typo = await searchReads(sql, persona, "nortstar lab");
+      expect(typo.dictionary, JSON.stringify(typo)).toBeGreaterThan(0);
     });
 
     it(`search_clients, member of the whale: starts from the assignments${large ? ", no sequential scan" : ""}`, async () => {
