@@ -14,10 +14,10 @@
 --
 -- The dictionary of name words (private.client_name_words) was looked up
 -- for every query of three characters or more before anything else (about
--- 0.6 ms in that organization). A member's matches are scored with its
--- words, so members still look it up first; a reader needs it only for word
--- matches, which come after the prefix matches, and now looks it up only
--- when the prefix matches left room in max_results.
+-- 0.6 ms in that organization). A member's search scores its matches with
+-- the matching words found there, so members still look it up first; a
+-- reader needs it only for word matches, which come after the prefix
+-- matches, and now looks it up only when those left room in max_results.
 --
 -- What is found and in which order is unchanged: the same candidates (the
 -- first 500 by name, the first 500 by email), the same rank, the same ties.
