@@ -130,26 +130,34 @@ async function scansDuring<T>(
   prefixes: string[],
   work: (tx: Sql) => Promise<T>,
 ): Promise<{ result: T; scans: Map<string, number> }> {
+  const counts = async (tx: Sql) =>
+    new Map(
+      (
+        await tx<{ name: string; scans: number }[]>`
+          select c.relname as name, pg_stat_get_xact_numscans(c.oid)::int as scans
+          from pg_class c
+          where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'i')
+            and c.relname like any (${prefixes.map((p) => `${p}%`)})`
+      ).map((r) => [r.name, r.scans]),
+    );
+  const { result, before, after } = await statsAround(sql, actor, counts, work);
+  return { result, scans: new Map([...after].map(([name, n]) => [name, n - (before.get(name) ?? 0)])) };
+}
+
+/** `work` run as the actor, in one transaction with `read` (the transaction's statistics) taken before and after it. */
+async function statsAround<T, S>(
+  sql: Sql,
+  actor: Actor,
+  read: (tx: Sql) => Promise<S>,
+  work: (tx: Sql) => Promise<T>,
+): Promise<{ result: T; before: S; after: S }> {
   return sql.begin(async (tx) => {
-    const counts = async () =>
-      new Map(
-        (
-          await tx<{ name: string; scans: number }[]>`
-            select c.relname as name, pg_stat_get_xact_numscans(c.oid)::int as scans
-            from pg_class c
-            where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'i')
-              and c.relname like any (${prefixes.map((p) => `${p}%`)})`
-        ).map((r) => [r.name, r.scans]),
-      );
-    const before = await counts();
+    const before = await read(tx as unknown as Sql);
     await postgrestPreamble(tx, actor.role, actor.claims);
     const result = await work(tx as unknown as Sql);
     await tx`reset role`;
-    const after = await counts();
-    return {
-      result,
-      scans: new Map([...after].map(([name, n]) => [name, n - (before.get(name) ?? 0)])),
-    };
+    const after = await read(tx as unknown as Sql);
+    return { result, before, after };
   });
 }
 
@@ -175,25 +183,24 @@ async function searchScans(sql: Sql, personas: Personas, who: "whaleAdmin" | "wh
  * words (private.client_name_words and its indexes).
  */
 async function searchReads(sql: Sql, persona: Personas["whaleAdmin"], query: string) {
-  return sql.begin(async (tx) => {
-    const counts = async () => {
-      const [row] = await tx<{ fetched: number; dictionary: number }[]>`
-        select pg_stat_get_xact_tuples_fetched('public.clients'::regclass)::int as fetched,
-               (select coalesce(sum(pg_stat_get_xact_numscans(c.oid)), 0)::int from pg_class c
-                 where c.relnamespace = 'private'::regnamespace and c.relname like 'client_name_words%') as dictionary`;
-      return row!;
-    };
-    const before = await counts();
-    await postgrestPreamble(tx, asUser(persona).role, asUser(persona).claims);
-    const found = await tx`select id from public.search_clients(${persona.org}, ${query}, 20)`;
-    await tx`reset role`;
-    const after = await counts();
-    return {
-      found: found.length,
-      fetched: after.fetched - before.fetched,
-      dictionary: after.dictionary - before.dictionary,
-    };
-  });
+  const read = async (tx: Sql) => {
+    const [row] = await tx<{ fetched: number; dictionary: number }[]>`
+      select pg_stat_get_xact_tuples_fetched('public.clients'::regclass)::int as fetched,
+             (select coalesce(sum(pg_stat_get_xact_numscans(c.oid)), 0)::int from pg_class c
+               where c.relnamespace = 'private'::regnamespace and c.relname like 'client_name_words%') as dictionary`;
+    return row!;
+  };
+  const { result, before, after } = await statsAround(
+    sql,
+    asUser(persona),
+    read,
+    (tx) => tx`select id from public.search_clients(${persona.org}, ${query}, 20)`,
+  );
+  return {
+    found: result.length,
+    fetched: after.fetched - before.fetched,
+    dictionary: after.dictionary - before.dictionary,
+  };
 }
 
 /** Statement texts by key, from a throwaway set of personas (the texts do not depend on them). */
