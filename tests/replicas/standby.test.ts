@@ -186,9 +186,12 @@ describe("routing among replicas", () => {
     const db = handle([set.a.url], { replicas: { maxLagBytes: 256 * 1024 } });
     expect((await db.asUser(USER.dave, where, { readOnly: true })).port).toBe(set.a.port);
     await set.a.pauseReplay();
-    // About 2 MB of WAL on the primary.
+    // About 2 MB of WAL on the primary. The throwaway primary commits
+    // asynchronously: this session flushes its commit, so that the primary's
+    // WAL position has moved past the insert when the check reads it.
     const admin = connect(set.url);
     try {
+      await admin`set synchronous_commit = on`;
       await admin`create table if not exists public.lag_probe (id int, filler text)`;
       await admin`insert into public.lag_probe select g, repeat('x', 200) from generate_series(1, 8000) g`;
     } finally {
