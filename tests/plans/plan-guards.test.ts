@@ -52,38 +52,7 @@ import type { Actor } from "../../tooling/bench/measure.ts";
 import { asUser, pickPersonas, queries, type BenchQuery, type Personas } from "../../tooling/bench/queries.ts";
 import { connect, type Sql } from "../../tooling/server/sql.ts";
 import { useTestDatabase } from "../support/database.ts";
-
-interface PlanNode {
-  "Node Type": string;
-  "Relation Name"?: string;
-  "Index Name"?: string;
-  "Subplan Name"?: string;
-  "Parent Relationship"?: string;
-  "Index Cond"?: string;
-  "Recheck Cond"?: string;
-  Filter?: string;
-  Plans?: PlanNode[];
-}
-
-/** Every "hashed SubPlan N" a plan mentions: run once per statement, then looked up (not a per-row subplan). */
-function hashedSubplans(plan: PlanNode): Set<string> {
-  return new Set([...JSON.stringify(plan).matchAll(/hashed (SubPlan \d+)/g)].map((m) => m[1]!));
-}
-
-/** The plan's nodes, each marked when it runs per row inside a correlated subplan. */
-function* nodes(
-  node: PlanNode,
-  insideSubplan = false,
-  hashed = hashedSubplans(node),
-): Generator<{ node: PlanNode; insideSubplan: boolean }> {
-  const perRow =
-    node["Parent Relationship"] === "SubPlan" &&
-    !node["Subplan Name"]?.startsWith("InitPlan") &&
-    !hashed.has(node["Subplan Name"] ?? "");
-  const sub = insideSubplan || perRow;
-  yield { node, insideSubplan: sub };
-  for (const child of node.Plans ?? []) yield* nodes(child, sub, hashed);
-}
+import { nodes, type PlanNode } from "./plans.ts";
 
 /** A filter that searches the assigned clients' array row by row (PostgreSQL searches a sub-select's array linearly). */
 const ARRAY_SEARCH = /(^|[^a-z_])id = ANY \(\(InitPlan/;

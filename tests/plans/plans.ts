@@ -1,7 +1,7 @@
 /**
- * The plan-guard mechanism of the guards of generated tables (entity-guard.ts),
- * the same as the core guards' (plan-guards.test.ts): EXPLAIN a statement
- * as a signed-in user, with the PostgREST preamble, and walk the plan.
+ * Plans as JSON and their walk, for the core guards (plan-guards.test.ts) and
+ * the guards of generated tables (entity-guard.ts): EXPLAIN a statement as a
+ * signed-in user, with the PostgREST preamble, and walk the plan.
  */
 import type { Sql } from "../../tooling/server/sql.ts";
 import { postgrestPreamble } from "../../src/postgrest.ts";
@@ -13,18 +13,20 @@ export interface PlanNode {
   "Subplan Name"?: string;
   "Parent Relationship"?: string;
   "Index Cond"?: string;
+  "Recheck Cond"?: string;
+  Filter?: string;
   Plans?: PlanNode[];
 }
 
 /** Every "hashed SubPlan N" a plan mentions: run once per statement, then looked up (not a per-row subplan). */
-export function hashedSubplans(plan: PlanNode): Set<string> {
+function hashedSubplans(plan: PlanNode): Set<string> {
   return new Set([...JSON.stringify(plan).matchAll(/hashed (SubPlan \d+)/g)].map((m) => m[1]!));
 }
 
 /**
  * The plan's nodes, each marked when it runs per row inside a correlated
  * subplan (an InitPlan or a hashed subplan runs once per statement: not
- * counted). The same walk as tests/plans/plan-guards.test.ts.
+ * counted).
  */
 export function* nodes(
   node: PlanNode,

@@ -15,13 +15,14 @@ import { createOrgDb } from "../../src/db.ts";
 import { clients } from "../../src/schema/index.ts";
 import { useTestDatabase } from "../support/database.ts";
 import { startPgBouncer, type Bouncer } from "../support/pgbouncer.ts";
+import { readableClients, type Visibility } from "../support/visibility.ts";
 
 const test = useTestDatabase();
 const UNITS = 2000;
 const WORKERS = 8;
 
 /** user id -> organization id -> visible client ids, computed without RLS or the policy helpers. */
-let visibility: Map<string, Map<string, Set<string>>>;
+let visibility: Visibility;
 let users: string[];
 let organizations: string[];
 
@@ -40,21 +41,7 @@ beforeAll(async () => {
   const admin = connect(test.url, { max: 1 });
   try {
     await loadDataset(test.url, { organizations: 30, users: 300, clients: 3000 });
-    const rows = await admin<{ user_id: string; organization_id: string; ids: string[] }[]>`
-      with readable as (
-        select distinct ur.user_id, ur.organization_id from public.user_roles ur
-        join public.role_permissions rp on rp.role_id = ur.role_id where rp.permission = 'clients.read'
-      ), visible as (
-        select r.user_id, c.organization_id, c.id from readable r join public.clients c on c.organization_id = r.organization_id
-        union
-        select uc.user_id, uc.organization_id, uc.client_id from public.user_clients uc
-      )
-      select user_id, organization_id, array_agg(id) as ids from visible group by user_id, organization_id`;
-    visibility = new Map();
-    for (const r of rows) {
-      if (!visibility.has(r.user_id)) visibility.set(r.user_id, new Map());
-      visibility.get(r.user_id)!.set(r.organization_id, new Set(r.ids));
-    }
+    visibility = await readableClients(admin);
     users = (await admin<{ id: string }[]>`select id from public.users order by id`).map((r) => r.id);
     organizations = (await admin<{ id: string }[]>`select id from public.organizations order by id`).map((r) => r.id);
   } finally {

@@ -21,6 +21,7 @@ import { expectError } from "../support/errors.ts";
 import { startPgBouncer, type Bouncer } from "../support/pgbouncer.ts";
 import { client, ORG, USER } from "../support/personas.ts";
 import { useReplicaSet } from "../support/replicas.ts";
+import { readableClients, type Visibility } from "../support/visibility.ts";
 
 const set = useReplicaSet();
 const handles: OrgDb[] = [];
@@ -277,26 +278,12 @@ describe("no role or claim leaks across units on a replica's connections", () =>
   const WORKERS = 8;
   let bouncer: Bouncer;
   /** user -> organization -> visible client ids, computed on the primary without RLS. */
-  let visibility: Map<string, Map<string, Set<string>>>;
+  let visibility: Visibility;
   beforeAll(async () => {
     bouncer = await startPgBouncer(set.a.url, "transaction", 3);
     const admin = connect(set.url);
     try {
-      const rows = await admin<{ user_id: string; organization_id: string; ids: string[] }[]>`
-        with readable as (
-          select distinct ur.user_id, ur.organization_id from public.user_roles ur
-          join public.role_permissions rp on rp.role_id = ur.role_id where rp.permission = 'clients.read'
-        ), visible as (
-          select r.user_id, c.organization_id, c.id from readable r join public.clients c on c.organization_id = r.organization_id
-          union
-          select uc.user_id, uc.organization_id, uc.client_id from public.user_clients uc
-        )
-        select user_id, organization_id, array_agg(id) as ids from visible group by user_id, organization_id`;
-      visibility = new Map();
-      for (const r of rows) {
-        if (!visibility.has(r.user_id)) visibility.set(r.user_id, new Map());
-        visibility.get(r.user_id)!.set(r.organization_id, new Set(r.ids));
-      }
+      visibility = await readableClients(admin);
     } finally {
       await admin.end();
     }
