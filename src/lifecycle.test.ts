@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { expectError } from "../tests/support/errors.ts";
+import { organizationLeftovers } from "../tests/support/leftovers.ts";
 import { useOrgDb } from "../tests/support/orgdb.ts";
 import { ORG, USER } from "../tests/support/personas.ts";
 import { createClient } from "./clients.ts";
@@ -39,24 +40,6 @@ async function noraOrganization(slug: string, clients: number): Promise<string> 
   return org.id;
 }
 
-/** Tables (from the catalog) still holding rows of an organization, audit_log aside. */
-async function leftovers(organizationId: string): Promise<string[]> {
-  const tables = await test.sql<{ t: string }[]>`
-    select c.oid::regclass::text as t from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      join pg_attribute a on a.attrelid = c.oid and a.attname = 'organization_id' and a.attnum > 0 and not a.attisdropped
-     where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp)'
-       and c.oid <> 'public.audit_log'::regclass`;
-  const left: string[] = [];
-  for (const { t } of tables) {
-    const [row] = await test.sql.unsafe<{ n: boolean }[]>(
-      `select exists (select 1 from ${t} where organization_id = $1) as n`,
-      [organizationId],
-    );
-    if (row!.n) left.push(t);
-  }
-  return left;
-}
-
 async function summaryOf(organizationId: string) {
   return test.sql<{ actor_id: string | null; new: { deleted_rows: Record<string, number>; method: string } }[]>`
     select actor_id, new from public.audit_log
@@ -67,7 +50,7 @@ describe("deleteOrganization (delete_organization)", () => {
   it("the owner deletes; one summary audit entry names her and the rows that went; nothing is left", async () => {
     const orgId = await noraOrganization("lifecycle-small", 12);
     await as(USER.nora, (tx) => deleteOrganization(tx, { organizationId: orgId }));
-    expect(await leftovers(orgId)).toEqual([]);
+    expect(await organizationLeftovers(test.sql, orgId)).toEqual([]);
     const summary = await summaryOf(orgId);
     expect(summary).toHaveLength(1);
     expect(summary[0]).toMatchObject({
@@ -152,7 +135,7 @@ describe("deleteOrganizationInBatches (as the service)", () => {
       "public.user_roles": 1,
       "public.organizations": 1,
     });
-    expect(await leftovers(orgId)).toEqual([]);
+    expect(await organizationLeftovers(test.sql, orgId)).toEqual([]);
     const summary = await summaryOf(orgId);
     expect(summary).toHaveLength(1);
     expect(summary[0]).toMatchObject({ actor_id: USER.nora, new: { method: "batched", deleted_rows: counts } });

@@ -22,6 +22,7 @@ import { createOrganization } from "../../src/organizations.ts";
 import { inviteMember } from "../../src/invitations.ts";
 import { ORG, USER } from "../support/personas.ts";
 import { useTestDatabase } from "../support/database.ts";
+import { organizationLeftovers } from "../support/leftovers.ts";
 
 const test = useTestDatabase();
 
@@ -51,24 +52,6 @@ async function signUp(label: string): Promise<string> {
   return id;
 }
 
-/** Tables (from the catalog) still holding rows of an organization, audit_log aside. */
-async function leftovers(organizationId: string): Promise<string[]> {
-  const tables = await test.sql<{ t: string }[]>`
-    select c.oid::regclass::text as t from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      join pg_attribute a on a.attrelid = c.oid and a.attname = 'organization_id' and a.attnum > 0 and not a.attisdropped
-     where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp)'
-       and c.oid <> 'public.audit_log'::regclass`;
-  const left: string[] = [];
-  for (const { t } of tables) {
-    const [row] = await test.sql.unsafe<{ n: boolean }[]>(
-      `select exists (select 1 from ${t} where organization_id = $1) as n`,
-      [organizationId],
-    );
-    if (row!.n) left.push(t);
-  }
-  return left;
-}
-
 describe("account deletion as supabase_auth_admin", () => {
   it("an organization where the user is the only member goes with them, with one summary audit entry", async () => {
     const user = await signUp("solo");
@@ -78,7 +61,7 @@ describe("account deletion as supabase_auth_admin", () => {
 
     await auth`delete from auth.users where id = ${user}`;
 
-    expect(await leftovers(org.id)).toEqual([]);
+    expect(await organizationLeftovers(test.sql, org.id)).toEqual([]);
     const entries = await test.sql<
       {
         actor_id: string;
