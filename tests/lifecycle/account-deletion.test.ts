@@ -21,22 +21,15 @@ import { accountDeletionBlockers } from "../../src/lifecycle.ts";
 import { createOrganization } from "../../src/organizations.ts";
 import { inviteMember } from "../../src/invitations.ts";
 import { ORG, USER } from "../support/personas.ts";
-import { useTestDatabase } from "../support/database.ts";
+import { urlAs, useTestDatabase } from "../support/database.ts";
 import { organizationLeftovers } from "../support/leftovers.ts";
 
 const test = useTestDatabase();
 
-/** The test database for another login role (the throwaway server gives them the server's password). */
-function as(role: string): string {
-  const url = new URL(test.url);
-  url.username = role;
-  return url.toString();
-}
-
 let auth: Sql;
 let db: OrgDb;
 beforeAll(() => {
-  auth = connect(as("supabase_auth_admin"), { max: 1 });
+  auth = connect(urlAs(test.url, "supabase_auth_admin"), { max: 1 });
   db = createOrgDb(test.url, { max: 2 });
 });
 afterAll(async () => {

@@ -15,20 +15,13 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type Sql } from "../../tooling/server/sql.ts";
 import { ORG, USER } from "../support/personas.ts";
-import { useTestDatabase } from "../support/database.ts";
+import { urlAs, useTestDatabase } from "../support/database.ts";
 
 const test = useTestDatabase();
 
-/** A URL of the test database for another login role (the throwaway server gives them the server's password). */
-function as(role: string): string {
-  const url = new URL(test.url);
-  url.username = role;
-  return url.toString();
-}
-
 let auth: Sql;
 beforeAll(() => {
-  auth = connect(as("supabase_auth_admin"), { max: 1 });
+  auth = connect(urlAs(test.url, "supabase_auth_admin"), { max: 1 });
 });
 afterAll(() => auth?.end({ timeout: 5 }));
 
@@ -89,7 +82,7 @@ describe("Supabase Auth's paths, as supabase_auth_admin", () => {
 
 describe("the API path", () => {
   it("authenticator logs in with hosted's timeouts, which stay in force after switching to an API role", async () => {
-    const api = connect(as("authenticator"), { max: 1 });
+    const api = connect(urlAs(test.url, "authenticator"), { max: 1 });
     try {
       const rows = await api.begin(async (tx) => {
         await tx`set local role authenticated`;

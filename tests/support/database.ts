@@ -43,3 +43,10 @@ export function useTestDatabase(options: { max?: number; seed?: boolean } = {}):
   });
   return db;
 }
+
+/** The URL of the same database for another login role (the throwaway server gives its roles the server's password). */
+export function urlAs(url: string, role: string): string {
+  const other = new URL(url);
+  other.username = role;
+  return other.toString();
+}
