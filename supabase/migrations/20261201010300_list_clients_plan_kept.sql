@@ -6,9 +6,9 @@
 -- readers' page (20261201009200) they always do: the walk of the
 -- organization's name index for a page of 50 is priced below the same walk
 -- planned for an unknown organization. So every call planned the page again:
--- about 0.05 ms of the server's time, a third of the call for the admin of a
--- 10,000-client data set's organizations (0.14 against 0.09 ms, EXPLAIN
--- ANALYZE).
+-- about 0.05 ms of the server's time per call, a third of the call for a
+-- small organization's admin in the benchmark's 10,000-client data set (0.14
+-- against 0.09 ms, EXPLAIN ANALYZE).
 --
 -- The plan made once, without the values, is the same walk for every
 -- organization: the function's `enable_sort = off` leaves no other way to
