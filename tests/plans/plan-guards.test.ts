@@ -52,7 +52,7 @@ import type { Actor } from "../../tooling/bench/measure.ts";
 import { asUser, pickPersonas, queries, type BenchQuery, type Personas } from "../../tooling/bench/queries.ts";
 import { connect, type Sql } from "../../tooling/server/sql.ts";
 import { useTestDatabase } from "../support/database.ts";
-import { nodes, type PlanNode } from "./plans.ts";
+import { nodes, planAs } from "./plans.ts";
 
 /** A filter that searches the assigned clients' array row by row (PostgreSQL searches a sub-select's array linearly). */
 const ARRAY_SEARCH = /(^|[^a-z_])id = ANY \(\(InitPlan/;
@@ -63,28 +63,9 @@ const PRIMARY = /^(clients_pkey|clients_organization_id_[a-z_]+|user_clients_[a-
 const ALLOWED =
   /^(clients_pkey|clients_organization_id_[a-z_]+|user_clients_[a-z_]+|clients_created_by_created_at_organization_id_idx)$/;
 
-const literal = (value: unknown) => `'${String(value).replace(/'/g, "''")}'`;
-
-/**
- * The plan of a benchmark query run as its user. `generic`: the plan a
- * prepared statement (PostgREST, the typed layer) settles on, which cannot
- * look at the parameters' values.
- */
-async function planAsUser(sql: Sql, q: BenchQuery, { generic = false } = {}): Promise<PlanNode> {
-  return sql.begin(async (tx) => {
-    await postgrestPreamble(tx, q.actor.role, q.actor.claims);
-    let rows: readonly unknown[];
-    if (generic) {
-      await tx`set local plan_cache_mode = force_generic_plan`;
-      await tx.unsafe(`prepare guarded as ${q.explain.text}`);
-      rows = await tx.unsafe(`explain (format json) execute guarded(${q.explain.params.map(literal).join(", ")})`);
-      await tx.unsafe("deallocate guarded");
-    } else {
-      rows = await tx.unsafe(`explain (format json) ${q.explain.text}`, q.explain.params as never[]);
-    }
-    return (rows[0] as Record<string, [{ Plan: PlanNode }]>)["QUERY PLAN"]![0].Plan;
-  });
-}
+/** The plan of a benchmark query run as its user; `generic`: the plan its prepared statement settles on. */
+const planAsUser = (sql: Sql, q: BenchQuery, options: { generic?: boolean } = {}) =>
+  planAs(sql, q.actor, q.explain.text, q.explain.params, options);
 
 /**
  * Scans of the relations of public (tables: sequential scans; indexes: index

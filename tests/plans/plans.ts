@@ -42,18 +42,49 @@ export function* nodes(
   for (const child of node.Plans ?? []) yield* nodes(child, sub, hashed);
 }
 
-/** The plan of `statement` run as the signed-in user `userId` (nothing is executed). */
-export async function planAsUser(
+/** Who a plan is made for: the role and claims the PostgREST preamble sets. */
+export interface PlanActor {
+  role: string;
+  claims: object;
+}
+
+const literal = (value: unknown) => `'${String(value).replace(/'/g, "''")}'`;
+
+/**
+ * The plan of `statement` run as `actor` (nothing is executed). `generic`:
+ * the plan a prepared statement (PostgREST, the typed layer) settles on,
+ * which cannot look at the parameters' values.
+ */
+export async function planAs(
   sql: Sql,
-  userId: string,
+  actor: PlanActor,
   statement: string,
-  params: unknown[] = [],
+  params: readonly unknown[] = [],
+  { generic = false } = {},
 ): Promise<PlanNode> {
   return sql.begin(async (tx) => {
-    await postgrestPreamble(tx, "authenticated", { sub: userId, role: "authenticated", aud: "authenticated" });
-    const rows = await tx.unsafe(`explain (format json) ${statement}`, params as never[]);
+    await postgrestPreamble(tx, actor.role, actor.claims);
+    let rows: readonly unknown[];
+    if (generic) {
+      await tx`set local plan_cache_mode = force_generic_plan`;
+      await tx.unsafe(`prepare guarded as ${statement}`);
+      rows = await tx.unsafe(`explain (format json) execute guarded(${params.map(literal).join(", ")})`);
+      await tx.unsafe("deallocate guarded");
+    } else {
+      rows = await tx.unsafe(`explain (format json) ${statement}`, params as never[]);
+    }
     return (rows[0] as Record<string, [{ Plan: PlanNode }]>)["QUERY PLAN"]![0].Plan;
   });
+}
+
+/** The plan of `statement` run as the signed-in user `userId` (nothing is executed). */
+export function planAsUser(sql: Sql, userId: string, statement: string, params: unknown[] = []): Promise<PlanNode> {
+  return planAs(
+    sql,
+    { role: "authenticated", claims: { sub: userId, role: "authenticated", aud: "authenticated" } },
+    statement,
+    params,
+  );
 }
 
 /** A compact description of a plan, for assertion messages. */
