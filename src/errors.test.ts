@@ -78,6 +78,9 @@ describe("rule", () => {
       }),
     );
     expect(owner).toBeInstanceOf(InvariantError);
+    // A rule refusing the state it found is a conflict (HTTP 409) too.
+    expect(owner).toBeInstanceOf(ConflictError);
+    expect(toTypedError(pgError({ code: "23505", message: "duplicate key" }))).not.toBeInstanceOf(InvariantError);
     expect(owner.hint).toBe("Transfer ownership first.");
   });
 

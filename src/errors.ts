@@ -12,7 +12,7 @@
  * |                   | sign-in; email not confirmed                            |                          |
  * | ConflictError     | unique or foreign key violation (with the constraint)   | 23505, 23503             |
  * | InvariantError    | a rule the database raised (last owner, used invitation,| P0001, OL002             |
- * |                   | organization limit reached)                             |                          |
+ * |                   | organization limit reached); a kind of ConflictError    |                          |
  * | ConcurrencyError  | serialization failure or deadlock, after the retries    | 40001, 40P01             |
  * | ReadOnlyError     | a write in a read-only unit (`readOnly: true`, replicas)| 25006                    |
  * | DatabaseError     | anything else                                           | the SQLSTATE             |
@@ -85,7 +85,13 @@ export class ConflictError extends DatabaseError {
   override name = "ConflictError";
 }
 
-export class InvariantError extends DatabaseError {
+/**
+ * A rule of the database refused the change in the state it found (the last
+ * owner, a used invitation, a role still held): a conflict with that state,
+ * so also a `ConflictError` (HTTP 409), named apart for programs that tell
+ * the two kinds apart.
+ */
+export class InvariantError extends ConflictError {
   override name = "InvariantError";
 }
 

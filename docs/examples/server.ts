@@ -89,8 +89,7 @@ export function httpStatus(error: unknown): number {
   if (error instanceof ValidationError) return 400; // zod (no code) or a database check (22xxx, 23502, 23514)
   if (error instanceof ForbiddenError) return 403; // 42501, or an invalid access token (PGRST301)
   if (error instanceof NotFoundError) return 404; // P0002: missing, or hidden by RLS
-  if (error instanceof ConflictError) return 409; // 23505, 23503 (error.constraint names it)
-  if (error instanceof InvariantError) return 409; // P0001: last owner, used or expired invitation
+  if (error instanceof ConflictError) return 409; // 23505, 23503 (error.constraint names it); InvariantError: P0001, a rule
   if (error instanceof ConcurrencyError) return 503; // 40001, 40P01 after the retries
   return 500;
 }
