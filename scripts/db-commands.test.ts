@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, serverOwner, SERVICE_USER } from "../tooling/server/cluster.ts";
+import { migrationFiles } from "../tooling/build/database.ts";
 import { ROOT } from "../tooling/server/config.ts";
 import { withSql } from "../tooling/server/sql.ts";
 
@@ -129,6 +130,12 @@ for (const run of runs) {
       expect(r.status).toBe(0);
       expect(r.out).toMatch(/status:\s+running on port/);
       expect(r.out).toMatch(/migrations: \d+ applied/);
+      // Each applied migration by version and name, the newest included.
+      const newest = migrationFiles()
+        .at(-1)!
+        .replace(/\.sql$/, "");
+      const [version, name] = [newest.slice(0, newest.indexOf("_")), newest.slice(newest.indexOf("_") + 1)];
+      expect(r.out).toMatch(new RegExp(`^\\s+${version}\\s+${name}$`, "m"));
     });
 
     it("db:reset rebuilds the database from scratch", async () => {

@@ -11,5 +11,5 @@ main(async () => {
   console.log(`status:    ${port === null ? "stopped" : `running on port ${port}`}`);
   console.log(`url:       ${target.url}`);
   if (port === null) return;
-  await printSummary(target.url);
+  await printSummary(target.url, { listApplied: true });
 });

@@ -2,13 +2,19 @@
 import { appliedMigrations, migrationFiles } from "./database.ts";
 import { withSql } from "../server/sql.ts";
 
-export async function printSummary(url: string): Promise<void> {
+/**
+ * The migrations (how many applied, which are pending), the tables' row counts
+ * and the demo personas. `listApplied` (db:status) also names each applied
+ * migration, as `supabase migration list` does.
+ */
+export async function printSummary(url: string, { listApplied = false } = {}): Promise<void> {
   const applied = await appliedMigrations(url);
   const files = migrationFiles();
   const pending = files.filter((f) => !applied.some((m) => f.startsWith(`${m.version}_`)));
   console.log(
     `  migrations: ${applied.length} applied${pending.length ? `, ${pending.length} pending (${pending.join(", ")})` : ""}`,
   );
+  if (listApplied) for (const m of applied) console.log(`    ${m.version}  ${m.name}`);
   await withSql(url, async (sql) => {
     const tables = await sql<{ name: string; rows: string }[]>`
       select c.relname as name, c.reltuples::bigint::text as rows
