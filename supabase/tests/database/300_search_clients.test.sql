@@ -30,10 +30,14 @@
 --       a role with neither only what its holder created in this transaction
 --       where they may create; a permission taken from a role applies
 --       to its holder's next search.
+--   R10 a caller who does not read an organization's clients searches only
+--       their own candidates there: neither what they find nor the work the
+--       search does depends on the names of clients they cannot read (the
+--       organization's dictionary of name words is not consulted for them).
 
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(60);
+select plan(64);
 
 \ir personas.psql
 
@@ -270,6 +274,34 @@ select is(
 select ok(not has_table_privilege('authenticated', 'private.client_name_words', 'select')
           and not has_table_privilege('anon', 'private.client_name_words', 'select'),
   'T300.51 the API roles cannot read the dictionary');
+
+-- R10 no work on what the caller cannot read ----------------------------------------------------------
+-- Scans of the dictionary of name words (the table and its indexes) in this transaction so far.
+select pg_temp.as_postgres();
+create function pg_temp.dictionary_scans() returns bigint language sql stable as $$
+  select sum(pg_stat_get_xact_numscans(c.oid))::bigint from pg_class c
+  where c.oid = 'private.client_name_words'::regclass
+     or c.oid in (select i.indexrelid from pg_index i where i.indrelid = 'private.client_name_words'::regclass)
+$$;
+create temp table scans_before (n bigint);
+insert into scans_before select pg_temp.dictionary_scans();
+select pg_temp.as_user('nora');
+select is_empty($$ select 1 from public.search_clients(pg_temp.org('acme'), 'nrthwind yondr works', 100) $$,
+  'T300.61 a signed-in non-member finds nothing in an organization, by words its client names hold');
+select pg_temp.as_user('heidi');
+select set_eq($$ select id from public.search_clients(pg_temp.org('globex'), 'nrthwind', 100) $$,
+  $$ select c.id from public.clients c where c.organization_id = pg_temp.org('globex') and c.name ilike 'northwind%' $$,
+  'T300.62 a member (heidi) finds her assigned client by a typo of its word');
+select pg_temp.as_postgres();
+select is(pg_temp.dictionary_scans(), (select n from scans_before),
+  'T300.63 ... and neither search read the organization''s dictionary of name words (the words of clients they cannot read)');
+delete from scans_before;
+insert into scans_before select pg_temp.dictionary_scans();
+select pg_temp.as_user('alice');
+select count(*) from public.search_clients(pg_temp.org('acme'), 'nrthwind', 100);
+select pg_temp.as_postgres();
+select cmp_ok(pg_temp.dictionary_scans(), '>', (select n from scans_before),
+  'T300.64 a reader''s typo search does read it (the count above sees a lookup)');
 
 -- R9 organizations' own roles --------------------------------------------------------------------------
 -- Acme defines a field agent (clients.create, clients.work_assigned), an auditor (clients.read) and an
