@@ -19,12 +19,12 @@
 --   R6  a table of the project's own registered with an organization column
 --       (as entity:new registers its tables) is in the document under
 --       `tables`: the organization's rows, ordered by record id, without the
---       registered secret columns, none of another organization; the row
---       limit counts them.
+--       registered secret columns, none of another organization, each row
+--       whole whatever its columns are called; the row limit counts them.
 -- Fixtures are created here, inside the file's transaction.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(35);
+select plan(36);
 
 \ir personas.psql
 
@@ -210,6 +210,26 @@ select ok((select doc -> 'tables' -> 'export_notes_420' = '[]'::jsonb from t_doc
   'T420.33 an organization without rows there gets the table, empty, and no table holds another organization''s rows');
 select is(private.export_organization_rows(pg_temp.o(1), 1000) - (select n from t_core), 4::bigint,
   'T420.34 the row limit counts the rows of registered tables (two rows and their two audit entries)');
+
+-- A table whose columns share names with the export's own query (its alias x, its outputs data and n).
+create table public.export_marks_420 (
+  id uuid primary key,
+  organization_id uuid not null references public.organizations (id) on delete cascade,
+  x text,
+  data jsonb,
+  n integer
+);
+select private.register_audited_table('public.export_marks_420', record_id_column => 'id',
+  organization_id_column => 'organization_id');
+insert into public.export_marks_420 (id, organization_id, x, data, n) values
+  ('42000000-0000-4000-9200-000000000001', pg_temp.o(1), 'ex', '{"k": 1}', 7);
+select pg_temp.act(pg_temp.u(1));
+update t_doc set doc = public.export_organization(pg_temp.o(1)) where true;
+select pg_temp.as_postgres();
+select is((select doc -> 'tables' -> 'export_marks_420' from t_doc),
+  jsonb_build_array(jsonb_build_object('id', '42000000-0000-4000-9200-000000000001', 'organization_id', pg_temp.o(1),
+                                       'x', 'ex', 'data', '{"k": 1}'::jsonb, 'n', 7)),
+  'T420.36 a registered table''s rows are exported whole, whatever its columns are called (x, data, n)');
 
 select * from finish();
 rollback;
