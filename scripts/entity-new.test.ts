@@ -78,11 +78,16 @@ describe("entity:new refuses bad input, writing nothing", () => {
     refuses({ workdir, name: "organizations" }, /reserved|exists/);
     refuses({ workdir, name: "user_clients" }, /reserved|exists|assignment table/);
   });
-  it("a reserved name: an SQL keyword, a platform prefix, a name the layer's files use", () => {
+  it("a reserved name: an SQL keyword, a name JavaScript refuses, a platform prefix, a name the layer's files use", () => {
     refuses({ workdir, name: "users" }, /reserved/);
-    refuses({ workdir, name: "orders" }, /reserved/);
+    refuses({ workdir, name: "values" }, /reserved/);
+    refuses({ workdir, name: "this" }, /reserved/);
     refuses({ workdir, name: "pg_things" }, /reserved/);
     refuses({ workdir, name: "members" }, /reserved/);
+  });
+  it("a plural whose singular is an SQL keyword: the singular only appears inside names (order_id)", () => {
+    const plan = planEntity({ workdir, name: "orders", assignable: true });
+    expect(plan.names.idCol).toBe("order_id");
   });
   it("a name that is not a plural lowercase snake_case identifier", () => {
     for (const name of [
@@ -120,6 +125,11 @@ describe("entity:new refuses bad input, writing nothing", () => {
       ["n integer default 3000000000", /range of integer/],
       ["b boolean default 1", /true or false/],
       ["d date default '2026-13-45'", /quoted date/],
+      ["d date default '2026-02-31'", /quoted date of the calendar/],
+      ["t timestamptz default '2026-02-30T09:00:00Z'", /now\(\) or a quoted timestamp/],
+      ["a_1 text, a1 text", /one name in TypeScript \(a1\)/],
+      ["constructor text", /property every JavaScript object has/],
+      ["to_string text", /property every JavaScript object has \(toString\)/],
       ["t timestamptz default 'yesterday'", /now\(\) or a quoted timestamp/],
       ["u uuid default 'abc'", /gen_random_uuid\(\) or a quoted/],
       ["j jsonb default '{oops'", /JSON value/],
@@ -151,6 +161,14 @@ describe("entity:new refuses bad input, writing nothing", () => {
       "big",
     ]);
     expect(plan.columns[0]!.default).toBe("'it''s, new'");
+    // The command is quoted in the files' comments: one that would end a comment is named by its table only.
+    const closing = planEntity({
+      workdir,
+      name: "notices",
+      columns: "note text default '*/ export const injected = 1; /*'",
+    });
+    for (const file of closing.files.filter((f) => f.path.endsWith(".ts")))
+      expect(file.content, file.path).not.toContain("export const injected");
     expect(
       plan.files.map((f) => f.path.replace(/^supabase\/migrations\/\d+_/, "supabase/migrations/<version>_")),
     ).toEqual([

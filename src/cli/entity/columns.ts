@@ -77,6 +77,21 @@ function splitColumns(text: string): string[] {
 
 const QUOTED = /^'((?:[^']|'')*)'$/;
 
+/** YYYY-MM-DD naming a day of the calendar (Date.parse takes 2026-02-31 for March 3rd). */
+function isCalendarDate(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!m) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+/** How a column is named in TypeScript (drizzle-kit pull's camel casing). */
+export const camelName = (snake: string) => snake.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+
+/** Names every object already has in JavaScript: as a row's property they would not type-check. */
+const OBJECT_PROPERTIES = new Set(Object.getOwnPropertyNames(Object.prototype));
+
 /** The default literal as SQL for its type, or an error saying what the type accepts. */
 export function defaultLiteral(type: ColumnType, literal: string, column: string): string {
   const bad = (accepts: string): never => {
@@ -102,14 +117,14 @@ export function defaultLiteral(type: ColumnType, literal: string, column: string
       if (literal !== "true" && literal !== "false") bad("true or false");
       return literal;
     case "date":
-      if (quoted === undefined || !/^\d{4}-\d{2}-\d{2}$/.test(quoted) || Number.isNaN(Date.parse(quoted)))
-        bad("a quoted date, e.g. '2026-01-31'");
+      if (quoted === undefined || !isCalendarDate(quoted)) bad("a quoted date of the calendar, e.g. '2026-01-31'");
       return `${literal}::date`;
     case "timestamptz":
       if (literal === "now()") return literal;
       if (
         quoted === undefined ||
         !/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$/.test(quoted) ||
+        !isCalendarDate(quoted.slice(0, 10)) ||
         Number.isNaN(Date.parse(quoted.replace(" ", "T")))
       )
         bad("now() or a quoted timestamp with its offset, e.g. '2026-01-31T09:00:00Z'");
@@ -151,6 +166,15 @@ export function parseColumns(text: string): Column[] {
     if (SQL_KEYWORDS.has(name!))
       throw new EntityInputError(`--columns: ${name} is an SQL keyword; choose another column name`);
     if (columns.some((c) => c.name === name)) throw new EntityInputError(`--columns: ${name} is given twice`);
+    const twin = columns.find((c) => camelName(c.name) === camelName(name!));
+    if (twin)
+      throw new EntityInputError(
+        `--columns: ${twin.name} and ${name} are one name in TypeScript (${camelName(name!)}); choose another column name`,
+      );
+    if (OBJECT_PROPERTIES.has(camelName(name!)))
+      throw new EntityInputError(
+        `--columns: ${name} is a property every JavaScript object has (${camelName(name!)}); choose another column name`,
+      );
     const type = rawType!.toLowerCase() as ColumnType;
     if (!COLUMN_TYPES.includes(type))
       throw new EntityInputError(`--columns: ${name} has type "${rawType}"; the types are ${COLUMN_TYPES.join(", ")}`);

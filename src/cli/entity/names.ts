@@ -1,7 +1,7 @@
 /** The names one entity gives its table, files, types and permissions. */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { EntityInputError, SQL_KEYWORDS } from "./columns.ts";
+import { camelName, EntityInputError, SQL_KEYWORDS } from "./columns.ts";
 
 export interface EntityNames {
   /** public.<name>: plural snake_case. */
@@ -23,7 +23,7 @@ export interface EntityNames {
   idCamel: string;
 }
 
-const camel = (snake: string) => snake.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+const camel = camelName;
 const pascal = (snake: string) => camel(snake).replace(/^./, (c) => c.toUpperCase());
 
 export function singularOf(name: string): string {
@@ -71,6 +71,9 @@ export const RESERVED_NAMES = new Set([
   "graphqls",
 ]);
 
+/** Plural names JavaScript refuses as the name of an import (the generated modules import the table by its name). */
+const JS_BINDINGS_REFUSED = new Set(["this", "arguments"]);
+
 /** Tables the migrations of a workdir create in public. */
 export function existingTables(workdir: string): Set<string> {
   const dir = path.join(workdir, "supabase", "migrations");
@@ -99,12 +102,12 @@ export function entityNames(name: string, workdir: string): EntityNames {
     throw new EntityInputError(`"${name}" is not plural: tables are named in the plural (projects, time_entries)`);
   if (
     SQL_KEYWORDS.has(name) ||
-    SQL_KEYWORDS.has(singularOf(name)) ||
+    JS_BINDINGS_REFUSED.has(name) ||
     /^(pg_|auth_|supabase_)/.test(name) ||
     RESERVED_NAMES.has(name)
   ) {
     throw new EntityInputError(
-      `"${name}" is reserved (an SQL keyword, a core table of the layer, or a platform prefix); choose another name`,
+      `"${name}" is reserved (an SQL keyword, a name JavaScript refuses, a core table of the layer, or a platform prefix); choose another name`,
     );
   }
   const singular = singularOf(name);

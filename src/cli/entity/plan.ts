@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MANIFEST_FILE } from "../layer.ts";
-import { COLUMN_TYPES, EntityInputError, parseColumns, type Column } from "./columns.ts";
+import { camelName, COLUMN_TYPES, EntityInputError, parseColumns, type Column } from "./columns.ts";
 import { entityNames, type EntityNames } from "./names.ts";
 import { pgTapCases, SQL_SAMPLE } from "./pgtap.ts";
 
@@ -100,7 +100,7 @@ export function pgTapNumber(workdir: string): number {
   return (Math.floor(Math.max(0, ...used) / 10) + 1) * 10;
 }
 
-const camel = (snake: string) => snake.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+const camel = camelName;
 
 /** zod for each type of the grammar (values as drizzle-kit maps them: numeric, date and timestamptz as strings). */
 const ZOD: Record<Column["type"], string> = {
@@ -157,7 +157,9 @@ export function planEntity(options: EntityOptions): EntityPlan {
   }
   const version = migrationVersion(workdir, options.now);
   const number = pgTapNumber(workdir);
-  const command = `${names.name}${assignable ? " --assignable" : ""}${options.columns !== undefined ? ` --columns "${options.columns.replace(/\s+/g, " ").trim()}"` : ""}`;
+  const given = `${names.name}${assignable ? " --assignable" : ""}${options.columns !== undefined ? ` --columns "${options.columns.replace(/\s+/g, " ").trim()}"` : ""}`;
+  // Quoted in the generated files' comments: a command that would end a comment is named by its table only.
+  const command = given.includes("*/") ? names.name : given;
   const required = columns.filter((c) => c.notNull && c.default === null);
   const optional = columns.filter((c) => !(c.notNull && c.default === null));
   const first = columns[0]!;
@@ -180,7 +182,7 @@ export function planEntity(options: EntityOptions): EntityPlan {
     tableModule: project ? `./${names.name}.table.js` : `./schema/${names.name}.table.ts`,
     membersModule: project ? "supabase-org-layer/schema/members.table" : "./schema/members.table.ts",
     ...(project ? drizzleTable(names, columns, assignable) : {}),
-    command: command.includes("*/") ? names.name : command,
+    command,
     slug: names.name.replaceAll("_", "-"),
     columnDefs: columns.map(sqlColumn).join(""),
     columnComments: columns
