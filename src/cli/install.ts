@@ -50,6 +50,12 @@ export function readManifest(workdir: string): Manifest | null {
   return JSON.parse(readFileSync(file, "utf8")) as Manifest;
 }
 
+/** The package's migrations a project's manifest does not list yet (what `upgrade` would add). */
+export function pendingMigrations(manifest: Manifest): string[] {
+  const listed = new Set(manifest.migrations.map((m) => m.source));
+  return layerMigrations().filter((m) => !listed.has(m));
+}
+
 function writeManifest(workdir: string, manifest: Manifest): void {
   writeFileSync(path.join(workdir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
 }
@@ -255,8 +261,7 @@ export function upgrade(workdir: string, options: { keepEdits?: boolean } = {}):
       plan.notes.push(`kept the edit of ${entry.file}`);
     }
   }
-  const listed = new Set(manifest.migrations.map((m) => m.source));
-  const fresh = layerMigrations().filter((m) => !listed.has(m));
+  const fresh = pendingMigrations(manifest);
   const { name, version } = packageInfo();
   const next: Manifest = { package: name, version, migrations: [...manifest.migrations], tests: [] };
   copyMigrations(workdir, fresh, next, plan);

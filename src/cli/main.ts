@@ -8,7 +8,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { doctor } from "./doctor.ts";
 import { EntityInputError, formatFiles, planEntity, writeFiles } from "./entity/plan.ts";
-import { adopt, init, Refusal, upgrade, type Plan } from "./install.ts";
+import { adopt, init, pendingMigrations, readManifest, Refusal, upgrade, type Plan } from "./install.ts";
 import { packageInfo } from "./layer.ts";
 
 const USAGE = `Usage: supabase-org-layer <command> [options]
@@ -65,8 +65,9 @@ async function run(argv: string[]): Promise<number> {
       const plan = values.adopt ? adopt(workdir) : init(workdir);
       console.log(`${name} ${version}: ${values.adopt ? "adopted the layer already in" : "installed into"} ${workdir}`);
       report(plan);
+      const left = values.adopt ? pendingMigrations(readManifest(workdir)!).length : 0;
       console.log(
-        "Next: apply the migrations (supabase db push, or supabase migration up locally) and run the threat suite (supabase test db).",
+        `Next: ${left ? `run \`supabase-org-layer upgrade\` (it adds the ${left} migration(s) left above), then ` : ""}apply the migrations (supabase db push, or supabase migration up locally) and run the threat suite (supabase test db).`,
       );
       return 0;
     }

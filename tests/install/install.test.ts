@@ -533,6 +533,27 @@ describe("init --adopt and entity", () => {
     expect(layer(["upgrade"], dir).out).toContain("no new migration");
   });
 
+  it("init --adopt of a copy missing the newest migrations leaves them to upgrade, and entity waits for it", () => {
+    const dir = project("old-clone");
+    const migrations = path.join(dir, "supabase", "migrations");
+    cpSync(path.join(ROOT, "supabase", "migrations"), migrations, { recursive: true });
+    const newest = layerMigrations().slice(-3);
+    for (const file of newest) rmSync(path.join(migrations, file));
+    const adopted = layer(["init", "--adopt"], dir);
+    expect(adopted.status, adopted.out).toBe(0);
+    expect(adopted.out).toContain(`left to \`supabase-org-layer upgrade\`: ${newest.join(", ")}`);
+    expect(adopted.out).toMatch(
+      /Next: run `supabase-org-layer upgrade` \(it adds the 3 migration\(s\) left above\), then apply/,
+    );
+    const before = snapshot(dir);
+    const early = layer(["entity", "tasks"], dir);
+    expect(early.status).toBe(1);
+    expect(early.out).toMatch(/lacks 3 of this version's migrations .*run `supabase-org-layer upgrade` first/);
+    expect(snapshot(dir)).toEqual(before);
+    expect(layer(["upgrade"], dir).status).toBe(0);
+    expect(manifestOf(dir).migrations.length).toBe(layerMigrations().length);
+  });
+
   it("init --adopt refuses a project without any of the layer's migrations", () => {
     const dir = project("not-a-clone");
     const r = layer(["init", "--adopt"], dir);

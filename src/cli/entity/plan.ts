@@ -15,6 +15,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { pendingMigrations, readManifest } from "../install.ts";
 import { MANIFEST_FILE } from "../layer.ts";
 import { camelName, COLUMN_TYPES, EntityInputError, parseColumns, type Column } from "./columns.ts";
 import { entityNames, type EntityNames } from "./names.ts";
@@ -141,10 +142,20 @@ export function planEntity(options: EntityOptions): EntityPlan {
       `${workdir} has no supabase/migrations: run ${project ? "supabase-org-layer entity" : "entity:new"} in the project's root`,
     );
   }
-  if (project && !existsSync(path.join(workdir, MANIFEST_FILE))) {
-    throw new EntityInputError(
-      `${workdir} has no ${MANIFEST_FILE}: install the layer first (supabase-org-layer init), its tables come from its migrations`,
-    );
+  if (project) {
+    const manifest = readManifest(workdir);
+    if (!manifest) {
+      throw new EntityInputError(
+        `${workdir} has no ${MANIFEST_FILE}: install the layer first (supabase-org-layer init), its tables come from its migrations`,
+      );
+    }
+    // The table is generated for this version of the layer: its migration calls what the newest migrations define.
+    const pending = pendingMigrations(manifest);
+    if (pending.length) {
+      throw new EntityInputError(
+        `the project lacks ${pending.length} of this version's migrations (${pending.at(-1)} the newest): run \`supabase-org-layer upgrade\` first, then this command (a table generated now relies on them)`,
+      );
+    }
   }
   const out = project ? outFolder(workdir, options.out ?? "src") : "";
   const names = entityNames(options.name, workdir);
