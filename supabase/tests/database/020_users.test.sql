@@ -7,11 +7,14 @@
 --       cascade): no insert or delete grant for signed-in users.
 --   R4  a user edits only their own full_name / avatar_url; email and id are
 --       not writable through the API (column grants, users_update_self).
---   R5  the auth.users triggers create the profile and copy email changes.
+--   R5  the auth.users triggers create the profile and copy email changes,
+--       and changes of the name and avatar the user sets through Auth
+--       (metadata): a new value only, never one the profile cannot hold
+--       (which neither fails the sign-up nor the update).
 
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(28);
+select plan(33);
 
 -- Personas and organizations (personas.psql, the suite's own fixtures) and how to act as them. Each helper switches
 -- role and claims with SET LOCAL, which lasts until the final rollback (or
@@ -109,6 +112,33 @@ select results_eq($$ select email, full_name from public.users where id = 'f0000
 update auth.users set email = 'renamed@example.com' where id = 'f0000000-0000-4000-a000-0000000000f1';
 select is((select email from public.users where id = 'f0000000-0000-4000-a000-0000000000f1'), 'renamed@example.com',
   'T020.27 an email change in auth.users is copied to the profile');
+-- supabase.auth.updateUser({ data: { full_name, avatar_url } }) writes raw_user_meta_data.
+update auth.users set raw_user_meta_data = raw_user_meta_data || '{"full_name": " Newbie Renamed ", "avatar_url": "https://example.com/a.png"}'
+where id = 'f0000000-0000-4000-a000-0000000000f1';
+select results_eq($$ select full_name, avatar_url from public.users where id = 'f0000000-0000-4000-a000-0000000000f1' $$,
+  $$ values ('Newbie Renamed', 'https://example.com/a.png') $$,
+  'T020.29 a name and avatar set through Auth (metadata) are copied to the profile');
+update public.users set full_name = 'Edited In Profile' where id = 'f0000000-0000-4000-a000-0000000000f1';
+update auth.users set raw_user_meta_data = raw_user_meta_data || '{"theme": "dark"}', email = 'again@example.com'
+where id = 'f0000000-0000-4000-a000-0000000000f1';
+select results_eq($$ select email, full_name from public.users where id = 'f0000000-0000-4000-a000-0000000000f1' $$,
+  $$ values ('again@example.com', 'Edited In Profile') $$,
+  'T020.30 a metadata change that leaves the name alone keeps a name edited in the profile (the email still follows)');
+update auth.users set raw_user_meta_data = raw_user_meta_data || jsonb_build_object('full_name', repeat('x', 201))
+where id = 'f0000000-0000-4000-a000-0000000000f1';
+select is((select full_name from public.users where id = 'f0000000-0000-4000-a000-0000000000f1'), 'Edited In Profile',
+  'T020.31 a name the profile cannot hold (over 200 characters) is not copied, and the Auth update succeeds');
+insert into auth.users (id, aud, role, email, raw_user_meta_data)
+values ('f0000000-0000-4000-a000-0000000000f2', 'authenticated', 'authenticated', 'longname@example.com',
+        jsonb_build_object('full_name', repeat('y', 250), 'avatar_url', repeat('z', 2001)));
+select results_eq($$ select email, full_name, avatar_url from public.users where id = 'f0000000-0000-4000-a000-0000000000f2' $$,
+  $$ values ('longname@example.com', null::text, null::text) $$,
+  'T020.32 signing up with a name or avatar the profile cannot hold creates the profile without them');
+update auth.users set raw_user_meta_data = '{"full_name": "Both At Once"}', email = 'both@example.com'
+where id = 'f0000000-0000-4000-a000-0000000000f2';
+select results_eq($$ select email, full_name from public.users where id = 'f0000000-0000-4000-a000-0000000000f2' $$,
+  $$ values ('both@example.com', 'Both At Once') $$,
+  'T020.33 an update of the email and the name together copies both (its two triggers, on_auth_user_email_updated and on_auth_user_metadata_updated)');
 delete from auth.users where id = 'f0000000-0000-4000-a000-0000000000f1';
 select is_empty($$ select 1 from public.users where id = 'f0000000-0000-4000-a000-0000000000f1' $$,
   'T020.28 deleting the auth user removes the profile (cascade)');
