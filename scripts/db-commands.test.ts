@@ -115,6 +115,17 @@ for (const run of runs) {
       );
       expect(row?.uid).toBeNull();
       expect(row?.major).toBe(engine === "embedded" ? 17 : Number(row?.major));
+      // PostgREST's pre-request function is named, as a project's owner names it on hosted, and doctor agrees.
+      expect(r.out).toContain("PostgREST's pre-request function: api_guard.check_request");
+      const doctor = spawnSync(
+        tsx,
+        [path.join(ROOT, "src", "cli", "main.ts"), "doctor", "--db-url", s.url, "--no-advisors"],
+        {
+          cwd: ROOT,
+          encoding: "utf8",
+        },
+      );
+      expect(doctor.status, `${doctor.stdout}${doctor.stderr}`).toBe(0);
     });
 
     it("db:start again changes nothing", async () => {

@@ -3,7 +3,7 @@
  * the platform baseline, every migration and the seed.
  */
 import { rmSync } from "node:fs";
-import { build } from "../tooling/build/database.ts";
+import { build, configurePostgrestLocally } from "../tooling/build/database.ts";
 import { adminUrlFor, createDatabase } from "../tooling/server/sql.ts";
 import { engineLabel, local, startCluster } from "../tooling/server/local.ts";
 import { main, step } from "../tooling/output.ts";
@@ -22,6 +22,8 @@ main(async () => {
   await createDatabase(adminUrlFor(target.url), target.database, { replace: true });
   step(`recreated database ${target.database}`);
   await build(target.url, { log: step });
+  const configured = await configurePostgrestLocally(target.url);
+  if (configured) step(configured);
   console.log(`\nLocal database reset in ${((Date.now() - started) / 1000).toFixed(1)} s:\n  ${target.url}`);
   await printSummary(target.url);
 });

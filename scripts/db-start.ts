@@ -4,7 +4,7 @@
  * load the seed once, print the URL and a summary. Idempotent: on an existing
  * database only pending migrations run (the baseline is never re-applied).
  */
-import { build } from "../tooling/build/database.ts";
+import { build, configurePostgrestLocally } from "../tooling/build/database.ts";
 import { createDatabase, databaseExists, adminUrlFor } from "../tooling/server/sql.ts";
 import { engineLabel, local, startCluster } from "../tooling/server/local.ts";
 import { main, step } from "../tooling/output.ts";
@@ -25,6 +25,8 @@ main(async () => {
     step(`created database ${target.database}`);
   }
   await build(target.url, { log: step });
+  const configured = await configurePostgrestLocally(target.url);
+  if (configured) step(configured);
   console.log(`\nLocal database ready:\n  ${target.url}`);
   await printSummary(target.url);
   console.log("\nStop it with `npm run db:stop`; rebuild it from scratch with `npm run db:reset`.");

@@ -207,3 +207,28 @@ export async function build(url: string, options: { seed?: boolean; log?: (m: st
     }
   }
 }
+
+/**
+ * The local database's PostgREST configuration: what a project's owner does
+ * once on a hosted project when `db push` could not (migration
+ * `api_refuses_estimated_counts` names PostgREST's pre-request function
+ * where its role may; a role that is not a superuser may not alter
+ * `authenticator` here). As the superuser, and only on a database with the
+ * local baseline, when the function exists and no pre-request function is
+ * configured: one of the project's own is left alone. Returns what it did.
+ */
+export async function configurePostgrestLocally(url: string): Promise<string | null> {
+  if ((await baselineState(url)) !== "applied") return null;
+  return withSql(superuserUrl(url), async (sql) => {
+    const [row] = await sql<{ hook: boolean; configured: string | null }[]>`
+      select to_regprocedure('api_guard.check_request()') is not null as hook,
+             (select c from pg_db_role_setting d cross join unnest(d.setconfig) c
+               where d.setrole = 'authenticator'::regrole and c like 'pgrst.db\_pre\_request=%'
+                 and d.setdatabase in (0, (select oid from pg_database where datname = current_database()))
+               limit 1) as configured`;
+    if (!row?.hook || row.configured) return null;
+    await sql`alter role authenticator set pgrst.db_pre_request = 'api_guard.check_request'`;
+    await sql`notify pgrst, 'reload config'`;
+    return "PostgREST's pre-request function: api_guard.check_request (estimated counts refused; named as the superuser)";
+  });
+}
