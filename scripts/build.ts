@@ -1,8 +1,10 @@
 /**
- * npm run build (and prepack): compile src/ to JavaScript with declarations
- * in dist/ (tsconfig.build.json). tsc rewrites the `.ts` import extensions of
- * the JavaScript it emits; the declarations keep them, so they are rewritten
- * here to `.js`, which every `moduleResolution` (bundler, nodenext) resolves.
+ * npm run build: compile src/ to JavaScript with declarations in dist/
+ * (tsconfig.build.json); `npm install` in this repository and `npm pack` run it
+ * (`prepare`), so that a clone's bin and exports work once installed. tsc
+ * rewrites the `.ts` import extensions of the JavaScript it emits; the
+ * declarations keep them, so they are rewritten here to `.js`, which every
+ * `moduleResolution` (bundler, nodenext) resolves.
  * The entity generator's templates are copied beside its module.
  */
 import { spawnSync } from "node:child_process";
