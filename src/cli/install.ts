@@ -6,7 +6,6 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import {
-  definedObjects,
   fileSha256,
   layerMigrations,
   layerObjects,
@@ -16,6 +15,7 @@ import {
   MANIFEST_FILE,
   migrationNames,
   nameOf,
+  objectsLeftBy,
   packageInfo,
   versionOf,
 } from "./layer.ts";
@@ -98,16 +98,22 @@ export function nextVersions(existing: string[], count: number, now = new Date()
   return Array.from({ length: count }, (_, i) => stamp(new Date(start.getTime() + i * 1000)));
 }
 
-/** The project's migrations that define one of the layer's objects, with the objects. */
+/**
+ * The project's migrations that define one of the layer's objects, with the
+ * objects: those their migrations, in order, leave defined (one dropped or
+ * renamed by a later migration is no conflict).
+ */
 function conflicts(workdir: string): string[] {
   const layer = layerObjects();
-  const found: string[] = [];
-  for (const f of migrationNames(path.join(workdir, MIGRATIONS))) {
-    const text = readFileSync(path.join(workdir, MIGRATIONS, f), "utf8");
-    const clash = [...definedObjects(text)].filter((o) => layer.has(o)).sort();
-    if (clash.length) found.push(`${path.join(MIGRATIONS, f)} defines ${clash.join(", ")}`);
-  }
-  return found;
+  const left = objectsLeftBy(
+    migrationNames(path.join(workdir, MIGRATIONS)).map((f) => ({
+      file: path.join(MIGRATIONS, f),
+      sql: readFileSync(path.join(workdir, MIGRATIONS, f), "utf8"),
+    })),
+  );
+  const byFile = new Map<string, string[]>();
+  for (const [object, file] of left) if (layer.has(object)) byFile.set(file, [...(byFile.get(file) ?? []), object]);
+  return [...byFile].sort().map(([file, objects]) => `${file} defines ${objects.sort().join(", ")}`);
 }
 
 export interface Plan {

@@ -90,8 +90,19 @@ const QUALIFIED = String.raw`(?:${IDENT}\s*\.\s*)?${IDENT}`;
  * and triggers on `auth.users` (as `trigger auth.users.name`).
  */
 export function definedObjects(sql: string): Set<string> {
-  const text = stripComments(sql);
-  const found = new Set<string>();
+  return new Set(createdObjects(stripComments(sql)).map((e) => e.object));
+}
+
+interface ObjectEvent {
+  /** Where in the text (without comments) the statement starts. */
+  at: number;
+  op: "create" | "drop";
+  object: string;
+}
+
+/** The create statements of a text without comments, as definedObjects names their objects. */
+function createdObjects(text: string): ObjectEvent[] {
+  const found: ObjectEvent[] = [];
   const patterns: [string, RegExp][] = [
     ["table", new RegExp(String.raw`\bcreate\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?${QUALIFIED}`, "gi")],
     [
@@ -109,7 +120,7 @@ export function definedObjects(sql: string): Set<string> {
   ];
   for (const [kind, pattern] of patterns) {
     for (const m of text.matchAll(pattern))
-      found.add(`${kind} ${(m[1] ?? "public").toLowerCase()}.${m[2]!.toLowerCase()}`);
+      found.push({ at: m.index, op: "create", object: objectName(kind, m[1], m[2]!) });
   }
   const trigger = new RegExp(
     String.raw`\bcreate\s+(?:or\s+replace\s+)?(?:constraint\s+)?trigger\s+${IDENT}[\s\S]*?\bon\s+${QUALIFIED}`,
@@ -118,9 +129,84 @@ export function definedObjects(sql: string): Set<string> {
   for (const m of text.matchAll(trigger)) {
     const schema = (m[2] ?? "public").toLowerCase();
     const table = m[3]!.toLowerCase();
-    if (schema === "auth" && table === "users") found.add(`trigger auth.users.${m[1]!.toLowerCase()}`);
+    if (schema === "auth" && table === "users")
+      found.push({ at: m.index, op: "create", object: `trigger auth.users.${m[1]!.toLowerCase()}` });
   }
   return found;
+}
+
+const KIND: Record<string, string> = {
+  table: "table",
+  view: "view",
+  "materialized view": "view",
+  type: "type",
+  domain: "type",
+  function: "function",
+  procedure: "function",
+};
+
+/** `kind schema.name` (unqualified names in public), as definedObjects names objects. */
+const objectName = (kind: string, schema: string | undefined, name: string) =>
+  `${KIND[kind.toLowerCase().replace(/\s+/g, " ")]} ${(schema ?? "public").toLowerCase()}.${name.toLowerCase()}`;
+
+/**
+ * What a SQL text drops or renames among the objects definedObjects names, in
+ * text order: `drop` of each name of a `drop table|view|type|function ...`
+ * list and of `drop trigger ... on auth.users`; a rename (`alter ... rename
+ * to`) as the old name dropped and the new one created.
+ */
+function droppedAndRenamed(text: string): ObjectEvent[] {
+  const events: ObjectEvent[] = [];
+  const drop =
+    /\bdrop\s+(table|view|materialized\s+view|type|domain|function|procedure)\s+(?:if\s+exists\s+)?([^;]*)/gi;
+  for (const m of text.matchAll(drop)) {
+    // The list: names, functions with their argument lists, then cascade/restrict.
+    const list = m[2]!.replace(/\([^()]*\)/g, "");
+    for (const item of list.split(",")) {
+      const n = new RegExp(String.raw`^\s*${QUALIFIED}`).exec(item);
+      if (n) events.push({ at: m.index, op: "drop", object: objectName(m[1]!, n[1], n[2]!) });
+    }
+  }
+  const dropTrigger = new RegExp(String.raw`\bdrop\s+trigger\s+(?:if\s+exists\s+)?${IDENT}\s+on\s+${QUALIFIED}`, "gi");
+  for (const m of text.matchAll(dropTrigger)) {
+    if ((m[2] ?? "public").toLowerCase() === "auth" && m[3]!.toLowerCase() === "users")
+      events.push({ at: m.index, op: "drop", object: `trigger auth.users.${m[1]!.toLowerCase()}` });
+  }
+  const rename = new RegExp(
+    String.raw`\balter\s+(table|view|materialized\s+view|type|domain|function|procedure)\s+(?:if\s+exists\s+)?${QUALIFIED}\s*(?:\([^()]*\))?\s*rename\s+to\s+${IDENT}`,
+    "gi",
+  );
+  for (const m of text.matchAll(rename)) {
+    events.push({ at: m.index, op: "drop", object: objectName(m[1]!, m[2], m[3]!) });
+    events.push({ at: m.index, op: "create", object: objectName(m[1]!, m[2], m[4]!) });
+  }
+  const renameTrigger = new RegExp(
+    String.raw`\balter\s+trigger\s+${IDENT}\s+on\s+${QUALIFIED}\s+rename\s+to\s+${IDENT}`,
+    "gi",
+  );
+  for (const m of text.matchAll(renameTrigger)) {
+    if ((m[2] ?? "public").toLowerCase() !== "auth" || m[3]!.toLowerCase() !== "users") continue;
+    events.push({ at: m.index, op: "drop", object: `trigger auth.users.${m[1]!.toLowerCase()}` });
+    events.push({ at: m.index, op: "create", object: `trigger auth.users.${m[4]!.toLowerCase()}` });
+  }
+  return events;
+}
+
+/**
+ * The objects (as definedObjects names them) that a project's migrations,
+ * taken in order, leave defined, each with the file that last defined it: an
+ * object created and later dropped or renamed away is gone.
+ */
+export function objectsLeftBy(files: { file: string; sql: string }[]): Map<string, string> {
+  const left = new Map<string, string>();
+  for (const { file, sql } of files) {
+    const text = stripComments(sql);
+    for (const e of [...createdObjects(text), ...droppedAndRenamed(text)].sort((a, b) => a.at - b.at)) {
+      if (e.op === "create") left.set(e.object, file);
+      else left.delete(e.object);
+    }
+  }
+  return left;
 }
 
 /** Everything the layer's migrations define. */

@@ -500,6 +500,32 @@ describe("refusals write nothing", () => {
     refused(dir, ["init"], /defines trigger auth\.users\.on_auth_user_created/);
   });
 
+  it("init once the project's own migrations dropped or renamed what clashed (as its refusal advises)", () => {
+    const guide =
+      "create function public.handle_new_user() returns trigger language plpgsql security definer set search_path = '' as $$ begin return new; end $$;\n" +
+      "create trigger on_auth_user_created\n  after insert on auth.users\n  for each row execute procedure public.handle_new_user();\n";
+    const dropped = project("guide-trigger-dropped", {
+      "20240101000000_profiles.sql": guide,
+      "20240102000000_drop.sql": "drop trigger if exists on_auth_user_created on auth.users;\n",
+    });
+    const r1 = layer(["init"], dropped);
+    expect(r1.status, r1.out).toBe(0);
+    const renamed = project("own-tables-renamed", {
+      "20240101000000_profiles.sql": guide + "create table public.organizations (id uuid primary key);\n",
+      "20240102000000_rename.sql":
+        "alter trigger on_auth_user_created on auth.users rename to on_auth_user_created_profile;\n" +
+        "alter table public.organizations rename to teams;\n",
+    });
+    const r2 = layer(["init"], renamed);
+    expect(r2.status, r2.out).toBe(0);
+    // Dropped, then created again: still a clash, named with the file that created it last.
+    const again = project("own-table-again", {
+      "20240101000000_orgs.sql": "create table organizations (id uuid primary key);\ndrop table organizations;\n",
+      "20240102000000_orgs_again.sql": "create table if not exists public.organizations (id uuid primary key);\n",
+    });
+    refused(again, ["init"], /20240102000000_orgs_again\.sql defines table public\.organizations/);
+  });
+
   it("upgrade when a copied migration was edited, unless told to keep the edit", () => {
     const dir = project("edited");
     expect(layer(["init"], dir).status).toBe(0);
