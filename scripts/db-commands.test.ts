@@ -10,6 +10,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, serverOwner, SERVICE_USER } from "../tooling/server/cluster.ts";
 import { migrationFiles } from "../tooling/build/database.ts";
+import { runPgProve } from "../tooling/testing/pgprove.ts";
 import { ROOT } from "../tooling/server/config.ts";
 import { withSql } from "../tooling/server/sql.ts";
 
@@ -126,6 +127,10 @@ for (const run of runs) {
         },
       );
       expect(doctor.status, `${doctor.stdout}${doctor.stderr}`).toBe(0);
+      // pgTAP is there, so the threat suite runs by hand as docs/security.md says.
+      expect(r.out).toContain("pgTAP: installed in schema extensions");
+      const prove = runPgProve(s.url, [path.join(ROOT, "supabase", "tests", "database", "020_users.test.sql")]);
+      expect(`${prove.stdout}${prove.stderr}`).toContain("All tests successful");
     });
 
     it("db:start again changes nothing", async () => {

@@ -7,6 +7,7 @@ import { build, configurePostgrestLocally } from "../tooling/build/database.ts";
 import { adminUrlFor, createDatabase } from "../tooling/server/sql.ts";
 import { engineLabel, local, startCluster } from "../tooling/server/local.ts";
 import { main, step } from "../tooling/output.ts";
+import { offerPgtap } from "../tooling/testing/throwaway.ts";
 import { printSummary } from "../tooling/build/summary.ts";
 
 main(async () => {
@@ -22,8 +23,8 @@ main(async () => {
   await createDatabase(adminUrlFor(target.url), target.database, { replace: true });
   step(`recreated database ${target.database}`);
   await build(target.url, { log: step });
-  const configured = await configurePostgrestLocally(target.url);
-  if (configured) step(configured);
+  for (const done of [await configurePostgrestLocally(target.url), await offerPgtap(engine, target.url)])
+    if (done) step(done);
   console.log(`\nLocal database reset in ${((Date.now() - started) / 1000).toFixed(1)} s:\n  ${target.url}`);
   await printSummary(target.url);
 });

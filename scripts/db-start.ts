@@ -8,6 +8,7 @@ import { build, configurePostgrestLocally } from "../tooling/build/database.ts";
 import { createDatabase, databaseExists, adminUrlFor } from "../tooling/server/sql.ts";
 import { engineLabel, local, startCluster } from "../tooling/server/local.ts";
 import { main, step } from "../tooling/output.ts";
+import { offerPgtap } from "../tooling/testing/throwaway.ts";
 import { printSummary } from "../tooling/build/summary.ts";
 
 main(async () => {
@@ -25,8 +26,8 @@ main(async () => {
     step(`created database ${target.database}`);
   }
   await build(target.url, { log: step });
-  const configured = await configurePostgrestLocally(target.url);
-  if (configured) step(configured);
+  for (const done of [await configurePostgrestLocally(target.url), await offerPgtap(engine, target.url)])
+    if (done) step(done);
   console.log(`\nLocal database ready:\n  ${target.url}`);
   await printSummary(target.url);
   console.log("\nStop it with `npm run db:stop`; rebuild it from scratch with `npm run db:reset`.");

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { Cluster, freePort, makeServerDir } from "../server/cluster.ts";
 import { SUPABASE_DIR, superuserUrl, withDatabase } from "../server/config.ts";
-import { build } from "../build/database.ts";
+import { baselineState, build } from "../build/database.ts";
 import { createDatabase, ensurePlatformRoles, withSql } from "../server/sql.ts";
 import type { Engine } from "../server/engine.ts";
 import { fail } from "../output.ts";
@@ -150,6 +150,27 @@ export async function buildTemplate(
  */
 export async function installPgtap(url: string): Promise<void> {
   await withSql(superuserUrl(url), (sql) => sql`create extension if not exists pgtap with schema extensions`);
+}
+
+/**
+ * The local database's pgTAP, for running the threat suite by hand (`pg_prove`,
+ * docs/security.md): installed as `installPgtap` does when pgTAP's files are
+ * there for the engine (copied from the system's, as `npm test` does), and
+ * only on a database with the local baseline (a Supabase server provides its
+ * own). Returns what it did, or why not; never fails.
+ */
+export async function offerPgtap(engine: Engine, url: string): Promise<string | null> {
+  if ((await baselineState(url)) !== "applied") return null;
+  const [row] = await withSql(
+    url,
+    (sql) => sql`select exists (select from pg_extension where extname = 'pgtap') as installed`,
+  );
+  if (row?.installed) return null;
+  if (!existsSync(path.join(engine.extensionDir, "pgtap.control")) && !systemPgtapDir())
+    return `pgTAP: not installed, so the threat suite cannot run by hand here. ${PGTAP_INSTALL_HINT}`;
+  ensurePgtap(engine);
+  await installPgtap(url);
+  return "pgTAP: installed in schema extensions (pg_prove runs the threat suite: docs/security.md)";
 }
 
 /**
