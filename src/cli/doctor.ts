@@ -223,7 +223,7 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
             ? `PostgREST's pre-request function ${configured} calls ${PRE_REQUEST}`
             : configured
               ? `PostgREST's pre-request function ${configured} does not call ${PRE_REQUEST}(): add \`perform ${PRE_REQUEST}();\` at its start`
-              : `no PostgREST pre-request function: run \`alter role authenticator set pgrst.db_pre_request = '${PRE_REQUEST}'; notify pgrst, 'reload config';\` (docs/security.md, "Estimated counts through PostgREST")`,
+              : `no PostgREST pre-request function: run \`alter role authenticator set pgrst.db_pre_request = '${PRE_REQUEST}'; notify pgrst, 'reload config';\` as a role that may alter authenticator (on Supabase, the SQL editor; on a plain PostgreSQL, a superuser) (docs/security.md, "Estimated counts through PostgREST")`,
     });
 
     // 6. PostgREST does not return query plans (their row estimates and
