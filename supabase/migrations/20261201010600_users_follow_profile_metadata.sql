@@ -51,29 +51,33 @@ language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+  new_name constant text := private.profile_name(new.raw_user_meta_data);
+  new_avatar constant text := private.profile_avatar(new.raw_user_meta_data);
+  -- A new value of the metadata, or null when the update left it as it was (or removed it).
+  set_name text;
+  set_avatar text;
 begin
   if tg_op = 'INSERT' then
     insert into public.users (id, email, full_name, avatar_url)
-    values (new.id, new.email, private.profile_name(new.raw_user_meta_data), private.profile_avatar(new.raw_user_meta_data))
+    values (new.id, new.email, new_name, new_avatar)
     on conflict (id) do update set email = excluded.email;
   elsif tg_op = 'UPDATE' then
+    if new_name is distinct from private.profile_name(old.raw_user_meta_data) then
+      set_name := new_name;
+    end if;
+    if new_avatar is distinct from private.profile_avatar(old.raw_user_meta_data) then
+      set_avatar := new_avatar;
+    end if;
     update public.users u
        set email = new.email,
-           full_name = case when private.profile_name(new.raw_user_meta_data) is distinct from private.profile_name(old.raw_user_meta_data)
-                             and private.profile_name(new.raw_user_meta_data) is not null
-                            then private.profile_name(new.raw_user_meta_data) else u.full_name end,
-           avatar_url = case when private.profile_avatar(new.raw_user_meta_data) is distinct from private.profile_avatar(old.raw_user_meta_data)
-                              and private.profile_avatar(new.raw_user_meta_data) is not null
-                             then private.profile_avatar(new.raw_user_meta_data) else u.avatar_url end
+           full_name = coalesce(set_name, u.full_name),
+           avatar_url = coalesce(set_avatar, u.avatar_url)
      where u.id = new.id
        -- Only when something changes: both triggers below fire for an update of the email and the metadata.
        and (u.email is distinct from new.email
-            or (private.profile_name(new.raw_user_meta_data) is distinct from private.profile_name(old.raw_user_meta_data)
-                and private.profile_name(new.raw_user_meta_data) is distinct from u.full_name
-                and private.profile_name(new.raw_user_meta_data) is not null)
-            or (private.profile_avatar(new.raw_user_meta_data) is distinct from private.profile_avatar(old.raw_user_meta_data)
-                and private.profile_avatar(new.raw_user_meta_data) is distinct from u.avatar_url
-                and private.profile_avatar(new.raw_user_meta_data) is not null));
+            or (set_name is not null and set_name is distinct from u.full_name)
+            or (set_avatar is not null and set_avatar is distinct from u.avatar_url));
   end if;
   return null;
 end;
