@@ -295,8 +295,7 @@ select set_eq($$ select id from public.search_clients(pg_temp.org('globex'), 'nr
 select pg_temp.as_postgres();
 select is(pg_temp.dictionary_scans(), (select n from scans_before),
   'T300.63 ... and neither search read the organization''s dictionary of name words (the words of clients they cannot read)');
-delete from scans_before;
-insert into scans_before select pg_temp.dictionary_scans();
+update scans_before set n = pg_temp.dictionary_scans() where true;
 select pg_temp.as_user('alice');
 select count(*) from public.search_clients(pg_temp.org('acme'), 'nrthwind', 100);
 select pg_temp.as_postgres();
