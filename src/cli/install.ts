@@ -73,7 +73,8 @@ function stampDate(version: string): Date | null {
   const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(version);
   if (!m) return null;
   const d = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
-  return Number.isNaN(d.getTime()) ? null : d;
+  // A time of the calendar only (Date.UTC rolls month 99 over into later years).
+  return Number.isNaN(d.getTime()) || stamp(d) !== version ? null : d;
 }
 
 function stamp(d: Date): string {
@@ -81,12 +82,13 @@ function stamp(d: Date): string {
 }
 
 /**
- * `count` new migration versions, one second apart, after both the project's
- * latest migration and now.
+ * `count` new migration versions, one second apart, after the project's
+ * latest migration, the last of them now when that leaves room: a migration
+ * the project adds next (`supabase migration new`) then sorts after them.
  */
 export function nextVersions(existing: string[], count: number, now = new Date()): string[] {
   const latest = existing.map(versionOf).sort().at(-1);
-  let start = new Date(Math.floor(now.getTime() / 1000) * 1000);
+  let start = new Date(Math.floor(now.getTime() / 1000) * 1000 - Math.max(count - 1, 0) * 1000);
   if (latest) {
     const date = stampDate(latest);
     if (date && date.getTime() >= start.getTime()) start = new Date(date.getTime() + 1000);

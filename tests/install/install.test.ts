@@ -24,7 +24,7 @@ import { installPgtap } from "../../tooling/testing/throwaway.ts";
 import { runPgProve } from "../../tooling/testing/pgprove.ts";
 import { serverUrl } from "../support/database.ts";
 import { fileSha256, layerMigrations, layerTests } from "../../src/cli/layer.ts";
-import type { Manifest } from "../../src/cli/install.ts";
+import { nextVersions, type Manifest } from "../../src/cli/install.ts";
 
 const CLI = path.join(ROOT, "node_modules", ".bin", "supabase");
 const TSC = path.join(ROOT, "node_modules", ".bin", "tsc");
@@ -544,6 +544,24 @@ describe("refusals write nothing", () => {
 
   it("upgrade without a manifest", () => {
     refused(project("no-manifest"), ["upgrade"], /run `supabase-org-layer init`/);
+  });
+});
+
+describe("migration versions of the copied layer", () => {
+  const now = new Date("2026-12-03T10:00:00.400Z");
+  it("end now, so that the project's next migration sorts after them", () => {
+    expect(nextVersions(["20240101000000_a.sql"], 3, now)).toEqual([
+      "20261203095958",
+      "20261203095959",
+      "20261203100000",
+    ]);
+  });
+  it("come after the project's latest migration, even one stamped later than now", () => {
+    expect(nextVersions(["20261203095959_a.sql"], 2, now)).toEqual(["20261203100000", "20261203100001"]);
+    expect(nextVersions(["20261203110000_a.sql"], 2, now)).toEqual(["20261203110001", "20261203110002"]);
+  });
+  it("count on from a latest version that is not a timestamp", () => {
+    expect(nextVersions(["99999999999999_a.sql"], 2, now)).toEqual(["100000000000000", "100000000000001"]);
   });
 });
 
