@@ -1,7 +1,7 @@
 /** The names one entity gives its table, files, types and permissions. */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { camelName, EntityInputError, SQL_KEYWORDS } from "./columns.ts";
+import { camelName as camel, EntityInputError, SQL_KEYWORDS } from "./columns.ts";
 
 export interface EntityNames {
   /** public.<name>: plural snake_case. */
@@ -23,7 +23,6 @@ export interface EntityNames {
   idCamel: string;
 }
 
-const camel = camelName;
 const pascal = (snake: string) => camel(snake).replace(/^./, (c) => c.toUpperCase());
 
 export function singularOf(name: string): string {

@@ -17,7 +17,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { pendingMigrations, readManifest } from "../install.ts";
 import { MANIFEST_FILE } from "../layer.ts";
-import { camelName, COLUMN_TYPES, EntityInputError, parseColumns, type Column } from "./columns.ts";
+import { camelName as camel, COLUMN_TYPES, EntityInputError, parseColumns, type Column } from "./columns.ts";
 import { entityNames, type EntityNames } from "./names.ts";
 import { pgTapCases, SQL_SAMPLE } from "./pgtap.ts";
 
@@ -100,8 +100,6 @@ export function pgTapNumber(workdir: string): number {
   const used = existsSync(dir) ? readdirSync(dir).map((f) => Number(/^(\d+)_/.exec(f)?.[1] ?? 0)) : [];
   return (Math.floor(Math.max(0, ...used) / 10) + 1) * 10;
 }
-
-const camel = camelName;
 
 /** zod for each type of the grammar (values as drizzle-kit maps them: numeric, date and timestamptz as strings). */
 const ZOD: Record<Column["type"], string> = {
