@@ -19,14 +19,16 @@
 --       moves a holder who outranks the caller, nor the caller herself;
 --       moving the rank of a role members hold, or pending invitations name,
 --       needs members.manage.
---   G6  adding permissions to such a role needs members.manage too, and no
---       holder may outrank the caller; taking permissions away does not.
+--   G6  adding permissions to such a role, or taking them away (migration
+--       20261201010700), needs members.manage too, and no holder may
+--       outrank the caller; renaming a role needs roles.manage only, and
+--       checks none of the permissions it keeps.
 --   G7  another role of the same organization may be the replacement: the
 --       holders move to it, pending invitations name it, all audited.
 -- Fixtures: custom_roles_fixtures.psql (own organizations and users).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(47);
+select plan(54);
 
 \ir custom_roles_fixtures.psql
 \ir personas.psql
@@ -186,8 +188,9 @@ select throws_ok(format($$ select public.update_role(%L, null, null, '{clients.r
   'T325.36 roles.manage alone does not add a permission to a role members hold (it hands it to them)');
 select throws_ok(format($$ select public.update_role(%L, null, null, '{clients.read}') $$, (select id from t_role where name = 'six_guest')), '42501',
   'permission denied: members.manage is required in this organization', 'T325.37 ... nor to a role a pending invitation names');
-select lives_ok(format($$ select public.update_role(%L, null, null, '{}') $$, (select id from t_role where name = 'six_lead')),
-  'T325.38 ... but takes a permission away from a held role');
+select throws_ok(format($$ select public.update_role(%L, null, null, '{}') $$, (select id from t_role where name = 'six_lead')), '42501',
+  'permission denied: members.manage is required in this organization',
+  'T325.38 ... nor takes a permission away from a role members hold (it revokes it from them; migration 20261201010700)');
 select pg_temp.act('a_owner');
 select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_viewer'), '{viewer,six_top,six_tag}');
 select pg_temp.act('a_admin');
@@ -228,6 +231,36 @@ select ok(exists (select 1 from public.audit_log where organization_id = pg_temp
           and exists (select 1 from public.audit_log where organization_id = pg_temp.fx_org('alpha') and table_name = 'invitations'
                         and action = 'update' and new ->> 'role_id' = (select id from t_role where name = 'new_desk')::text),
   'T325.47 ... the deletion and the re-pointed invitation are audited with the organization');
+
+-- G6 taking permissions away, and renaming (migration 20261201010700) ----------------------------
+create function pg_temp.permissions_of_role(role_name text) returns text[] language sql stable security definer as $$
+  select coalesce(array_agg(rp.permission order by rp.permission), '{}')
+  from public.role_permissions rp where rp.role_id = (select id from t_role where name = role_name)
+$$;
+grant execute on function pg_temp.permissions_of_role(text) to public;
+select pg_temp.act('a_owner');
+select public.update_role((select id from t_role where name = 'six_tag'), null, null, '{clients.read}');
+insert into t_role select 'spare', public.create_role(pg_temp.fx_org('alpha'), 'spare', 'Spare', 5, '{clients.read}');
+insert into t_role select 'desk_lead', public.create_role(pg_temp.fx_org('alpha'), 'desk_lead', 'Desk lead', 8, '{members.manage}');
+select pg_temp.act('a_admin');
+select throws_ok(format($$ select public.update_role(%L, null, null, '{}') $$, (select id from t_role where name = 'six_tag')), '42501',
+  'permission denied: a holder of the role outranks you',
+  'T325.48 an admin does not take a permission away from a role held by a member who outranks her');
+select is(pg_temp.permissions_of_role('six_tag'), '{clients.read}', 'T325.49 ... the role keeps it');
+select lives_ok(format($$ select public.update_role(%L, null, null, '{clients.read}') $$, (select id from t_role where name = 'six_lead')),
+  'T325.50 an admin takes a permission away from a role only members below her hold');
+select pg_temp.act('a_second');
+select lives_ok(format($$ select public.update_role(%L, null, null, '{}') $$, (select id from t_role where name = 'spare')),
+  'T325.51 roles.manage alone takes a permission away from a role nobody holds');
+select pg_temp.act('a_admin');
+select lives_ok(format($$ select public.update_role(%L, 'Desk leads') $$, (select id from t_role where name = 'desk_lead')),
+  'T325.52 an admin renames a role carrying a permission only owners give (members.manage)');
+select is((select r.name || ' ' || pg_temp.permissions_of_role('desk_lead')::text from t_role t cross join lateral
+            (select name from public.roles where id = t.id) r where t.name = 'desk_lead'),
+  'Desk leads {members.manage}', 'T325.53 ... it is renamed and keeps its permissions');
+select throws_ok(format($$ select public.update_role(%L, null, 7, null) $$, (select id from t_role where name = 'desk_lead')), '42501',
+  'permission denied: only owners give a role members.manage',
+  'T325.54 ... but does not move its rank (a new rank redefines the whole role)');
 
 select * from finish();
 rollback;
