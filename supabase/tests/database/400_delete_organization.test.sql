@@ -5,9 +5,12 @@
 --   R2  the plain table DELETE on organizations is gone for every API role:
 --       the RPC is the one audited path;
 --   R3  the deletion leaves no row of the organization in any table with an
---       organization_id column except audit_log (checked over the catalog, so
---       a table added later is covered; one is added below), its own roles
---       (held by a member) and their permissions included;
+--       organization_id column of type uuid except audit_log (checked over
+--       the catalog, so a table added later is covered; one is added below,
+--       and one keyed by a domain over uuid), its own roles (held by a
+--       member) and their permissions included; a table whose
+--       organization_id is not a uuid (another system's id) is left alone
+--       and does not stop the deletion;
 --   R4  the audit log keeps every earlier entry and gains exactly one summary
 --       entry (actor, rows per table); the entries of a deleted organization
 --       are readable by the service only; the purge's skipping of per-row
@@ -19,7 +22,7 @@
 -- Fixtures are created here, inside the file's transaction.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(40);
+select plan(42);
 
 \ir personas.psql
 
@@ -42,7 +45,9 @@ begin
   for t in
     select c.oid::regclass from pg_class c join pg_namespace n on n.oid = c.relnamespace
       join pg_attribute a on a.attrelid = c.oid and a.attname = 'organization_id' and a.attnum > 0 and not a.attisdropped
+      join pg_type ty on ty.oid = a.atttypid
      where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp)'
+       and (case when ty.typtype = 'd' then ty.typbasetype else ty.oid end) = 'uuid'::regtype
        and c.oid <> 'public.audit_log'::regclass
   loop
     execute format('select exists (select 1 from %s where organization_id = $1)', t) into found_rows using org;
@@ -87,6 +92,20 @@ create table public.t400_notes (
   body text not null
 );
 insert into public.t400_notes (organization_id, body) values (pg_temp.o(3), 'kept by nobody');
+-- Tables keyed by another system's organization id, or by a domain over uuid (migration 20261201010800).
+create table public.t400_billing_links (
+  id bigint generated always as identity primary key,
+  organization_id text not null,
+  provider_customer text not null
+);
+insert into public.t400_billing_links (organization_id, provider_customer) values (pg_temp.o(3)::text, 'cus_400');
+create domain public.t400_org_ref as uuid;
+create table public.t400_tags (
+  id bigint generated always as identity primary key,
+  organization_id public.t400_org_ref not null,
+  tag text not null
+);
+insert into public.t400_tags (organization_id, tag) values (pg_temp.o(3), 'tagged');
 
 create temp table t_before as select id from public.audit_log where organization_id = pg_temp.o(1);
 grant all on t_before to public;
@@ -202,6 +221,11 @@ select is(pg_temp.leftovers(pg_temp.o(3)), '{}'::text[], 'T400.31 the later tabl
 select is((select new -> 'deleted_rows' -> 'public.t400_notes' from public.audit_log
             where organization_id = pg_temp.o(3) and table_name = 'organizations' and action = 'delete'), '1'::jsonb,
   'T400.32 and the summary counts them');
+select is((select new -> 'deleted_rows' -> 'public.t400_tags' from public.audit_log
+            where organization_id = pg_temp.o(3) and table_name = 'organizations' and action = 'delete'), '1'::jsonb,
+  'T400.41 a table keyed by a domain over uuid is the organization''s too: its row is deleted and counted');
+select is((select array_agg(provider_customer) from public.t400_billing_links), '{cus_400}'::text[],
+  'T400.42 a table whose organization_id is text (another system''s id) does not stop the deletion and keeps its rows');
 
 -- R6 size limit and the batched deletion ------------------------------------------------------------
 select pg_temp.as_service();
