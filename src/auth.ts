@@ -5,7 +5,7 @@
  */
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import { z } from "zod";
-import { ForbiddenError, ValidationError } from "./errors.ts";
+import { DatabaseError, ForbiddenError, ValidationError } from "./errors.ts";
 import { parse } from "./internal.ts";
 
 /** Claims of a signed-in (or anonymous) request, as PostgREST sets them in request.jwt.claims. */
@@ -76,14 +76,27 @@ export type JwtVerifier = (token: string) => Promise<UserClaims>;
  * for every token. `createOrgDb` builds one per handle for `asJwt`.
  */
 export function jwtVerifier(options: JwtOptions): JwtVerifier {
+  if (typeof options !== "object" || options === null)
+    throw new ValidationError("invalid JWT options: an object with `secret` or `jwks`");
   let key: KeyInput | undefined;
+  /** The key, built on first use; a missing or unusable one is the server's configuration, not the caller's token. */
+  const keyOf = (): KeyInput => {
+    try {
+      return (key ??= keyFor(options));
+    } catch (error) {
+      throw new DatabaseError(
+        `JWT verification is not configured: ${error instanceof Error ? error.message : String(error)}`,
+        { rule: "jwt-not-configured", cause: error },
+      );
+    }
+  };
   return async (token) => {
     if (typeof token !== "string" || token.length === 0)
       throw new ForbiddenError("missing access token", { code: "PGRST301" });
+    const verifyWith = keyOf();
     let payload: JWTPayload;
     try {
-      key ??= keyFor(options);
-      ({ payload } = await jwtVerify(token, key, {
+      ({ payload } = await jwtVerify(token, verifyWith, {
         audience: options.audience ?? "authenticated",
         ...(options.issuer ? { issuer: options.issuer } : {}),
       }));

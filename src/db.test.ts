@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestDatabase } from "../tests/support/database.ts";
 import { client, ORG, USER } from "../tests/support/personas.ts";
 import { createOrgDb, type OrgDb, type Tx } from "./db.ts";
-import { ConcurrencyError, ForbiddenError, ReadOnlyError, ValidationError } from "./errors.ts";
+import { ConcurrencyError, DatabaseError, ForbiddenError, ReadOnlyError, ValidationError } from "./errors.ts";
 import { clients, userRoles } from "./schema/index.ts";
 
 const test = useTestDatabase();
@@ -74,6 +74,76 @@ describe("asUser", () => {
     await expect(db.asUser({ sub: USER.dave, role: "service_role" } as never, whoami)).rejects.toBeInstanceOf(
       ValidationError,
     );
+  });
+});
+
+describe("what JavaScript may pass", () => {
+  it("refuses a database URL or options it cannot use with a ValidationError, before connecting", () => {
+    const refused = (build: () => unknown, message: RegExp) => {
+      let thrown: unknown;
+      try {
+        build();
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ValidationError);
+      expect((thrown as Error).message).toMatch(message);
+    };
+    const anything = createOrgDb as (url: unknown, options?: unknown) => OrgDb;
+    refused(() => anything("not a url at all"), /^invalid database URL: a postgres:\/\/ or postgresql:\/\/ URL$/);
+    refused(() => anything("https://example.com/db"), /^invalid database URL/);
+    refused(() => anything(undefined), /^invalid database URL/);
+    refused(() => anything(test.url, null), /^invalid options/);
+    refused(() => anything(test.url, { readReplicas: test.url }), /^invalid options: readReplicas: /);
+    refused(() => anything(test.url, { readReplicas: [123] }), /^invalid options: readReplicas\.0: /);
+    refused(
+      () => anything(test.url, { readReplicas: ["replica.internal:5432"] }),
+      /^invalid options: readReplicas\.0: /,
+    );
+    refused(
+      () => anything(test.url, { replicas: { maxLagBytes: Number.NaN } }),
+      /^invalid options: replicas\.maxLagBytes: /,
+    );
+    refused(() => anything(test.url, { readReplica: [test.url] }), /^invalid options: .*readReplica/);
+    refused(() => anything(test.url, { max: 0 }), /^invalid options: max: /);
+    refused(() => anything(test.url, { jwt: { secrett: SECRET } }), /^invalid options: .*secrett/);
+  });
+
+  it("refuses unit options and work it cannot use with a ValidationError, running nothing", async () => {
+    const asUser = db.asUser.bind(db) as (user: unknown, work: unknown, options?: unknown) => Promise<unknown>;
+    let ran = false;
+    const work = () => {
+      ran = true;
+      return Promise.resolve();
+    };
+    await expect(asUser(USER.dave, work, null)).rejects.toThrow(/^invalid unit options/);
+    await expect(asUser(USER.dave, work, { readOnly: "no" })).rejects.toThrow(/^invalid unit options: readOnly: /);
+    await expect(asUser(USER.dave, work, { readonly: true })).rejects.toThrow(/^invalid unit options: .*readonly/);
+    await expect(asUser(USER.dave, work, { rollback: "yes" })).rejects.toBeInstanceOf(ValidationError);
+    await expect(asUser(USER.dave, "select 1")).rejects.toThrow(/^invalid unit of work/);
+    const asService = db.asService.bind(db) as (work: unknown, options?: unknown) => Promise<unknown>;
+    await expect(asService(work, null)).rejects.toBeInstanceOf(ValidationError);
+    expect(ran).toBe(false);
+  });
+
+  it("a handle without JWT settings says so for every token: the server's configuration, not a forbidden caller", async () => {
+    const unconfigured = createOrgDb(test.url, { max: 1 });
+    try {
+      const refusal = await unconfigured.asJwt("eyJhbGciOiJIUzI1NiJ9.e30.x", whoami).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(DatabaseError);
+      expect(refusal).not.toBeInstanceOf(ForbiddenError);
+      expect(refusal).toMatchObject({ rule: "jwt-not-configured" });
+      expect((refusal as Error).message).toMatch(/^JWT verification is not configured: .*secret or its JWKS/);
+    } finally {
+      await unconfigured.close();
+    }
+  });
+
+  it("writeToken() on a closed handle fails with a typed error", async () => {
+    const closed = createOrgDb(test.url, { max: 1 });
+    await closed.close();
+    const failure = await closed.writeToken().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(DatabaseError);
   });
 });
 

@@ -18,8 +18,10 @@
  * than running it.
  */
 import postgres from "postgres";
+import { z } from "zod";
 import { checkClaims, claimsFor, jwtVerifier, type JwtOptions, type UserClaims } from "./auth.ts";
 import { toTypedError, ValidationError } from "./errors.ts";
+import { parse } from "./internal.ts";
 import { roleSettingsCache } from "./postgrest.ts";
 import { createReplicaRouter, type ReplicaOptions, type ReplicaState } from "./replicas.ts";
 import {
@@ -99,7 +101,45 @@ function userClaims(user: string | UserClaims): UserClaims {
   return checked;
 }
 
+/** A connection URL postgres.js reads: postgres:// or postgresql://. */
+const postgresUrl = z.string().refine((url) => {
+  try {
+    return ["postgres:", "postgresql:"].includes(new URL(url).protocol);
+  } catch {
+    return false;
+  }
+}, "a postgres:// or postgresql:// URL");
+const count = z.number().int().positive();
+const nonNegative = z.number().finite().nonnegative();
+/** OrgDbOptions as JavaScript may pass them: a misspelt key is refused, not ignored. */
+const orgDbOptionsSchema = z.strictObject({
+  max: count.optional(),
+  prepare: z.boolean().optional(),
+  attempts: count.optional(),
+  jwt: z
+    .strictObject({
+      secret: z.string().min(1).optional(),
+      jwks: z.union([z.string(), z.instanceof(URL), z.looseObject({ keys: z.array(z.unknown()) })]).optional(),
+      issuer: z.string().optional(),
+      audience: z.string().optional(),
+    })
+    .optional(),
+  postgres: z.looseObject({}).optional(),
+  readReplicas: z.array(postgresUrl).optional(),
+  replicas: z
+    .strictObject({
+      maxLagBytes: nonNegative.optional(),
+      checkIntervalMs: nonNegative.optional(),
+      maxWaitMs: nonNegative.optional(),
+      pollMs: nonNegative.optional(),
+      checkTimeoutMs: nonNegative.optional(),
+    })
+    .optional(),
+});
+
 export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
+  parse(postgresUrl, url, "invalid database URL");
+  parse(orgDbOptionsSchema, options, "invalid options");
   const prepare = options.prepare ?? true;
   const client = postgres(url, {
     max: options.max ?? 10,
@@ -149,8 +189,12 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
     asService(work, unitOptions) {
       return unit("service_role", { role: "service_role" }, work, unitOptions);
     },
-    writeToken() {
-      return replicas.writeToken();
+    async writeToken() {
+      try {
+        return await replicas.writeToken();
+      } catch (error) {
+        throw toTypedError(error);
+      }
     },
     replicaStatus() {
       return replicas.check();

@@ -36,9 +36,18 @@ describe("rule", () => {
       ["P0001", "invitation expired", "invitation-expired"],
       ["P0002", "client not found", "not-found:client"],
       ["40001", "could not serialize access due to concurrent update", "serialization-failure"],
+      ["21000", "UPDATE requires a WHERE clause", "update-needs-where"],
+      ["21000", "DELETE requires a WHERE clause", "update-needs-where"],
     ];
     for (const [code, message, rule] of cases)
       expect(toTypedError(pgError({ code, message })).rule, message).toBe(rule);
+  });
+
+  it("names no rule for a cardinality violation that is not pg-safeupdate's refusal", () => {
+    const error = toTypedError(
+      pgError({ code: "21000", message: "more than one row returned by a subquery used as an expression" }),
+    );
+    expect(error.rule).toBeUndefined();
   });
 
   it("names a violated constraint", () => {

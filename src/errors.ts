@@ -192,6 +192,8 @@ export const RULES: readonly (readonly [
   ["22023", /^max_results must be between\b/, "search-max-results"],
   ["55000", /^pg_trgm or btree_gin is installed in schema \S+, not in extensions$/, "extension-outside-extensions"],
   ["22023", /^batch_size must be at least 1$/, "batch-size"],
+  // pg-safeupdate (hosted Supabase's API path); 21000 is otherwise any cardinality violation.
+  ["21000", /^(?:UPDATE|DELETE) requires a WHERE clause$/, "update-needs-where"],
 ];
 
 /** SQLSTATEs that name their rule whatever the message. */
@@ -200,7 +202,6 @@ const BY_CODE: Readonly<Record<string, string>> = {
   "40P01": "deadlock",
   "25P02": "rolled-back",
   "25000": "unit-ended",
-  "21000": "update-needs-where",
   "25006": "read-only-unit",
   OL001: "anonymous-sign-in",
   OL002: "organization-limit",

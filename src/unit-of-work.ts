@@ -48,7 +48,9 @@
  */
 import { drizzle, PostgresJsDatabase, PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
 import type postgres from "postgres";
+import { z } from "zod";
 import { ConcurrencyError, DatabaseError, isRetryable, toTypedError, ValidationError } from "./errors.ts";
+import { parse } from "./internal.ts";
 import { postgrestPreamble, type RoleSettings } from "./postgrest.ts";
 import * as schema from "./schema/index.ts";
 
@@ -73,6 +75,13 @@ export interface UnitOptions<T = unknown> {
   /** A `writeToken()`: run only where that WAL position has been replayed (else on the primary). Needs `readOnly`. */
   after?: string;
 }
+
+/** UnitOptions as JavaScript may pass them: checked before anything runs (a truthy string is no `readOnly`). */
+const unitOptionsSchema = z.strictObject({
+  rollback: z.union([z.boolean(), z.custom<(result: unknown) => boolean>((v) => typeof v === "function")]).optional(),
+  readOnly: z.boolean().optional(),
+  after: z.string().optional(),
+});
 
 /** Where read-only units run (src/replicas.ts): `body` gets the client of a replica, or of the primary. */
 export interface ReadOnlyRouter {
@@ -323,6 +332,8 @@ export function unitRunner(
     work: (tx: Tx) => Promise<T>,
     options: UnitOptions<T> = {},
   ): Promise<T> {
+    parse(unitOptionsSchema, options, "invalid unit options");
+    if (typeof work !== "function") throw new ValidationError("invalid unit of work: a function of the transaction");
     if (options.after !== undefined && !options.readOnly) {
       throw new ValidationError("`after` needs `readOnly: true`: it chooses where a read runs");
     }
