@@ -245,6 +245,13 @@ export function pgTapCases(names: EntityNames, columns: Column[], assignable: bo
     );
     as(`select pg_temp.as_uid(${user(4)});`);
     is(
+      `(select string_agg(distinct r ->> 'user_id', ',') || ':' || count(*) from jsonb_array_elements(public.export_my_data() -> 'tables' -> '${assignTable}') r)`,
+      `(${user(4)})::text || ':2'`,
+      "the member's own export holds their two assignments, nobody else's (export_my_data, tables)",
+    );
+    as("select pg_temp.as_postgres();");
+    as(`select pg_temp.as_uid(${user(4)});`);
+    is(
       `(select count(*)::int from public.${name})`,
       2,
       "the member reads the row assigned on creation and the one assigned before",

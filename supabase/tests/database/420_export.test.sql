@@ -21,10 +21,13 @@
 --       `tables`: the organization's rows, ordered by record id, without the
 --       registered secret columns, none of another organization, each row
 --       whole whatever its columns are called; the row limit counts them.
+--   R7  export_my_data holds, under `tables`, the caller's rows (user_id) of
+--       every such table with a user_id column (entity:new's assignment
+--       tables), without the registered secret columns, nobody else's.
 -- Fixtures are created here, inside the file's transaction.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(36);
+select plan(39);
 
 \ir personas.psql
 
@@ -230,6 +233,35 @@ select is((select doc -> 'tables' -> 'export_marks_420' from t_doc),
   jsonb_build_array(jsonb_build_object('id', '42000000-0000-4000-9200-000000000001', 'organization_id', pg_temp.o(1),
                                        'x', 'ex', 'data', '{"k": 1}'::jsonb, 'n', 7)),
   'T420.36 a registered table''s rows are exported whole, whatever its columns are called (x, data, n)');
+
+-- R7 a user's rows in the project's own tables (migration 20261201010900) ------------------------------
+select pg_temp.as_postgres();
+create table public.user_export_notes_420 (
+  organization_id uuid not null,
+  user_id uuid not null,
+  note_id uuid not null,
+  secret text,
+  primary key (organization_id, user_id, note_id)
+);
+select private.register_audited_table('public.user_export_notes_420', record_id_column => 'note_id',
+  organization_id_column => 'organization_id', secret_columns => '{secret}');
+insert into public.user_export_notes_420 (organization_id, user_id, note_id, secret) values
+  (pg_temp.o(1), pg_temp.u(3), '42000000-0000-4000-9100-000000000002', 's'),
+  (pg_temp.o(1), pg_temp.u(3), '42000000-0000-4000-9100-000000000001', 's'),
+  (pg_temp.o(1), pg_temp.u(2), '42000000-0000-4000-9100-000000000001', 's');
+select pg_temp.act(pg_temp.u(3));
+update t_doc set doc = public.export_my_data() where true;
+select pg_temp.as_postgres();
+select is((select doc -> 'tables' -> 'user_export_notes_420' from t_doc),
+  jsonb_build_array(
+    jsonb_build_object('organization_id', pg_temp.o(1), 'user_id', pg_temp.u(3), 'note_id', '42000000-0000-4000-9100-000000000001'),
+    jsonb_build_object('organization_id', pg_temp.o(1), 'user_id', pg_temp.u(3), 'note_id', '42000000-0000-4000-9100-000000000002')),
+  'T420.37 export_my_data holds the caller''s rows of a registered table with a user_id column (an entity:new assignment table): theirs only, in record id order, without the secret columns');
+select ok((select not (doc -> 'tables' ? 'export_notes_420') and not (doc -> 'tables' ? 'export_marks_420') from t_doc),
+  'T420.38 ... and no table without a user_id column (those rows are the organization''s)');
+select pg_temp.act(pg_temp.u(5));
+select is(public.export_my_data() -> 'tables' -> 'user_export_notes_420', '[]'::jsonb,
+  'T420.39 a user with no rows there gets the table, empty');
 
 select * from finish();
 rollback;
