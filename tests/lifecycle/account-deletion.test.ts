@@ -4,6 +4,7 @@
  * hosted):
  * - organizations where the user is the only member go with them: one
  *   summary audit entry each (actor: the user), tombstone, nothing left;
+ *   so does one whose members are all deleted in one statement;
  * - the only owner of an organization with other members is refused, with an
  *   error naming it and the remedy, and nothing changes (not even their
  *   sole-member organizations);
@@ -83,6 +84,38 @@ describe("account deletion as supabase_auth_admin", () => {
     const [tomb] =
       await test.sql`select count(*)::int as n from private.deleted_organizations where id = ${org.id} and deleted_at is not null`;
     expect(tomb?.n).toBe(1);
+  });
+
+  it("accounts deleted together in one statement take the organization they were the only members of", async () => {
+    const first = await signUp("pair-one");
+    const second = await signUp("pair-two");
+    const org = await db.asUser(first, (tx) => createOrganization(tx, { name: "Pair Co", slug: "pair-co" }));
+    await test.sql`insert into public.organization_users (organization_id, user_id) values (${org.id}, ${second})`;
+    await test.sql`insert into public.user_roles (organization_id, user_id, role_id) select ${org.id}, ${second}, id from public.roles where key = 'owner'`;
+    await test.sql`insert into public.clients (organization_id, name) select ${org.id}, 'Pair client ' || i from generate_series(1, 3) i`;
+
+    // Each row's check sees the other still a member; the organization goes once both have left.
+    await auth`delete from auth.users where id in (${first}, ${second})`;
+
+    expect(await organizationLeftovers(test.sql, org.id)).toEqual([]);
+    const entries = await test.sql<{ actor_id: string; method: string; clients: number }[]>`
+      select actor_id, new ->> 'method' as method, (new -> 'deleted_rows' ->> 'public.clients')::int as clients
+        from public.audit_log where organization_id = ${org.id} and table_name = 'organizations' and action = 'delete'`;
+    expect(entries).toEqual([{ actor_id: [first, second].sort()[0], method: "account_deletion", clients: 3 }]);
+    const [tomb] =
+      await test.sql`select count(*)::int as n from private.deleted_organizations where id = ${org.id} and deleted_at is not null`;
+    expect(tomb?.n).toBe(1);
+  });
+
+  it("the last member removed while their account stays leaves the organization to the owner rule: refused", async () => {
+    const user = await signUp("last-one");
+    const org = await db.asUser(user, (tx) => createOrganization(tx, { name: "Last One", slug: "last-one" }));
+    const error = await test.sql`delete from public.organization_users where organization_id = ${org.id}`.catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: "P0001", message: `organization ${org.id} must keep at least one owner` });
+    const [row] = await test.sql`select count(*)::int as n from public.organizations where id = ${org.id}`;
+    expect(row?.n).toBe(1);
   });
 
   it("the only owner of an organization with other members is refused, naming it and the remedy; nothing changes", async () => {
