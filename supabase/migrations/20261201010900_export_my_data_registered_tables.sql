@@ -53,7 +53,7 @@ declare
   uid uuid := private.require_user();
   registered record;
   own_rows jsonb;
-  tables jsonb := '{}';
+  tables jsonb := '{}'::jsonb;
 begin
   for registered in select * from private.export_user_table_list() loop
     execute registered.rows_query into own_rows using uid;
