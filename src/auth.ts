@@ -57,7 +57,10 @@ export interface JwtOptions {
 type KeyInput = Parameters<typeof jwtVerify>[1];
 
 function keyFor(options: JwtOptions): KeyInput {
-  if (options.secret) return new TextEncoder().encode(options.secret);
+  if (options.secret) {
+    if (typeof options.secret !== "string") throw new ValidationError("the JWT secret must be a string");
+    return new TextEncoder().encode(options.secret);
+  }
   if (options.jwks) {
     if (typeof options.jwks === "string" || options.jwks instanceof URL)
       return createRemoteJWKSet(new URL(options.jwks));

@@ -11,9 +11,9 @@
 --
 -- Followed: supabase/postgres init scripts and migrations (see roles.sql for
 -- the revision) and supabase/auth's migrations for auth.users. Ownership as
--- on hosted: the database and `public` belong to `postgres`; `auth` and
--- `extensions` to `supabase_admin`; auth.users and the auth functions to
--- `supabase_auth_admin`.
+-- on hosted: the database, `public` and `extensions` belong to `postgres`
+-- (the init scripts run as postgres); `auth` to `supabase_admin`; auth.users
+-- and the auth functions to `supabase_auth_admin`.
 
 -- The database belongs to postgres (it creates schemas such as `private`).
 do $$
@@ -23,11 +23,10 @@ end
 $$;
 
 -- Schemas --------------------------------------------------------------------
-create schema if not exists extensions authorization supabase_admin;
+create schema if not exists extensions authorization postgres;
 create schema if not exists auth authorization supabase_admin;
 
 grant usage on schema public to postgres, anon, authenticated, service_role;
-grant all on schema extensions to postgres;
 grant usage on schema extensions to anon, authenticated, service_role;
 -- postgres keeps USAGE on auth (hosted revoked its CREATE there in 2024).
 grant usage on schema auth to postgres, anon, authenticated, service_role;
@@ -37,6 +36,14 @@ grant all on schema auth to supabase_auth_admin;
 -- `create extension` as supabase_admin for postgres).
 create extension if not exists pgcrypto with schema extensions;
 create extension if not exists "uuid-ossp" with schema extensions;
+-- What supabase_admin creates in extensions is postgres's to use and grant
+-- (20230224042246_grant_extensions_perms_for_postgres).
+grant all on all tables in schema extensions to postgres with grant option;
+grant all on all routines in schema extensions to postgres with grant option;
+grant all on all sequences in schema extensions to postgres with grant option;
+alter default privileges for role supabase_admin in schema extensions grant all on tables to postgres with grant option;
+alter default privileges for role supabase_admin in schema extensions grant all on routines to postgres with grant option;
+alter default privileges for role supabase_admin in schema extensions grant all on sequences to postgres with grant option;
 
 -- Supabase's default privileges on public: everything to the API roles, for
 -- objects postgres creates (migrations) and for objects supabase_admin
@@ -69,8 +76,8 @@ create table if not exists auth.users (
   raw_app_meta_data jsonb,
   raw_user_meta_data jsonb,
   is_super_admin boolean,
-  created_at timestamptz default now(),
-  updated_at timestamptz default now(),
+  created_at timestamptz,
+  updated_at timestamptz,
   phone text unique default null,
   phone_confirmed_at timestamptz,
   phone_change text default '',
@@ -92,12 +99,21 @@ create index if not exists users_instance_id_email_idx on auth.users (instance_i
 create index if not exists users_instance_id_idx on auth.users (instance_id);
 -- Email is unique among accounts that do not come from SSO.
 create unique index if not exists users_email_partial_key on auth.users (email) where (is_sso_user = false);
+-- Tokens are unique where set (20220429102000_add_unique_idx); anonymous users indexed (20240214120130).
+create unique index if not exists confirmation_token_idx on auth.users (confirmation_token) where confirmation_token !~ '^[0-9 ]*$';
+create unique index if not exists recovery_token_idx on auth.users (recovery_token) where recovery_token !~ '^[0-9 ]*$';
+create unique index if not exists email_change_token_current_idx on auth.users (email_change_token_current) where email_change_token_current !~ '^[0-9 ]*$';
+create unique index if not exists email_change_token_new_idx on auth.users (email_change_token_new) where email_change_token_new !~ '^[0-9 ]*$';
+create unique index if not exists reauthentication_token_idx on auth.users (reauthentication_token) where reauthentication_token !~ '^[0-9 ]*$';
+create index if not exists users_is_anonymous_idx on auth.users (is_anonymous);
 
 alter table auth.users owner to supabase_auth_admin;
 alter table auth.users enable row level security;
 -- postgres holds every table privilege on auth.users (hence TRIGGER and
--- REFERENCES), but does not own it.
+-- REFERENCES), SELECT with the grant option (supabase/auth
+-- 20240612123726_enable_rls_update_grants), but does not own it.
 grant all on table auth.users to postgres;
+grant select on table auth.users to postgres with grant option;
 
 -- auth helpers, as Supabase defines them --------------------------------------
 create or replace function auth.uid() returns uuid

@@ -11,7 +11,10 @@
 -- 20230529180330_alter_api_roles_for_inherit,
 -- 20231130133139_set_lock_timeout_to_authenticator_role,
 -- 20240627101908 / 20250421084701 (postgres is no longer a member of the
--- platform admin roles), 20260821154147_revoke_createrole_from_auth_admin.
+-- platform admin roles), 20250605172253_grant_with_admin_to_postgres_16_and_above
+-- (postgres holds the API roles WITH ADMIN OPTION, so it may grant them and
+-- change their settings), 20260821154147_revoke_createrole_from_auth_admin;
+-- nix/tests/expected/roles.out and auth.out for the roles' own settings.
 --
 -- Not reproduced (no such library here): supautils and pg-safeupdate in
 -- `session_preload_libraries`; see docs/architecture.md, "Local = hosted".
@@ -58,6 +61,12 @@ alter role authenticator set lock_timeout = '8s';
 -- The role Supabase Auth runs as; owns auth.users.
 alter role supabase_auth_admin login noinherit nocreaterole noreplication nobypassrls;
 alter role supabase_auth_admin set search_path = auth;
+alter role supabase_auth_admin set idle_in_transaction_session_timeout = 60000;
+alter role supabase_auth_admin set log_statement = none;
+
+-- The bootstrap superuser's own settings (00000000000003-post-setup).
+alter role supabase_admin set search_path = "$user", public, auth, extensions;
+alter role supabase_admin set log_statement = none;
 
 -- Memberships. Granted once: a repeated grant only raises notices.
 do $$
@@ -74,6 +83,15 @@ begin
     if not pg_has_role(m.member, m.granted, 'member') then
       execute format('grant %I to %I', m.granted, m.member);
     end if;
+  end loop;
+  -- postgres administers the API roles (an existing membership gains the option).
+  for m in
+    select r.rolname as granted from pg_roles r
+     where r.rolname in ('anon', 'authenticated', 'service_role')
+       and not exists (select from pg_auth_members a
+                        where a.roleid = r.oid and a.member = 'postgres'::regrole and a.admin_option)
+  loop
+    execute format('grant %I to postgres with admin option', m.granted);
   end loop;
 end
 $$;

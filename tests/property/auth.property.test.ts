@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkClaims, claimsFor, verifyJwt, type JwtOptions, type UserClaims } from "../../src/auth.ts";
 import { createClient } from "../../src/clients.ts";
 import { createOrgDb, type OrgDb, type Tx } from "../../src/db.ts";
-import { ForbiddenError, ValidationError } from "../../src/errors.ts";
+import { DatabaseError, ForbiddenError, ValidationError } from "../../src/errors.ts";
 import { guard } from "../../src/internal.ts";
 import { useOrgDb } from "../support/orgdb.ts";
 import { ORG, USER } from "../support/personas.ts";
@@ -452,7 +452,7 @@ describe("verifyJwt", () => {
     });
   }
 
-  it("verifyJwt: any options (no secret, junk JWKS, odd issuer or audience) refuse with ForbiddenError, never an untyped error", async () => {
+  it("verifyJwt: any options (no secret, junk JWKS, odd issuer or audience) refuse with ForbiddenError, or as unusable options when they hold no secret, never an untyped error", async () => {
     // No remote JWKS: a string JWKS names a URL, fetched over the network; keep those unparseable.
     const jwks = fc.oneof(
       anyValue.filter((v) => typeof v !== "string" || !v.includes(":")),
@@ -482,8 +482,18 @@ describe("verifyJwt", () => {
     await fc.assert(
       fc.asyncProperty(anyToken, options, async ({ token }, opts) => {
         const outcome = await verifyOutcome(token, opts as JwtOptions);
-        if (!outcome.ok) return expectForbidden(outcome.error);
-        expectUsable(outcome.claims);
+        if (outcome.ok) return expectUsable(outcome.claims);
+        if (outcome.error instanceof ForbiddenError) return expectForbidden(outcome.error);
+        // Not the token's fault: options that are no object, or name no usable key (no secret to fall back on).
+        expect(outcome.error, String(outcome.error)).toBeInstanceOf(DatabaseError);
+        expect((outcome.error as DatabaseError).rule).toMatch(/^(jwt-not-configured|invalid-input)$/);
+        let secret: unknown;
+        try {
+          secret = typeof opts === "object" && opts !== null ? (opts as { secret?: unknown }).secret : undefined;
+        } catch {
+          secret = undefined;
+        }
+        expect(typeof secret === "string" && secret !== "", "options with a secret verify with it").toBe(false);
       }),
       { seed: SEED, numRuns: runs(200) },
     );

@@ -152,11 +152,13 @@ describe("platform baseline", () => {
       (sql) => sql`
       select pg_get_userbyid((select relowner from pg_class where oid = 'auth.users'::regclass)) as users_owner,
              pg_get_userbyid((select nspowner from pg_namespace where nspname = 'auth')) as auth_owner,
+             pg_get_userbyid((select nspowner from pg_namespace where nspname = 'extensions')) as extensions_owner,
              pg_get_userbyid((select datdba from pg_database where datname = current_database())) as database_owner`,
     );
     expect(row).toEqual({
       users_owner: "supabase_auth_admin",
       auth_owner: "supabase_admin",
+      extensions_owner: "postgres",
       database_owner: "postgres",
     });
     await expect(applyBaseline(url)).resolves.toBe(false);

@@ -12,9 +12,11 @@
 --   H5  what hosted allows postgres (and the migrations rely on) works here.
 --   H6  no extension object lives in public (hosted creates extensions as
 --       supabase_admin, whose default privileges hand public's new objects to anon).
+--   H7  postgres administers the API roles, owns schema extensions, may grant
+--       SELECT on auth.users; auth.users has Auth's defaults and token indexes.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(26);
+select plan(32);
 
 set local role postgres;
 
@@ -92,6 +94,25 @@ select is_empty($$
           or (d.classid = 'pg_type'::regclass and (select typnamespace from pg_type where oid = d.objid) = 'public'::regnamespace)
           or (d.classid = 'pg_operator'::regclass and (select oprnamespace from pg_operator where oid = d.objid) = 'public'::regnamespace))
 $$, 'H6.1 no extension has a table, function, type or operator in public');
+
+-- H7 ---------------------------------------------------------------------------
+select lives_ok($$ alter role authenticated set statement_timeout = '15s' $$,
+  'H7.1 postgres changes an API role''s own settings (admin of the API roles; CREATEROLE before PostgreSQL 16)');
+select lives_ok($$ create role parity_probe_role nologin; grant authenticated to parity_probe_role $$,
+  'H7.2 postgres grants an API role to a role of its own');
+select is((select pg_get_userbyid(nspowner)::text from pg_namespace where nspname = 'extensions'), 'postgres',
+  'H7.3 schema extensions belongs to postgres (so it grants and revokes there)');
+select ok(has_table_privilege('postgres', 'auth.users', 'select with grant option'),
+  'H7.4 postgres may grant SELECT on auth.users (columns of it) to a role');
+select is_empty($$ select column_name from information_schema.columns
+                    where table_schema = 'auth' and table_name = 'users' and column_name in ('created_at', 'updated_at')
+                      and column_default is not null $$,
+  'H7.5 auth.users.created_at and updated_at have no default (Supabase Auth sets them)');
+select is((select count(*)::int from pg_index i join pg_class c on c.oid = i.indexrelid
+            where i.indrelid = 'auth.users'::regclass and i.indisunique
+              and c.relname in ('confirmation_token_idx', 'recovery_token_idx', 'email_change_token_current_idx',
+                                'email_change_token_new_idx', 'reauthentication_token_idx')), 5,
+  'H7.6 the tokens of auth.users are unique where set');
 
 select * from finish();
 rollback;
