@@ -64,6 +64,12 @@ export interface MyDataExport {
   assignments: { organization_id: string; client_id: string; assigned_at: string }[];
   /** Metadata only: never the old/new rows. */
   audit_entries: { table_name: string; action: string; created_at: string; record_id: string | null }[];
+  /**
+   * Tables of the project's own with a `user_id` column (registered, as
+   * `entity:new` registers its assignment tables), by name (schema-qualified
+   * outside public): the caller's rows, without the registered secret columns.
+   */
+  tables: Record<string, Json[]>;
 }
 
 export interface AccountDeletionBlocker {
