@@ -4,7 +4,8 @@
  * suite runs as root it also runs them as an ordinary OS user.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -180,3 +181,31 @@ for (const run of runs) {
     });
   });
 }
+
+describe(`db:start on a port another program holds (${engine})`, () => {
+  it("refuses before creating anything, naming a free port; once the port is free it starts cleanly", async () => {
+    const s = await setup(null);
+    const port = Number(new URL(s.url).port);
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(port, "127.0.0.1", resolve));
+    try {
+      const refused = command(s, "db-start");
+      expect(refused.status).toBe(1);
+      expect(refused.out).toMatch(new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is already in use`));
+      expect(refused.out).toMatch(
+        /use another port, e\.g\.: DATABASE_URL=postgresql:\/\/postgres:postgres@127\.0\.0\.1:\d+\/postgres/,
+      );
+      expect(existsSync(path.join(s.dir, "data"))).toBe(false);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    try {
+      const started = command(s, "db-start");
+      expect(started.out).toContain(s.url);
+      expect(started.status).toBe(0);
+    } finally {
+      command(s, "db-stop");
+      rmSync(s.dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,5 +1,5 @@
 /** npm run db:status — running or not, URL, applied and pending migrations. */
-import { engineLabel, local } from "../tooling/server/local.ts";
+import { engineLabel, local, otherEngineServer } from "../tooling/server/local.ts";
 import { main } from "../tooling/output.ts";
 import { printSummary } from "../tooling/build/summary.ts";
 
@@ -10,6 +10,15 @@ main(async () => {
   const port = cluster.runningPort();
   console.log(`status:    ${port === null ? "stopped" : `running on port ${port}`}`);
   console.log(`url:       ${target.url}`);
+  const other = otherEngineServer(engine);
+  if (other)
+    console.log(`           (the ${other.name} engine's server runs on port ${other.port}: --engine=${other.name})`);
   if (port === null) return;
+  if (port !== target.port) {
+    console.log(
+      `           (the server runs on port ${port}, not on DATABASE_URL's ${target.port}: nothing to list there)`,
+    );
+    return;
+  }
   await printSummary(target.url, { listApplied: true });
 });

@@ -9,7 +9,7 @@
  * output's backpressure slows the reading down. DATABASE_URL names the
  * database (default: the local one).
  */
-import { createWriteStream } from "node:fs";
+import { createWriteStream, openSync, rmSync } from "node:fs";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { createOrgDb, DatabaseError, NotFoundError, ValidationError } from "../src/index.ts";
@@ -60,8 +60,18 @@ async function writeLine(stream: Writable, line: string): Promise<void> {
 
 main(async () => {
   const args = parseArgs(process.argv.slice(2));
+  // The file is opened first, so that a path it cannot write is said at once; it is removed when the export fails.
+  let fd: number | null = null;
+  if (args.out) {
+    try {
+      fd = openSync(args.out, "w");
+    } catch (error) {
+      fail(`cannot write ${args.out}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   const db = createOrgDb(target().url, { max: 1 });
-  const output: Writable = args.out ? createWriteStream(args.out) : process.stdout;
+  const output: Writable = fd !== null ? createWriteStream("", { fd }) : process.stdout;
+  let exported = false;
   const started = Date.now();
   let records = 0;
   let peakRss = process.memoryUsage.rss();
@@ -81,6 +91,7 @@ main(async () => {
       output.end();
       await once(output, "finish");
     }
+    exported = true;
     const summary = Object.entries(counts)
       .map(([type, n]) => `${type} ${n.toLocaleString("en-US")}`)
       .join(", ");
@@ -95,5 +106,9 @@ main(async () => {
     throw error;
   } finally {
     await db.close();
+    if (args.out && !exported) {
+      output.destroy();
+      rmSync(args.out, { force: true });
+    }
   }
 });

@@ -22,12 +22,23 @@ export function indent(text: string, prefix = "    "): string {
 }
 
 /** Run a script's body; print CommandErrors plainly and exit 1. */
+/** A failure to reach or log in to the database, said plainly (no stack): what to check. */
+function connectionFailure(error: unknown): string | null {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code === "28P01")
+    return `${String(message)}: DATABASE_URL must carry the password the local cluster was created with (postgres unless you chose another).`;
+  if (code === "ECONNREFUSED")
+    return `${String(message)}: no server listens there. Start it (npm run db:start), or make DATABASE_URL name the port it runs on (npm run db:status).`;
+  return null;
+}
+
 export function main(body: () => Promise<void>): void {
   body().then(
     () => process.exit(0),
     (error: unknown) => {
-      if (error instanceof CommandError) {
-        process.stderr.write(`\n✖ ${error.message}\n`);
+      const known = error instanceof CommandError ? error.message : connectionFailure(error);
+      if (known !== null) {
+        process.stderr.write(`\n✖ ${known}\n`);
       } else {
         process.stderr.write(
           `\n✖ Unexpected failure:\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

@@ -211,12 +211,7 @@ export class Cluster {
         `The local server in ${this.dataDir} is already running on port ${running}, not ${port}. Stop it first: npm run db:stop`,
       );
     }
-    if (await portInUse(port)) {
-      fail(
-        `Port ${port} on 127.0.0.1 is already in use by another program, so the local database cannot start there.\n` +
-          `Stop that program, or use another port, e.g.: DATABASE_URL=postgresql://postgres:postgres@127.0.0.1:${port + 1}/postgres npm run db:start`,
-      );
-    }
+    await this.checkPortFree();
     const owner = serverOwner();
     writeFileSync(this.logFile, "", { flag: "a" });
     if (owner) chownSync(this.logFile, owner.uid, owner.gid);
@@ -229,6 +224,19 @@ export class Cluster {
         `PostgreSQL did not start:\n${indent(`${String(result.stdout)}${String(result.stderr)}`)}\nLast lines of ${this.logFile}:\n${indent(log)}`,
       );
     }
+  }
+
+  /** Fail, naming a free port to use instead, when something else listens on the cluster's port. */
+  async checkPortFree(): Promise<void> {
+    const { port } = this.options;
+    if (!(await portInUse(port))) return;
+    let suggestion = port + 1;
+    while (suggestion < 65535 && (await portInUse(suggestion))) suggestion++;
+    fail(
+      `Port ${port} on 127.0.0.1 is already in use by another program (another PostgreSQL, or this project's other engine:\n` +
+        `npm run db:stop -- --engine=embedded|system), so the local database cannot start there.\n` +
+        `Stop that program, or use another port, e.g.: DATABASE_URL=postgresql://postgres:postgres@127.0.0.1:${suggestion}/postgres npm run db:start`,
+    );
   }
 
   /** Stop the server if it runs; true when it was running. */

