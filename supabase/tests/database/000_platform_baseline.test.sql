@@ -3,7 +3,7 @@
 -- unchanged under `supabase test db`.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(24);
+select plan(25);
 
 -- Rule B1: the API roles exist with Supabase's attributes (INHERIT since 2023).
 select ok((select not rolcanlogin and rolinherit and not rolbypassrls from pg_roles where rolname = 'anon'),
@@ -55,6 +55,14 @@ select is_empty($$
   select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
   where n.nspname = 'public' and has_function_privilege('anon', p.oid, 'execute')
 $$, 'B4.3 anon may execute no function in public');
+select is_empty($$
+  select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname = 'public' and c.relkind in ('r', 'v', 'm', 'p', 'f')
+    and (has_any_column_privilege('anon', c.oid, 'select') or has_any_column_privilege('anon', c.oid, 'insert')
+      or has_any_column_privilege('anon', c.oid, 'update') or has_any_column_privilege('anon', c.oid, 'references')
+      or has_table_privilege('anon', c.oid, 'delete') or has_table_privilege('anon', c.oid, 'truncate')
+      or has_table_privilege('anon', c.oid, 'trigger'))
+$$, 'B4.4 anon holds no privilege on any table or view in public, not even on one of its columns');
 
 -- Rule B5: new objects in public start closed to the API roles (default privileges).
 create table public.baseline_probe (id int);

@@ -14,7 +14,7 @@
 
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(33);
+select plan(34);
 
 -- Personas and organizations (personas.psql, the suite's own fixtures) and how to act as them. Each helper switches
 -- role and claims with SET LOCAL, which lasts until the final rollback (or
@@ -142,6 +142,9 @@ select results_eq($$ select email, full_name from public.users where id = 'f0000
 delete from auth.users where id = 'f0000000-0000-4000-a000-0000000000f1';
 select is_empty($$ select 1 from public.users where id = 'f0000000-0000-4000-a000-0000000000f1' $$,
   'T020.28 deleting the auth user removes the profile (cascade)');
+select pg_temp.as_service();
+select results_eq($$ update public.users set full_name = 'Renamed by a job' where id = pg_temp.uid('nora') returning id $$,
+  $$ values (pg_temp.uid('nora')) $$, 'T020.34 the service updates any profile (bypasses RLS)');
 
 select * from finish();
 rollback;

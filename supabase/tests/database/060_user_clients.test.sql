@@ -13,7 +13,7 @@
 
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(48);
+select plan(49);
 
 -- Personas and organizations (personas.psql, the suite's own fixtures) and how to act as them. Each helper switches
 -- role and claims with SET LOCAL, which lasts until the final rollback (or
@@ -172,6 +172,9 @@ select results_eq($$ delete from public.user_clients where user_id = pg_temp.uid
 select pg_temp.as_postgres();
 select is((select count(*)::int from public.user_clients where organization_id = pg_temp.org('globex')), 5,
   'T060.48 Globex''s assignments are untouched by everything above');
+select pg_temp.as_service();
+select results_eq($$ delete from public.user_clients where user_id = pg_temp.uid('judy') and client_id = pg_temp.client(3, 1) returning client_id $$,
+  $$ values (pg_temp.client(3, 1)) $$, 'T060.49 the service removes any assignment (bypasses RLS)');
 
 select * from finish();
 rollback;

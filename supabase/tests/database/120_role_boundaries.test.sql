@@ -100,8 +100,9 @@ select pg_temp.as_user('alice');
 select throws_ok($$ truncate public.clients cascade $$, '42501', null,
   'T120.13 an owner cannot truncate clients');
 select pg_temp.as_postgres();
-select is((select count(*)::int from public.user_roles where organization_id = pg_temp.org('acme')) > 0, true,
-  'T120.14 the owner roles are still there');
+select is((select array_agg(ur.user_id) from public.user_roles ur join public.roles r on r.id = ur.role_id
+            where ur.organization_id = pg_temp.org('acme') and r.key = 'owner'), array[pg_temp.uid('alice')],
+  'T120.14 the owner role is still there: alice still owns Acme');
 
 select * from finish();
 rollback;

@@ -10,12 +10,12 @@
 --   * a revoked invitation's token stops working; revoking twice does nothing;
 --     an accepted invitation cannot be revoked; revocation is not undone by
 --     writing the table directly.
--- Personas and ids: personas.psql. Seeded invitations: 30000000-...0001
--- (Acme, pat@example.com, member, pending), 30000000-...0002 (Globex,
+-- Personas and ids: personas.psql. Fixture invitations: f3000000-...0001
+-- (Acme, pat@example.com, member, pending), f3000000-...0002 (Globex,
 -- quinn@example.com, viewer, expired).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(33);
+select plan(34);
 
 -- The suite's personas, organizations and invitations (fixtures, not the seed).
 \ir personas.psql
@@ -146,6 +146,8 @@ select is((select count(*) from public.organizations), 0::bigint,
 select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-000000000007","role":"authenticated"}', true);
 select lives_ok($$select public.revoke_invitation('f3000000-0000-4000-8000-000000000002')$$,
   'T220.24 an admin revokes an expired invitation of their organization');
+select isnt((select revoked_at from public.invitations where id = 'f3000000-0000-4000-8000-000000000002'), null,
+  'T220.34 ... and it is revoked (revoked_at set)');
 
 -- Revocation cannot be undone by writing the table -----------------------------------
 

@@ -68,7 +68,7 @@ update public.organizations set name = 'Acme Audited' where id = 'f1000000-0000-
 reset role;
 select results_eq(
   $$select actor_id, organization_id, record_id, old ->> 'name', new ->> 'name' from public.audit_log
-    where table_name = 'organizations' and action = 'update'$$,
+    where table_name = 'organizations' and action = 'update' and organization_id::text like 'f1000000-%'$$,
   $$values ('f0000000-0000-4000-a000-000000000001'::uuid, 'f1000000-0000-4000-8000-000000000001'::uuid,
             'f1000000-0000-4000-8000-000000000001'::uuid, 'Acme Corporation', 'Acme Audited')$$,
   'T240.04 an update of organizations is recorded with the actor, the organization, the record id and old/new rows');
@@ -296,7 +296,7 @@ select results_eq(
   'T240.41 the fixtures'' rows of the deleted organization are still there');
 select results_eq(
   $$select actor_id, record_id, old ->> 'slug', new ->> 'method', (new -> 'deleted_rows' ->> 'public.clients')::int from public.audit_log
-    where table_name = 'organizations' and action = 'delete'$$,
+    where table_name = 'organizations' and action = 'delete' and organization_id::text like 'f1000000-%'$$,
   $$values ('f0000000-0000-4000-a000-000000000001'::uuid, 'f1000000-0000-4000-8000-000000000001'::uuid, 'fixture-acme',
             'delete_organization', 25)$$,
   'T240.42 the deletion of the organization itself is recorded once, by its owner, with the old row and the rows that went');
