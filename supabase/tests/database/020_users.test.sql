@@ -14,7 +14,7 @@
 
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(34);
+select plan(37);
 
 -- Personas and organizations (personas.psql, the suite's own fixtures) and how to act as them. Each helper switches
 -- role and claims with SET LOCAL, which lasts until the final rollback (or
@@ -57,6 +57,18 @@ select pg_temp.as_user('mallory');
 select set_eq($$ select id from public.users $$,
   $$ select pg_temp.uid(p) from unnest(array['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'mallory']) p $$,
   'T020.11 a member of two organizations sees the members of both, not of a third');
+select pg_temp.as_user('carol');
+select set_eq($$ select id from public.users $$,
+  $$ select pg_temp.uid(p) from unnest(array['alice', 'bob', 'carol', 'dave', 'erin', 'mallory']) p $$,
+  'T020.35 manager sees exactly the profiles of Acme''s members');
+select pg_temp.as_user('bob');
+select set_eq($$ select id from public.users $$,
+  $$ select pg_temp.uid(p) from unnest(array['alice', 'bob', 'carol', 'dave', 'erin', 'mallory']) p $$,
+  'T020.36 admin sees exactly the profiles of Acme''s members');
+select pg_temp.as_user('alice');
+select set_eq($$ select id from public.users $$,
+  $$ select pg_temp.uid(p) from unnest(array['alice', 'bob', 'carol', 'dave', 'erin', 'mallory']) p $$,
+  'T020.37 owner sees exactly the profiles of Acme''s members');
 -- The service's view is the whole table, whatever else the database holds: the
 -- same count as the table's owner, postgres (BYPASSRLS).
 select pg_temp.as_postgres();

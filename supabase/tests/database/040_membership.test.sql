@@ -12,7 +12,7 @@
 
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(39);
+select plan(42);
 
 -- Personas and organizations (personas.psql, the suite's own fixtures) and how to act as them. Each helper switches
 -- role and claims with SET LOCAL, which lasts until the final rollback (or
@@ -49,9 +49,14 @@ select pg_temp.as_user('carol');
 select is((select count(*)::int from public.user_roles), 6, 'T040.11 manager sees the role assignments of Acme only');
 select pg_temp.as_user('bob');
 select is((select count(*)::int from public.organization_users), 6, 'T040.12 admin sees the memberships of Acme only');
+select is((select count(*)::int from public.user_roles where organization_id = pg_temp.org('acme')), 6,
+  'T040.40 admin sees the 6 role assignments of Acme');
+select is((select count(*)::int from public.user_roles where organization_id <> pg_temp.org('acme')), 0,
+  'T040.41 ... and none of another organization');
 select pg_temp.as_user('alice');
 select is((select count(*)::int from public.organization_users where organization_id <> pg_temp.org('acme')), 0,
   'T040.13 owner sees no membership of another organization');
+select is((select count(*)::int from public.user_roles), 6, 'T040.42 owner sees the 6 role assignments of Acme, no more');
 select pg_temp.as_user('frank');
 select is_empty($$ select 1 from public.organization_users where organization_id = pg_temp.org('acme') $$,
   'T040.14 owner of another organization sees no Acme membership');
