@@ -22,8 +22,8 @@ select pg_temp.as_anon();
 select throws_ok($$ select public.create_organization('Anon Inc', 'anon-inc') $$, '42501',
   'permission denied for function create_organization', 'T070.01 anon cannot call create_organization');
 select pg_temp.as_service();
-select throws_ok($$ select public.create_organization('Service Inc', 'service-inc') $$, '42501', null,
-  'T070.02 the service (no user id) cannot create an organization: nobody would own it');
+select throws_ok($$ select public.create_organization('Service Inc', 'service-inc') $$, '42501', 'permission denied for function create_organization',
+  'T070.02 the service cannot call create_organization (no execute grant: nobody would own the organization)');
 select pg_temp.as_postgres();
 select set_config('request.jwt.claims', '{"sub":"f0000000-0000-4000-a000-0000000000ff","role":"authenticated"}', true);
 set local role authenticated;

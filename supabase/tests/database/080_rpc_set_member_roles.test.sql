@@ -26,8 +26,8 @@ select pg_temp.as_anon();
 select throws_ok($$ select public.set_member_roles(pg_temp.org('acme'), pg_temp.uid('dave'), array['admin']) $$, '42501',
   'permission denied for function set_member_roles', 'T080.01 anon cannot call set_member_roles');
 select pg_temp.as_service();
-select throws_ok($$ select public.set_member_roles(pg_temp.org('acme'), pg_temp.uid('dave'), array['admin']) $$, '42501', null,
-  'T080.02 the service (no user id) cannot act through set_member_roles');
+select throws_ok($$ select public.set_member_roles(pg_temp.org('acme'), pg_temp.uid('dave'), array['admin']) $$, '42501', 'permission denied for function set_member_roles',
+  'T080.02 the service cannot call set_member_roles (no execute grant)');
 select pg_temp.as_user('nora');
 select throws_ok($$ select public.set_member_roles(pg_temp.org('acme'), pg_temp.uid('nora'), array['owner']) $$, 'P0002',
   'organization not found', 'T080.03 a non-member cannot grant herself a role in Acme');

@@ -26,8 +26,8 @@ select plan(52);
 -- R1 RLS and policies -------------------------------------------------------------------------------------
 select is_empty($$ select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace
   and c.relname in ('organizations', 'users', 'roles', 'permissions', 'role_permissions', 'organization_users',
-                    'user_roles', 'clients', 'user_clients') and not c.relrowsecurity $$,
-  'T110.01 row-level security is enabled on every core table');
+                    'user_roles', 'clients', 'user_clients', 'invitations', 'audit_log') and not c.relrowsecurity $$,
+  'T110.01 row-level security is enabled on every core table, invitations and audit_log included');
 select policies_are('public', 'organizations',
   array['organizations_select_member', 'organizations_update_permitted'],
   'T110.02 organizations has exactly its select / update policies (no insert policy: create_organization only; no delete policy: delete_organization only)');
@@ -49,9 +49,9 @@ select policies_are('public', 'user_clients',
   'T110.10 user_clients has exactly its select / insert / delete policies');
 select is_empty($$ select tablename || '.' || policyname from pg_policies where schemaname = 'public'
   and tablename in ('organizations', 'users', 'roles', 'permissions', 'role_permissions', 'organization_users',
-                    'user_roles', 'clients', 'user_clients')
+                    'user_roles', 'clients', 'user_clients', 'invitations', 'audit_log')
   and roles <> array['authenticated']::name[] $$,
-  'T110.11 every core policy applies to authenticated only (none to anon or public)');
+  'T110.11 every core policy applies to authenticated only (none to anon or public), invitations and audit_log included');
 
 -- R2 privileges ---------------------------------------------------------------------------------------------
 select table_privs_are('public', 'organizations', 'authenticated', array['SELECT'],
