@@ -330,9 +330,11 @@ export function unitRunner(
     role: string,
     claims: object,
     work: (tx: Tx) => Promise<T>,
-    options: UnitOptions<T> = {},
+    given?: UnitOptions<T>,
   ): Promise<T> {
-    parse(unitOptionsSchema, options, "invalid unit options");
+    // Checked only when given: a unit without options (the common fetch) pays nothing for it.
+    if (given !== undefined) parse(unitOptionsSchema, given, "invalid unit options");
+    const options: UnitOptions<T> = given ?? {};
     if (typeof work !== "function") throw new ValidationError("invalid unit of work: a function of the transaction");
     if (options.after !== undefined && !options.readOnly) {
       throw new ValidationError("`after` needs `readOnly: true`: it chooses where a read runs");

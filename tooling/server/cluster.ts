@@ -139,9 +139,7 @@ export class Cluster {
     if (!this.exists()) return null;
     const status = this.pgCtl(["status", "-D", this.dataDir]);
     if (status.status !== 0) return null;
-    const pidFile = path.join(this.dataDir, "postmaster.pid");
-    const port = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").split("\n")[3]) : NaN;
-    return Number.isFinite(port) ? port : null;
+    return postmasterPid(this.dataDir)?.port ?? null;
   }
 
   /** initdb into an empty data folder. */
@@ -253,6 +251,16 @@ export class Cluster {
     rmSync(this.dataDir, { recursive: true, force: true });
     rmSync(this.logFile, { force: true });
   }
+}
+
+/** The server process and port a data folder's postmaster.pid names, or null when it has none. */
+export function postmasterPid(dataDir: string): { pid: number; port: number } | null {
+  const pidFile = path.join(dataDir, "postmaster.pid");
+  if (!existsSync(pidFile)) return null;
+  const lines = readFileSync(pidFile, "utf8").split("\n");
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  return Number.isInteger(pid) && Number.isInteger(port) ? { pid, port } : null;
 }
 
 /** True when something accepts TCP connections on 127.0.0.1:port. */

@@ -1,7 +1,5 @@
 /** The project's local cluster: engine + data folder + the target URL. */
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { Cluster } from "./cluster.ts";
+import { Cluster, postmasterPid } from "./cluster.ts";
 import { dataDir, isLoopback, SUPERUSER, superuserUrl, target, withDatabase, type Target } from "./config.ts";
 import { bootstrapSuperuser, ensurePlatformRoles, withSql } from "./sql.ts";
 import { resolveEngine, type Engine } from "./engine.ts";
@@ -34,18 +32,14 @@ export async function local(): Promise<Local> {
 export function otherEngineServer(engine: Engine): { name: string; port: number } | null {
   if (process.env.DB_DATA_DIR) return null;
   const name = engine.name === "embedded" ? "system" : "embedded";
-  const pidFile = path.join(dataDir(name), "postmaster.pid");
-  if (!existsSync(pidFile)) return null;
-  const lines = readFileSync(pidFile, "utf8").split("\n");
-  const pid = Number(lines[0]);
-  const port = Number(lines[3]);
-  if (!Number.isInteger(pid) || !Number.isInteger(port)) return null;
+  const server = postmasterPid(dataDir(name));
+  if (!server) return null;
   try {
-    process.kill(pid, 0);
+    process.kill(server.pid, 0);
   } catch {
     return null; // a stale pid file: no such process
   }
-  return { name, port };
+  return { name, port: server.port };
 }
 
 export function engineLabel(engine: Engine): string {
