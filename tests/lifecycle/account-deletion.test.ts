@@ -107,6 +107,51 @@ describe("account deletion as supabase_auth_admin", () => {
     expect(tomb?.n).toBe(1);
   });
 
+  it("an owner and a plain member deleted together take their organization, whichever row goes first", async () => {
+    for (const order of ["owner first", "member first"] as const) {
+      const owner = await signUp(`duo-owner-${order.split(" ")[0]}`);
+      const member = await signUp(`duo-member-${order.split(" ")[0]}`);
+      const slug = `duo-${order.split(" ")[0]}`;
+      const org = await db.asUser(owner, (tx) => createOrganization(tx, { name: `Duo ${order}`, slug }));
+      await test.sql`insert into public.organization_users (organization_id, user_id) values (${org.id}, ${member})`;
+      await test.sql`insert into public.user_roles (organization_id, user_id, role_id) select ${org.id}, ${member}, id from public.roles where key = 'member'`;
+      await test.sql`insert into public.clients (organization_id, name) values (${org.id}, 'Duo client')`;
+      const [first, second] = order === "owner first" ? [owner, member] : [member, owner];
+
+      // One statement; the rows go in the order the VALUES list gives them.
+      await auth`delete from auth.users u using (values (1, ${first}::uuid), (2, ${second}::uuid)) v (n, id) where u.id = v.id`;
+
+      expect(await organizationLeftovers(test.sql, org.id), order).toEqual([]);
+      const [tomb] =
+        await test.sql`select count(*)::int as n from private.deleted_organizations where id = ${org.id} and deleted_at is not null`;
+      expect(tomb?.n, order).toBe(1);
+    }
+  });
+
+  it("owners deleted together while another member stays are refused by name, and nothing changes", async () => {
+    const one = await signUp("co-owner-one");
+    const two = await signUp("co-owner-two");
+    const stays = await signUp("co-owner-stays");
+    const org = await db.asUser(one, (tx) => createOrganization(tx, { name: "Co Owners", slug: "co-owners" }));
+    await test.sql`insert into public.organization_users (organization_id, user_id) values (${org.id}, ${two}), (${org.id}, ${stays})`;
+    await test.sql`insert into public.user_roles (organization_id, user_id, role_id)
+                   select ${org.id}, u, r.id from (values (${two}::uuid, 'owner'), (${stays}::uuid, 'member')) v (u, k)
+                   join public.roles r on r.key = v.k and r.organization_id is null`;
+
+    const error = await auth`delete from auth.users where id in (${one}, ${two})`.catch((e: unknown) => e);
+
+    const [a, b] = [one, two].sort();
+    expect(error).toMatchObject({
+      code: "P0001",
+      message: `cannot delete users ${a}, ${b}: they are the only owners of "Co Owners" (${org.id})`,
+      hint: expect.stringMatching(/transfer_ownership.*delete_organization/),
+    });
+    const [row] = await test.sql`
+      select (select count(*) from auth.users where id in (${one}, ${two}))::int as users,
+             (select count(*) from public.organization_users where organization_id = ${org.id})::int as members`;
+    expect(row).toEqual({ users: 2, members: 3 });
+  });
+
   it("the last member removed while their account stays leaves the organization to the owner rule: refused", async () => {
     const user = await signUp("last-one");
     const org = await db.asUser(user, (tx) => createOrganization(tx, { name: "Last One", slug: "last-one" }));

@@ -22,7 +22,7 @@
 -- Fixtures are created here, inside the file's transaction.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(42);
+select plan(43);
 
 \ir personas.psql
 
@@ -106,6 +106,14 @@ create table public.t400_tags (
   tag text not null
 );
 insert into public.t400_tags (organization_id, tag) values (pg_temp.o(3), 'tagged');
+-- A domain over that domain, with a foreign key to organizations (migration 20261201011400).
+create domain public.t400_tenant_ref as public.t400_org_ref;
+create table public.t400_ledger (
+  id bigint generated always as identity primary key,
+  organization_id public.t400_tenant_ref not null references public.organizations (id),
+  entry text not null
+);
+insert into public.t400_ledger (organization_id, entry) values (pg_temp.o(3), 'booked');
 
 create temp table t_before as select id from public.audit_log where organization_id = pg_temp.o(1);
 grant all on t_before to public;
@@ -226,6 +234,9 @@ select is((select new -> 'deleted_rows' -> 'public.t400_tags' from public.audit_
   'T400.41 a table keyed by a domain over uuid is the organization''s too: its row is deleted and counted');
 select is((select array_agg(provider_customer) from public.t400_billing_links), '{cus_400}'::text[],
   'T400.42 a table whose organization_id is text (another system''s id) does not stop the deletion and keeps its rows');
+select is((select new -> 'deleted_rows' -> 'public.t400_ledger' from public.audit_log
+            where organization_id = pg_temp.o(3) and table_name = 'organizations' and action = 'delete'), '1'::jsonb,
+  'T400.43 a table keyed by a domain over a domain over uuid, referencing organizations, is the organization''s too: the deletion goes through and counts its row');
 
 -- R6 size limit and the batched deletion ------------------------------------------------------------
 select pg_temp.as_service();

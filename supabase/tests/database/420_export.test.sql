@@ -27,7 +27,7 @@
 -- Fixtures are created here, inside the file's transaction.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(39);
+select plan(40);
 
 \ir personas.psql
 
@@ -262,6 +262,23 @@ select ok((select not (doc -> 'tables' ? 'export_notes_420') and not (doc -> 'ta
 select pg_temp.act(pg_temp.u(5));
 select is(public.export_my_data() -> 'tables' -> 'user_export_notes_420', '[]'::jsonb,
   'T420.39 a user with no rows there gets the table, empty');
+select pg_temp.as_postgres();
+create domain public.user_ref_420 as uuid;
+create domain public.member_ref_420 as public.user_ref_420;
+create table public.user_export_marks_420 (
+  organization_id uuid not null,
+  user_id public.member_ref_420 not null,
+  mark_id uuid primary key,
+  mark text
+);
+select private.register_audited_table('public.user_export_marks_420', record_id_column => 'mark_id',
+  organization_id_column => 'organization_id');
+insert into public.user_export_marks_420 values (pg_temp.o(1), pg_temp.u(3), '42000000-0000-4000-9200-000000000001', 'starred');
+select pg_temp.act(pg_temp.u(3));
+select is(public.export_my_data() -> 'tables' -> 'user_export_marks_420',
+  jsonb_build_array(jsonb_build_object('organization_id', pg_temp.o(1), 'user_id', pg_temp.u(3),
+                                       'mark_id', '42000000-0000-4000-9200-000000000001', 'mark', 'starred')),
+  'T420.40 a user_id typed by a domain over a domain over uuid counts as the user''s too (migration 20261201011400)');
 
 select * from finish();
 rollback;

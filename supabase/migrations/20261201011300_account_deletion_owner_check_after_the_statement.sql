@@ -1,0 +1,147 @@
+-- The only-owner check of account deletion runs once the whole statement has
+-- deleted its accounts.
+--
+-- Deleting every member of an organization in one statement (`delete from
+-- auth.users where id in (...)`, as a service's clean-up job may) was meant
+-- to take the organization along (20261201011000). It did only when all of
+-- them were owners: with an owner and a plain member, the owner's row was
+-- checked first while the member was still there, and the deletion was
+-- refused ("only owner ... with other members"), although the statement was
+-- about to delete that member too. Which rows a statement has already
+-- processed is not known while a row's trigger runs, so the check cannot be
+-- made there.
+--
+-- Now the row trigger (private.refuse_deleting_only_owner, before each row)
+-- still locks the user's organizations first and still deletes those where
+-- the user is the only member, but only notes the organizations the user
+-- owns (a transaction-local setting). A new statement trigger on auth.users
+-- (after delete, for each statement, once every row of the statement is
+-- gone) refuses the statement when one of those organizations is left with
+-- members whose accounts remain and no owner whose account remains, naming
+-- the organizations and the users, with the same message, detail and hint as
+-- before for a single user. It counts accounts, not memberships: the
+-- memberships of the deleted accounts go in the cascades from public.users,
+-- which PostgreSQL runs after this trigger. The statement is undone whole,
+-- its sole-member organizations included.
+--
+-- Several owners of one organization deleted together while others stay
+-- were refused only at commit, by the owner rule, whose message names
+-- neither the accounts nor the remedy; they are now refused by the same
+-- named error ("they are the only owners of ...").
+--
+-- The setting only carries which organizations to check: anyone may set a
+-- setting, and a forged value can only make the check look at organizations
+-- that would fail the owner rule at commit anyway, or skip it and leave the
+-- refusal to that rule. Entries that are not a user id and an organization id
+-- are ignored.
+
+set lock_timeout = '10s';
+set statement_timeout = '15min';
+
+create or replace function private.refuse_deleting_only_owner()
+returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  owned text;
+  sole uuid;
+begin
+  -- The user's organizations, locked (in id order) as role changes,
+  -- accept_invitation and deletion lock them: a member who joined while this
+  -- waited counts (each statement of these triggers reads what has committed
+  -- by then), and nobody joins until this transaction ends.
+  perform 1 from public.organizations o
+   where o.id in (select ou.organization_id from public.organization_users ou where ou.user_id = old.id)
+   order by o.id
+     for no key update of o;
+  -- The organizations the user owns, for the check after the statement
+  -- (private.refuse_leaving_organizations_without_owner).
+  select pg_catalog.string_agg(old.id::text || '/' || ur.organization_id::text, ',' order by ur.organization_id)
+    into owned
+    from public.user_roles ur join public.roles r on r.id = ur.role_id
+   where ur.user_id = old.id and r.key = 'owner';
+  if owned is not null then
+    perform pg_catalog.set_config('org_layer.deleted_owners',
+      pg_catalog.concat_ws(',', nullif(pg_catalog.current_setting('org_layer.deleted_owners', true), ''), owned),
+      true);
+  end if;
+  -- Organizations nobody else belongs to go with their only member.
+  for sole in
+    select ou.organization_id from public.organization_users ou
+     where ou.user_id = old.id
+       and not exists (select 1 from public.organization_users x
+                        where x.organization_id = ou.organization_id and x.user_id <> old.id)
+     order by ou.organization_id
+  loop
+    perform private.finish_organization_deletion(sole, old.id, 'account_deletion');
+  end loop;
+  return old;
+end;
+$$;
+comment on function private.refuse_deleting_only_owner() is
+  'Trigger on auth.users (before delete, each row): takes the lock of each of the user''s organizations first (in id order), so that a member who joins meanwhile counts; deletes the organizations where the user is the only member (one summary audit entry each, actor: the user); notes the organizations the user owns for private.refuse_leaving_organizations_without_owner, which refuses the statement, after all its rows, when one of them is left with members and no owner.';
+
+create function private.refuse_leaving_organizations_without_owner()
+returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  noted text := pg_catalog.current_setting('org_layer.deleted_owners', true);
+  users text;
+  how_many int;
+  blocking text;
+begin
+  perform pg_catalog.set_config('org_layer.deleted_owners', '', true);
+  if coalesce(noted, '') = '' then
+    return null;
+  end if;
+  with owner_of as (
+    select distinct pg_catalog.split_part(e, '/', 1)::uuid as user_id, pg_catalog.split_part(e, '/', 2)::uuid as organization_id
+      from pg_catalog.unnest(pg_catalog.string_to_array(noted, ',')) e
+     where e ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+  ), left_without as (
+    select w.user_id, o.id, o.name
+      from owner_of w
+      join public.organizations o on o.id = w.organization_id
+     where not exists (select 1 from auth.users u where u.id = w.user_id)
+       -- Members and owners whose accounts remain: the memberships of the
+       -- deleted accounts may still be there (the cascades from public.users
+       -- run after this trigger).
+       and exists (select 1 from public.organization_users ou join auth.users u on u.id = ou.user_id
+                    where ou.organization_id = o.id)
+       and not exists (select 1 from public.user_roles ur
+                        join public.roles r on r.id = ur.role_id
+                        join auth.users u on u.id = ur.user_id
+                        where ur.organization_id = o.id and r.key = 'owner')
+  )
+  select (select pg_catalog.string_agg(u::text, ', ' order by u) from (select distinct user_id as u from left_without) d),
+         (select count(distinct user_id) from left_without),
+         (select pg_catalog.string_agg(pg_catalog.format('"%s" (%s)', name, id), ', ' order by name, id)
+            from (select distinct id, name from left_without) b)
+    into users, how_many, blocking;
+  if blocking is not null then
+    if how_many = 1 then
+      raise exception 'cannot delete user %: they are the only owner of %', users, blocking
+        using errcode = 'P0001',
+              detail = 'Every organization keeps at least one owner, and these have other members.',
+              hint = 'For each organization: transfer ownership to another member (transfer_ownership), or delete the organization (delete_organization); then delete the user.';
+    end if;
+    raise exception 'cannot delete users %: they are the only owners of %', users, blocking
+      using errcode = 'P0001',
+            detail = 'Every organization keeps at least one owner, and these have other members.',
+            hint = 'For each organization: make another member an owner (transfer_ownership or set_member_roles), or delete the organization (delete_organization); then delete the users.';
+  end if;
+  return null;
+end;
+$$;
+comment on function private.refuse_leaving_organizations_without_owner() is
+  'Trigger on auth.users (after delete, each statement): refuses the statement when an organization whose owners it deleted (noted by private.refuse_deleting_only_owner) is left with members and no owner, naming the organizations and the users and the remedy. Organizations the statement left without members are gone by then (private.delete_organizations_left_by_deleted_accounts).';
+revoke all on function private.refuse_leaving_organizations_without_owner() from public, anon, authenticated, service_role;
+
+create trigger on_auth_users_deleted_owners_checked
+  after delete on auth.users
+  for each statement execute function private.refuse_leaving_organizations_without_owner();
