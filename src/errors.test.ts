@@ -33,6 +33,16 @@ describe("rule", () => {
         "organization 10000000-0000-4000-8000-000000000001 must keep at least one owner",
         "organization-keeps-an-owner",
       ],
+      [
+        "P0001",
+        'cannot delete user 00000000-0000-4000-a000-000000000006: they are the only owner of "Globex" (10000000-0000-4000-8000-000000000002)',
+        "only-owner-cannot-be-deleted",
+      ],
+      [
+        "P0001",
+        'cannot delete users 00000000-0000-4000-a000-000000000006, 00000000-0000-4000-a000-000000000007: they are the only owners of "Globex" (10000000-0000-4000-8000-000000000002)',
+        "only-owner-cannot-be-deleted",
+      ],
       ["P0001", "invitation expired", "invitation-expired"],
       ["P0002", "client not found", "not-found:client"],
       ["40001", "could not serialize access due to concurrent update", "serialization-failure"],
