@@ -26,7 +26,11 @@
  * - On the larger set, the whale's first page: its reader walks the name
  *   index; a member who reads clients in no organization reads their
  *   assigned clients by index and sorts them (the read policy's planner
- *   hint, migration clients_read_policy_planner_hint).
+ *   hint, migration clients_read_policy_planner_hint); so does a caller who
+ *   reads clients in another organization and works assigned ones in the
+ *   whale, while one who reads the whale and works assigned clients
+ *   elsewhere walks (the hint's weights, migration
+ *   clients_read_policy_hint_weighs_mixed_callers).
  * - The name-prefix range is an index condition, with literal values and in
  *   a prepared statement's generic plan.
  * - list_clients, for readers and for holders of clients.work_assigned
@@ -293,6 +297,50 @@ for (const { label, size, large } of SCALES) {
           member.all.some((n) => n.node["Node Type"] === "Sort"),
           shape,
         ).toBe(true);
+      });
+
+    if (large)
+      it("the whale's first page for callers who read clients in one organization and only work assigned ones in another (the hint's weights): working assigned clients in the whale, they read their assignments; reading the whale, they walk", async () => {
+        const page = benchQueries.find((x) => x.key === "admin_first_page_whale")!;
+        const whale = String(page.explain.params[0]);
+        /** The plan's index names and node types for the first such caller, planned with their values. */
+        const planFor = async (readsWhale: boolean) => {
+          const [row] = await sql<{ id: string }[]>`
+            with held as (
+              select ur.user_id, ur.organization_id,
+                     bool_or(exists (select from public.role_permissions rp
+                                      where rp.role_id = ur.role_id and rp.permission = 'clients.read')) as reads
+                from public.user_roles ur
+               group by ur.user_id, ur.organization_id)
+            select w.user_id as id
+              from held w
+              join held o on o.user_id = w.user_id and o.organization_id <> w.organization_id
+             where w.organization_id = ${whale} and w.reads = ${readsWhale} and o.reads = ${!readsWhale}
+               and (${readsWhale} or exists (select from public.user_clients uc
+                                             where uc.user_id = w.user_id and uc.organization_id = w.organization_id))
+             order by w.user_id
+             limit 1`;
+          expect(
+            row,
+            `a caller who ${readsWhale ? "reads" : "works assigned clients in"} the whale, the other elsewhere`,
+          ).toBeDefined();
+          const actor = {
+            role: "authenticated",
+            claims: { sub: row!.id, role: "authenticated", aud: "authenticated" },
+          };
+          const all = [...nodes(await planAs(sql, actor, page.explain.text, page.explain.params))];
+          return {
+            names: all.map((n) => n.node["Index Name"]).filter(Boolean),
+            types: all.map((n) => n.node["Node Type"]),
+            shape: JSON.stringify(all.map((n) => [n.node["Node Type"], n.node["Index Name"]])),
+          };
+        };
+        const worker = await planFor(false);
+        expect(worker.names, worker.shape).not.toContain("clients_organization_id_name_idx");
+        expect(worker.types, worker.shape).toContain("Sort");
+        const reader = await planFor(true);
+        expect(reader.names, reader.shape).toContain("clients_organization_id_name_idx");
+        expect(reader.types, reader.shape).not.toContain("Sort");
       });
 
     it("the policy's helpers run a fixed number of times per statement, never once per row they check", async () => {

@@ -42,7 +42,7 @@
  *   safe to keep until the move, not banned;
  * - a bare call (outside a sub-select, without column arguments) of a
  *   helper in SQL or PL/pgSQL that is not immutable, such as the read
- *   policies' planner hint (private.planner_hint_holds): PostgreSQL evaluates
+ *   policies' planner hint (private.planner_hint_bound): PostgreSQL evaluates
  *   it while planning, and on Citus the shards plan too, where a helper that
  *   reads distributed tables fails; the plan's migration drops it or gives it
  *   a helper that reads only the request's settings;
@@ -317,7 +317,7 @@ export async function tenancyReport(sql: postgres.Sql | postgres.TransactionSql)
             rule: "policy-bare-call",
             table: p.table,
             object: p.name,
-            message: `${at} outside a sub-select: PostgreSQL evaluates it while planning (a planner's hint such as private.planner_hint_holds) or once per row; on Citus the shards plan and run it, where reading a distributed table fails; the plan's migration drops it or gives it a helper that reads only the request's settings`,
+            message: `${at} outside a sub-select: PostgreSQL evaluates it while planning (a planner's hint such as private.planner_hint_bound) or once per row; on Citus the shards plan and run it, where reading a distributed table fails; the plan's migration drops it or gives it a helper that reads only the request's settings`,
           });
       }
     }

@@ -73,7 +73,8 @@ select is_empty($$
     'private.organization_ids()', 'private.organization_ids_with(text)', 'private.has_permission(uuid,text)',
     'private.require_permission(uuid,text)', 'private.require_user()', 'private.set_updated_at()',
     'private.keep_organization()', 'private.register_permission(text,text,text[])',
-    'private.register_audited_table(regclass,name,name,text[])', 'private.planner_hint_holds(text)']) f
+    'private.register_audited_table(regclass,name,name,text[])', 'private.planner_hint_holds(text)',
+    'private.planner_hint_bound(regclass,text)']) f
   where obj_description(f::regprocedure, 'pg_proc') not like 'Extension API%'
 $$, 'T298.19 every Extension API function says so in its comment');
 select is_empty($$

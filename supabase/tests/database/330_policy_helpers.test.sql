@@ -20,9 +20,17 @@
 --       planner: for every persona and permission, one id (the nil uuid)
 --       when the persona holds it in some organization, none otherwise and
 --       for a token without a user; only authenticated may run it.
+--   R6  planner_hint_bound(table, permission), the hint that replaced it in
+--       the clients read policy: for every persona, no bound ({}) when they
+--       read clients in every organization they belong to, a null bound when
+--       they read them nowhere (or belong nowhere, and for a token without a
+--       user), and otherwise (mallory: a Globex viewer who works
+--       assigned Acme clients) one uuid inside a bin of the clients' id
+--       histogram, once the table has statistics; the helpers' shape; only authenticated may run
+--       it.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(11);
+select plan(16);
 
 \ir personas.psql
 
@@ -111,6 +119,51 @@ select set_eq($$ select persona, helper, value from answered where helper like '
               $$ select persona, helper, value from expected where helper like 'planner_hint_holds:%' $$,
   'T330.10 planner_hint_holds(permission): for every persona and permission, the nil uuid once when a role of theirs grants it somewhere (clients.read: mallory, a member of Acme and a viewer of Globex, too; not heidi, a member of Globex only), nothing otherwise');
 
+-- R6 -----------------------------------------------------------------------------------------------------------
+analyze public.clients;
+create temporary table bounds (persona text primary key, bound uuid[]);
+grant select, insert on bounds to authenticated;
+create function pg_temp.collect_bound(who text) returns void language plpgsql as $$
+begin
+  perform pg_temp.as_user(who);
+  insert into bounds values (who, private.planner_hint_bound('public.clients', 'clients.read'));
+  perform pg_temp.as_postgres();
+end $$;
+select pg_temp.collect_bound(persona) from personas;
+select set_eq(
+  $$ select persona, case when bound = '{}' then 'every row' when bound = '{NULL}' then 'no row' else 'a share' end from bounds $$,
+  $$ select p.persona,
+            case when not coalesce(bool_or(r.reads), false) then 'no row'
+                 when bool_and(r.reads) then 'every row'
+                 else 'a share' end
+     from personas p
+     left join (select ur.user_id, ur.organization_id,
+                       bool_or(exists (select from public.role_permissions rp
+                                        where rp.role_id = ur.role_id and rp.permission = 'clients.read')) as reads
+                  from public.user_roles ur group by ur.user_id, ur.organization_id) r on r.user_id = pg_temp.uid(p.persona)
+     group by p.persona $$,
+  'T330.12 planner_hint_bound(clients, clients.read): every row for a persona who reads clients wherever they belong, no row for one who reads them nowhere (or belongs nowhere: nora), a share for one who does both');
+select ok((select cardinality(b.bound) = 1
+                  and exists (select from pg_stats st, generate_series(1, cardinality(st.histogram_bounds::text::uuid[]) - 1) i
+                               where st.schemaname = 'public' and st.tablename = 'clients' and st.attname = 'id'
+                                 and b.bound[1] between (st.histogram_bounds::text::uuid[])[i]
+                                                    and (st.histogram_bounds::text::uuid[])[i + 1])
+             from bounds b where b.persona = 'mallory'),
+  'T330.13 ... the share is a uuid inside a bin of the clients'' id histogram, the midpoint of its bounds (mallory: reads Globex''s clients, works assigned ones in Acme)');
+select is_empty($$
+  select 1 from pg_proc p
+  where p.oid = 'private.planner_hint_bound(regclass, text)'::regprocedure
+    and not (p.prosecdef and p.provolatile = 's'
+             and p.proconfig @> array['search_path=pg_catalog, pg_temp', 'plan_cache_mode=force_generic_plan',
+                                      'enable_seqscan=off', 'enable_bitmapscan=off', 'enable_hashjoin=off',
+                                      'enable_mergejoin=off', 'enable_material=off']) $$,
+  'T330.14 planner_hint_bound: security definer, stable, search_path pinned, one plan per session, kept on indexes');
+select is(array[has_function_privilege('anon', 'private.planner_hint_bound(regclass, text)', 'execute'),
+                has_function_privilege('service_role', 'private.planner_hint_bound(regclass, text)', 'execute'),
+                has_function_privilege('authenticated', 'private.planner_hint_bound(regclass, text)', 'execute')],
+          array[false, false, true],
+  'T330.15 planner_hint_bound: only authenticated, whose statements the planner plans with it, may run it');
+
 -- R3 -----------------------------------------------------------------------------------------------------------
 select set_config('request.jwt.claims', '{"role":"authenticated"}', true);
 set local role authenticated;
@@ -119,6 +172,8 @@ select is(array[cardinality(private.organization_ids_with('clients.read')), card
                 cardinality(private.planner_hint_holds('clients.read'))],
           array[0, 0, 0, 0, 0],
   'T330.07 a token without a user: empty arrays, never null');
+select is(private.planner_hint_bound('public.clients', 'clients.read'), '{NULL}'::uuid[],
+  'T330.16 ... and planner_hint_bound a null bound (no row)');
 select pg_temp.as_postgres();
 
 -- R4 -----------------------------------------------------------------------------------------------------------
