@@ -46,39 +46,6 @@
 set lock_timeout = '10s';
 set statement_timeout = '15min';
 
-create function private.uuid_as_number(id bytea)
-returns numeric
-language sql
-immutable
-strict
-set search_path = pg_catalog, pg_temp
-as $$
-  -- The 16 bytes as an unsigned 128-bit number: two halves of 8 bytes, each read as bigint (two's complement).
-  select (case when h < 0 then h + 18446744073709551616 else h end) * 18446744073709551616
-         + case when l < 0 then l + 18446744073709551616 else l end
-    from (select ('x' || pg_catalog.encode(pg_catalog.substr(id, 1, 8), 'hex'))::bit(64)::bigint::numeric as h,
-                 ('x' || pg_catalog.encode(pg_catalog.substr(id, 9, 8), 'hex'))::bit(64)::bigint::numeric as l) x
-$$;
-comment on function private.uuid_as_number(bytea) is
-  'A uuid''s 16 bytes (uuid_send) as an unsigned 128-bit number, in the order of uuids; for private.planner_hint_bound.';
-revoke all on function private.uuid_as_number(bytea) from public, anon, authenticated, service_role;
-
-create function private.number_as_uuid(n numeric)
-returns uuid
-language sql
-immutable
-strict
-set search_path = pg_catalog, pg_temp
-as $$
-  -- The inverse of private.uuid_as_number, for 0 <= n < 2^128.
-  select (pg_catalog.lpad(pg_catalog.to_hex((case when h >= 9223372036854775808 then h - 18446744073709551616 else h end)::bigint), 16, '0')
-          || pg_catalog.lpad(pg_catalog.to_hex((case when l >= 9223372036854775808 then l - 18446744073709551616 else l end)::bigint), 16, '0'))::uuid
-    from (select pg_catalog.div(n, 18446744073709551616) as h, pg_catalog.mod(n, 18446744073709551616) as l) x
-$$;
-comment on function private.number_as_uuid(numeric) is
-  'The uuid whose 16 bytes are the unsigned 128-bit number n (the inverse of private.uuid_as_number); for private.planner_hint_bound.';
-revoke all on function private.number_as_uuid(numeric) from public, anon, authenticated, service_role;
-
 create function private.planner_hint_bound(scoped regclass, permission text)
 returns uuid[]
 language plpgsql
@@ -106,9 +73,12 @@ declare
   read_weight float8;
   all_weight float8;
   n_bounds int;
+  org uuid;
+  at int;
+  weight float8;
   k int;
-  low numeric;
-  high numeric;
+  halves bigint[];
+  middle numeric;
 begin
   select array_agg(m.organization_id) filter (where m.reads), array_agg(m.organization_id) filter (where not m.reads)
     into reading, other
@@ -145,25 +115,45 @@ begin
   if bounds is null then
     return '{}'::uuid[];
   end if;
-  -- The planner's estimate of an organization outside the most common ones.
-  rare_freq := greatest(1 - null_frac - coalesce((select sum(f) from unnest(common_freqs) f), 0), 0)
-               / greatest(distinct_n - coalesce(cardinality(common_freqs), 0), 1);
-  select sum(w.weight) filter (where w.reads), sum(w.weight)
-    into read_weight, all_weight
-    from (select x.id = any (reading) as reads,
-                 coalesce(case when p.at > 0 and (p.at - 25) % 20 = 0 then common_freqs[(p.at - 25) / 20 + 1] end, rare_freq) as weight
-            from unnest(reading || other) x (id)
-            cross join lateral (select position(uuid_send(x.id) in coalesce(common, ''::bytea)) as at) p) w;
-  if coalesce(read_weight / nullif(all_weight, 0), 1) >= 1 then
+  -- Each organization weighs what the planner estimates of `organization_id =
+  -- <it>`: its frequency among the most common values, else an even share of
+  -- the rest.
+  read_weight := 0;
+  all_weight := 0;
+  foreach org in array reading || other loop
+    at := position(uuid_send(org) in coalesce(common, ''::bytea));
+    if at > 0 and (at - 25) % 20 = 0 then
+      weight := common_freqs[(at - 25) / 20 + 1];
+    else
+      if rare_freq is null then
+        rare_freq := greatest(1 - null_frac - coalesce((select sum(f) from unnest(common_freqs) f), 0), 0)
+                     / greatest(distinct_n - coalesce(cardinality(common_freqs), 0), 1);
+      end if;
+      weight := rare_freq;
+    end if;
+    all_weight := all_weight + weight;
+    if org = any (reading) then
+      read_weight := read_weight + weight;
+    end if;
+  end loop;
+  if all_weight <= 0 or read_weight >= all_weight then
     return '{}'::uuid[];
   end if;
-  -- The bin of the histogram at that share, k (bounds k and k + 1, 0-based),
-  -- and a value inside it: the midpoint of its bounds (with random ids, no row's id).
+  -- The bin of the id histogram at that share (0-based k: between bounds k and
+  -- k + 1) and a value inside it, the midpoint of its bounds (with random ids,
+  -- no row's id), as unsigned 128-bit numbers from two 64-bit halves.
   n_bounds := (length(bounds) - 20) / 20;
   k := floor(read_weight / all_weight * (n_bounds - 1))::int;
-  low := private.uuid_as_number(substring(bounds from 25 + 20 * k for 16));
-  high := private.uuid_as_number(substring(bounds from 45 + 20 * k for 16));
-  return array[private.number_as_uuid(floor((low + high) / 2))];
+  halves := array[('x' || encode(substr(bounds, 25 + 20 * k, 8), 'hex'))::bit(64)::bigint,
+                  ('x' || encode(substr(bounds, 33 + 20 * k, 8), 'hex'))::bit(64)::bigint,
+                  ('x' || encode(substr(bounds, 45 + 20 * k, 8), 'hex'))::bit(64)::bigint,
+                  ('x' || encode(substr(bounds, 53 + 20 * k, 8), 'hex'))::bit(64)::bigint];
+  middle := floor(((halves[1] + case when halves[1] < 0 then 18446744073709551616 else 0 end) * 18446744073709551616
+                   + halves[2] + case when halves[2] < 0 then 18446744073709551616 else 0 end
+                   + (halves[3] + case when halves[3] < 0 then 18446744073709551616 else 0 end) * 18446744073709551616
+                   + halves[4] + case when halves[4] < 0 then 18446744073709551616 else 0 end) / 2);
+  return array[(lpad(to_hex((div(middle, 18446744073709551616) - case when div(middle, 18446744073709551616) >= 9223372036854775808 then 18446744073709551616 else 0 end)::bigint), 16, '0')
+                || lpad(to_hex((mod(middle, 18446744073709551616) - case when mod(middle, 18446744073709551616) >= 9223372036854775808 then 18446744073709551616 else 0 end)::bigint), 16, '0'))::uuid];
 end;
 $$;
 comment on function private.planner_hint_bound(regclass, text) is
