@@ -11,6 +11,9 @@
  * - A re-invitation racing delete_role with a replacement: no deadlock, in
  *   either order. The invitation made first is re-pointed to the
  *   replacement; made second, it finds its role gone.
+ * - Account deletions take turns (migration 20261201011600): a statement
+ *   deleting a member of one organization and then a member of another,
+ *   while Auth deletes a member of both, no longer deadlocks; both go.
  */
 import { randomUUID } from "node:crypto";
 import { sql as sqlTag } from "drizzle-orm";
@@ -175,3 +178,60 @@ describe("a re-invitation races delete_role with a replacement", () => {
 function deleteRoleCall(roleId: string, replacementId: string) {
   return sqlTag`select public.delete_role(${roleId}, ${replacementId})`;
 }
+
+describe("account deletions cross organizations", () => {
+  it("a statement deleting two accounts and a deletion of one account that shares both organizations: no deadlock, all three go", async () => {
+    const owner = await signUp("crossing-owner");
+    const made = await Promise.all(
+      ["one", "two"].map((n) =>
+        db.asUser(owner.id, (tx) =>
+          createOrganization(tx, { name: `Crossing ${n}`, slug: `crossing-${n}-${owner.id.slice(0, 8)}` }),
+        ),
+      ),
+    );
+    // Organizations are locked in id order: `first` before `second`.
+    const [first, second] = made.map((o) => o.id).sort();
+    const inSecond = await signUp("in-second");
+    const inFirst = await signUp("in-first");
+    const inBoth = await signUp("in-both");
+    for (const [user, orgs] of [
+      [inSecond.id, [second]],
+      [inFirst.id, [first]],
+      [inBoth.id, [first, second]],
+    ] as const) {
+      for (const org of orgs) {
+        await test.sql`insert into public.organization_users (organization_id, user_id) values (${org!}, ${user})`;
+        await test.sql`insert into public.user_roles (organization_id, user_id, role_id)
+                       select ${org!}, ${user}, id from public.roles where key = 'member' and organization_id is null`;
+      }
+    }
+    const job = connect(urlAs(test.url, "supabase_auth_admin"), { max: 1 });
+    const single = connect(urlAs(test.url, "supabase_auth_admin"), { max: 1 });
+    const holder = await test.sql.reserve();
+    try {
+      // Something else holds the first organization for a moment (a role change, an accept).
+      await holder`begin`;
+      await holder`select 1 from public.organizations where id = ${first!} for no key update`;
+      // Auth deletes the member of both: it waits for the first organization.
+      const alone = settled(single`delete from auth.users where id = ${inBoth.id}`);
+      await waitingOnLock("delete from auth.users where id");
+      // The job deletes the member of the second organization, then the member of the first.
+      const together = settled(
+        job`delete from auth.users u using (values (1, ${inSecond.id}::uuid), (2, ${inFirst.id}::uuid)) v (n, id)
+             where u.id = v.id`,
+      );
+      await waitingOnLock("delete from auth.users u using");
+      await holder`commit`;
+      expect(await alone).toMatchObject({ ok: true });
+      expect(await together).toMatchObject({ ok: true });
+    } finally {
+      holder.release();
+      await job.end({ timeout: 5 });
+      await single.end({ timeout: 5 });
+    }
+    const [row] = await test.sql<{ users: number; memberships: number }[]>`
+      select (select count(*)::int from auth.users where id in (${inSecond.id}, ${inFirst.id}, ${inBoth.id})) as users,
+             (select count(*)::int from public.organization_users where organization_id in (${first!}, ${second!})) as memberships`;
+    expect(row).toEqual({ users: 0, memberships: 2 });
+  });
+});
