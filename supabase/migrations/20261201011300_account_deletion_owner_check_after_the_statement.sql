@@ -29,6 +29,16 @@
 -- neither the accounts nor the remedy; they are now refused by the same
 -- named error ("they are the only owners of ...").
 --
+-- Account deletions also take turns: the row trigger first takes one
+-- transaction-level advisory lock that every account deletion takes (key
+-- 8030594745092897125, the bytes of "org_laye"; nothing else takes it). A
+-- statement deleting several accounts locks each user's organizations as it
+-- reaches that user's row, so a clean-up job deleting a member of one
+-- organization and then a member of another, while Supabase Auth deleted a
+-- member of both, deadlocked (40P01); now they run one after the other. Role
+-- changes, invitations and organization deletion lock one organization at a
+-- time, as before.
+--
 -- The setting only carries which organizations to check: anyone may set a
 -- setting, and a forged value can only make the check look at organizations
 -- that would fail the owner rule at commit anyway, or skip it and leave the
@@ -48,6 +58,12 @@ declare
   owned text;
   sole uuid;
 begin
+  -- One account deletion at a time (the lock is held until the transaction
+  -- ends; a statement's later rows take it again at no cost): a statement
+  -- deleting several accounts takes their organizations' locks row by row,
+  -- in whatever order it reaches the rows, and would otherwise deadlock with
+  -- another deletion taking them in another order.
+  perform pg_catalog.pg_advisory_xact_lock(8030594745092897125);
   -- The user's organizations, locked (in id order) as role changes,
   -- accept_invitation and deletion lock them: a member who joined while this
   -- waited counts (each statement of these triggers reads what has committed
@@ -81,7 +97,7 @@ begin
 end;
 $$;
 comment on function private.refuse_deleting_only_owner() is
-  'Trigger on auth.users (before delete, each row): takes the lock of each of the user''s organizations first (in id order), so that a member who joins meanwhile counts; deletes the organizations where the user is the only member (one summary audit entry each, actor: the user); notes the organizations the user owns for private.refuse_leaving_organizations_without_owner, which refuses the statement, after all its rows, when one of them is left with members and no owner.';
+  'Trigger on auth.users (before delete, each row): takes the account deletions'' lock (advisory lock 8030594745092897125: one deletion at a time, so that statements deleting several accounts do not deadlock), then the lock of each of the user''s organizations (in id order), so that a member who joins meanwhile counts; deletes the organizations where the user is the only member (one summary audit entry each, actor: the user); notes the organizations the user owns for private.refuse_leaving_organizations_without_owner, which refuses the statement, after all its rows, when one of them is left with members and no owner.';
 
 create function private.refuse_leaving_organizations_without_owner()
 returns trigger

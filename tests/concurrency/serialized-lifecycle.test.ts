@@ -11,7 +11,7 @@
  * - A re-invitation racing delete_role with a replacement: no deadlock, in
  *   either order. The invitation made first is re-pointed to the
  *   replacement; made second, it finds its role gone.
- * - Account deletions take turns (migration 20261201011600): a statement
+ * - Account deletions take turns (migration 20261201011300): a statement
  *   deleting a member of one organization and then a member of another,
  *   while Auth deletes a member of both, no longer deadlocks; both go.
  */
