@@ -13,37 +13,37 @@
 --
 -- Now the row trigger (private.refuse_deleting_only_owner, before each row)
 -- still locks the user's organizations first and still deletes those where
--- the user is the only member, but only notes the organizations the user
--- owns (a transaction-local setting). A new statement trigger on auth.users
--- (after delete, for each statement, once every row of the statement is
--- gone) refuses the statement when one of those organizations is left with
--- members whose accounts remain and no owner whose account remains, naming
--- the organizations and the users, with the same message, detail and hint as
+-- the user is the only member, and no longer decides about owners. A new
+-- statement trigger on auth.users (after delete, for each statement, with
+-- the deleted rows as a transition table) refuses the statement when an
+-- organization one of its deleted accounts owned is left with members whose
+-- accounts remain and no owner whose account remains, naming the
+-- organizations and the users, with the same message, detail and hint as
 -- before for a single user. It counts accounts, not memberships: the
--- memberships of the deleted accounts go in the cascades from public.users,
--- which PostgreSQL runs after this trigger. The statement is undone whole,
--- its sole-member organizations included.
+-- memberships and roles of the deleted accounts go in the cascades from
+-- public.users, which PostgreSQL runs after this trigger (so their owner
+-- roles are still there to be read). The statement is undone whole, its
+-- sole-member organizations included. The check is per statement: deleting
+-- the only owner and then, in a later statement of the same transaction,
+-- the other members is refused at the first statement, as before.
 --
 -- Several owners of one organization deleted together while others stay
 -- were refused only at commit, by the owner rule, whose message names
 -- neither the accounts nor the remedy; they are now refused by the same
 -- named error ("they are the only owners of ...").
 --
--- Account deletions also take turns: the row trigger first takes one
--- transaction-level advisory lock that every account deletion takes (key
--- 8030594745092897125, the bytes of "org_laye"; nothing else takes it). A
--- statement deleting several accounts locks each user's organizations as it
--- reaches that user's row, so a clean-up job deleting a member of one
--- organization and then a member of another, while Supabase Auth deleted a
--- member of both, deadlocked (40P01); now they run one after the other. Role
--- changes, invitations and organization deletion lock one organization at a
--- time, as before.
---
--- The setting only carries which organizations to check: anyone may set a
--- setting, and a forged value can only make the check look at organizations
--- that would fail the owner rule at commit anyway, or skip it and leave the
--- refusal to that rule. Entries that are not a user id and an organization id
--- are ignored.
+-- Deletions of members also take turns: for a user who belongs to an
+-- organization, the row trigger first takes one transaction-level advisory
+-- lock that every such deletion takes (key 8030594745092897125, the bytes of
+-- "org_laye"; nothing else takes it). A statement deleting several accounts
+-- locks each user's organizations as it reaches that user's row, so a
+-- clean-up job deleting a member of one organization and then a member of
+-- another, while Supabase Auth deleted a member of both, deadlocked (40P01);
+-- now they run one after the other. The price: a deletion waiting for an
+-- organization's lock (held by a role change, say) holds up the other
+-- deletions of members until it has it. Users who belong to no organization
+-- do not take it. Role changes, invitations and organization deletion lock
+-- one organization at a time, as before.
 
 set lock_timeout = '10s';
 set statement_timeout = '15min';
@@ -55,33 +55,24 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-  owned text;
   sole uuid;
 begin
-  -- One account deletion at a time (the lock is held until the transaction
-  -- ends; a statement's later rows take it again at no cost): a statement
-  -- deleting several accounts takes their organizations' locks row by row,
-  -- in whatever order it reaches the rows, and would otherwise deadlock with
-  -- another deletion taking them in another order.
-  perform pg_catalog.pg_advisory_xact_lock(8030594745092897125);
-  -- The user's organizations, locked (in id order) as role changes,
-  -- accept_invitation and deletion lock them: a member who joined while this
-  -- waited counts (each statement of these triggers reads what has committed
-  -- by then), and nobody joins until this transaction ends.
-  perform 1 from public.organizations o
-   where o.id in (select ou.organization_id from public.organization_users ou where ou.user_id = old.id)
-   order by o.id
-     for no key update of o;
-  -- The organizations the user owns, for the check after the statement
-  -- (private.refuse_leaving_organizations_without_owner).
-  select pg_catalog.string_agg(old.id::text || '/' || ur.organization_id::text, ',' order by ur.organization_id)
-    into owned
-    from public.user_roles ur join public.roles r on r.id = ur.role_id
-   where ur.user_id = old.id and r.key = 'owner';
-  if owned is not null then
-    perform pg_catalog.set_config('org_layer.deleted_owners',
-      pg_catalog.concat_ws(',', nullif(pg_catalog.current_setting('org_layer.deleted_owners', true), ''), owned),
-      true);
+  if exists (select 1 from public.organization_users ou where ou.user_id = old.id) then
+    -- Deletions of members take turns (the lock is held until the
+    -- transaction ends; a statement's later rows take it again at no cost):
+    -- a statement deleting several accounts takes their organizations' locks
+    -- row by row, in whatever order it reaches the rows, and would otherwise
+    -- deadlock with another deletion taking them in another order. A user
+    -- who belongs to no organization does not wait for it.
+    perform pg_catalog.pg_advisory_xact_lock(8030594745092897125);
+    -- The user's organizations, locked (in id order) as role changes,
+    -- accept_invitation and deletion lock them: a member who joined while
+    -- this waited counts (each statement of these triggers reads what has
+    -- committed by then), and nobody joins until this transaction ends.
+    perform 1 from public.organizations o
+     where o.id in (select ou.organization_id from public.organization_users ou where ou.user_id = old.id)
+     order by o.id
+       for no key update of o;
   end if;
   -- Organizations nobody else belongs to go with their only member.
   for sole in
@@ -97,7 +88,7 @@ begin
 end;
 $$;
 comment on function private.refuse_deleting_only_owner() is
-  'Trigger on auth.users (before delete, each row): takes the account deletions'' lock (advisory lock 8030594745092897125: one deletion at a time, so that statements deleting several accounts do not deadlock), then the lock of each of the user''s organizations (in id order), so that a member who joins meanwhile counts; deletes the organizations where the user is the only member (one summary audit entry each, actor: the user); notes the organizations the user owns for private.refuse_leaving_organizations_without_owner, which refuses the statement, after all its rows, when one of them is left with members and no owner.';
+  'Trigger on auth.users (before delete, each row): for a user who belongs to an organization, takes the account deletions'' lock (advisory lock 8030594745092897125: deletions of members take turns, so that statements deleting several accounts do not deadlock), then the lock of each of the user''s organizations (in id order), so that a member who joins meanwhile counts; deletes the organizations where the user is the only member (one summary audit entry each, actor: the user). private.refuse_leaving_organizations_without_owner checks the owners once the statement''s rows are gone.';
 
 create function private.refuse_leaving_organizations_without_owner()
 returns trigger
@@ -106,28 +97,24 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-  noted text := pg_catalog.current_setting('org_layer.deleted_owners', true);
   users text;
   how_many int;
   blocking text;
 begin
-  perform pg_catalog.set_config('org_layer.deleted_owners', '', true);
-  if coalesce(noted, '') = '' then
-    return null;
-  end if;
+  -- The owner roles of the deleted accounts are still there: the cascades
+  -- from public.users to memberships and roles run after this trigger.
+  -- (Were they gone, nothing would be found here, and the owner rule would
+  -- still refuse at commit, unnamed.)
   with owner_of as (
-    select distinct pg_catalog.split_part(e, '/', 1)::uuid as user_id, pg_catalog.split_part(e, '/', 2)::uuid as organization_id
-      from pg_catalog.unnest(pg_catalog.string_to_array(noted, ',')) e
-     where e ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+    select distinct g.id as user_id, ur.organization_id
+      from gone g
+      join public.user_roles ur on ur.user_id = g.id
+      join public.roles r on r.id = ur.role_id and r.key = 'owner'
   ), left_without as (
     select w.user_id, o.id, o.name
       from owner_of w
       join public.organizations o on o.id = w.organization_id
-     where not exists (select 1 from auth.users u where u.id = w.user_id)
-       -- Members and owners whose accounts remain: the memberships of the
-       -- deleted accounts may still be there (the cascades from public.users
-       -- run after this trigger).
-       and exists (select 1 from public.organization_users ou join auth.users u on u.id = ou.user_id
+     where exists (select 1 from public.organization_users ou join auth.users u on u.id = ou.user_id
                     where ou.organization_id = o.id)
        and not exists (select 1 from public.user_roles ur
                         join public.roles r on r.id = ur.role_id
@@ -155,9 +142,10 @@ begin
 end;
 $$;
 comment on function private.refuse_leaving_organizations_without_owner() is
-  'Trigger on auth.users (after delete, each statement): refuses the statement when an organization whose owners it deleted (noted by private.refuse_deleting_only_owner) is left with members and no owner, naming the organizations and the users and the remedy. Organizations the statement left without members are gone by then (private.delete_organizations_left_by_deleted_accounts).';
+  'Trigger on auth.users (after delete, each statement, transition table gone): refuses the statement when an organization one of its deleted accounts owned is left with members whose accounts remain and no owner whose account remains, naming the organizations, the users and the remedy. Organizations where a deleted user was the only member are gone by then (private.refuse_deleting_only_owner); those the statement leaves without members go in the cascades (private.delete_organizations_left_by_deleted_accounts).';
 revoke all on function private.refuse_leaving_organizations_without_owner() from public, anon, authenticated, service_role;
 
 create trigger on_auth_users_deleted_owners_checked
   after delete on auth.users
+  referencing old table as gone
   for each statement execute function private.refuse_leaving_organizations_without_owner();

@@ -46,6 +46,30 @@
 set lock_timeout = '10s';
 set statement_timeout = '15min';
 
+create function private.planner_hint_weight(
+  org uuid, common bytea, common_freqs real[], null_frac float8, distinct_n float8)
+returns float8
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  -- common: the most common values as array_send writes them (a 20-byte
+  -- header, then each uuid as a 4-byte length and its 16 bytes).
+  at constant int := position(uuid_send(org) in coalesce(common, ''::bytea));
+begin
+  if at >= 25 and (at - 25) % 20 = 0 then
+    return common_freqs[(at - 25) / 20 + 1];
+  end if;
+  -- An organization outside the most common values: an even share of the rest.
+  return greatest(1 - null_frac - coalesce((select sum(f) from unnest(common_freqs) f), 0), 0)
+         / greatest(distinct_n - coalesce(cardinality(common_freqs), 0), 1);
+end;
+$$;
+comment on function private.planner_hint_weight(uuid, bytea, real[], float8, float8) is
+  'For private.planner_hint_bound: the planner''s estimate of the share of rows with organization_id = org, from the column''s statistics (its most common values as array_send bytes and their frequencies, its null fraction and number of distinct values).';
+revoke all on function private.planner_hint_weight(uuid, bytea, real[], float8, float8) from public, anon, authenticated, service_role;
+
 create function private.planner_hint_bound(scoped regclass, permission text)
 returns uuid[]
 language plpgsql
@@ -66,7 +90,6 @@ declare
   other uuid[];
   common bytea;
   common_freqs real[];
-  rare_freq float8;
   null_frac float8;
   distinct_n float8;
   bounds bytea;
@@ -74,8 +97,6 @@ declare
   all_weight float8;
   n_bounds int;
   org uuid;
-  at int;
-  weight float8;
   k int;
   halves bigint[];
   middle numeric;
@@ -111,30 +132,22 @@ begin
     join pg_catalog.pg_attribute ia on ia.attrelid = c.oid and ia.attname = 'id' and ia.atttypid = 'pg_catalog.uuid'::pg_catalog.regtype
     join pg_catalog.pg_statistic o on o.starelid = c.oid and o.staattnum = oa.attnum and not o.stainherit
     join pg_catalog.pg_statistic i on i.starelid = c.oid and i.staattnum = ia.attnum and not i.stainherit
-   where c.oid = scoped;
+   where c.oid = scoped
+     -- Only the table's own read permission: the share of another table's
+     -- rows is not this hint's to tell.
+     and c.relname operator(pg_catalog.||) '.read' = planner_hint_bound.permission;
   if bounds is null then
     return '{}'::uuid[];
   end if;
-  -- Each organization weighs what the planner estimates of `organization_id =
-  -- <it>`: its frequency among the most common values, else an even share of
-  -- the rest.
+  -- Each organization weighs what the planner estimates of `organization_id = <it>`.
   read_weight := 0;
   all_weight := 0;
-  foreach org in array reading || other loop
-    at := position(uuid_send(org) in coalesce(common, ''::bytea));
-    if at > 0 and (at - 25) % 20 = 0 then
-      weight := common_freqs[(at - 25) / 20 + 1];
-    else
-      if rare_freq is null then
-        rare_freq := greatest(1 - null_frac - coalesce((select sum(f) from unnest(common_freqs) f), 0), 0)
-                     / greatest(distinct_n - coalesce(cardinality(common_freqs), 0), 1);
-      end if;
-      weight := rare_freq;
-    end if;
-    all_weight := all_weight + weight;
-    if org = any (reading) then
-      read_weight := read_weight + weight;
-    end if;
+  foreach org in array reading loop
+    read_weight := read_weight + private.planner_hint_weight(org, common, common_freqs, null_frac, distinct_n);
+  end loop;
+  all_weight := read_weight;
+  foreach org in array other loop
+    all_weight := all_weight + private.planner_hint_weight(org, common, common_freqs, null_frac, distinct_n);
   end loop;
   if all_weight <= 0 or read_weight >= all_weight then
     return '{}'::uuid[];

@@ -30,7 +30,7 @@
 --       it.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(16);
+select plan(17);
 
 \ir personas.psql
 
@@ -121,6 +121,7 @@ select set_eq($$ select persona, helper, value from answered where helper like '
 
 -- R6 -----------------------------------------------------------------------------------------------------------
 analyze public.clients;
+analyze public.invitations;
 create temporary table bounds (persona text primary key, bound uuid[]);
 grant select, insert on bounds to authenticated;
 create function pg_temp.collect_bound(who text) returns void language plpgsql as $$
@@ -150,6 +151,10 @@ select ok((select cardinality(b.bound) = 1
                                                     and (st.histogram_bounds::text::uuid[])[i + 1])
              from bounds b where b.persona = 'mallory'),
   'T330.13 ... the share is a uuid inside a bin of the clients'' id histogram, the midpoint of its bounds (mallory: reads Globex''s clients, works assigned ones in Acme)');
+select pg_temp.as_user('mallory');
+select is(private.planner_hint_bound('public.invitations', 'clients.read'), '{}'::uuid[],
+  'T330.17 ... and no share of a table other than the one the permission reads (invitations, analyzed, with clients.read: no bound)');
+select pg_temp.as_postgres();
 select is_empty($$
   select 1 from pg_proc p
   where p.oid = 'private.planner_hint_bound(regclass, text)'::regprocedure
