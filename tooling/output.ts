@@ -21,7 +21,6 @@ export function indent(text: string, prefix = "    "): string {
     .join("\n");
 }
 
-/** Run a script's body; print CommandErrors plainly and exit 1. */
 /** A failure to reach or log in to the database, said plainly (no stack): what to check. */
 function connectionFailure(error: unknown): string | null {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
@@ -32,6 +31,7 @@ function connectionFailure(error: unknown): string | null {
   return null;
 }
 
+/** Run a script's body; print CommandErrors and connection failures plainly and exit 1. */
 export function main(body: () => Promise<void>): void {
   body().then(
     () => process.exit(0),

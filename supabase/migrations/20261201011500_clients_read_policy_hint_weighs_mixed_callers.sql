@@ -46,8 +46,7 @@
 set lock_timeout = '10s';
 set statement_timeout = '15min';
 
-create function private.planner_hint_weight(
-  org uuid, common bytea, common_freqs real[], null_frac float8, distinct_n float8)
+create function private.planner_hint_weight(org uuid, common bytea, common_freqs real[], rare_freq float8)
 returns float8
 language plpgsql
 immutable
@@ -61,14 +60,12 @@ begin
   if at >= 25 and (at - 25) % 20 = 0 then
     return common_freqs[(at - 25) / 20 + 1];
   end if;
-  -- An organization outside the most common values: an even share of the rest.
-  return greatest(1 - null_frac - coalesce((select sum(f) from unnest(common_freqs) f), 0), 0)
-         / greatest(distinct_n - coalesce(cardinality(common_freqs), 0), 1);
+  return rare_freq;
 end;
 $$;
-comment on function private.planner_hint_weight(uuid, bytea, real[], float8, float8) is
-  'For private.planner_hint_bound: the planner''s estimate of the share of rows with organization_id = org, from the column''s statistics (its most common values as array_send bytes and their frequencies, its null fraction and number of distinct values).';
-revoke all on function private.planner_hint_weight(uuid, bytea, real[], float8, float8) from public, anon, authenticated, service_role;
+comment on function private.planner_hint_weight(uuid, bytea, real[], float8) is
+  'For private.planner_hint_bound: the planner''s estimate of the share of rows with organization_id = org, from the column''s statistics: its frequency among the most common values (as array_send bytes, and their frequencies), else rare_freq, the share of an organization outside them.';
+revoke all on function private.planner_hint_weight(uuid, bytea, real[], float8) from public, anon, authenticated, service_role;
 
 create function private.planner_hint_bound(scoped regclass, permission text)
 returns uuid[]
@@ -92,6 +89,7 @@ declare
   common_freqs real[];
   null_frac float8;
   distinct_n float8;
+  rare_freq float8;
   bounds bytea;
   read_weight float8;
   all_weight float8;
@@ -139,15 +137,18 @@ begin
   if bounds is null then
     return '{}'::uuid[];
   end if;
-  -- Each organization weighs what the planner estimates of `organization_id = <it>`.
+  -- Each organization weighs what the planner estimates of `organization_id = <it>`;
+  -- one outside the most common values, an even share of the rest.
+  rare_freq := greatest(1 - null_frac - coalesce((select sum(f) from unnest(common_freqs) f), 0), 0)
+               / greatest(distinct_n - coalesce(cardinality(common_freqs), 0), 1);
   read_weight := 0;
   all_weight := 0;
   foreach org in array reading loop
-    read_weight := read_weight + private.planner_hint_weight(org, common, common_freqs, null_frac, distinct_n);
+    read_weight := read_weight + private.planner_hint_weight(org, common, common_freqs, rare_freq);
   end loop;
   all_weight := read_weight;
   foreach org in array other loop
-    all_weight := all_weight + private.planner_hint_weight(org, common, common_freqs, null_frac, distinct_n);
+    all_weight := all_weight + private.planner_hint_weight(org, common, common_freqs, rare_freq);
   end loop;
   if all_weight <= 0 or read_weight >= all_weight then
     return '{}'::uuid[];
