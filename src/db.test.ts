@@ -164,15 +164,37 @@ describe("prepared statements", () => {
     return row!.n;
   };
 
-  it("with prepare (the default), Drizzle's queries are prepared once per connection and reused, as a user or not", async () => {
+  it("with prepare (the default), Drizzle's queries are prepared once per connection and per role they run as, and reused", async () => {
+    const plainly = () =>
+      db.unsafeLoginDb
+        .select({ id: clients.id, marker })
+        .from(clients)
+        .where(sql`${clients.name} <> ${"y"}`);
     for (let i = 0; i < 3; i++) expect(await marked(db)).toHaveLength(5);
     expect(await preparedCount(db)).toBe(1);
-    const plain = await db.unsafeLoginDb
-      .select({ id: clients.id, marker })
-      .from(clients)
-      .where(sql`${clients.name} <> ${"y"}`);
-    expect(plain.length).toBeGreaterThan(5);
-    expect(await preparedCount(db)).toBe(1);
+    // The same text run by the login role keeps a statement (and a plan) of its own: sharing one,
+    // each switch of role would rewrite and plan it again under the other role's row-level security.
+    expect((await plainly()).length).toBeGreaterThan(5);
+    expect(await preparedCount(db)).toBe(2);
+    for (let i = 0; i < 3; i++) {
+      expect(await marked(db)).toHaveLength(5);
+      expect((await plainly()).length).toBeGreaterThan(5);
+    }
+    expect(await preparedCount(db)).toBe(2);
+    const asService = await db.asService((tx) =>
+      tx
+        .select({ id: clients.id, marker })
+        .from(clients)
+        .where(sql`${clients.name} <> ${"x"}`),
+    );
+    expect(asService.length).toBeGreaterThan(5);
+    const statements = await db.unsafeLoginSql<{ statement: string }[]>`
+      select statement from pg_prepared_statements where statement like ${"%prepared-statement-marker%"}`;
+    expect(statements.map((s) => s.statement.slice(0, s.statement.indexOf("select"))).sort()).toEqual([
+      "",
+      "/* as authenticated */ ",
+      "/* as service_role */ ",
+    ]);
   });
 
   it("with prepare: false (transaction-mode poolers), nothing is prepared", async () => {
