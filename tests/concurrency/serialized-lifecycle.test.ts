@@ -55,11 +55,21 @@ async function openAs(user: string) {
   return conn;
 }
 
-/** Resolves once a backend running a statement that starts with `prefix` waits on a lock. */
+/** Ends a connection's open transaction, if any (a failed step leaves one), and gives the connection back. */
+async function close(conn: Awaited<ReturnType<typeof openAs>>): Promise<void> {
+  await conn`rollback`.catch(() => undefined);
+  conn.release();
+}
+
+/**
+ * Resolves once a backend running a statement that starts with `prefix` waits on a lock
+ * (after the comment naming the role that a unit of work's statements begin with).
+ */
 async function waitingOnLock(prefix: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
     const [row] = await test.sql<{ n: number }[]>`
-      select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like ${`${prefix}%`}`;
+      select count(*)::int as n from pg_stat_activity
+      where wait_event_type = 'Lock' and regexp_replace(query, '^/\\* as [a-z_ ]+ \\*/ ', '') like ${`${prefix}%`}`;
     if (row!.n > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -103,7 +113,7 @@ describe("an invitee joins while the only member's account is deleted", () => {
         /^cannot delete user \S+: they are the only owner of "Race Co"/,
       );
     } finally {
-      joining.release();
+      await close(joining);
     }
     const [row] = await test.sql<{ orgs: number; members: string[] }[]>`
       select (select count(*)::int from public.organizations where id = ${org.id}) as orgs,
@@ -149,7 +159,7 @@ describe("a re-invitation races delete_role with a replacement", () => {
       await inviting`commit`;
       expect(await deleting).toMatchObject({ ok: true });
     } finally {
-      inviting.release();
+      await close(inviting);
     }
     expect(await pending(email)).toEqual([{ key: "viewer" }]);
   });
@@ -168,7 +178,7 @@ describe("a re-invitation races delete_role with a replacement", () => {
       expect(outcome).toMatchObject({ ok: false, code: "22023" });
       expect(outcome.ok ? "" : outcome.message).toMatch(/unknown role/);
     } finally {
-      deleting.release();
+      await close(deleting);
     }
     expect(await pending(email)).toEqual([{ key: "viewer" }]);
   });
@@ -225,7 +235,7 @@ describe("account deletions cross organizations", () => {
       expect(await alone).toMatchObject({ ok: true });
       expect(await together).toMatchObject({ ok: true });
     } finally {
-      holder.release();
+      await close(holder);
       await job.end({ timeout: 5 });
       await single.end({ timeout: 5 });
     }
