@@ -167,6 +167,9 @@ export function statementTag(role: string): string {
   return /^[a-z_][a-z0-9_]*$/.test(role) ? `/* as ${role} */ ` : "/* as a role */ ";
 }
 
+/** postgres.js's unsafe(), as a unit passes its arguments on. */
+type TextFirst = (text: string, ...rest: unknown[]) => postgres.PendingQuery<postgres.Row[]>;
+
 /** The two members of a postgres.js client a unit's Drizzle session uses (D3). */
 type UnitClient = Pick<postgres.TransactionSql, "unsafe" | "savepoint">;
 
@@ -190,10 +193,8 @@ export function unitClient(conn: postgres.ReservedSql, tag = "") {
   };
   const unsafe = ((text: string, ...rest: unknown[]) => {
     check();
-    const query = (conn.unsafe as (text: string, ...rest: unknown[]) => postgres.PendingQuery<postgres.Row[]>)(
-      tag + text,
-      ...rest,
-    );
+    // The rest as given: postgres.js reads unsafe(text, options) by the number of arguments.
+    const query = (conn.unsafe as TextFirst)(tag + text, ...rest);
     refuseResend(query);
     void query.execute();
     issued.push(query);
