@@ -24,6 +24,7 @@ import { createRole } from "../../src/members.ts";
 import { createOrganization } from "../../src/organizations.ts";
 import { connect, type Sql } from "../../tooling/server/sql.ts";
 import { urlAs, useTestDatabase } from "../support/database.ts";
+import { addMember } from "../support/members.ts";
 import { ORG, USER } from "../support/personas.ts";
 
 const test = useTestDatabase();
@@ -209,11 +210,7 @@ describe("account deletions cross organizations", () => {
       [inFirst.id, [first]],
       [inBoth.id, [first, second]],
     ] as const) {
-      for (const org of orgs) {
-        await test.sql`insert into public.organization_users (organization_id, user_id) values (${org!}, ${user})`;
-        await test.sql`insert into public.user_roles (organization_id, user_id, role_id)
-                       select ${org!}, ${user}, id from public.roles where key = 'member' and organization_id is null`;
-      }
+      for (const org of orgs) await addMember(test.sql, org!, user);
     }
     const job = connect(urlAs(test.url, "supabase_auth_admin"), { max: 1 });
     const single = connect(urlAs(test.url, "supabase_auth_admin"), { max: 1 });

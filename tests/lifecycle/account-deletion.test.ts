@@ -24,6 +24,7 @@ import { inviteMember } from "../../src/invitations.ts";
 import { ORG, USER } from "../support/personas.ts";
 import { urlAs, useTestDatabase } from "../support/database.ts";
 import { organizationLeftovers } from "../support/leftovers.ts";
+import { addMember } from "../support/members.ts";
 
 const test = useTestDatabase();
 
@@ -90,8 +91,7 @@ describe("account deletion as supabase_auth_admin", () => {
     const first = await signUp("pair-one");
     const second = await signUp("pair-two");
     const org = await db.asUser(first, (tx) => createOrganization(tx, { name: "Pair Co", slug: "pair-co" }));
-    await test.sql`insert into public.organization_users (organization_id, user_id) values (${org.id}, ${second})`;
-    await test.sql`insert into public.user_roles (organization_id, user_id, role_id) select ${org.id}, ${second}, id from public.roles where key = 'owner'`;
+    await addMember(test.sql, org.id, second, "owner");
     await test.sql`insert into public.clients (organization_id, name) select ${org.id}, 'Pair client ' || i from generate_series(1, 3) i`;
 
     // Each row's check sees the other still a member; the organization goes once both have left.
@@ -113,8 +113,7 @@ describe("account deletion as supabase_auth_admin", () => {
       const member = await signUp(`duo-member-${order.split(" ")[0]}`);
       const slug = `duo-${order.split(" ")[0]}`;
       const org = await db.asUser(owner, (tx) => createOrganization(tx, { name: `Duo ${order}`, slug }));
-      await test.sql`insert into public.organization_users (organization_id, user_id) values (${org.id}, ${member})`;
-      await test.sql`insert into public.user_roles (organization_id, user_id, role_id) select ${org.id}, ${member}, id from public.roles where key = 'member'`;
+      await addMember(test.sql, org.id, member);
       await test.sql`insert into public.clients (organization_id, name) values (${org.id}, 'Duo client')`;
       const [first, second] = order === "owner first" ? [owner, member] : [member, owner];
 
@@ -133,10 +132,8 @@ describe("account deletion as supabase_auth_admin", () => {
     const two = await signUp("co-owner-two");
     const stays = await signUp("co-owner-stays");
     const org = await db.asUser(one, (tx) => createOrganization(tx, { name: "Co Owners", slug: "co-owners" }));
-    await test.sql`insert into public.organization_users (organization_id, user_id) values (${org.id}, ${two}), (${org.id}, ${stays})`;
-    await test.sql`insert into public.user_roles (organization_id, user_id, role_id)
-                   select ${org.id}, u, r.id from (values (${two}::uuid, 'owner'), (${stays}::uuid, 'member')) v (u, k)
-                   join public.roles r on r.key = v.k and r.organization_id is null`;
+    await addMember(test.sql, org.id, two, "owner");
+    await addMember(test.sql, org.id, stays);
 
     const error = await auth`delete from auth.users where id in (${one}, ${two})`.catch((e: unknown) => e);
 
@@ -192,8 +189,7 @@ describe("account deletion as supabase_auth_admin", () => {
     await db.asUser(USER.alice, (tx) =>
       inviteMember(tx, { organizationId: ORG.acme, email: "leaver@lifecycle.example", role: "member" }),
     );
-    await test.sql`insert into public.organization_users (organization_id, user_id) values (${ORG.acme}, ${user})`;
-    await test.sql`insert into public.user_roles (organization_id, user_id, role_id) select ${ORG.acme}, ${user}, id from public.roles where key = 'member'`;
+    await addMember(test.sql, ORG.acme, user);
     const [created] = await db.asUser(user, (tx) =>
       // A client the member creates is assigned to them; the audit entry names them as actor.
       tx.execute<{ id: string }>(
