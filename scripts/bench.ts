@@ -11,7 +11,12 @@
  * a plain fetch. Prints markdown tables and writes bench-results/*.json.
  * `--keep` (with DATABASE_URL) keeps the generated databases for EXPLAIN;
  * `--only=key,key` times just those queries (no typed layer, no naive shapes);
- * `--typed-only` times just the typed layer (no queries, no naive shapes).
+ * `--typed-only` times just the typed layer (no queries, no naive shapes);
+ * `--plans=custom` plans every statement for its own caller and values
+ * (`plan_cache_mode = force_custom_plan` on the benchmark's connections, as
+ * behind a transaction-mode pooler with prepared statements off; no naive
+ * shapes) instead of letting PostgreSQL cache a generic plan (`--plans=cached`,
+ * the default, as PostgREST's prepared statements run).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -29,7 +34,7 @@ import type postgres from "postgres";
 import { build } from "../tooling/build/database.ts";
 import { connect, createDatabase, dropDatabase, type Sql } from "../tooling/server/sql.ts";
 import { resolveEngine } from "../tooling/server/engine.ts";
-import { main, step } from "../tooling/output.ts";
+import { fail, main, step } from "../tooling/output.ts";
 import { startThrowawayServer } from "../tooling/testing/throwaway.ts";
 
 interface RoundResult {
@@ -97,6 +102,13 @@ const ROUNDS = 3;
 const only = arg("only")?.split(",");
 /** `--typed-only`: just the typed layer's fetch, while working on it. */
 const typedOnly = process.argv.includes("--typed-only");
+/** `--plans=custom`: every statement planned for its caller and values; `cached` (the default): as PostgreSQL's plan cache decides. */
+const PLAN_MODES = ["cached", "custom"] as const;
+type PlanMode = (typeof PLAN_MODES)[number];
+const planMode = (arg("plans") ?? "cached") as PlanMode;
+/** The session setting of `--plans=custom`, sent when each of the benchmark's connections opens. */
+const planSetting: Parameters<typeof connect>[1] =
+  planMode === "custom" ? { connection: { plan_cache_mode: "force_custom_plan" } } : {};
 const warmup = Math.max(5, Math.round(runs / 10));
 /** Connections loading the data set in parallel: one per core, at least 2. */
 const LOAD_CONNECTIONS = Math.max(2, os.availableParallelism());
@@ -217,7 +229,7 @@ async function measureQueries(conn: ReservedSql, personas: Personas): Promise<Qu
  */
 async function measureTypedLayer(url: string, personas: Personas): Promise<NonNullable<ScaleResult["typedLayer"]>> {
   step("  typed layer: as-user fetch of one client vs the same fetch without RLS");
-  const orgDb = createOrgDb(url, { max: 1 });
+  const orgDb = createOrgDb(url, { max: 1, postgres: planSetting });
   const perRound = Math.round((quick ? 500 : 3000) / ROUNDS);
   const byId = eq(clients.id, personas.clientId);
   const rounds: Throughput[] = [];
@@ -309,7 +321,7 @@ async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> 
   const url = withDatabase(serverUrl, name);
   await build(url, { seed: false });
 
-  const sql = connect(url, { max: LOAD_CONNECTIONS });
+  const sql = connect(url, { max: LOAD_CONNECTIONS, ...planSetting });
   try {
     const loadStart = Date.now();
     await loadDataset(url, size, {
@@ -325,7 +337,7 @@ async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> 
       const results = typedOnly ? [] : await measureQueries(conn, personas);
       // Before the naive shapes, whose table copies keep autovacuum busy for a while.
       const typedLayer = only ? null : await measureTypedLayer(url, personas);
-      const naive = only || typedOnly ? [] : await measureNaive(sql, conn, personas);
+      const naive = only || typedOnly || planMode === "custom" ? [] : await measureNaive(sql, conn, personas);
       return { scale, size, loadSeconds, queries: results, naive, typedLayer };
     } finally {
       conn.release();
@@ -415,7 +427,11 @@ function markdown(results: ScaleResult[], verdicts: Check[]): string {
     lines.push(
       `Medians of the ${ROUNDS} interleaved rounds' medians (and of their ratios and differences). ` +
         "Plans: whether the executions ran on their statement's generic plan (one plan, made once and shared by every caller of the statement's text) " +
-        "or on plans made for their own caller and values (custom).",
+        "or on plans made for their own caller and values (custom)." +
+        (planMode === "custom"
+          ? " This run planned every statement for its own caller and values (`--plans=custom`: plan_cache_mode = force_custom_plan), " +
+            "as a transaction-mode pooler with prepared statements off does."
+          : ""),
       "",
       "| query | RLS median ms | RLS p95 ms | explicit median ms | explicit p95 ms | ratio | difference ms | ratio per round | plans, RLS / explicit |",
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
@@ -443,6 +459,7 @@ function markdown(results: ScaleResult[], verdicts: Check[]): string {
 }
 
 main(async () => {
+  if (!PLAN_MODES.includes(planMode)) fail(`--plans must be one of ${PLAN_MODES.join(", ")}, not "${planMode}"`);
   const started = Date.now();
   const external = process.env.DATABASE_URL;
   const engine = await resolveEngine("embedded");
@@ -452,7 +469,8 @@ main(async () => {
     external ? `server: DATABASE_URL (${new URL(external).host})` : `server: throwaway PostgreSQL ${engine.version}`,
   );
   step(
-    `${runs} timed runs per query and variant in ${ROUNDS} interleaved rounds (after ${warmup} warm-up runs), scales ${scales.join(", ")}`,
+    `${runs} timed runs per query and variant in ${ROUNDS} interleaved rounds (after ${warmup} warm-up runs), scales ${scales.join(", ")}` +
+      (planMode === "custom" ? ", every statement planned for its caller and values (--plans=custom)" : ""),
   );
   const results: ScaleResult[] = [];
   try {
@@ -470,6 +488,7 @@ main(async () => {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
     quick,
+    plans: planMode,
     runs,
     rounds: ROUNDS,
     results,
