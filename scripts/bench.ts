@@ -109,6 +109,10 @@ const planMode = (arg("plans") ?? "cached") as PlanMode;
 /** The session setting of `--plans=custom`, sent when each of the benchmark's connections opens. */
 const planSetting: Parameters<typeof connect>[1] =
   planMode === "custom" ? { connection: { plan_cache_mode: "force_custom_plan" } } : {};
+/** What `--plans=custom` changes, said once for the progress line and the report. */
+const customPlansNote =
+  "every statement planned for its own caller and values (`--plans=custom`: plan_cache_mode = force_custom_plan), " +
+  "as behind a transaction-mode pooler with prepared statements off";
 const warmup = Math.max(5, Math.round(runs / 10));
 /** Connections loading the data set in parallel: one per core, at least 2. */
 const LOAD_CONNECTIONS = Math.max(2, os.availableParallelism());
@@ -428,10 +432,7 @@ function markdown(results: ScaleResult[], verdicts: Check[]): string {
       `Medians of the ${ROUNDS} interleaved rounds' medians (and of their ratios and differences). ` +
         "Plans: whether the executions ran on their statement's generic plan (one plan, made once and shared by every caller of the statement's text) " +
         "or on plans made for their own caller and values (custom)." +
-        (planMode === "custom"
-          ? " This run planned every statement for its own caller and values (`--plans=custom`: plan_cache_mode = force_custom_plan), " +
-            "as a transaction-mode pooler with prepared statements off does."
-          : ""),
+        (planMode === "custom" ? ` This run: ${customPlansNote}.` : ""),
       "",
       "| query | RLS median ms | RLS p95 ms | explicit median ms | explicit p95 ms | ratio | difference ms | ratio per round | plans, RLS / explicit |",
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
@@ -470,7 +471,7 @@ main(async () => {
   );
   step(
     `${runs} timed runs per query and variant in ${ROUNDS} interleaved rounds (after ${warmup} warm-up runs), scales ${scales.join(", ")}` +
-      (planMode === "custom" ? ", every statement planned for its caller and values (--plans=custom)" : ""),
+      (planMode === "custom" ? `; ${customPlansNote}` : ""),
   );
   const results: ScaleResult[] = [];
   try {
