@@ -14,7 +14,17 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -71,8 +81,25 @@ const refuses = (options: Parameters<typeof planEntity>[0], message: RegExp) => 
   expect(() => planEntity(options)).toThrow(message);
 };
 
+/**
+ * The tables the tests below generate in copies of the project. entity:new refuses a name a
+ * migration already creates, and a project that has a table of its own called projects still runs
+ * this suite: these names are the tests' own.
+ */
+const PLAIN = "sample_projects";
+const ASSIGNABLE = "sample_time_entries";
+
+/** A project folder with no table of its own: what the grammar's checks see, whatever this project has. */
+function blankProject(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "entity-blank-"));
+  mkdirSync(path.join(dir, "supabase", "migrations"), { recursive: true });
+  return dir;
+}
+
 describe("entity:new refuses bad input, writing nothing", () => {
   const workdir = ROOT;
+  const blank = blankProject();
+  afterAll(() => rmSync(blank, { recursive: true, force: true }));
   it("a name that exists: a core table, or a table a migration creates", () => {
     refuses({ workdir, name: "clients" }, /reserved|exists/);
     refuses({ workdir, name: "organizations" }, /reserved|exists/);
@@ -86,7 +113,7 @@ describe("entity:new refuses bad input, writing nothing", () => {
     refuses({ workdir, name: "members" }, /reserved/);
   });
   it("a plural whose singular is an SQL keyword: the singular only appears inside names (order_id)", () => {
-    const plan = planEntity({ workdir, name: "orders", assignable: true });
+    const plan = planEntity({ workdir: blank, name: "orders", assignable: true });
     expect(plan.names.idCol).toBe("order_id");
   });
   it("a name that is not a plural lowercase snake_case identifier", () => {
@@ -137,13 +164,13 @@ describe("entity:new refuses bad input, writing nothing", () => {
       ["project_id uuid", /assignment table uses/],
     ];
     for (const [columns, message] of cases) {
-      expect(() => planEntity({ workdir, name: "projects", columns }), columns).toThrow(EntityInputError);
-      expect(() => planEntity({ workdir, name: "projects", columns }), columns).toThrow(message);
+      expect(() => planEntity({ workdir: blank, name: "projects", columns }), columns).toThrow(EntityInputError);
+      expect(() => planEntity({ workdir: blank, name: "projects", columns }), columns).toThrow(message);
     }
   });
   it("accepts the grammar, defaults included", () => {
     const plan = planEntity({
-      workdir,
+      workdir: blank,
       name: "projects",
       columns:
         "title text not null default 'it''s, new', due date, budget numeric default 12.50, done boolean not null default false, " +
@@ -163,7 +190,7 @@ describe("entity:new refuses bad input, writing nothing", () => {
     expect(plan.columns[0]!.default).toBe("'it''s, new'");
     // The command is quoted in the files' comments: one that would end a comment is named by its table only.
     const closing = planEntity({
-      workdir,
+      workdir: blank,
       name: "notices",
       columns: "note text default '*/ export const injected = 1; /*'",
     });
@@ -202,7 +229,7 @@ describe("entity:new refuses bad input, writing nothing", () => {
       const before = snapshot(dir);
       const result = spawnSync(
         path.join(dir, "node_modules", ".bin", "tsx"),
-        ["scripts/entity-new.ts", "projects", "--columns", "title varchar"],
+        ["scripts/entity-new.ts", PLAIN, "--columns", "title varchar"],
         {
           cwd: dir,
           encoding: "utf8",
@@ -257,10 +284,10 @@ if (HEAVY) {
       const log: string[] = [];
       for (const options of [
         {
-          name: "projects",
+          name: PLAIN,
           columns: "title text not null, due date, budget numeric default 0, done boolean not null default false",
         },
-        { name: "time_entries", assignable: true, columns: "note text, minutes integer not null" },
+        { name: ASSIGNABLE, assignable: true, columns: "note text, minutes integer not null" },
       ]) {
         const plan = await runEntityNew({ workdir: dir, serverUrl: serverUrl(), log: (m) => log.push(m), ...options });
         generated.push(...plan.files.map((f) => f.path));
@@ -294,44 +321,42 @@ if (HEAVY) {
       ]);
       expect(added).toEqual([...generated].sort());
       expect(readFileSync(path.join(dir, "src/schema/generated/schema.ts"), "utf8")).toMatch(
-        /export const userTimeEntries = pgTable\(\s*"user_time_entries"/,
+        /export const userSampleTimeEntries = pgTable\(\s*"user_sample_time_entries"/,
       );
-      expect(readFileSync(path.join(dir, "src/types/database.types.ts"), "utf8")).toMatch(/time_entries: \{/);
+      expect(readFileSync(path.join(dir, "src/types/database.types.ts"), "utf8")).toMatch(/ sample_time_entries: \{/);
     });
 
     it("refuses a name it generated before, writing nothing", () => {
       const now = snapshot(dir);
-      expect(() => planEntity({ workdir: dir, name: "projects" })).toThrow(/public\.projects exists already/);
-      expect(() => planEntity({ workdir: dir, name: "user_projects" })).toThrow(/exists already|assignment table/);
+      expect(() => planEntity({ workdir: dir, name: PLAIN })).toThrow(`public.${PLAIN} exists already`);
+      expect(() => planEntity({ workdir: dir, name: `user_${PLAIN}` })).toThrow(/exists already|assignment table/);
       expect(snapshot(dir)).toEqual(now);
     });
 
-    it("the generated pgTAP threat cases pass, with the core's catalog-wide checks", async () => {
+    it("the whole threat suite passes with the generated tables: their own cases and every core case", async () => {
       const url = await newDatabase("pgtap");
       await installPgtap(url);
       const tests = path.join("supabase", "tests", "database");
-      const own = readdirSync(path.join(dir, tests)).filter((f) => /_(projects|time_entries)\.test\.sql$/.test(f));
+      const files = readdirSync(path.join(dir, tests)).filter((f) => f.endsWith(".test.sql"));
+      const own = files.filter((f) => f.endsWith(`_${PLAIN}.test.sql`) || f.endsWith(`_${ASSIGNABLE}.test.sql`));
       expect(own).toHaveLength(2);
-      const core = [
-        "001_hosted_parity.test.sql",
-        "110_invariants.test.sql",
-        "245_audit_registry.test.sql",
-        "250_type_shadowing.test.sql",
-      ];
+      // The core's cases must not assume the catalog holds SPEC 4's permissions only: a project's
+      // tables register their own and grant them to the built-in roles.
+      expect(files).toEqual(expect.arrayContaining(["030_roles_catalog.test.sql", "100_rpc_authorize.test.sql"]));
       const result = pgProve(
         url,
-        [...own, ...core].map((f) => path.join(tests, f)),
+        files.map((f) => path.join(tests, f)),
       );
       expect(result.failed, result.output).toBe(0);
-      expect(result.passed).toBeGreaterThan(150);
+      expect(result.passed).toBeGreaterThan(1400);
     });
 
     it("the generated threat cases can fail: a read policy loosened to every signed-in user is caught", async () => {
       const url = await newDatabase("loose");
       await installPgtap(url);
-      await withSql(url, (sql) => sql.unsafe("alter policy projects_select on public.projects using (true)"));
+      await withSql(url, (sql) => sql.unsafe(`alter policy ${PLAIN}_select on public.${PLAIN} using (true)`));
       const own = readdirSync(path.join(dir, "supabase", "tests", "database")).find((f) =>
-        f.endsWith("_projects.test.sql"),
+        f.endsWith(`_${PLAIN}.test.sql`),
       )!;
       expect(pgProve(url, [path.join("supabase", "tests", "database", own)]).failed).toBeGreaterThan(0);
     });
@@ -347,7 +372,7 @@ if (HEAVY) {
       const url = await newDatabase("tenancy");
       const report = await withSql(url, (sql) => tenancyReport(sql));
       expect(Object.keys(report.tenantTables)).toEqual(
-        expect.arrayContaining(["projects", "time_entries", "user_time_entries"]),
+        expect.arrayContaining([PLAIN, ASSIGNABLE, `user_${ASSIGNABLE}`]),
       );
       expect(report.failures, describeTenancy(report).failures).toEqual([]);
     });

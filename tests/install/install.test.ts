@@ -115,6 +115,15 @@ function prove(url: string, files: string[]): { passed: number; failed: number }
   return r;
 }
 
+/** The project's pgTAP suite: every supabase/tests/database/*.test.sql. */
+function suiteFiles(dir: string): string[] {
+  const tests = path.join(dir, "supabase", "tests", "database");
+  return readdirSync(tests)
+    .filter((f) => f.endsWith(".test.sql"))
+    .sort()
+    .map((f) => path.join(tests, f));
+}
+
 function manifestOf(dir: string): Manifest {
   return JSON.parse(readFileSync(path.join(dir, "supabase", "supabase-org-layer.json"), "utf8")) as Manifest;
 }
@@ -132,9 +141,9 @@ beforeAll(() => {
   // The project's own history, before the layer arrives.
   mkdirSync(path.join(app, "supabase", "migrations"), { recursive: true });
   writeFileSync(
-    path.join(app, "supabase", "migrations", "20250101000000_projects.sql"),
-    "create table public.projects (id bigint generated always as identity primary key, name text not null);\n" +
-      "alter table public.projects enable row level security;\n",
+    path.join(app, "supabase", "migrations", "20250101000000_app_projects.sql"),
+    "create table public.app_projects (id bigint generated always as identity primary key, name text not null);\n" +
+      "alter table public.app_projects enable row level security;\n",
   );
   const install = sh(
     "npm",
@@ -230,7 +239,7 @@ describe("init, push, threat suite, doctor", () => {
     expect(manifest.migrations.map((m) => m.source)).toEqual(layerMigrations());
     const files = manifest.migrations.map((m) => path.basename(m.file));
     expect([...files].sort()).toEqual(files);
-    expect(files.every((f) => f > "20250101000000_projects.sql")).toBe(true);
+    expect(files.every((f) => f > "20250101000000_app_projects.sql")).toBe(true);
     expect(new Set(files.map((f) => f.split("_")[0])).size).toBe(files.length);
     for (const m of manifest.migrations) {
       expect(fileSha256(path.join(app, m.file))).toBe(fileSha256(path.join(ROOT, "supabase", "migrations", m.source)));
@@ -251,12 +260,7 @@ describe("init, push, threat suite, doctor", () => {
 
   it("the copied threat suite passes there", async () => {
     await installPgtap(url);
-    const dir = path.join(app, "supabase", "tests", "database");
-    const files = readdirSync(dir)
-      .filter((f) => f.endsWith(".test.sql"))
-      .sort()
-      .map((f) => path.join(dir, f));
-    const { passed } = prove(url, files);
+    const { passed } = prove(url, suiteFiles(app));
     expect(passed).toBeGreaterThan(700);
   }, 300_000);
 
@@ -297,25 +301,25 @@ describe("init, push, threat suite, doctor", () => {
   it("entity scaffolds a table of the project's own: db push applies it, its threat cases pass, its helpers type-check and run through the package", async () => {
     const before = snapshot(path.join(app, "supabase"));
     const columns = "title text not null, due date";
-    const r = layer(["entity", "tasks", "--assignable", "--columns", columns, "--out", "src/db"], app);
+    const r = layer(["entity", "app_tasks", "--assignable", "--columns", columns, "--out", "src/db"], app);
     expect(r.status, r.out).toBe(0);
     const after = snapshot(path.join(app, "supabase"));
     for (const [file, hash] of Object.entries(before)) expect(after[file], file).toBe(hash);
     const added = Object.keys(after).filter((f) => !(f in before));
     expect(added.map((f) => f.replace(/\d+_/, "N_")).sort()).toEqual([
-      "migrations/N_tasks.sql",
-      "tests/database/N_tasks.test.sql",
+      "migrations/N_app_tasks.sql",
+      "tests/database/N_app_tasks.test.sql",
     ]);
     const migration = added.find((f) => f.startsWith("migrations/"))!;
     expect(path.basename(migration) > path.basename(manifestOf(app).migrations.at(-1)!.file)).toBe(true);
     // The TypeScript reaches the layer through the package's exports only.
-    for (const file of ["tasks.table.ts", "tasks.ts"]) {
+    for (const file of ["app_tasks.table.ts", "app_tasks.ts"]) {
       const text = readFileSync(path.join(app, "src", "db", file), "utf8");
       const specifiers = [...text.matchAll(/from "([^"]+)"/g)].map((m) => m[1]!);
       expect(
         specifiers.filter(
           (s) =>
-            !/^(supabase-org-layer(\/[a-z./-]+)?|drizzle-orm(\/pg-core)?|drizzle-zod|zod|\.\/tasks\.table\.js)$/.test(
+            !/^(supabase-org-layer(\/[a-z./-]+)?|drizzle-orm(\/pg-core)?|drizzle-zod|zod|\.\/app_tasks\.table\.js)$/.test(
               s,
             ),
         ),
@@ -323,24 +327,28 @@ describe("init, push, threat suite, doctor", () => {
       ).toEqual([]);
     }
     push(url, app);
-    prove(url, [
+    // Its own threat cases, and every case of the layer's suite beside them (they make no
+    // assumption that the permission catalog holds the layer's permissions only).
+    const suite = suiteFiles(app);
+    expect(suite).toContain(
       path.join(
         app,
         "supabase",
         added.find((f) => f.startsWith("tests/"))!,
       ),
-    ]);
+    );
+    prove(url, suite);
 
     // A server module of the project uses the helpers as a signed-in user.
     writeFileSync(
       path.join(app, "use-tasks.ts"),
       'import { createOrgDb } from "supabase-org-layer";\n' +
-        'import { createTask, listTasks } from "./src/db/tasks.js";\n' +
+        'import { createAppTask, listAppTasks } from "./src/db/app_tasks.js";\n' +
         "const db = createOrgDb(process.env.APP_DB_URL!);\n" +
         "const org = process.env.APP_ORG!;\n" +
-        'const task = await db.asUser(process.env.APP_OWNER!, (tx) => createTask(tx, { organizationId: org, title: "First task", due: "2027-01-31" }));\n' +
-        "const mine = await db.asUser(process.env.APP_OWNER!, (tx) => listTasks(tx, { organizationId: org }));\n" +
-        "const theirs = await db.asUser(process.env.APP_OUTSIDER!, (tx) => listTasks(tx, { organizationId: org }));\n" +
+        'const task = await db.asUser(process.env.APP_OWNER!, (tx) => createAppTask(tx, { organizationId: org, title: "First task", due: "2027-01-31" }));\n' +
+        "const mine = await db.asUser(process.env.APP_OWNER!, (tx) => listAppTasks(tx, { organizationId: org }));\n" +
+        "const theirs = await db.asUser(process.env.APP_OUTSIDER!, (tx) => listAppTasks(tx, { organizationId: org }));\n" +
         "console.log(JSON.stringify({ title: task.title, due: task.due, mine: mine.items.length, theirs: theirs.items.length }));\n" +
         "await db.close();\n",
     );
@@ -357,7 +365,7 @@ describe("init, push, threat suite, doctor", () => {
             skipLibCheck: true,
             types: ["node"],
           },
-          files: ["src/db/tasks.table.ts", "src/db/tasks.ts", "use-tasks.ts"],
+          files: ["src/db/app_tasks.table.ts", "src/db/app_tasks.ts", "use-tasks.ts"],
         }),
       );
       const tsc = sh(
@@ -396,7 +404,10 @@ describe("init, push, threat suite, doctor", () => {
 describe("upgrade from release 0.1.0", () => {
   it("the changelog names every migration of the package under a release", () => {
     const changelog = readFileSync(path.join(ROOT, "CHANGELOG.md"), "utf8");
-    const unlisted = layerMigrations().filter((m) => !changelog.includes(`\`${m}\``));
+    // A table a project added to its copy of the layer (entity:new) is the project's to release.
+    const own = (m: string) =>
+      /made by `npm run entity:new -- /.test(readFileSync(path.join(ROOT, "supabase", "migrations", m), "utf8"));
+    const unlisted = layerMigrations().filter((m) => !changelog.includes(`\`${m}\``) && !own(m));
     expect(unlisted).toEqual([]);
   });
 
@@ -614,9 +625,9 @@ describe("init --adopt and entity", () => {
     expect(none.out).toMatch(/Refused, nothing written: .*install the layer first/);
     expect(snapshot(bare)).toEqual(before);
     const own = snapshot(path.join(app, "supabase"));
-    const taken = layer(["entity", "projects"], app);
+    const taken = layer(["entity", "app_projects"], app);
     expect(taken.status).toBe(1);
-    expect(taken.out).toMatch(/a table public\.projects exists already/);
+    expect(taken.out).toMatch(/a table public\.app_projects exists already/);
     const bad = layer(["entity", "Task"], app);
     expect(bad.status).toBe(1);
     expect(bad.out).toMatch(/is not a table name/);
@@ -624,6 +635,6 @@ describe("init --adopt and entity", () => {
     expect(outside.status).toBe(1);
     expect(outside.out).toMatch(/--out \.\.\/elsewhere: give a folder inside the project/);
     expect(snapshot(path.join(app, "supabase"))).toEqual(own);
-    expect(readdirSync(path.join(app, "src", "db")).sort()).toEqual(["tasks.table.ts", "tasks.ts"]);
+    expect(readdirSync(path.join(app, "src", "db")).sort()).toEqual(["app_tasks.table.ts", "app_tasks.ts"]);
   });
 });

@@ -6,7 +6,8 @@
 --       role_permissions would grant her organization's members anything.
 --   R4  the built-in catalog is exactly SPEC section 4's permission matrix,
 --       with the ranks owner > admin > manager > member > viewer (roles an
---       organization defines: 310_custom_roles.test.sql).
+--       organization defines: 310_custom_roles.test.sql). Permissions a
+--       project's own tables register are left out (pg_temp.built_in_permission).
 
 begin;
 create extension if not exists pgtap with schema extensions;
@@ -31,14 +32,14 @@ select throws_ok($$ insert into public.role_permissions (role_id, permission) se
 -- R2 select ---------------------------------------------------------------------------------
 select pg_temp.as_user('nora');
 select is((select count(*)::int from public.roles), 5, 'T030.05 a signed-in non-member reads the 5 roles');
-select is((select count(*)::int from public.permissions), 11, 'T030.06 a signed-in non-member reads the 11 permissions');
-select is((select count(*)::int from public.role_permissions), 27, 'T030.07 a signed-in non-member reads the whole built-in matrix');
+select is((select count(*)::int from public.permissions where pg_temp.built_in_permission(key)), 11, 'T030.06 a signed-in non-member reads the 11 permissions');
+select is((select count(*)::int from public.role_permissions where pg_temp.built_in_permission(permission)), 27, 'T030.07 a signed-in non-member reads the whole built-in matrix');
 select pg_temp.as_user('erin');
-select is((select count(*)::int from public.role_permissions), 27, 'T030.08 viewer reads the whole built-in matrix');
+select is((select count(*)::int from public.role_permissions where pg_temp.built_in_permission(permission)), 27, 'T030.08 viewer reads the whole built-in matrix');
 select pg_temp.as_user('heidi');
 select is((select count(*)::int from public.roles), 5, 'T030.09 member of another organization reads the same catalog');
 select pg_temp.as_service();
-select is((select count(*)::int from public.role_permissions where organization_id is null), 27, 'T030.10 service reads the built-in matrix');
+select is((select count(*)::int from public.role_permissions where organization_id is null and pg_temp.built_in_permission(permission)), 27, 'T030.10 service reads the built-in matrix');
 
 -- R3 writes -----------------------------------------------------------------------------------
 select pg_temp.as_user('alice');
@@ -79,20 +80,25 @@ select pg_temp.as_postgres();
 select results_eq($$ select key from public.roles where organization_id is null order by rank desc $$,
   $$ values ('owner'), ('admin'), ('manager'), ('member'), ('viewer') $$,
   'T030.24 roles rank owner > admin > manager > member > viewer');
-select set_eq($$ select rp.permission from public.role_permissions rp join public.roles r on r.id = rp.role_id where r.key = 'owner' $$,
-  $$ select key from public.permissions where key <> 'clients.work_assigned' $$,
+select set_eq($$ select rp.permission from public.role_permissions rp join public.roles r on r.id = rp.role_id
+                 where pg_temp.built_in_permission(rp.permission) and r.key = 'owner' $$,
+  $$ select key from public.permissions where pg_temp.built_in_permission(key) and key <> 'clients.work_assigned' $$,
   'T030.25 owner holds every permission but clients.work_assigned (SPEC 4: owners read and update every client)');
-select set_eq($$ select rp.permission from public.role_permissions rp join public.roles r on r.id = rp.role_id where r.key = 'admin' $$,
+select set_eq($$ select rp.permission from public.role_permissions rp join public.roles r on r.id = rp.role_id
+                 where pg_temp.built_in_permission(rp.permission) and r.key = 'admin' $$,
   $$ values ('organization.update'), ('members.manage'), ('clients.read'), ('clients.create'), ('clients.update'),
             ('clients.delete'), ('clients.assign'), ('audit.read'), ('roles.manage') $$,
   'T030.26 admin holds everything but organization.delete and clients.work_assigned (SPEC 4)');
-select set_eq($$ select rp.permission from public.role_permissions rp join public.roles r on r.id = rp.role_id where r.key = 'manager' $$,
+select set_eq($$ select rp.permission from public.role_permissions rp join public.roles r on r.id = rp.role_id
+                 where pg_temp.built_in_permission(rp.permission) and r.key = 'manager' $$,
   $$ values ('clients.read'), ('clients.create'), ('clients.update'), ('clients.delete'), ('clients.assign') $$,
   'T030.27 manager holds the clients.* permissions only (SPEC 4)');
-select set_eq($$ select rp.permission from public.role_permissions rp join public.roles r on r.id = rp.role_id where r.key = 'member' $$,
+select set_eq($$ select rp.permission from public.role_permissions rp join public.roles r on r.id = rp.role_id
+                 where pg_temp.built_in_permission(rp.permission) and r.key = 'member' $$,
   $$ values ('clients.create'), ('clients.work_assigned') $$,
   'T030.28 member holds clients.create and clients.work_assigned, its assigned-only access (SPEC 4)');
-select set_eq($$ select rp.permission from public.role_permissions rp join public.roles r on r.id = rp.role_id where r.key = 'viewer' $$,
+select set_eq($$ select rp.permission from public.role_permissions rp join public.roles r on r.id = rp.role_id
+                 where pg_temp.built_in_permission(rp.permission) and r.key = 'viewer' $$,
   $$ values ('clients.read') $$, 'T030.29 viewer holds clients.read only (SPEC 4)');
 select throws_ok($$ insert into public.roles (key, name, rank) values ('twin', 'Twin', 50) $$, '23505', null,
   'T030.30 built-in ranks are unique, so the built-in rank cap is a total order');

@@ -28,31 +28,31 @@ select is_empty($$ select key from public.permissions where public.authorize(pg_
 
 -- R2 matrix ---------------------------------------------------------------------------------------------
 select pg_temp.as_user('alice');
-select set_eq($$ select key from public.permissions where public.authorize(pg_temp.org('acme'), key) $$,
+select set_eq($$ select key from public.permissions where pg_temp.built_in_permission(key) and public.authorize(pg_temp.org('acme'), key) $$,
   $$ values ('organization.update'), ('organization.delete'), ('members.manage'), ('clients.read'), ('clients.create'),
             ('clients.update'), ('clients.delete'), ('clients.assign'), ('audit.read'), ('roles.manage') $$,
   'T100.03 owner holds every permission but clients.work_assigned (it reads and updates every client anyway)');
 select pg_temp.as_user('bob');
-select set_eq($$ select key from public.permissions where public.authorize(pg_temp.org('acme'), key) $$,
+select set_eq($$ select key from public.permissions where pg_temp.built_in_permission(key) and public.authorize(pg_temp.org('acme'), key) $$,
   $$ values ('organization.update'), ('members.manage'), ('clients.read'), ('clients.create'),
             ('clients.update'), ('clients.delete'), ('clients.assign'), ('audit.read'), ('roles.manage') $$,
   'T100.04 admin holds every permission but organization.delete (and clients.work_assigned)');
 select is(public.authorize(pg_temp.org('acme'), 'organization.delete'), false, 'T100.05 admin cannot delete the organization');
 select pg_temp.as_user('carol');
-select set_eq($$ select key from public.permissions where public.authorize(pg_temp.org('acme'), key) $$,
+select set_eq($$ select key from public.permissions where pg_temp.built_in_permission(key) and public.authorize(pg_temp.org('acme'), key) $$,
   $$ values ('clients.read'), ('clients.create'), ('clients.update'), ('clients.delete'), ('clients.assign') $$,
   'T100.06 manager holds exactly the clients.* permissions');
 select is(public.authorize(pg_temp.org('acme'), 'members.manage'), false, 'T100.07 manager does not manage members');
 select pg_temp.as_user('dave');
-select set_eq($$ select key from public.permissions where public.authorize(pg_temp.org('acme'), key) $$,
+select set_eq($$ select key from public.permissions where pg_temp.built_in_permission(key) and public.authorize(pg_temp.org('acme'), key) $$,
   $$ values ('clients.create'), ('clients.work_assigned') $$, 'T100.08 member holds exactly clients.create and clients.work_assigned');
 select is(public.authorize(pg_temp.org('acme'), 'clients.read'), false, 'T100.09 member does not read every client');
 select pg_temp.as_user('erin');
-select set_eq($$ select key from public.permissions where public.authorize(pg_temp.org('acme'), key) $$,
+select set_eq($$ select key from public.permissions where pg_temp.built_in_permission(key) and public.authorize(pg_temp.org('acme'), key) $$,
   $$ values ('clients.read') $$, 'T100.10 viewer holds exactly clients.read');
 select is(public.authorize(pg_temp.org('acme'), 'clients.create'), false, 'T100.11 viewer does not create clients');
 select pg_temp.as_user('grace');
-select set_eq($$ select key from public.permissions where public.authorize(pg_temp.org('globex'), key) $$,
+select set_eq($$ select key from public.permissions where pg_temp.built_in_permission(key) and public.authorize(pg_temp.org('globex'), key) $$,
   $$ values ('organization.update'), ('members.manage'), ('clients.read'), ('clients.create'),
             ('clients.update'), ('clients.delete'), ('clients.assign'), ('audit.read'), ('roles.manage') $$,
   'T100.12 admin + manager holds the union of both roles');

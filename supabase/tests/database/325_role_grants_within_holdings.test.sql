@@ -45,14 +45,23 @@ $$;
 create function pg_temp.invited_role(token text) returns text language sql stable security definer as $$
   select r.key from public.invitations i join public.roles r on r.id = i.role_id where i.token_hash = private.hash_token(token)
 $$;
+-- The permissions given, and what the built-in viewer carries: clients.read, and the read permission
+-- of any table a project added (entity:new grants <table>.read to viewer). The roles whose holders
+-- must hold all of viewer's permissions are made with it.
+create function pg_temp.and_viewers(permissions text[]) returns text[] language sql stable security definer as $$
+  select array(select distinct p from unnest(permissions || array(
+    select rp.permission from public.role_permissions rp join public.roles r on r.id = rp.role_id
+    where r.key = 'viewer' and r.organization_id is null)) p order by 1)
+$$;
 grant execute on all functions in schema pg_temp to public;
 
 -- The owner defines roles that rank above admin (40) and below owner (50).
 select pg_temp.act('a_owner');
-insert into t_role select 'hr_high', public.create_role(pg_temp.fx_org('alpha'), 'hr_high', 'HR', 45, '{members.manage,clients.read}');
+insert into t_role select 'hr_high', public.create_role(pg_temp.fx_org('alpha'), 'hr_high', 'HR', 45,
+  pg_temp.and_viewers('{members.manage,clients.read}'));
 insert into t_role select 'designer', public.create_role(pg_temp.fx_org('alpha'), 'designer', 'Role designer', 45, '{roles.manage}');
 insert into t_role select 'hr_full', public.create_role(pg_temp.fx_org('alpha'), 'hr_full', 'HR lead', 45,
-  '{members.manage,roles.manage,clients.read}');
+  pg_temp.and_viewers('{members.manage,roles.manage,clients.read}'));
 insert into t_role select 'intern', public.create_role(pg_temp.fx_org('alpha'), 'intern', 'Intern', 5, '{}');
 select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_hr'), '{hr_high}');
 select public.set_member_roles(pg_temp.fx_org('alpha'), pg_temp.fx('a_second'), '{designer,intern}');
