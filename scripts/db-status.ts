@@ -2,6 +2,7 @@
 import { engineLabel, local, otherEngineServer } from "../tooling/server/local.ts";
 import { main } from "../tooling/output.ts";
 import { printSummary } from "../tooling/build/summary.ts";
+import { migrationFiles } from "../tooling/build/database.ts";
 
 main(async () => {
   const { engine, target, cluster } = await local();
@@ -13,7 +14,15 @@ main(async () => {
   const other = otherEngineServer(engine);
   if (other)
     console.log(`           (the ${other.name} engine's server runs on port ${other.port}: --engine=${other.name})`);
-  if (port === null) return;
+  if (port === null) {
+    // Which are applied is the database's to say: only the repository's side is known while it is stopped.
+    const files = migrationFiles();
+    console.log(
+      `migrations: ${files.length} in supabase/migrations, the newest ${files.at(-1) ?? "(none)"}; ` +
+        "which are applied shows once it runs (npm run db:start applies the pending ones)",
+    );
+    return;
+  }
   if (port !== target.port) {
     console.log(
       `           (the server runs on port ${port}, not on DATABASE_URL's ${target.port}: nothing to list there)`,

@@ -1,4 +1,5 @@
 /** Small helpers for the command-line scripts' output. */
+import { keepWorkingWhenOutputCloses } from "../src/cli/output.ts";
 
 export class CommandError extends Error {
   override name = "CommandError";
@@ -33,6 +34,8 @@ function connectionFailure(error: unknown): string | null {
 
 /** Run a script's body; print CommandErrors and connection failures plainly and exit 1. */
 export function main(body: () => Promise<void>): void {
+  keepWorkingWhenOutputCloses(process.stdout);
+  keepWorkingWhenOutputCloses(process.stderr);
   body().then(
     () => process.exit(0),
     (error: unknown) => {

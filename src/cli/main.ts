@@ -10,6 +10,7 @@ import { doctor } from "./doctor.ts";
 import { EntityInputError, formatFiles, planEntity, writeFiles } from "./entity/plan.ts";
 import { adopt, init, pendingMigrations, readManifest, Refusal, upgrade, type Plan } from "./install.ts";
 import { packageInfo } from "./layer.ts";
+import { keepWorkingWhenOutputCloses } from "./output.ts";
 
 const USAGE = `Usage: supabase-org-layer <command> [options]
 
@@ -130,6 +131,8 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
+keepWorkingWhenOutputCloses(process.stdout);
+keepWorkingWhenOutputCloses(process.stderr);
 run(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
