@@ -156,6 +156,18 @@ describe("deleteOrganizationInBatches (as the service)", () => {
       undefined,
     );
     await expectError(deleteOrganizationInBatches(suite.db, { organizationId: "acme" }), ValidationError, undefined);
+    // Options and the handle are checked before the first batch, as the input is: nothing is deleted.
+    const untyped = deleteOrganizationInBatches as (db: unknown, input: unknown, options?: unknown) => Promise<unknown>;
+    for (const options of [{ onProgress: 5 }, { onProgres: () => {} }, "fast"])
+      await expect(untyped(suite.db, { organizationId: ORG.acme, batchSize: 1 }, options)).rejects.toThrow(
+        ValidationError,
+      );
+    await expect(untyped(null, { organizationId: ORG.acme })).rejects.toThrow(ValidationError);
+    const stream = streamOrganizationExport as (db: unknown, input: unknown, write: unknown) => Promise<unknown>;
+    await expect(stream(suite.db, { organizationId: ORG.acme }, "out.ndjson")).rejects.toThrow(
+      /^invalid arguments: write must be a function/,
+    );
+    await expect(stream(undefined, { organizationId: ORG.acme }, () => {})).rejects.toThrow(ValidationError);
     const [row] = await test.sql<
       { n: number }[]
     >`select count(*)::int as n from public.clients where organization_id = ${ORG.acme}`;

@@ -17,7 +17,7 @@
 import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { OrgDb, Tx } from "./db.ts";
-import { NotFoundError, toTypedError } from "./errors.ts";
+import { NotFoundError, toTypedError, ValidationError } from "./errors.ts";
 import { guard, parse } from "./internal.ts";
 import { organizationRef, type OrganizationRef } from "./schema/organizations.table.ts";
 import { id } from "./schema/rules.ts";
@@ -122,6 +122,23 @@ export interface BatchedDeletionOptions {
   onProgress?: (progress: { deleted: number; batches: number }) => void;
 }
 
+/** A function argument, or a ValidationError naming it. */
+const callback = <F>(what: string) =>
+  z.custom<F>((value) => typeof value === "function", { message: `${what} must be a function` });
+
+const batchedDeletionOptions = z
+  .strictObject({ onProgress: callback<BatchedDeletionOptions["onProgress"]>("onProgress").optional() })
+  .optional();
+
+/**
+ * The server-side helpers take the handle itself: checked before anything is
+ * read or deleted, as their inputs are.
+ */
+function requireHandle(db: OrgDb): void {
+  if (typeof (db as Partial<OrgDb> | null | undefined)?.asService !== "function")
+    throw new ValidationError("db: give the handle createOrgDb returned");
+}
+
 /**
  * Delete a large organization as the service: batches of rows in their own
  * transactions (children first; memberships and roles stay until the end),
@@ -135,7 +152,9 @@ export async function deleteOrganizationInBatches(
   input: BatchedDeletionInput,
   options: BatchedDeletionOptions = {},
 ): Promise<Record<string, number>> {
+  requireHandle(db);
   const { organizationId, batchSize, requestedBy } = parse(batchedDeletionInput, input);
+  const { onProgress } = parse(batchedDeletionOptions, options, "invalid options") ?? {};
   let deleted = 0;
   for (let batches = 1; ; batches++) {
     const n = await db.asService(async (tx) => {
@@ -147,7 +166,7 @@ export async function deleteOrganizationInBatches(
       return Number(row!.n);
     });
     deleted += n;
-    options.onProgress?.({ deleted, batches });
+    onProgress?.({ deleted, batches });
     if (n === 0) break;
   }
   return db.asService(async (tx) => {
@@ -232,7 +251,9 @@ export async function streamOrganizationExport(
   input: StreamExportInput,
   write: (record: ExportRecord) => void | Promise<void>,
 ): Promise<Record<string, number>> {
+  requireHandle(db);
   const { organizationId, batchSize } = parse(streamExportInput, input);
+  parse(callback<typeof write>("write"), write, "invalid arguments");
   const counts: Record<string, number> = {};
   try {
     await db.unsafeLoginSql.begin("isolation level repeatable read read only", async (tx) => {
