@@ -139,11 +139,28 @@ describe("what JavaScript may pass", () => {
     }
   });
 
-  it("writeToken() on a closed handle fails with a typed error", async () => {
+  it("a closed handle runs nothing more: units and writeToken() fail with the rule handle-closed", async () => {
     const closed = createOrgDb(test.url, { max: 1 });
+    await closed.asUser(USER.dave, whoami);
     await closed.close();
-    const failure = await closed.writeToken().catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(DatabaseError);
+    const failures = await Promise.all(
+      [
+        closed.writeToken(),
+        closed.asUser(USER.dave, whoami),
+        closed.asUser(USER.dave, whoami, { readOnly: true }),
+        closed.asService(whoami),
+        closed.asJwt("eyJhbGciOiJIUzI1NiJ9.e30.x", whoami),
+      ].map((p: Promise<unknown>) =>
+        p.then(
+          () => "ran",
+          (error: unknown) => error,
+        ),
+      ),
+    );
+    for (const failure of failures) {
+      expect(failure).toBeInstanceOf(DatabaseError);
+      expect(failure).toMatchObject({ rule: "handle-closed" });
+    }
   });
 });
 
@@ -245,6 +262,32 @@ describe("failures around the unit", () => {
     await expect(attempt).rejects.toMatchObject({ code: "25P02", message: expect.stringMatching(/rolled back/) });
     const [after] = await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`;
     expect(after!.notes).toBe(original!.notes);
+  });
+
+  it("an error of the application's own, thrown by the work, reaches the caller unchanged, and the unit keeps nothing", async () => {
+    class PaymentRequired extends Error {
+      override name = "PaymentRequired";
+    }
+    const id = client(1, 8);
+    const [original] = await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`;
+    const thrown = new PaymentRequired("upgrade your plan");
+    const failure = await db
+      .asUser(USER.carol, async (tx) => {
+        await tx.update(clients).set({ notes: "written before the application's error" }).where(eq(clients.id, id));
+        throw thrown;
+      })
+      .catch((error: unknown) => error);
+    expect(failure).toBe(thrown);
+    const [after] = await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`;
+    expect(after!.notes).toBe(original!.notes);
+    // The database's errors stay typed, also when the work rethrows them.
+    const typed = await db
+      .asUser(USER.dave, async (tx) => {
+        await tx.execute(sql`select 1 / 0`);
+      })
+      .catch((error: unknown) => error);
+    expect(typed).toBeInstanceOf(ValidationError);
+    expect(typed).toMatchObject({ code: "22012" });
   });
 
   it("COMMIT waits for a query the work started without awaiting it", async () => {

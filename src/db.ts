@@ -20,7 +20,7 @@
 import postgres from "postgres";
 import { z } from "zod";
 import { checkClaims, claimsFor, jwtVerifier, type JwtOptions, type UserClaims } from "./auth.ts";
-import { toTypedError, ValidationError } from "./errors.ts";
+import { DatabaseError, toTypedError, ValidationError } from "./errors.ts";
 import { parse } from "./internal.ts";
 import { roleSettingsCache } from "./postgrest.ts";
 import { createReplicaRouter, type ReplicaOptions, type ReplicaState } from "./replicas.ts";
@@ -169,11 +169,17 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
   );
   // Built once per handle: a remote JWKS is fetched once and cached, not fetched per token.
   const verify = jwtVerifier(options.jwt ?? {});
+  // After close(), nothing more runs: postgres.js would open a new connection that nothing ends.
+  let closed = false;
+  const whenClosed = () =>
+    closed ? new DatabaseError("the handle is closed (db.close())", { rule: "handle-closed" }) : undefined;
 
   return {
     unsafeLoginSql: client,
     unsafeLoginDb: db,
     asUser(user, work, unitOptions) {
+      const refusal = whenClosed();
+      if (refusal) return Promise.reject(refusal);
       let claims: UserClaims;
       try {
         claims = userClaims(user);
@@ -183,13 +189,19 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
       return unit(claims.role, claims, work, unitOptions);
     },
     async asJwt(token, work, unitOptions) {
+      const refusal = whenClosed();
+      if (refusal) throw refusal;
       const claims = await verify(token);
       return unit(claims.role, claims, work, unitOptions);
     },
     asService(work, unitOptions) {
+      const refusal = whenClosed();
+      if (refusal) return Promise.reject(refusal);
       return unit("service_role", { role: "service_role" }, work, unitOptions);
     },
     async writeToken() {
+      const refusal = whenClosed();
+      if (refusal) throw refusal;
       try {
         return await replicas.writeToken();
       } catch (error) {
@@ -203,6 +215,7 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
       settings.reload();
     },
     async close() {
+      closed = true;
       await Promise.all([client.end({ timeout: 5 }), replicas.close()]);
     },
   };
