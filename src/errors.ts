@@ -279,6 +279,22 @@ export function toTypedError(error: unknown): DatabaseError {
   return new DatabaseError(message, options);
 }
 
+/**
+ * Whether a unit's work threw an error of the application's own: not the
+ * database's (no SQLSTATE, here or in its cause), not the driver's (postgres.js
+ * and system errors carry an upper-case code such as CONNECTION_ENDED or
+ * ECONNRESET; Drizzle wraps the driver's), not one of the layer's. A unit
+ * passes such an error through unchanged, its transaction rolled back, so that
+ * the application's own error classes keep meaning what they mean.
+ */
+export function isApplicationError(error: unknown): boolean {
+  if (error instanceof DatabaseError || pgFields(error)) return false;
+  if (typeof error !== "object" || error === null) return true;
+  const { code, name } = error as { code?: unknown; name?: unknown };
+  if (typeof code === "string" && /^[A-Z][A-Z0-9_]+$/.test(code)) return false;
+  return name !== "DrizzleQueryError" && name !== "PostgresError";
+}
+
 /** Whether a transaction that failed with this error may simply be run again. */
 export function isRetryable(error: unknown): boolean {
   const pg = pgFields(error);

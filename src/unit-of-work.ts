@@ -49,7 +49,14 @@
 import { drizzle, PostgresJsDatabase, PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
 import type postgres from "postgres";
 import { z } from "zod";
-import { ConcurrencyError, DatabaseError, isRetryable, toTypedError, ValidationError } from "./errors.ts";
+import {
+  ConcurrencyError,
+  DatabaseError,
+  isApplicationError,
+  isRetryable,
+  toTypedError,
+  ValidationError,
+} from "./errors.ts";
 import { parse } from "./internal.ts";
 import { postgrestPreamble, type RoleSettings } from "./postgrest.ts";
 import * as schema from "./schema/index.ts";
@@ -370,6 +377,8 @@ export function unitRunner(
           await sleep(5 * 2 ** attempt + Math.random() * 10);
           continue;
         }
+        // The application's own error, thrown by its work: rolled back, and passed on as it is.
+        if (isApplicationError(error)) throw error;
         const typed = toTypedError(error);
         if (isRetryable(error)) {
           throw new ConcurrencyError(`gave up after ${attempt} attempt(s): ${typed.message}`, {
