@@ -85,10 +85,8 @@ $$;
 comment on function private.handle_auth_user_change() is
   'Trigger on auth.users: creates the public.users profile on sign-up (email, and the name and avatar of the metadata when the profile can hold them), and copies later changes of the email, and of the metadata''s name or avatar (a new value only: a name the user edited in the profile stays until they set another one through Auth). Deletion cascades through the foreign key.';
 
--- Beside on_auth_user_email_updated (after update of email), which stays:
--- dropping a trigger takes ownership of auth.users, which a migration's role
--- need not have (the local engines' postgres does not), while creating one
--- takes only the TRIGGER privilege.
+-- Beside on_auth_user_email_updated (after update of email), which stays: a
+-- migration's role may create a trigger on auth.users, not drop one.
 create trigger on_auth_user_metadata_updated
   after update of raw_user_meta_data on auth.users
   for each row execute function private.handle_auth_user_change();
