@@ -171,37 +171,34 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
   const verify = jwtVerifier(options.jwt ?? {});
   // After close(), nothing more runs: postgres.js would open a new connection that nothing ends.
   let closed = false;
-  const whenClosed = () =>
-    closed ? new DatabaseError("the handle is closed (db.close())", { rule: "handle-closed" }) : undefined;
+  const assertOpen = () => {
+    if (closed) throw new DatabaseError("the handle is closed (db.close())", { rule: "handle-closed" });
+  };
 
   return {
     unsafeLoginSql: client,
     unsafeLoginDb: db,
-    asUser(user, work, unitOptions) {
-      const refusal = whenClosed();
-      if (refusal) return Promise.reject(refusal);
+    async asUser(user, work, unitOptions) {
+      assertOpen();
       let claims: UserClaims;
       try {
         claims = userClaims(user);
       } catch (error) {
-        return Promise.reject(toTypedError(error));
+        throw toTypedError(error);
       }
       return unit(claims.role, claims, work, unitOptions);
     },
     async asJwt(token, work, unitOptions) {
-      const refusal = whenClosed();
-      if (refusal) throw refusal;
+      assertOpen();
       const claims = await verify(token);
       return unit(claims.role, claims, work, unitOptions);
     },
-    asService(work, unitOptions) {
-      const refusal = whenClosed();
-      if (refusal) return Promise.reject(refusal);
+    async asService(work, unitOptions) {
+      assertOpen();
       return unit("service_role", { role: "service_role" }, work, unitOptions);
     },
     async writeToken() {
-      const refusal = whenClosed();
-      if (refusal) throw refusal;
+      assertOpen();
       try {
         return await replicas.writeToken();
       } catch (error) {

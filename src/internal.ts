@@ -1,5 +1,5 @@
 /** Shared plumbing of the entity modules: input parsing and error typing. */
-import type { z } from "zod";
+import { z } from "zod";
 import { ForbiddenError, NotFoundError, ValidationError, toTypedError } from "./errors.ts";
 
 /**
@@ -24,6 +24,11 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown, what = "in
     throw new ValidationError(`${what}: ${where}${first?.message ?? "rejected"}`, { issues: result.error.issues });
   }
   return result.data;
+}
+
+/** A function given as an argument or option (a callback), or a ValidationError naming it. */
+export function functionArgument<F>(what: string) {
+  return z.custom<F>((value) => typeof value === "function", { message: `${what} must be a function` });
 }
 
 /** Run a database call, turning whatever it throws into a typed error. */

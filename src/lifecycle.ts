@@ -18,7 +18,7 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { OrgDb, Tx } from "./db.ts";
 import { NotFoundError, toTypedError, ValidationError } from "./errors.ts";
-import { guard, parse } from "./internal.ts";
+import { functionArgument, guard, parse } from "./internal.ts";
 import { organizationRef, type OrganizationRef } from "./schema/organizations.table.ts";
 import { id } from "./schema/rules.ts";
 
@@ -122,12 +122,8 @@ export interface BatchedDeletionOptions {
   onProgress?: (progress: { deleted: number; batches: number }) => void;
 }
 
-/** A function argument, or a ValidationError naming it. */
-const callback = <F>(what: string) =>
-  z.custom<F>((value) => typeof value === "function", { message: `${what} must be a function` });
-
 const batchedDeletionOptions = z
-  .strictObject({ onProgress: callback<BatchedDeletionOptions["onProgress"]>("onProgress").optional() })
+  .strictObject({ onProgress: functionArgument<BatchedDeletionOptions["onProgress"]>("onProgress").optional() })
   .optional();
 
 /**
@@ -253,7 +249,7 @@ export async function streamOrganizationExport(
 ): Promise<Record<string, number>> {
   requireHandle(db);
   const { organizationId, batchSize } = parse(streamExportInput, input);
-  parse(callback<typeof write>("write"), write, "invalid arguments");
+  parse(functionArgument<typeof write>("write"), write, "invalid arguments");
   const counts: Record<string, number> = {};
   try {
     await db.unsafeLoginSql.begin("isolation level repeatable read read only", async (tx) => {

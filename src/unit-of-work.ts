@@ -57,7 +57,7 @@ import {
   toTypedError,
   ValidationError,
 } from "./errors.ts";
-import { parse } from "./internal.ts";
+import { functionArgument, parse } from "./internal.ts";
 import { postgrestPreamble, type RoleSettings } from "./postgrest.ts";
 import * as schema from "./schema/index.ts";
 
@@ -85,7 +85,7 @@ export interface UnitOptions<T = unknown> {
 
 /** UnitOptions as JavaScript may pass them: checked before anything runs (a truthy string is no `readOnly`). */
 const unitOptionsSchema = z.strictObject({
-  rollback: z.union([z.boolean(), z.custom<(result: unknown) => boolean>((v) => typeof v === "function")]).optional(),
+  rollback: z.union([z.boolean(), functionArgument<(result: unknown) => boolean>("rollback")]).optional(),
   readOnly: z.boolean().optional(),
   after: z.string().optional(),
 });
