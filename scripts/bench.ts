@@ -11,6 +11,9 @@
  * a plain fetch. Prints markdown tables and writes bench-results/*.json.
  * `--keep` (with DATABASE_URL) keeps the generated databases for EXPLAIN;
  * `--only=key,key` times just those queries (no typed layer, no naive shapes);
+ * every run also times the first page for many callers of each kind,
+ * through the table and through list_clients (the sweep,
+ * tooling/bench/sweep.ts; `--only=sweep` for the sweep alone);
  * `--typed-only` times just the typed layer (no queries, no naive shapes);
  * `--plans=custom` plans every statement for its own caller and values
  * (`plan_cache_mode = force_custom_plan` on the benchmark's connections, as
@@ -26,9 +29,25 @@ import { createOrgDb } from "../src/db.ts";
 import { postgrestPreamble } from "../src/postgrest.ts";
 import { clients } from "../src/schema/index.ts";
 import { loadDataset, sizeFor } from "../tooling/bench/dataset.ts";
-import { compare, planUse, planUseSince, stats, type PlanUse, type Stats } from "../tooling/bench/measure.ts";
+import {
+  compare,
+  median,
+  medianStats,
+  planUse,
+  planUseSince,
+  stats,
+  type PlanUse,
+  type Stats,
+} from "../tooling/bench/measure.ts";
 import { dropNaive, NAIVE_SHAPES, setupNaive, useShape } from "../tooling/bench/naive.ts";
 import { asService, pickPersonas, PREPARED, queries, type Personas } from "../tooling/bench/queries.ts";
+import {
+  measureSweep,
+  pickSweepCallers,
+  summarizeSweep,
+  type SweepGroup,
+  type SweepResult,
+} from "../tooling/bench/sweep.ts";
 import { ROOT, withDatabase } from "../tooling/server/config.ts";
 import type postgres from "postgres";
 import { build } from "../tooling/build/database.ts";
@@ -81,6 +100,8 @@ interface ScaleResult {
   naive: NaiveResult[];
   /** Medians over the rounds, and each round; null when not measured (`--only`). */
   typedLayer: (Throughput & { rounds: Throughput[] }) | null;
+  /** Every caller's first page (the sweep): each caller, and per kind of caller; null when not run. */
+  sweep: { callers: SweepResult[]; groups: SweepGroup[] } | null;
 }
 
 /** Units per second on one connection, as a user and plainly, and their ratio (plain time / as-user time). */
@@ -102,6 +123,10 @@ const ROUNDS = 3;
 const only = arg("only")?.split(",");
 /** `--typed-only`: just the typed layer's fetch, while working on it. */
 const typedOnly = process.argv.includes("--typed-only");
+/** Many callers' first pages (tooling/bench/sweep.ts): in every run but `--typed-only`, and with `--only` when `sweep` is among its keys. */
+const sweepOn = !typedOnly && (!only || only.includes("sweep"));
+/** Callers of each kind in each kind of organization that the sweep takes. */
+const SWEEP_PER_GROUP = 5;
 /** `--plans=custom`: every statement planned for its caller and values; `cached` (the default): as PostgreSQL's plan cache decides. */
 const PLAN_MODES = ["cached", "custom"] as const;
 type PlanMode = (typeof PLAN_MODES)[number];
@@ -120,18 +145,6 @@ const LOAD_CONNECTIONS = Math.max(2, os.availableParallelism());
 const NAIVE_TIMEOUT_MS = quick ? 2000 : 20000;
 type ReservedSql = postgres.ReservedSql;
 const fmt = (ms: number) => (ms < 10 ? ms.toFixed(3) : ms.toFixed(1));
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-/** The median of each field over the rounds. */
-const medianStats = (all: Stats[]): Stats => ({
-  runs: all.reduce((n, x) => n + x.runs, 0),
-  median: median(all.map((x) => x.median)),
-  p95: median(all.map((x) => x.p95)),
-});
 
 const sumPlanUse = (all: PlanUse[]): PlanUse => ({
   generic: all.reduce((n, x) => n + x.generic, 0),
@@ -159,6 +172,7 @@ const describePlans = (plans: QueryResult["plans"]) =>
  */
 async function measureQueries(conn: ReservedSql, personas: Personas): Promise<QueryResult[]> {
   const list = queries(personas).filter((q) => !only || only.includes(q.key));
+  if (list.length === 0) return [];
   const rounds: RoundResult[][] = list.map(() => []);
   const perRound = Math.max(10, Math.round(runs / ROUNDS));
   for (let round = 0; round < ROUNDS; round++) {
@@ -317,6 +331,38 @@ async function measureNaive(sql: Sql, conn: ReservedSql, personas: Personas): Pr
   return naive;
 }
 
+/** The sweep on the queries' connection, after them: the table's page is one prepared statement for every caller there. */
+async function runSweep(sql: Sql, conn: ReservedSql): Promise<NonNullable<ScaleResult["sweep"]>> {
+  const callers = await pickSweepCallers(sql, SWEEP_PER_GROUP);
+  step(`  sweep: the first page for ${callers.length} callers, through the table and through list_clients`);
+  const results = await measureSweep(conn, callers, {
+    rounds: ROUNDS,
+    perRound: Math.max(10, Math.round(runs / ROUNDS / 5)),
+    warmup: 3,
+  });
+  const groups = summarizeSweep(results, RATIO, DELTA_MS);
+  for (const g of groups) step(`    ${describeSweepGroup(g)}`);
+  return { callers: results, groups };
+}
+
+const SWEEP_KIND_TITLES: Record<SweepGroup["kind"], string> = {
+  reader: "readers of the organization",
+  assigned_only: "assigned clients only, reading nowhere",
+  mixed: "assigned clients only, reading in another organization",
+};
+
+function describeSweepGroup(g: SweepGroup): string {
+  return (
+    `${SWEEP_KIND_TITLES[g.kind]}, through ${g.through === "table" ? "the table" : "list_clients"}: ` +
+    `${g.withinTarget} of ${g.callers} within ${RATIO} or +${DELTA_MS} ms, ${g.withinOneAndAHalf} within 1.5 or +${DELTA_MS} ms; ` +
+    `median ratio ${g.medianRatio.toFixed(2)}, furthest ${describeWorst(g)}; slowest ${fmt(g.slowestMs)} ms`
+  );
+}
+
+const describeWorst = ({ worst }: SweepGroup) =>
+  `${worst.ratio.toFixed(2)}, ${worst.deltaMs >= 0 ? "+" : ""}${fmt(worst.deltaMs)} ms ` +
+  `(${worst.orgKind === "small" ? "a small" : `the ${worst.orgKind}`} organization, ${worst.orgClients.toLocaleString("en")} clients)`;
+
 async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> {
   const size = sizeFor(scale);
   const name = `bench_${String(scale).replace(".", "_")}`;
@@ -339,10 +385,11 @@ async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> 
     const conn = await sql.reserve();
     try {
       const results = typedOnly ? [] : await measureQueries(conn, personas);
+      const sweep = sweepOn ? await runSweep(sql, conn) : null;
       // Before the naive shapes, whose table copies keep autovacuum busy for a while.
       const typedLayer = only ? null : await measureTypedLayer(url, personas);
       const naive = only || typedOnly || planMode === "custom" ? [] : await measureNaive(sql, conn, personas);
-      return { scale, size, loadSeconds, queries: results, naive, typedLayer };
+      return { scale, size, loadSeconds, queries: results, naive, typedLayer, sweep };
     } finally {
       conn.release();
     }
@@ -389,12 +436,28 @@ function checks(results: ScaleResult[]): Check[] {
         });
     }
   }
+  for (const r of results) {
+    for (const g of r.sweep?.groups ?? []) {
+      out.push({
+        target: `every caller's first page ratio ≤ ${RATIO} or ≤ +${DELTA_MS} ms at ${r.size.clients.toLocaleString("en")}: ${g.kind}, through ${g.through}`,
+        ok: g.withinTarget === g.callers,
+        detail: `${g.withinTarget} of ${g.callers}; furthest ${describeWorst(g)}`,
+      });
+    }
+  }
   if (largest.size.clients >= 1_000_000) {
     for (const q of largest.queries.filter((x) => x.singlePage)) {
       out.push({
         target: `single page ≤ 1 ms median at 1M clients: ${q.key}`,
         ok: q.rls.median <= 1,
         detail: `${fmt(q.rls.median)} ms`,
+      });
+    }
+    for (const g of largest.sweep?.groups ?? []) {
+      out.push({
+        target: `single page ≤ 1 ms median at 1M clients: every caller's first page, ${g.kind}, through ${g.through}`,
+        ok: g.slowestMs <= 1,
+        detail: `slowest ${fmt(g.slowestMs)} ms`,
       });
     }
   }
@@ -428,21 +491,23 @@ function markdown(results: ScaleResult[], verdicts: Check[]): string {
       `### ${r.size.clients.toLocaleString("en")} clients, ${r.size.organizations.toLocaleString("en")} organizations, ${r.size.users.toLocaleString("en")} users (loaded in ${r.loadSeconds.toFixed(1)} s)`,
       "",
     );
-    lines.push(
-      `Medians of the ${ROUNDS} interleaved rounds' medians (and of their ratios and differences). ` +
-        "Plans: whether the executions ran on their statement's generic plan (one plan, made once and shared by every caller of the statement's text) " +
-        "or on plans made for their own caller and values (custom)." +
-        (planMode === "custom" ? ` This run: ${customPlansNote}.` : ""),
-      "",
-      "| query | RLS median ms | RLS p95 ms | explicit median ms | explicit p95 ms | ratio | difference ms | ratio per round | plans, RLS / explicit |",
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
-    );
-    const dash = "–";
-    for (const q of r.queries) {
+    if (r.queries.length > 0) {
       lines.push(
-        `| ${q.title} | ${fmt(q.rls.median)} | ${fmt(q.rls.p95)} | ${q.explicit ? fmt(q.explicit.median) : dash} | ${q.explicit ? fmt(q.explicit.p95) : dash} | ` +
-          `${q.ratio !== null ? q.ratio.toFixed(2) : dash} | ${q.deltaMs !== null ? fmt(q.deltaMs) : dash} | ${q.rounds.map((x) => (x.ratio !== null ? x.ratio.toFixed(2) : fmt(x.rls.median))).join(", ")} | ${describePlans(q.plans)} |`,
+        `Medians of the ${ROUNDS} interleaved rounds' medians (and of their ratios and differences). ` +
+          "Plans: whether the executions ran on their statement's generic plan (one plan, made once and shared by every caller of the statement's text) " +
+          "or on plans made for their own caller and values (custom)." +
+          (planMode === "custom" ? ` This run: ${customPlansNote}.` : ""),
+        "",
+        "| query | RLS median ms | RLS p95 ms | explicit median ms | explicit p95 ms | ratio | difference ms | ratio per round | plans, RLS / explicit |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
       );
+      const dash = "–";
+      for (const q of r.queries) {
+        lines.push(
+          `| ${q.title} | ${fmt(q.rls.median)} | ${fmt(q.rls.p95)} | ${q.explicit ? fmt(q.explicit.median) : dash} | ${q.explicit ? fmt(q.explicit.p95) : dash} | ` +
+            `${q.ratio !== null ? q.ratio.toFixed(2) : dash} | ${q.deltaMs !== null ? fmt(q.deltaMs) : dash} | ${q.rounds.map((x) => (x.ratio !== null ? x.ratio.toFixed(2) : fmt(x.rls.median))).join(", ")} | ${describePlans(q.plans)} |`,
+        );
+      }
     }
     if (r.naive.length > 0) {
       lines.push("", "| naive policy shape | query | median ms |", "| --- | --- | ---: |");
@@ -452,6 +517,20 @@ function markdown(results: ScaleResult[], verdicts: Check[]): string {
         );
     }
     if (r.typedLayer) lines.push("", `Typed layer, one-client fetch: ${describeThroughput(r.typedLayer)}.`);
+    if (r.sweep) {
+      lines.push(
+        "",
+        `Every caller's first page (the sweep): up to ${SWEEP_PER_GROUP} callers of each kind in the whale, the scattered and the small organizations, ` +
+          "each the median of the rounds against the explicit page; the table's page is one statement shared by every caller on the connection.",
+        "",
+        `| who | through | callers | within ${RATIO} or +${DELTA_MS} ms | within 1.5 or +${DELTA_MS} ms | median ratio | furthest from the target | slowest median ms |`,
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |",
+      );
+      for (const g of r.sweep.groups)
+        lines.push(
+          `| ${SWEEP_KIND_TITLES[g.kind]} | ${g.through === "table" ? "the table" : "list_clients"} | ${g.callers} | ${g.withinTarget} | ${g.withinOneAndAHalf} | ${g.medianRatio.toFixed(2)} | ${describeWorst(g)} | ${fmt(g.slowestMs)} |`,
+        );
+    }
     lines.push("");
   }
   lines.push("### Targets", "", "| target | result | |", "| --- | ---: | --- |");

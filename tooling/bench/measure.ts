@@ -14,6 +14,20 @@ export function stats(samples: number[]): Stats {
   return { runs: samples.length, median: at(0.5), p95: at(0.95) };
 }
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** The median of each field over several rounds' stats; runs add up. */
+export const medianStats = (all: Stats[]): Stats => ({
+  runs: all.reduce((n, x) => n + x.runs, 0),
+  median: median(all.map((x) => x.median)),
+  p95: median(all.map((x) => x.p95)),
+});
+
 export interface Actor {
   /** Database role for the transaction: authenticated (RLS) or service_role (no RLS). */
   role: "authenticated" | "service_role";

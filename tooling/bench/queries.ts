@@ -53,7 +53,8 @@ export interface Personas {
   clientId: string;
 }
 
-async function persona(sql: postgres.Sql, id: string, org: string): Promise<Persona> {
+/** What the read policy lets user `id` read, written out for the explicit variants; `org` is the organization they look at. */
+export async function persona(sql: postgres.Sql, id: string, org: string): Promise<Persona> {
   const withPermission = (permission: string) => sql`
     coalesce((select array_agg(distinct ur.organization_id) from public.user_roles ur
               join public.role_permissions rp on rp.role_id = ur.role_id
@@ -207,6 +208,22 @@ const readable = (n: number) =>
   `(organization_id = any($${n}::uuid[]) or id = any($${n + 1}::uuid[]) or (created_by = $${n + 2}::uuid and created_at = now() and organization_id = any($${n + 3}::uuid[])))`;
 const readableValues = (p: Persona) => [p.readOrgs, p.assigned, p.id, p.createOrgs];
 
+const page = `select ${COLUMNS} from public.clients where organization_id = $1 order by name, id limit 50`;
+const pageExplicit = `select ${COLUMNS} from public.clients where organization_id = $1 and ${readable(2)} order by name, id limit 50`;
+const listClients = `select ${COLUMNS} from public.list_clients($1, null, null, 50)`;
+
+/**
+ * A first page (50) of the persona's organization by name, as they see it:
+ * through the table (one statement text for every caller, as supabase-js
+ * sends it), or through list_clients.
+ */
+export const orgPage = (key: string, title: string, persona: Persona, through: "table" | "list_clients" = "table") =>
+  benchQuery(
+    { key, title, singlePage: true, actor: asUser(persona) },
+    [through === "table" ? page : listClients, [persona.org]],
+    [pageExplicit, [persona.org, ...readableValues(persona)]],
+  );
+
 export function queries(p: Personas): BenchQuery[] {
   const {
     admin,
@@ -223,8 +240,6 @@ export function queries(p: Personas): BenchQuery[] {
     customReaderWhale,
     customAssignedWhale,
   } = p;
-  const page = `select ${COLUMNS} from public.clients where organization_id = $1 order by name, id limit 50`;
-  const pageExplicit = `select ${COLUMNS} from public.clients where organization_id = $1 and ${readable(2)} order by name, id limit 50`;
   const byId = `select * from public.clients where id = $1`;
   const byIdExplicit = `select * from public.clients where id = $1 and ${readable(2)}`;
   const count = `select count(*) from public.clients`;
@@ -256,14 +271,6 @@ export function queries(p: Personas): BenchQuery[] {
   const allPage = `select ${COLUMNS} from public.clients order by name, id limit 50`;
   const allPageExplicit = `select ${COLUMNS} from public.clients where ${readable(1)} order by name, id limit 50`;
   const searchClients = `select ${COLUMNS} from public.search_clients($1, $2, 20)`;
-  const listClients = `select ${COLUMNS} from public.list_clients($1, null, null, 50)`;
-  /** A first page (50) of the persona's organization, as they see it: through the table, or through list_clients. */
-  const orgPage = (key: string, title: string, persona: Persona, through: "table" | "list_clients" = "table") =>
-    benchQuery(
-      { key, title, singlePage: true, actor: asUser(persona) },
-      [through === "table" ? page : listClients, [persona.org]],
-      [pageExplicit, [persona.org, ...readableValues(persona)]],
-    );
 
   return [
     orgPage("admin_first_page", "admin: first page (50) of an organization's clients by name", admin),
