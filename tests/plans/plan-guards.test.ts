@@ -30,7 +30,10 @@
  *   reads clients in another organization and works assigned ones in the
  *   whale, while one who reads the whale and works assigned clients
  *   elsewhere walks (the hint's weights, migration
- *   clients_read_policy_hint_weighs_mixed_callers).
+ *   clients_read_policy_hint_weighs_mixed_callers). On both sets, a member
+ *   of a small organization who reads clients in another one reads their
+ *   assignments there, as the rule written out does (the hint's cap,
+ *   migration clients_read_policy_hint_caps_mixed_callers).
  * - The name-prefix range is an index condition, with literal values and in
  *   a prepared statement's generic plan.
  * - list_clients, for readers and for holders of clients.work_assigned
@@ -342,6 +345,29 @@ for (const { label, size, large } of SCALES) {
         expect(reader.names, reader.shape).toContain("clients_organization_id_name_idx");
         expect(reader.types, reader.shape).not.toContain("Sort");
       });
+
+    it("a member of a small organization who reads clients in another one: their first page there reads their assignments and sorts them, as the rule written out does (the hint's cap)", async () => {
+      // Planned with the caller's values: the hint estimates them at no more
+      // than the share of the table they read, not at the rule's own estimate
+      // for an unseen array (two thirds of the 10-organization set), which
+      // walked the organization's name index to find their few clients.
+      const { member } = personas;
+      expect(
+        member.readOrgs.length > 0 && !member.readOrgs.includes(member.org),
+        "the benchmark's member reads clients in another organization only",
+      ).toBe(true);
+      const all = await planNodes("member_assigned_page");
+      const shape = JSON.stringify(all.map((n) => [n.node["Node Type"], n.node["Index Name"]]));
+      // A walk is an index scan of the name index that stops after 50 rows; a bitmap of it is not one.
+      expect(
+        all.filter((n) => n.node["Node Type"] === "Index Scan" && n.node["Relation Name"] === "clients"),
+        shape,
+      ).toEqual([]);
+      expect(
+        all.some((n) => n.node["Node Type"] === "Sort"),
+        shape,
+      ).toBe(true);
+    });
 
     it("the policy's helpers run a fixed number of times per statement, never once per row they check", async () => {
       // Each helper reads the caller's roles through user_roles' index once per
