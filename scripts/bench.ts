@@ -19,7 +19,9 @@
  * (`plan_cache_mode = force_custom_plan` on the benchmark's connections, as
  * behind a transaction-mode pooler with prepared statements off; no naive
  * shapes) instead of letting PostgreSQL cache a generic plan (`--plans=cached`,
- * the default, as PostgREST's prepared statements run).
+ * the default, as PostgREST's prepared statements run);
+ * `--consultant-clients=N` assigns the consultant N clients in each of their
+ * organizations instead of 40 (SPEC section 8: 40 to 150).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -28,7 +30,7 @@ import { eq } from "drizzle-orm";
 import { createOrgDb } from "../src/db.ts";
 import { postgrestPreamble } from "../src/postgrest.ts";
 import { clients } from "../src/schema/index.ts";
-import { loadDataset, sizeFor } from "../tooling/bench/dataset.ts";
+import { CONSULTANT_CLIENTS, loadDataset, sizeFor } from "../tooling/bench/dataset.ts";
 import {
   compare,
   median,
@@ -138,6 +140,9 @@ const planSetting: Parameters<typeof connect>[1] =
 const customPlansNote =
   "every statement planned for its own caller and values (`--plans=custom`: plan_cache_mode = force_custom_plan), " +
   "as behind a transaction-mode pooler with prepared statements off";
+/** `--consultant-clients=N`: the consultant's assigned clients in each of their organizations (40 by default). */
+const consultantClientsArg = arg("consultant-clients");
+const consultantClients = Number(consultantClientsArg ?? CONSULTANT_CLIENTS);
 const warmup = Math.max(5, Math.round(runs / 10));
 /** Connections loading the data set in parallel: one per core, at least 2. */
 const LOAD_CONNECTIONS = Math.max(2, os.availableParallelism());
@@ -364,7 +369,7 @@ const describeWorst = ({ worst }: SweepGroup) =>
   `(${worst.orgKind === "small" ? "a small" : `the ${worst.orgKind}`} organization, ${worst.orgClients.toLocaleString("en")} clients)`;
 
 async function runScale(serverUrl: string, scale: number): Promise<ScaleResult> {
-  const size = sizeFor(scale);
+  const size = sizeFor(scale, consultantClients);
   const name = `bench_${String(scale).replace(".", "_")}`;
   step(`scale ${scale}: ${size.clients.toLocaleString("en")} clients — building ${name} from the migrations`);
   await createDatabase(serverUrl, name, { replace: true });
@@ -488,7 +493,11 @@ function markdown(results: ScaleResult[], verdicts: Check[]): string {
   const lines: string[] = [];
   for (const r of results) {
     lines.push(
-      `### ${r.size.clients.toLocaleString("en")} clients, ${r.size.organizations.toLocaleString("en")} organizations, ${r.size.users.toLocaleString("en")} users (loaded in ${r.loadSeconds.toFixed(1)} s)`,
+      `### ${r.size.clients.toLocaleString("en")} clients, ${r.size.organizations.toLocaleString("en")} organizations, ${r.size.users.toLocaleString("en")} users` +
+        (r.size.consultantClients !== CONSULTANT_CLIENTS
+          ? `, the consultant with ${r.size.consultantClients} clients in each of their organizations`
+          : "") +
+        ` (loaded in ${r.loadSeconds.toFixed(1)} s)`,
       "",
     );
     if (r.queries.length > 0) {
@@ -540,6 +549,9 @@ function markdown(results: ScaleResult[], verdicts: Check[]): string {
 
 main(async () => {
   if (!PLAN_MODES.includes(planMode)) fail(`--plans must be one of ${PLAN_MODES.join(", ")}, not "${planMode}"`);
+  if (!Number.isInteger(consultantClients) || consultantClients < 1 || consultantClients > 10_000) {
+    fail(`--consultant-clients must be a whole number from 1 to 10000, not "${consultantClientsArg}"`);
+  }
   const started = Date.now();
   const external = process.env.DATABASE_URL;
   const engine = await resolveEngine("embedded");

@@ -18,7 +18,8 @@
  *   table (between the whale's), as after a per-tenant import;
  * - a "consultant" (the user after the last, CONSULTANT_EMAIL) is a plain
  *   `member` of min(50, all) organizations, the whale included, with 40
- *   clients assigned in each.
+ *   clients assigned in each (`consultantClients`: SPEC section 8 says 40 to
+ *   150).
  * Within each organization the names cover every prefix evenly, so a prefix
  * search always has matches.
  *
@@ -37,13 +38,19 @@ export interface DatasetSize {
   organizations: number;
   users: number;
   clients: number;
+  /** Clients assigned to the consultant in each of their organizations (CONSULTANT_CLIENTS when absent). */
+  consultantClients?: number;
 }
 
-export function sizeFor(scale: number): DatasetSize {
+/** The consultant's assigned clients in each of their organizations, unless the size says otherwise. */
+export const CONSULTANT_CLIENTS = 40;
+
+export function sizeFor(scale: number, consultantClients = CONSULTANT_CLIENTS): DatasetSize {
   return {
     organizations: Math.max(3, Math.round(1000 * scale)),
     users: Math.max(30, Math.round(20000 * scale)),
     clients: Math.max(100, Math.round(1_000_000 * scale)),
+    consultantClients,
   };
 }
 
@@ -58,7 +65,7 @@ export interface DatasetStep {
   parts: string[];
 }
 
-/** The consultant's email: a plain member of min(50, all) organizations with 40 assigned clients in each. */
+/** The consultant's email: a plain member of min(50, all) organizations with 40 assigned clients in each (by default). */
 export const CONSULTANT_EMAIL = "consultant@bench.example";
 /** Organizations the consultant belongs to. */
 export const consultantOrganizations = (size: DatasetSize) => Math.min(50, size.organizations);
@@ -105,6 +112,10 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
   const { org, rank } = placement(size);
   const consultant = U + 1;
   const consultantOrgs = consultantOrganizations(size);
+  const consultantClients = size.consultantClients ?? CONSULTANT_CLIENTS;
+  if (!Number.isInteger(consultantClients) || consultantClients < 1) {
+    throw new Error(`the consultant's clients per organization must be a positive integer, not ${consultantClients}`);
+  }
   return [
     {
       label: "secondary indexes of clients and user_clients set aside (rebuilt at the end)",
@@ -271,8 +282,8 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
       ),
     },
     {
-      // 40 clients in each of the consultant's organizations, spread over it (by a hash of the id).
-      label: "the consultant's assignments (40 in each of their organizations)",
+      // consultantClients in each of the consultant's organizations (all of a smaller one), spread over it (by a hash of the id).
+      label: `the consultant's assignments (${consultantClients} in each of their organizations)`,
       kind: "rows",
       parts: [
         `
@@ -280,7 +291,7 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
         select ${oid("o")}, picked.id, ${uid(String(consultant))}
         from generate_series(1, ${consultantOrgs}) o
         cross join lateral (
-          select c.id from public.clients c where c.organization_id = ${oid("o")} order by md5(c.id::text) limit 40
+          select c.id from public.clients c where c.organization_id = ${oid("o")} order by md5(c.id::text) limit ${consultantClients}
         ) picked;`,
       ],
     },

@@ -1,0 +1,65 @@
+/**
+ * The benchmark's consultant (SPEC section 8: a plain member of 50
+ * organizations with 40 to 150 assigned clients in each): the data set gives
+ * them the number of clients asked for in each of their organizations (all of
+ * a smaller one), and refuses a number that is not one.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestDatabase } from "../../tests/support/database.ts";
+import { connect, type Sql } from "../server/sql.ts";
+import {
+  CONSULTANT_CLIENTS,
+  CONSULTANT_EMAIL,
+  datasetSteps,
+  loadDataset,
+  sizeFor,
+  type DatasetSize,
+} from "./dataset.ts";
+
+describe("the benchmark's consultant", () => {
+  const test = useTestDatabase({ seed: false });
+  let sql: Sql;
+  // 6 organizations: the whale holds 30 % (600 clients), the others about 280 each.
+  const size: DatasetSize = { organizations: 6, users: 60, clients: 2_000, consultantClients: 150 };
+
+  beforeAll(async () => {
+    sql = connect(test.url, { max: 2 });
+    await loadDataset(test.url, size);
+  });
+  afterAll(() => sql?.end({ timeout: 5 }));
+
+  it("is a plain member of every organization with the clients asked for assigned in each", async () => {
+    const rows = await sql<{ slug: string; roles: string[]; assigned: number; clients: number }[]>`
+      select o.slug,
+             array(select r.key from public.user_roles ur join public.roles r on r.id = ur.role_id
+                   where ur.user_id = u.id and ur.organization_id = o.id) as roles,
+             (select count(*)::int from public.user_clients uc where uc.user_id = u.id and uc.organization_id = o.id) as assigned,
+             (select count(*)::int from public.clients c where c.organization_id = o.id) as clients
+      from public.users u
+      join public.organization_users ou on ou.user_id = u.id
+      join public.organizations o on o.id = ou.organization_id
+      where u.email = ${CONSULTANT_EMAIL}
+      order by o.slug`;
+    expect(rows).toHaveLength(size.organizations);
+    for (const row of rows) {
+      expect(row.roles, row.slug).toEqual(["member"]);
+      expect(row.clients, row.slug).toBeGreaterThan(0);
+      expect(row.assigned, row.slug).toBe(Math.min(150, row.clients));
+    }
+    // The whale holds more than 150: the number asked for, not the whole organization.
+    expect(rows.some((r) => r.clients > 150 && r.assigned === 150)).toBe(true);
+  });
+
+  it("has 40 clients in each organization unless told otherwise, and refuses a number that is not a count", () => {
+    expect(CONSULTANT_CLIENTS).toBe(40);
+    expect(sizeFor(0.01).consultantClients).toBe(40);
+    const step = (s: DatasetSize) => datasetSteps(s).find((x) => x.label.startsWith("the consultant's assignments"))!;
+    expect(step({ organizations: 6, users: 60, clients: 2_000 }).parts[0]).toContain("limit 40");
+    expect(step(size).parts[0]).toContain("limit 150");
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      expect(() => datasetSteps({ ...size, consultantClients: bad }), String(bad)).toThrow(
+        /consultant's clients per organization must be a positive integer/,
+      );
+    }
+  });
+});
