@@ -19,8 +19,8 @@ import {
 describe("the benchmark's consultant", () => {
   const test = useTestDatabase({ seed: false });
   let sql: Sql;
-  // 6 organizations: the whale holds 30 % (600 clients), the others about 280 each.
-  const size: DatasetSize = { organizations: 6, users: 60, clients: 2_000, consultantClients: 150 };
+  // 6 organizations: the whale holds 30 % (300 clients), the others about 140 each.
+  const size: DatasetSize = { organizations: 6, users: 60, clients: 1_000, consultantClients: 150 };
 
   beforeAll(async () => {
     sql = connect(test.url, { max: 2 });
@@ -46,15 +46,16 @@ describe("the benchmark's consultant", () => {
       expect(row.clients, row.slug).toBeGreaterThan(0);
       expect(row.assigned, row.slug).toBe(Math.min(150, row.clients));
     }
-    // The whale holds more than 150: the number asked for, not the whole organization.
+    // The whale holds more than 150: the number asked for; a smaller organization: all of it.
     expect(rows.some((r) => r.clients > 150 && r.assigned === 150)).toBe(true);
+    expect(rows.some((r) => r.clients < 150 && r.assigned === r.clients)).toBe(true);
   });
 
   it("has 40 clients in each organization unless told otherwise, and refuses a number that is not a count", () => {
     expect(CONSULTANT_CLIENTS).toBe(40);
     expect(sizeFor(0.01).consultantClients).toBe(40);
     const step = (s: DatasetSize) => datasetSteps(s).find((x) => x.label.startsWith("the consultant's assignments"))!;
-    expect(step({ organizations: 6, users: 60, clients: 2_000 }).parts[0]).toContain("limit 40");
+    expect(step({ organizations: 6, users: 60, clients: 1_000 }).parts[0]).toContain("limit 40");
     expect(step(size).parts[0]).toContain("limit 150");
     for (const bad of [0, -1, 1.5, Number.NaN]) {
       expect(() => datasetSteps({ ...size, consultantClients: bad }), String(bad)).toThrow(
