@@ -14,7 +14,7 @@
 -- Personas and ids: personas.psql.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(57);
+select plan(59);
 
 -- The suite's personas, organizations and invitations (fixtures, not the seed).
 \ir personas.psql
@@ -152,6 +152,14 @@ select throws_ok(
   $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'member', interval '-1 day')$$,
   '22023', 'expires_in must be between 1 minute and 30 days',
   'T200.22 an invitation cannot be created already expired (22023)');
+select throws_ok(
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'member', interval '1200 mons -35970 days')$$,
+  '22023', 'expires_in must be between 1 minute and 30 days',
+  'T200.58 an interval that compares equal to 30 days but adds over 500 days to a date is refused (22023)');
+select throws_ok(
+  $$select * from public.invite_member('f1000000-0000-4000-8000-000000000001', 'x@example.com', 'member', interval '-12 mons 361 days')$$,
+  '22023', 'expires_in must be between 1 minute and 30 days',
+  'T200.59 an interval that compares equal to 1 day but gives an expiry days past is refused (22023)');
 
 -- The token --------------------------------------------------------------------
 
