@@ -55,6 +55,20 @@ describe("migrations", () => {
     expect(await appliedMigrations(db.url)).toEqual(before);
   });
 
+  it("a migration dated before the newest applied one is refused, naming both, as a deploy refuses it; nothing applies", async () => {
+    const dir = workdirWith("20000101000000_late_branch.sql", "create table public.late_branch (id int);\n");
+    const before = await appliedMigrations(db.url);
+    const newest = before.at(-1)!;
+    await expect(applyMigrations(db.url, dir)).rejects.toThrow(
+      new RegExp(
+        `20000101000000_late_branch\\.sql is dated before ${newest.version}_${newest.name}\\.sql[\\s\\S]*--include-all`,
+      ),
+    );
+    const [row] = await db.sql`select to_regclass('public.late_branch') as t`;
+    expect(row?.t).toBeNull();
+    expect(await appliedMigrations(db.url)).toEqual(before);
+  });
+
   it("a new migration applies through the Supabase CLI and is recorded", async () => {
     const dir = workdirWith("29991231000001_probe.sql", "create table public.probe_table (id int);\n");
     expect(await applyMigrations(db.url, dir)).toEqual(["29991231000001_probe.sql"]);

@@ -111,17 +111,22 @@ export function pushUrl(url: string, timeouts: MigrationTimeouts = {}): string {
 /**
  * Apply pending migrations with `supabase db push`, under the migration
  * timeouts (`pushUrl`). On failure, name the migration and show the Postgres
- * error; the failed migration leaves nothing.
+ * error; the failed migration leaves nothing. A pending migration dated
+ * before the newest applied one is refused, naming both, as `supabase db
+ * push` refuses it on deploy (without `--include-all`): what applies here
+ * applies there.
  */
 export async function applyMigrations(
   url: string,
   workdir = ROOT,
   timeouts: MigrationTimeouts = {},
 ): Promise<string[]> {
-  const before = new Set((await appliedMigrations(url)).map((m) => m.version));
+  const applied = await appliedMigrations(url);
+  const before = new Set(applied.map((m) => m.version));
   const pending = migrationFiles(workdir).filter((f) => !before.has(f.split("_")[0]!));
   if (pending.length === 0) return [];
-  const result = supabaseCli(["db", "push", "--db-url", pushUrl(url, timeouts), "--yes", "--include-all"], { workdir });
+  refuseOutOfOrder(pending, applied);
+  const result = supabaseCli(["db", "push", "--db-url", pushUrl(url, timeouts), "--yes"], { workdir });
   if (result.status !== 0) {
     const after = new Set((await appliedMigrations(url)).map((m) => m.version));
     const failed = pending.find((f) => !after.has(f.split("_")[0]!));
@@ -133,6 +138,23 @@ export async function applyMigrations(
     );
   }
   return pending;
+}
+
+/** Fails when a pending migration is dated before the newest applied one. */
+function refuseOutOfOrder(pending: string[], applied: { version: string; name: string }[]): void {
+  const newest = applied.at(-1); // appliedMigrations orders by version
+  if (!newest) return;
+  const early = pending.filter((f) => f.split("_")[0]! < newest.version);
+  if (early.length === 0) return;
+  const newestFile = `${newest.version}_${newest.name}.sql`;
+  fail(
+    `${early.length === 1 ? "Migration" : "Migrations"} ${early.map((f) => `supabase/migrations/${f}`).join(", ")} ` +
+      `${early.length === 1 ? "is" : "are"} dated before ${newestFile}, the newest migration this database has applied; nothing was applied.\n` +
+      "`supabase db push` refuses such a migration (it would need --include-all), and so would a deploy to a database that has applied " +
+      `${newestFile}. Give ${early.length === 1 ? "it a timestamp" : "each a timestamp"} after ${newest.version} ` +
+      "(rename the file; `npm run migration:new -- <name>` prints a current one), or, when " +
+      `${newestFile} exists only on this local database, rebuild it with \`npm run db:reset\`.`,
+  );
 }
 
 const SEED_TABLE = "supabase_migrations.seed_files";
