@@ -57,6 +57,53 @@ describe("asUser", () => {
     expect(row).toEqual({ role: "postgres", claims: "" });
   });
 
+  it("a connection the server closes under the unit: its next query is refused with 08006 (connection-lost), the process lives on, and the handle serves the next unit", async () => {
+    const lost = await db
+      .asUser(USER.dave, async (tx) => {
+        const [me] = await tx.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`);
+        await test.sql`select pg_terminate_backend(${me!.pid}, 5000)`;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return tx.execute(sql`select 1`);
+      })
+      .catch((error: unknown) => error);
+    expect(lost).toBeInstanceOf(DatabaseError);
+    expect(lost).toMatchObject({ code: "08006", rule: "connection-lost" });
+    const [row] = await db.asUser(USER.dave, whoami);
+    expect(row?.uid).toBe(USER.dave);
+  });
+
+  it("a connection closed while the unit's query runs: the unit rejects with a typed error, and the handle serves the next unit", async () => {
+    const lost = await db
+      .asUser(USER.dave, async (tx) => {
+        const [me] = await tx.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`);
+        const running = tx.execute(sql`select pg_sleep(5)`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await test.sql`select pg_terminate_backend(${me!.pid}, 5000)`;
+        return running;
+      })
+      .catch((error: unknown) => error);
+    expect(lost).toBeInstanceOf(DatabaseError);
+    expect((lost as DatabaseError).code).toMatch(/^(57P01|08006)$/);
+    const [row] = await db.asUser(USER.dave, whoami);
+    expect(row?.uid).toBe(USER.dave);
+  });
+
+  it("a unit that waits for a connection longer than acquireTimeoutMs fails with PGRST003 (pool-timeout); a late connection goes back to the pool", async () => {
+    const small = createOrgDb(test.url, { max: 1, acquireTimeoutMs: 200 });
+    try {
+      // A unit started inside another on a one-connection pool waits for itself.
+      const inner = await small
+        .asUser(USER.dave, () => small.asUser(USER.dave, whoami))
+        .catch((error: unknown) => error);
+      expect(inner).toBeInstanceOf(DatabaseError);
+      expect(inner).toMatchObject({ code: "PGRST003", rule: "pool-timeout" });
+      const [row] = await small.asUser(USER.dave, whoami);
+      expect(row?.uid).toBe(USER.dave);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("passes claims as parameters: quotes in claims cannot inject SQL", async () => {
     const [row] = await db.asUser(
       { sub: USER.dave, role: "authenticated", email: "x'); drop table clients; --" },
@@ -106,6 +153,7 @@ describe("what JavaScript may pass", () => {
     );
     refused(() => anything(test.url, { readReplica: [test.url] }), /^invalid options: .*readReplica/);
     refused(() => anything(test.url, { max: 0 }), /^invalid options: max: /);
+    refused(() => anything(test.url, { acquireTimeoutMs: 0 }), /^invalid options: acquireTimeoutMs: /);
     refused(() => anything(test.url, { jwt: { secrett: SECRET } }), /^invalid options: .*secrett/);
   });
 

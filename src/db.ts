@@ -44,6 +44,11 @@ export interface OrgDbOptions {
   prepare?: boolean;
   /** Attempts for a unit of work that hits a serialization failure or deadlock (default 4). */
   attempts?: number;
+  /**
+   * How long a unit waits for a connection of the pool, in milliseconds (default 10000, as PostgREST's
+   * `db-pool-acquisition-timeout`), before it fails with `PGRST003` (rule `pool-timeout`).
+   */
+  acquireTimeoutMs?: number;
   /** How access tokens are verified by `asJwt`. */
   jwt?: JwtOptions;
   /** Extra postgres.js options. */
@@ -116,6 +121,7 @@ const orgDbOptionsSchema = z.strictObject({
   max: count.optional(),
   prepare: z.boolean().optional(),
   attempts: count.optional(),
+  acquireTimeoutMs: count.optional(),
   jwt: z
     .strictObject({
       secret: z.string().min(1).optional(),
@@ -164,8 +170,14 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
   const replicas = createReplicaRouter(client, options.readReplicas ?? [], replicaClient, options.replicas);
   // Each role's own settings, read on its first unit and kept until reloadRoleSettings(), as PostgREST keeps them.
   const settings = roleSettingsCache(client);
-  const unit = unitRunner(client, parts, session, Math.max(1, options.attempts ?? 4), replicas, (role) =>
-    settings.of(role),
+  const unit = unitRunner(
+    client,
+    parts,
+    session,
+    Math.max(1, options.attempts ?? 4),
+    replicas,
+    (role) => settings.of(role),
+    options.acquireTimeoutMs,
   );
   // Built once per handle: a remote JWKS is fetched once and cached, not fetched per token.
   const verify = jwtVerifier(options.jwt ?? {});

@@ -6,10 +6,14 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { DrizzleQueryError } from "drizzle-orm";
 import {
   ConflictError,
+  DatabaseError,
   ForbiddenError,
   InvariantError,
+  isApplicationError,
+  isConnectionError,
   NotFoundError,
   ruleFor,
   toTypedError,
@@ -124,5 +128,26 @@ describe("rule", () => {
     }
     expect(seen).toBeGreaterThan(20);
     expect(unnamed, "add these to RULES in src/errors.ts").toEqual([]);
+  });
+});
+
+describe("the driver's errors", () => {
+  const closed = () =>
+    Object.assign(new Error("write CONNECTION_CLOSED 127.0.0.1:5432"), { code: "CONNECTION_CLOSED" });
+
+  it("a lost connection, bare or wrapped by Drizzle (whose wrapper is named plain Error), is the driver's, typed 08006 connection-lost", () => {
+    for (const error of [closed(), new DrizzleQueryError("select 1", [], closed())]) {
+      expect(isApplicationError(error)).toBe(false);
+      expect(isConnectionError(error)).toBe(true);
+      expect(toTypedError(error)).toMatchObject({ code: "08006", rule: "connection-lost" });
+    }
+  });
+
+  it("any failed query Drizzle wraps is the database's, typed, never passed on as the application's own", () => {
+    const wrapped = new DrizzleQueryError("select 1", [], new TypeError("Cannot read properties of null"));
+    expect(isApplicationError(wrapped)).toBe(false);
+    expect(isConnectionError(wrapped)).toBe(false);
+    expect(toTypedError(wrapped)).toBeInstanceOf(DatabaseError);
+    expect(isApplicationError(new Error("the application's own"))).toBe(true);
   });
 });

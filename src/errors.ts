@@ -24,6 +24,7 @@
  * (hosted Supabase's supautils adds "GRANT ... TO anon;" hints to 42501
  * errors: advice the layer never passes on). See `RULES` for the list.
  */
+import { DrizzleQueryError } from "drizzle-orm";
 import type { z } from "zod";
 
 export interface DatabaseErrorOptions {
@@ -158,6 +159,9 @@ export const RULES: readonly (readonly [
   ["PT400", /^count=planned and count=estimated are not available\b/, "estimated-count-refused"],
   ["23505", /^organization id \S+ belonged to a deleted organization$/, "organization-id-of-deleted-organization"],
   ["P0001", /^invitation already used$/, "invitation-used"],
+  // The layer's own: a unit's connection closed under it (src/unit-of-work.ts), or the driver's connection error.
+  ["08006", /^the connection to the database was lost\b/, "connection-lost"],
+  ["PGRST003", /^timed out after \d+ ms acquiring a connection from the pool$/, "pool-timeout"],
   ["P0001", /^invitation expired$/, "invitation-expired"],
   ["P0001", /^invitation revoked$/, "invitation-revoked"],
   ["P0001", /^invitation no longer valid$/, "invitation-no-longer-valid"],
@@ -249,12 +253,39 @@ function pgFields(error: unknown): PostgresLikeError | null {
 
 const str = (v: unknown) => (typeof v === "string" && v.length > 0 ? v : undefined);
 
+/**
+ * Errors that mean the server could not be reached or went away, not that the
+ * unit failed: the driver's and the system's codes, and the server's own
+ * (08..., shutdowns), also when Drizzle wraps them (its error's cause).
+ */
+export function isConnectionError(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const { code, cause } = error as { code?: unknown; cause?: unknown };
+  if (typeof code !== "string") return isConnectionError(cause);
+  return (
+    /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|ETIMEDOUT|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED|CONNECT_TIMEOUT)$/.test(
+      code,
+    ) ||
+    code.startsWith("08") ||
+    // admin_shutdown, crash_shutdown, cannot_connect_now (a standby starting up)
+    code === "57P01" ||
+    code === "57P02" ||
+    code === "57P03"
+  );
+}
+
 /** Turn anything thrown by postgres.js or drizzle into a typed error. */
 export function toTypedError(error: unknown): DatabaseError {
   if (error instanceof DatabaseError) return error;
   const pg = pgFields(error);
   if (!pg) {
     const message = error instanceof Error ? error.message : String(error);
+    if (isConnectionError(error)) {
+      return new DatabaseError(`the connection to the database was lost: ${message}`, {
+        code: "08006",
+        cause: error,
+      });
+    }
     return new DatabaseError(message, { cause: error });
   }
   const code = pg.code as string;
@@ -288,7 +319,8 @@ export function toTypedError(error: unknown): DatabaseError {
  * the application's own error classes keep meaning what they mean.
  */
 export function isApplicationError(error: unknown): boolean {
-  if (error instanceof DatabaseError || pgFields(error)) return false;
+  // Drizzle's wrapper of a failed query (its name is plain "Error"), whatever it wraps.
+  if (error instanceof DatabaseError || error instanceof DrizzleQueryError || pgFields(error)) return false;
   if (typeof error !== "object" || error === null) return true;
   const { code, name } = error as { code?: unknown; name?: unknown };
   if (typeof code === "string" && /^[A-Z][A-Z0-9_]+$/.test(code)) return false;

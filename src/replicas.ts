@@ -30,7 +30,7 @@
  * positions for at most `maxWaitMs`, then runs on the primary.
  */
 import postgres from "postgres";
-import { ValidationError } from "./errors.ts";
+import { isConnectionError, ValidationError } from "./errors.ts";
 
 export interface ReplicaOptions {
   /** A replica more than this many bytes of WAL behind the primary is skipped (default 16 MiB). */
@@ -77,22 +77,6 @@ export function parseLsn(lsn: string): bigint {
   const match = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(lsn);
   if (!match) throw new ValidationError(`not a WAL position (write token): ${JSON.stringify(lsn)}`);
   return (BigInt(`0x${match[1]}`) << 32n) + BigInt(`0x${match[2]}`);
-}
-
-/** Errors that mean the server could not be reached or went away, not that the unit failed. */
-export function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== "string") return false;
-  return (
-    /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|ETIMEDOUT|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED|CONNECT_TIMEOUT)$/.test(
-      code,
-    ) ||
-    code.startsWith("08") ||
-    // admin_shutdown, crash_shutdown, cannot_connect_now (a standby starting up)
-    code === "57P01" ||
-    code === "57P02" ||
-    code === "57P03"
-  );
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,6 +1,6 @@
 /**
  * Canaries for the private shapes of drizzle-orm and postgres.js that
- * src/unit-of-work.ts relies on (D1-D3, P1-P4 in its header). Each test names
+ * src/unit-of-work.ts relies on (D1-D3, P1-P5 in its header). Each test names
  * one shape; when an upgrade changes it, that test fails here, by name,
  * before anything subtler breaks. The Drizzle ones run on a fake client that
  * records what Drizzle touches; the postgres.js ones on a real server.
@@ -10,6 +10,7 @@ import { PgDialect } from "drizzle-orm/pg-core";
 import { PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
 import type postgres from "postgres";
 import { describe, expect, it } from "vitest";
+import { connect as connectTo } from "../tooling/server/sql.ts";
 import { useTestDatabase } from "../tests/support/database.ts";
 import { ORG } from "../tests/support/personas.ts";
 import { clients } from "./schema/index.ts";
@@ -162,6 +163,34 @@ describe("postgres.js shapes", () => {
     } finally {
       await conn`drop sequence if exists canary_order`.catch(() => undefined);
       conn.release();
+    }
+  });
+
+  it("P5: onexecute receives the connection, whose onclose the pool calls with the driver's error when the server closes it", async () => {
+    const pool = connectTo(test.url);
+    try {
+      const conn = await pool.reserve();
+      let connection: { onclose?: ((error: unknown) => void) | null } | undefined;
+      const closedWith: unknown[] = [];
+      const onexecute = (c: typeof connection) => {
+        connection = c;
+        c!.onclose = (error: unknown) => closedWith.push(error);
+        return true;
+      };
+      const [me] = await conn.unsafe<{ pid: number }[]>("select pg_backend_pid() as pid", [], {
+        prepare: false,
+        onexecute,
+      } as never);
+      expect(connection).toBeTypeOf("object");
+      await test.sql`select pg_terminate_backend(${me!.pid}, 5000)`;
+      for (let i = 0; i < 100 && closedWith.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(closedWith).toHaveLength(1);
+      expect(closedWith[0]).toMatchObject({ code: "CONNECTION_CLOSED" });
+      // The pool took the connection back: a new query gets a new session.
+      const [again] = await pool<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      expect(again!.pid).not.toBe(me!.pid);
+    } finally {
+      await pool.end({ timeout: 5 });
     }
   });
 });

@@ -45,6 +45,15 @@
  *   nothing when that is truthy (refuseResend).
  * - P4. `query.execute()` hands a postgres.js query to its connection after
  *   one microtask, so queries executed in turn are sent in that order.
+ * - P5. A query's `onexecute` option is called with the connection object it
+ *   was handed to (execute's result is then the callback's), and the pool
+ *   calls that object's `onclose` once, with the driver's error, when its
+ *   socket closes, then takes it back (a reserved one included). A query
+ *   handed to a closed connection is written to no socket: postgres.js
+ *   throws from a timer, which no caller can catch, and the connection may
+ *   already serve another caller once reconnected. So a unit watches its
+ *   connection (watchConnection) and sends nothing, nor releases it, once it
+ *   closed.
  */
 import { drizzle, PostgresJsDatabase, PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
 import type postgres from "postgres";
@@ -53,6 +62,7 @@ import {
   ConcurrencyError,
   DatabaseError,
   isApplicationError,
+  isConnectionError,
   isRetryable,
   toTypedError,
   ValidationError,
@@ -180,6 +190,65 @@ type TextFirst = (text: string, ...rest: unknown[]) => postgres.PendingQuery<pos
 /** The two members of a postgres.js client a unit's Drizzle session uses (D3). */
 type UnitClient = Pick<postgres.TransactionSql, "unsafe" | "savepoint">;
 
+/** A reserved connection's state, as a unit sees it (P5). */
+export interface ConnectionWatch {
+  /** The option of the unit's first query that learns which connection it runs on. */
+  onexecute(connection: unknown): true;
+  /** Whether the connection closed under the unit. */
+  lost(): boolean;
+  /**
+   * Make a query of the unit's and hand it on, unless the connection closed
+   * under the unit (then throw, sending nothing). Should the connection close
+   * before the query's answer, the query rejects.
+   */
+  send<Q extends PromiseLike<unknown>>(make: () => Q): Q;
+  /** Stop watching: the connection goes back to the pool. */
+  detach(): void;
+}
+
+/**
+ * Watches the connection a unit reserved (P5): once its socket closed (the
+ * server ended the session, restarted or failed over, a pooler dropped it),
+ * every query the unit would still send is refused with DatabaseError
+ * `08006` (rule `connection-lost`) before it reaches postgres.js, the unit's
+ * queries still waiting for an answer reject with it (postgres.js leaves
+ * unanswered those it sent after a socket error, before the close), and the
+ * connection is not released (the pool took it back). The transaction did
+ * not commit unless its COMMIT had been answered.
+ */
+export function watchConnection(): ConnectionWatch {
+  let connection: { onclose?: ((error: unknown) => void) | null } | undefined;
+  let lostWith: DatabaseError | undefined;
+  const pending: { reject?: (error: unknown) => void }[] = [];
+  const onclose = (error: unknown) => {
+    const why = error instanceof Error ? error.message : String(error);
+    lostWith = new DatabaseError(
+      `the connection to the database was lost during the unit of work, which did not commit (${why})`,
+      { code: "08006", cause: error },
+    );
+    // Rejecting an answered query changes nothing.
+    for (const query of pending.splice(0)) query.reject?.(lostWith);
+  };
+  return {
+    onexecute(c) {
+      connection = c as typeof connection;
+      connection!.onclose = onclose;
+      return true;
+    },
+    lost: () => lostWith !== undefined,
+    send(make) {
+      if (lostWith) throw lostWith;
+      const query = make();
+      pending.push(query as unknown as (typeof pending)[number]);
+      return query;
+    },
+    detach() {
+      pending.length = 0;
+      if (connection?.onclose === onclose) connection.onclose = null;
+    },
+  };
+}
+
 /**
  * What a unit's Drizzle session runs on: a client over its reserved
  * connection with only what Drizzle uses (D3), no more. It sends each query,
@@ -192,7 +261,7 @@ type UnitClient = Pick<postgres.TransactionSql, "unsafe" | "savepoint">;
  * absent, so a Drizzle that started using one would fail loudly instead of
  * slipping past these checks.
  */
-export function unitClient(conn: postgres.ReservedSql, tag = "") {
+export function unitClient(conn: postgres.ReservedSql, tag = "", link: ConnectionWatch = watchConnection()) {
   const issued: PromiseLike<unknown>[] = [];
   let open = true;
   const check = () => {
@@ -201,7 +270,7 @@ export function unitClient(conn: postgres.ReservedSql, tag = "") {
   const unsafe = ((text: string, ...rest: unknown[]) => {
     check();
     // The rest as given: postgres.js reads unsafe(text, options) by the number of arguments.
-    const query = (conn.unsafe as TextFirst)(tag + text, ...rest);
+    const query = link.send(() => (conn.unsafe as TextFirst)(tag + text, ...rest));
     refuseResend(query);
     void query.execute();
     issued.push(query);
@@ -262,6 +331,41 @@ const unnamed = { prepare: false } as const;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A connection of the pool for one unit, or DatabaseError `PGRST003` (rule
+ * `pool-timeout`, as PostgREST's "Timed out acquiring connection from
+ * connection pool") after `ms`: every connection busy that long (a unit
+ * started inside another on a one-connection pool waits for itself), or a
+ * server that cannot be reached. postgres.js can also lose a waiter: one
+ * handed a connection that is reconnecting after a close is dropped when the
+ * new session fetches its array types, and would wait forever. A connection
+ * that arrives after the time is given back.
+ */
+export async function reserveWithin(pool: postgres.Sql, ms: number): Promise<postgres.ReservedSql> {
+  const reserving = pool.reserve();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new DatabaseError(`timed out after ${ms} ms acquiring a connection from the pool`, { code: "PGRST003" }),
+        ),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([reserving, timeout]);
+  } catch (error) {
+    reserving.then(
+      (late) => late.release(),
+      () => undefined,
+    );
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface UnitRunner {
   /** Run `work` in one transaction as `role` with `claims` (retried on serialization failures), then commit or roll back. */
   <T>(role: string, claims: object, work: (tx: Tx) => Promise<T>, options?: UnitOptions<T>): Promise<T>;
@@ -280,6 +384,7 @@ export function unitRunner(
   attempts: number,
   readOnlyRouter?: ReadOnlyRouter,
   settingsOf?: (role: string) => Promise<RoleSettings>,
+  acquireTimeoutMs = 10_000,
 ): UnitRunner {
   async function once<T>(
     role: string,
@@ -289,16 +394,25 @@ export function unitRunner(
     on: postgres.Sql = pool,
   ): Promise<T> {
     const settings = await settingsOf?.(role);
-    const conn = await on.reserve();
+    const conn = await reserveWithin(on, acquireTimeoutMs);
+    const link = watchConnection();
+    let failing = false;
     try {
-      const begin = conn.unsafe(options.readOnly ? "begin read only" : "begin", [], unnamed).execute();
-      const preamble = postgrestPreamble(conn, role, claims, settings);
+      const begin = link
+        .send(() =>
+          conn.unsafe(options.readOnly ? "begin read only" : "begin", [], {
+            ...unnamed,
+            onexecute: link.onexecute,
+          } as never),
+        )
+        .execute();
+      const preamble = link.send(() => postgrestPreamble(conn, role, claims, settings));
       refuseResend(preamble);
       void preamble.execute();
       // Awaited below; until then a failure must not count as an unhandled rejection.
       begin.catch(() => undefined);
       preamble.catch(() => undefined);
-      const unit = unitClient(conn, statementTag(role));
+      const unit = unitClient(conn, statementTag(role), link);
       const tx = new PostgresJsTransaction(parts.dialect, session(unit.client) as never, parts.schema) as unknown as Tx;
       let commit: postgres.PendingQuery<postgres.Row[]> | undefined;
       try {
@@ -310,7 +424,7 @@ export function unitRunner(
           running = returned.then((value) => value);
           if (unit.sent() === 1) {
             unit.seal();
-            commit = conn.unsafe("commit", [], unnamed);
+            commit = link.send(() => conn.unsafe("commit", [], unnamed));
             refuseResend(commit);
             void commit.execute();
             commit.catch(() => undefined);
@@ -329,27 +443,42 @@ export function unitRunner(
         if (rollback) {
           try {
             // What COMMIT would check first: the deferred constraints.
-            await conn`set constraints all immediate`;
+            await link.send(() => conn`set constraints all immediate`);
           } catch (error) {
             // A statement failed and the work caught its error: the transaction is aborted.
             if ((error as { code?: unknown }).code === "25P02") throw rolledBack();
             throw error;
           }
-          await conn.unsafe("rollback", [], unnamed);
+          await link.send(() => conn.unsafe("rollback", [], unnamed));
           return result;
         }
-        const committed = await conn.unsafe("commit", [], unnamed);
+        const committed = await link.send(() => conn.unsafe("commit", [], unnamed));
         // P1: a statement failed and the work caught its error: PostgreSQL rolled everything back.
         if (committed.command !== "COMMIT") throw rolledBack();
         return result;
       } catch (error) {
         await unit.end();
         const [, pre] = await Promise.allSettled([begin, preamble, ...(commit ? [commit] : [])]);
-        await conn.unsafe("rollback", [], unnamed).catch(() => undefined);
+        // Nothing more to a connection that closed or is closing.
+        if (isConnectionError(error)) failing = true;
+        else if (!link.lost()) await link.send(() => conn.unsafe("rollback", [], unnamed)).catch(() => undefined);
         throw pre.status === "rejected" ? pre.reason : error;
       }
     } finally {
-      conn.release();
+      if (link.lost()) {
+        // The pool took the connection back when it closed (P5): releasing it would hand it out as open.
+        link.detach();
+      } else if (failing) {
+        // About to close: watched until it does, released only if it is still open after a while.
+        setTimeout(() => {
+          if (link.lost()) return;
+          link.detach();
+          conn.release();
+        }, 5000).unref();
+      } else {
+        link.detach();
+        conn.release();
+      }
     }
   }
 

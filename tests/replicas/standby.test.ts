@@ -3,7 +3,8 @@
  * (tests/support/replicas.ts): read-only units run on a standby under the
  * same role, claims and policies as on the primary; writes there fail with a
  * typed error; replicas are used round-robin; a stopped standby, or one whose
- * replay is paused while the primary writes, is skipped; read-your-writes
+ * replay is paused while the primary writes, is skipped; a unit whose
+ * standby connection closes under it runs again on the next candidate; read-your-writes
  * waits for the write's WAL position or falls back to the primary; and no
  * role or claim survives a unit on a replica's pooled connections.
  */
@@ -181,6 +182,29 @@ describe("routing among replicas", () => {
     await set.b.catchUp();
     expect((await db.replicaStatus()).map((r) => r.healthy)).toEqual([false, true]);
     expect((await db.asUser(USER.dave, where, { readOnly: true })).port).toBe(set.b.port);
+  });
+
+  it("a standby's connection closed under a unit: the unit runs again on the next candidate and succeeds (no uncaught error, no hang)", async () => {
+    const db = handle([set.a.url]);
+    expect((await db.asUser(USER.dave, where, { readOnly: true })).standby).toBe(true);
+    const attempts: boolean[] = [];
+    const ran = await db.asUser(
+      USER.dave,
+      async (tx) => {
+        const here = await where(tx);
+        attempts.push(here.standby);
+        if (here.standby) {
+          const [me] = await tx.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`);
+          await withSql(set.a.url, (s) => s`select pg_terminate_backend(${me!.pid}, 5000)`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          await tx.execute(sql`select 1`);
+        }
+        return here;
+      },
+      { readOnly: true },
+    );
+    expect(attempts).toEqual([true, false]);
+    expect(ran).toMatchObject({ standby: false, uid: USER.dave });
   });
 
   it("lag rule: a standby whose replay is paused while the primary writes past maxLagBytes is skipped, and used again once it catches up", async () => {
