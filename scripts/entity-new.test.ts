@@ -39,6 +39,7 @@ import { runPgProve } from "../tooling/testing/pgprove.ts";
 import { installPgtap } from "../tooling/testing/throwaway.ts";
 import { EntityInputError, planEntity, runEntityNew } from "./entity/generator.ts";
 import { parseArgs } from "./entity-new.ts";
+import { camelName } from "../src/cli/entity/columns.ts";
 
 /** What a copy of the project needs to generate, migrate, test and type-check. */
 const PROJECT_FILES = [
@@ -112,6 +113,25 @@ describe("entity:new refuses bad input, writing nothing", () => {
     refuses({ workdir, name: "pg_things" }, /reserved/);
     refuses({ workdir, name: "members" }, /reserved/);
   });
+  it("a name that ends like a threat-suite file of the layer (280_organization_limits.test.sql) is free: only <n>_<name>.test.sql is taken", () => {
+    const dir = blankProject();
+    try {
+      mkdirSync(path.join(dir, "supabase", "tests", "database"), { recursive: true });
+      writeFileSync(path.join(dir, "supabase", "tests", "database", "280_organization_limits.test.sql"), "");
+      writeFileSync(path.join(dir, "supabase", "tests", "database", "600_gadgets.test.sql"), "");
+      expect(planEntity({ workdir: dir, name: "limits" }).names.name).toBe("limits");
+      refuses({ workdir: dir, name: "gadgets" }, /600_gadgets\.test\.sql exists already/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("TypeScript names as drizzle-kit pull spells them: a letter after digits is upper-cased", () => {
+    const plan = planEntity({ workdir: blank, name: "projects2s", columns: "line2name text" });
+    expect(plan.names.camel).toBe("projects2S");
+    expect(camelName("line2name")).toBe("line2Name");
+    expect(camelName("a_2b")).toBe("a2B");
+    expect(camelName("time_entries")).toBe("timeEntries");
+  });
   it("a plural whose singular is an SQL keyword: the singular only appears inside names (order_id)", () => {
     const plan = planEntity({ workdir: blank, name: "orders", assignable: true });
     expect(plan.names.idCol).toBe("order_id");
@@ -131,7 +151,17 @@ describe("entity:new refuses bad input, writing nothing", () => {
       expect(() => planEntity({ workdir, name }), name).toThrow(EntityInputError);
     }
     refuses({ workdir, name: "project" }, /not plural/);
-    refuses({ workdir, name: `${"x".repeat(40)}s` }, /3 to 40/);
+    refuses({ workdir, name: `${"x".repeat(30)}s` }, /3 to 30/);
+    // Every identifier the migration names fits PostgreSQL's 63 bytes at the longest name allowed.
+    const longest = planEntity({ workdir: blank, name: `${"x".repeat(29)}s`, assignable: true });
+    const migration = longest.files.find((f) => f.path.startsWith("supabase/migrations/"))!.content;
+    const named = [
+      ...migration.matchAll(
+        /\b(?:index|constraint|trigger|policy|function)\s+(?:if not exists\s+)?(?:public\.|private\.)?([a-z_0-9]+)/g,
+      ),
+    ];
+    expect(named.length).toBeGreaterThan(5);
+    for (const [, identifier] of named) expect(identifier!.length, identifier).toBeLessThanOrEqual(63);
   });
   it("columns outside the grammar", () => {
     const cases: [string, RegExp][] = [
@@ -162,6 +192,8 @@ describe("entity:new refuses bad input, writing nothing", () => {
       ["j jsonb default '{oops'", /JSON value/],
       ["title text not null default 'unclosed", /not closed/],
       ["project_id uuid", /assignment table uses/],
+      ["xmin integer", /system column/],
+      ["tableoid integer", /system column/],
     ];
     for (const [columns, message] of cases) {
       expect(() => planEntity({ workdir: blank, name: "projects", columns }), columns).toThrow(EntityInputError);

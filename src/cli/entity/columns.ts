@@ -87,7 +87,13 @@ function isCalendarDate(text: string): boolean {
 }
 
 /** How a column is named in TypeScript (drizzle-kit pull's camel casing). */
-export const camelName = (snake: string) => snake.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+/**
+ * A snake_case name as drizzle-kit pull spells it in TypeScript (the camelcase
+ * package): each letter after an underscore or after digits is upper-cased
+ * (line2name: line2Name).
+ */
+export const camelName = (snake: string) =>
+  snake.replace(/_+([a-z0-9])/g, (_m, c: string) => c.toUpperCase()).replace(/\d+[a-z0-9_]/g, (m) => m.toUpperCase());
 
 /** Names every object already has in JavaScript: as a row's property they would not type-check. */
 const OBJECT_PROPERTIES = new Set(Object.getOwnPropertyNames(Object.prototype));
@@ -145,6 +151,9 @@ export function defaultLiteral(type: ColumnType, literal: string, column: string
   }
 }
 
+/** The columns PostgreSQL gives every table itself: a table cannot have another of that name. */
+const SYSTEM_COLUMNS = new Set(["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"]);
+
 /** Parse a --columns list; throws EntityInputError with the reason. */
 export function parseColumns(text: string): Column[] {
   if (text.trim() === "")
@@ -165,6 +174,10 @@ export function parseColumns(text: string): Column[] {
       );
     if (SQL_KEYWORDS.has(name!))
       throw new EntityInputError(`--columns: ${name} is an SQL keyword; choose another column name`);
+    if (SYSTEM_COLUMNS.has(name!))
+      throw new EntityInputError(
+        `--columns: ${name} is a system column of every PostgreSQL table; choose another column name`,
+      );
     if (columns.some((c) => c.name === name)) throw new EntityInputError(`--columns: ${name} is given twice`);
     const twin = columns.find((c) => camelName(c.name) === camelName(name!));
     if (twin)

@@ -95,8 +95,9 @@ export function entityNames(name: string, workdir: string): EntityNames {
       `"${name}" is not a table name: use plural lowercase snake_case (letters, digits and single _), e.g. projects or time_entries`,
     );
   }
-  if (name.length < 3 || name.length > 40)
-    throw new EntityInputError(`"${name}" must be 3 to 40 characters long (index and constraint names derive from it)`);
+  // The longest name derived from it, user_<name>_organization_id_user_id_idx, must fit PostgreSQL's 63 bytes.
+  if (name.length < 3 || name.length > 30)
+    throw new EntityInputError(`"${name}" must be 3 to 30 characters long (index and constraint names derive from it)`);
   if (!name.endsWith("s"))
     throw new EntityInputError(`"${name}" is not plural: tables are named in the plural (projects, time_entries)`);
   if (
@@ -138,8 +139,8 @@ export function entityNames(name: string, workdir: string): EntityNames {
     if (existsSync(path.join(workdir, file))) throw new EntityInputError(`${file} exists already; choose another name`);
   }
   if (existsSync(path.join(workdir, "supabase", "tests", "database"))) {
-    const taken = readdirSync(path.join(workdir, "supabase", "tests", "database")).find((f) =>
-      f.endsWith(`_${name}.test.sql`),
+    const taken = readdirSync(path.join(workdir, "supabase", "tests", "database")).find(
+      (f) => f === `${f.split("_")[0]}_${name}.test.sql` && /^\d+$/.test(f.split("_")[0]!),
     );
     if (taken) throw new EntityInputError(`supabase/tests/database/${taken} exists already; choose another name`);
   }
