@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { freePort, serverOwner, SERVICE_USER } from "../tooling/server/cluster.ts";
 import { migrationFiles } from "../tooling/build/database.ts";
 import { runPgProve } from "../tooling/testing/pgprove.ts";
-import { ROOT } from "../tooling/server/config.ts";
+import { ROOT, superuserUrl } from "../tooling/server/config.ts";
 import { withSql } from "../tooling/server/sql.ts";
 
 const engine = process.env.TEST_ENGINE === "system" ? "system" : "embedded";
@@ -162,6 +162,12 @@ for (const run of runs) {
       expect(r.out).toMatch(new RegExp(`^\\s+${version}\\s+${name}$`, "m"));
     });
 
+    it("db:status with a DATABASE_URL naming a database the server lacks says so, and exits 0", () => {
+      const r = command({ ...s, url: s.url.replace(/\/postgres$/, "/not_made_yet") }, "db-status");
+      expect(r.status, r.out).toBe(0);
+      expect(r.out).toMatch(/database:\s+not_made_yet does not exist on this server yet/);
+    });
+
     it("db:start and db:status read in part (| head -1) still finish and exit 0, without an EPIPE trace", () => {
       for (const script of ["db-start", "db-status"]) {
         const r = command(s, script, "head -1");
@@ -171,13 +177,19 @@ for (const run of runs) {
       }
     });
 
-    it("db:reset rebuilds the database from scratch", async () => {
+    it("db:reset rebuilds the database from scratch, and the API roles' memberships as hosted has them", async () => {
       await withSql(s.url, (sql) => sql`create table public.scratch (id int)`);
+      await withSql(superuserUrl(s.url), (sql) => sql`grant pg_write_all_data to authenticated`);
       const r = command(s, "db-reset");
       expect(r.status).toBe(0);
       expect(r.out).toContain("Local database reset");
-      const [row] = await withSql(s.url, (sql) => sql`select to_regclass('public.scratch') as t`);
-      expect(row?.t).toBeNull();
+      const [row] = await withSql(
+        s.url,
+        (sql) =>
+          sql`select to_regclass('public.scratch') as t, pg_has_role('authenticated', 'pg_write_all_data', 'member') as stray,
+                     pg_has_role('authenticator', 'authenticated', 'member') as api`,
+      );
+      expect(row).toEqual({ t: null, stray: false, api: true });
     });
 
     it("a restart (db:stop, db:start) leaves the catalog exactly as the migrations left it", async () => {

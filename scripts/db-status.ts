@@ -29,5 +29,12 @@ main(async () => {
     );
     return;
   }
-  await printSummary(target.url, { listApplied: true });
+  try {
+    await printSummary(target.url, { listApplied: true });
+  } catch (error) {
+    // 3D000: the server runs, the database of the URL is not made yet.
+    if ((error as { code?: unknown }).code !== "3D000") throw error;
+    const database = decodeURIComponent(new URL(target.url).pathname.slice(1));
+    console.log(`database:  ${database} does not exist on this server yet (npm run db:start creates it)`);
+  }
 });

@@ -84,6 +84,15 @@ begin
       execute format('grant %I to %I', m.granted, m.member);
     end if;
   end loop;
+  -- The API roles belong to no other role, as on hosted: a membership given
+  -- them by hand (grant pg_write_all_data to authenticated) is taken away.
+  for m in
+    select a.roleid::regrole::text as granted, a.member::regrole::text as member, a.grantor::regrole::text as grantor
+      from pg_auth_members a
+     where a.member in ('anon'::regrole, 'authenticated'::regrole, 'service_role'::regrole)
+  loop
+    execute format('revoke %s from %s granted by %s', m.granted, m.member, m.grantor);
+  end loop;
   -- postgres administers the API roles (an existing membership gains the option).
   for m in
     select r.rolname as granted from pg_roles r

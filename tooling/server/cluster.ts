@@ -219,7 +219,9 @@ export class Cluster {
     if (result.status !== 0) {
       const log = existsSync(this.logFile) ? readFileSync(this.logFile, "utf8").split("\n").slice(-15).join("\n") : "";
       fail(
-        `PostgreSQL did not start:\n${indent(`${String(result.stdout)}${String(result.stderr)}`)}\nLast lines of ${this.logFile}:\n${indent(log)}`,
+        `PostgreSQL did not start:\n${indent(`${String(result.stdout)}${String(result.stderr)}`)}\nLast lines of ${this.logFile}:\n${indent(log)}\n` +
+          `If the log says the data folder is damaged (a missing or unreadable file under it), neither db:start nor db:reset can repair it: ` +
+          `remove it (rm -rf ${this.dataDir}; every database in it is lost) and run npm run db:start, which creates it anew.`,
       );
     }
   }
