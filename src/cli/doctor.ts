@@ -213,12 +213,19 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
                             where p.oid = to_regprocedure(${configured} || '()')), false) as calls`
       : [];
     const calls = Boolean(callsHook?.calls);
+    // The setting belongs to the role (every database of the server); the function to this database.
+    const [hook] = await sql<
+      { exists: boolean }[]
+    >`select to_regprocedure(${PRE_REQUEST + "()"}) is not null as exists`;
+    const named = configured === PRE_REQUEST && Boolean(hook?.exists);
     checks.push({
       name: "estimated counts",
-      ok: configured === PRE_REQUEST || calls,
+      ok: named || calls,
       detail:
         configured === PRE_REQUEST
-          ? `PostgREST's pre-request function is ${PRE_REQUEST}: count=planned and count=estimated are refused`
+          ? named
+            ? `PostgREST's pre-request function is ${PRE_REQUEST}: count=planned and count=estimated are refused`
+            : `PostgREST's pre-request function is ${PRE_REQUEST}, which this database lacks: apply the layer's migrations (supabase db push)`
           : calls
             ? `PostgREST's pre-request function ${configured} calls ${PRE_REQUEST}`
             : configured

@@ -84,6 +84,12 @@ async function run(argv: string[]): Promise<number> {
         console.error("doctor needs --db-url URL (or DATABASE_URL).");
         return 2;
       }
+      if (!/^postgres(ql)?:\/\/[^\s]+$/.test(dbUrl) || !URL.canParse(dbUrl)) {
+        console.error(
+          `doctor: --db-url must be a postgresql:// URL, e.g. postgresql://postgres:PASSWORD@HOST:5432/postgres (got ${JSON.stringify(dbUrl)}).`,
+        );
+        return 2;
+      }
       const checks = await doctor({
         dbUrl,
         ...(values.workdir ? { workdir } : {}),

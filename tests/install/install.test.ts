@@ -298,6 +298,19 @@ describe("init, push, threat suite, doctor", () => {
     await setPostgrest(url, "db_plan_enabled", null);
   }, 180_000);
 
+  it("doctor: a pre-request function named but missing from the database fails the estimated-counts check; a --db-url that is no URL is refused, naming the form", async () => {
+    const bare = await freshDatabase();
+    await setPostgrest(bare, "db_pre_request", "api_guard.check_request");
+    const missing = layer(["doctor", "--db-url", bare, "--no-advisors"], app);
+    expect(missing.status, missing.out).toBe(1);
+    expect(missing.out).toMatch(
+      /✖ estimated counts: PostgREST's pre-request function is api_guard\.check_request, which this database lacks/,
+    );
+    const notUrl = layer(["doctor", "--db-url", "notaurl"], app);
+    expect(notUrl.status).toBe(2);
+    expect(notUrl.out).toMatch(/--db-url must be a postgresql:\/\/ URL/);
+  }, 120_000);
+
   it("entity scaffolds a table of the project's own: db push applies it, its threat cases pass, its helpers type-check and run through the package", async () => {
     const before = snapshot(path.join(app, "supabase"));
     const columns = "title text not null, due date";
