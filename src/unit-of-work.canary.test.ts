@@ -8,9 +8,8 @@
 import { eq, sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import { PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
-import type postgres from "postgres";
+import postgres from "postgres";
 import { describe, expect, it } from "vitest";
-import { connect as connectTo } from "../tooling/server/sql.ts";
 import { useTestDatabase } from "../tests/support/database.ts";
 import { ORG } from "../tests/support/personas.ts";
 import { clients } from "./schema/index.ts";
@@ -167,7 +166,7 @@ describe("postgres.js shapes", () => {
   });
 
   it("P5: onexecute receives the connection, whose onclose the pool calls with the driver's error when the server closes it", async () => {
-    const pool = connectTo(test.url);
+    const pool = postgres(test.url, { max: 1, onnotice: () => {} });
     try {
       const conn = await pool.reserve();
       let connection: { onclose?: ((error: unknown) => void) | null } | undefined;

@@ -193,7 +193,7 @@ type UnitClient = Pick<postgres.TransactionSql, "unsafe" | "savepoint">;
 /** A reserved connection's state, as a unit sees it (P5). */
 export interface ConnectionWatch {
   /** The option of the unit's first query that learns which connection it runs on. */
-  onexecute(connection: unknown): true;
+  onexecute: (connection: unknown) => true;
   /** Whether the connection closed under the unit. */
   lost(): boolean;
   /**
@@ -230,7 +230,7 @@ export function watchConnection(): ConnectionWatch {
     for (const query of pending.splice(0)) query.reject?.(lostWith);
   };
   return {
-    onexecute(c) {
+    onexecute: (c) => {
       connection = c as typeof connection;
       connection!.onclose = onclose;
       return true;
