@@ -72,6 +72,24 @@ describe("asUser", () => {
     expect(row?.uid).toBe(USER.dave);
   });
 
+  it("a unit whose work throws the application's error around a connection failure of its own (fetch failed) is rolled back before its connection serves anyone else", async () => {
+    const fetchFailed = new TypeError("fetch failed", {
+      cause: Object.assign(new Error("connect ECONNREFUSED 10.0.0.1:443"), { code: "ECONNREFUSED" }),
+    });
+    const thrown = await db
+      .asUser(USER.dave, async (tx) => {
+        await tx.execute(sql`select set_config('app.unit_marker', 'left behind', false)`);
+        throw fetchFailed;
+      })
+      .catch((error: unknown) => error);
+    expect(thrown).toBe(fetchFailed);
+    const [row] =
+      await db.unsafeLoginSql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims,
+                                     coalesce(current_setting('app.unit_marker', true), '') as marker`;
+    // Inside the unit's transaction still, the marker would read "left behind".
+    expect(row).toEqual({ role: "postgres", claims: "", marker: "" });
+  });
+
   it("a connection closed while the unit's query runs: the unit rejects with a typed error, and the handle serves the next unit", async () => {
     const lost = await db
       .asUser(USER.dave, async (tx) => {

@@ -121,7 +121,8 @@ const orgDbOptionsSchema = z.strictObject({
   max: count.optional(),
   prepare: z.boolean().optional(),
   attempts: count.optional(),
-  acquireTimeoutMs: count.optional(),
+  // setTimeout's limit: a longer delay would fire at once.
+  acquireTimeoutMs: count.max(2_147_483_647).optional(),
   jwt: z
     .strictObject({
       secret: z.string().min(1).optional(),

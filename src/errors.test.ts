@@ -150,4 +150,29 @@ describe("the driver's errors", () => {
     expect(toTypedError(wrapped)).toBeInstanceOf(DatabaseError);
     expect(isApplicationError(new Error("the application's own"))).toBe(true);
   });
+
+  it("an application's error around a connection failure of its own (fetch failed) stays the application's; a server's 08 at less than FATAL, relayed, is no lost connection", () => {
+    const fetchFailed = new TypeError("fetch failed", {
+      cause: Object.assign(new Error("connect ECONNREFUSED 10.0.0.1:443"), { code: "ECONNREFUSED" }),
+    });
+    expect(isConnectionError(fetchFailed)).toBe(false);
+    expect(isApplicationError(fetchFailed)).toBe(true);
+    const relayed = Object.assign(new Error("could not connect to server"), { code: "08001", severity: "ERROR" });
+    expect(isConnectionError(relayed)).toBe(false);
+    const fatal = Object.assign(new Error("terminating connection due to administrator command"), {
+      code: "57P01",
+      severity: "FATAL",
+    });
+    expect(isConnectionError(fatal)).toBe(true);
+    const looped: { code?: string; cause?: unknown } = {};
+    looped.cause = looped;
+    expect(isConnectionError(looped)).toBe(false);
+  });
+
+  it("EPIPE, which has the shape of a SQLSTATE, is a lost connection, and the SQL Drizzle quotes stays out of the message", () => {
+    const epipe = Object.assign(new Error("write EPIPE"), { code: "EPIPE" });
+    const typed = toTypedError(new DrizzleQueryError("select secret from t where id = $1", ["p"], epipe));
+    expect(typed).toMatchObject({ code: "08006", rule: "connection-lost" });
+    expect(typed.message).not.toContain("select secret");
+  });
 });

@@ -253,39 +253,52 @@ function pgFields(error: unknown): PostgresLikeError | null {
 
 const str = (v: unknown) => (typeof v === "string" && v.length > 0 ? v : undefined);
 
+/** The driver's and the system's codes for a connection that failed or went away. */
+const DRIVER_CONNECTION_CODES =
+  /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|ETIMEDOUT|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED|CONNECT_TIMEOUT)$/;
+
+/** The error itself, or the driver's error Drizzle wrapped (a DrizzleQueryError's cause), one level deep. */
+const unwrapped = (error: unknown): unknown => (error instanceof DrizzleQueryError ? error.cause : error);
+
+/** A connection failure the driver or the system reported (not the server): its error, or undefined. */
+function driverConnectionError(error: unknown): Error | undefined {
+  const inner = unwrapped(error);
+  const code = (inner as { code?: unknown } | null)?.code;
+  return inner instanceof Error && typeof code === "string" && DRIVER_CONNECTION_CODES.test(code) ? inner : undefined;
+}
+
 /**
  * Errors that mean the server could not be reached or went away, not that the
- * unit failed: the driver's and the system's codes, and the server's own
- * (08..., shutdowns), also when Drizzle wraps them (its error's cause).
+ * unit failed: the driver's and the system's (also wrapped by Drizzle), the
+ * layer's own `08006`, and the server's fatal ones (08..., shutdowns; an
+ * error of that code at a lesser severity, relayed by a foreign server, is
+ * not). Never an error the application wrapped around one: its work runs again
+ * only when the database failed it.
  */
 export function isConnectionError(error: unknown): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  const { code, cause } = error as { code?: unknown; cause?: unknown };
-  if (typeof code !== "string") return isConnectionError(cause);
-  return (
-    /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|ETIMEDOUT|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED|CONNECT_TIMEOUT)$/.test(
-      code,
-    ) ||
-    code.startsWith("08") ||
-    // admin_shutdown, crash_shutdown, cannot_connect_now (a standby starting up)
-    code === "57P01" ||
-    code === "57P02" ||
-    code === "57P03"
-  );
+  if (driverConnectionError(error)) return true;
+  const inner = unwrapped(error);
+  if (typeof inner !== "object" || inner === null) return false;
+  const { code, severity } = inner as { code?: unknown; severity?: unknown };
+  if (typeof code !== "string") return false;
+  if (typeof severity === "string" && severity !== "FATAL" && severity !== "PANIC") return false;
+  // admin_shutdown, crash_shutdown, cannot_connect_now (a standby starting up)
+  return code.startsWith("08") || code === "57P01" || code === "57P02" || code === "57P03";
 }
 
 /** Turn anything thrown by postgres.js or drizzle into a typed error. */
 export function toTypedError(error: unknown): DatabaseError {
   if (error instanceof DatabaseError) return error;
+  // Before the SQLSTATE: EPIPE has the shape of one. The driver's own message, not Drizzle's (it holds the SQL).
+  const lost = driverConnectionError(error);
+  if (lost)
+    return new DatabaseError(`the connection to the database was lost: ${lost.message}`, {
+      code: "08006",
+      cause: error,
+    });
   const pg = pgFields(error);
   if (!pg) {
     const message = error instanceof Error ? error.message : String(error);
-    if (isConnectionError(error)) {
-      return new DatabaseError(`the connection to the database was lost: ${message}`, {
-        code: "08006",
-        cause: error,
-      });
-    }
     return new DatabaseError(message, { cause: error });
   }
   const code = pg.code as string;

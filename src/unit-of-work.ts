@@ -47,8 +47,9 @@
  *   one microtask, so queries executed in turn are sent in that order.
  * - P5. A query's `onexecute` option is called with the connection object it
  *   was handed to (execute's result is then the callback's), and the pool
- *   calls that object's `onclose` once, with the driver's error, when its
- *   socket closes, then takes it back (a reserved one included). A query
+ *   calls that object's `onclose` once, with an error of code
+ *   CONNECTION_CLOSED, when its socket closes, then takes it back (a
+ *   reserved one included). A query
  *   handed to a closed connection is written to no socket: postgres.js
  *   throws from a timer, which no caller can catch, and the connection may
  *   already serve another caller once reconnected. So a unit watches its
@@ -62,7 +63,6 @@ import {
   ConcurrencyError,
   DatabaseError,
   isApplicationError,
-  isConnectionError,
   isRetryable,
   toTypedError,
   ValidationError,
@@ -196,6 +196,8 @@ export interface ConnectionWatch {
   onexecute: (connection: unknown) => true;
   /** Whether the connection closed under the unit. */
   lost(): boolean;
+  /** Whether the unit learnt its connection (its first query was handed to it). */
+  known(): boolean;
   /**
    * Make a query of the unit's and hand it on, unless the connection closed
    * under the unit (then throw, sending nothing). Should the connection close
@@ -236,6 +238,7 @@ export function watchConnection(): ConnectionWatch {
       return true;
     },
     lost: () => lostWith !== undefined,
+    known: () => connection !== undefined,
     send(make) {
       if (lostWith) throw lostWith;
       const query = make();
@@ -332,17 +335,13 @@ const unnamed = { prepare: false } as const;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * A connection of the pool for one unit, or DatabaseError `PGRST003` (rule
- * `pool-timeout`, as PostgREST's "Timed out acquiring connection from
- * connection pool") after `ms`: every connection busy that long (a unit
+ * What a unit waits for before its transaction, within `ms`, else DatabaseError
+ * `PGRST003` (rule `pool-timeout`, as PostgREST's "Timed out acquiring
+ * connection from connection pool"): every connection busy that long (a unit
  * started inside another on a one-connection pool waits for itself), or a
- * server that cannot be reached. postgres.js can also lose a waiter: one
- * handed a connection that is reconnecting after a close is dropped when the
- * new session fetches its array types, and would wait forever. A connection
- * that arrives after the time is given back.
+ * server that cannot be reached. `late` gets what arrives after the time.
  */
-export async function reserveWithin(pool: postgres.Sql, ms: number): Promise<postgres.ReservedSql> {
-  const reserving = pool.reserve();
+async function withinAcquireTime<T>(waiting: Promise<T>, ms: number, late: (value: T) => void): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -354,16 +353,24 @@ export async function reserveWithin(pool: postgres.Sql, ms: number): Promise<pos
     );
   });
   try {
-    return await Promise.race([reserving, timeout]);
+    return await Promise.race([waiting, timeout]);
   } catch (error) {
-    reserving.then(
-      (late) => late.release(),
-      () => undefined,
-    );
+    waiting.then(late, () => undefined);
     throw error;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A connection of the pool for one unit, within `ms` (withinAcquireTime).
+ * postgres.js can also lose a waiter: one handed a connection that is
+ * reconnecting after a close is dropped when the new session fetches its
+ * array types, and would wait forever. A connection that arrives after the
+ * time is given back.
+ */
+export function reserveWithin(pool: postgres.Sql, ms: number): Promise<postgres.ReservedSql> {
+  return withinAcquireTime(pool.reserve(), ms, (conn) => conn.release());
 }
 
 export interface UnitRunner {
@@ -393,21 +400,25 @@ export function unitRunner(
     options: UnitOptions<T>,
     on: postgres.Sql = pool,
   ): Promise<T> {
-    const settings = await settingsOf?.(role);
+    // Read through the pool on a role's first unit: within the same time.
+    const settings = settingsOf
+      ? await withinAcquireTime(settingsOf(role), acquireTimeoutMs, () => undefined)
+      : undefined;
     const conn = await reserveWithin(on, acquireTimeoutMs);
     const link = watchConnection();
-    let failing = false;
+    // Whether the transaction ended (its COMMIT or ROLLBACK answered): only then may the connection go back.
+    let ended = false;
     try {
-      const begin = link
-        .send(() =>
-          conn.unsafe(options.readOnly ? "begin read only" : "begin", [], {
-            ...unnamed,
-            onexecute: link.onexecute,
-          } as never),
-        )
-        .execute();
+      // Both made before either is sent: nothing may fail between BEGIN and the try below.
+      const beginQuery = link.send(() =>
+        conn.unsafe(options.readOnly ? "begin read only" : "begin", [], {
+          ...unnamed,
+          onexecute: link.onexecute,
+        } as never),
+      );
       const preamble = link.send(() => postgrestPreamble(conn, role, claims, settings));
       refuseResend(preamble);
+      const begin = beginQuery.execute();
       void preamble.execute();
       // Awaited below; until then a failure must not count as an unhandled rejection.
       begin.catch(() => undefined);
@@ -436,7 +447,9 @@ export function unitRunner(
         await preamble;
         if (commit) {
           // P1: the query failed and its error was caught, or a deferred constraint failed (that rejects).
-          if ((await commit).command !== "COMMIT") throw rolledBack();
+          const committed = await commit;
+          ended = true;
+          if (committed.command !== "COMMIT") throw rolledBack();
           return result;
         }
         const rollback = typeof options.rollback === "function" ? options.rollback(result) : options.rollback === true;
@@ -450,35 +463,34 @@ export function unitRunner(
             throw error;
           }
           await link.send(() => conn.unsafe("rollback", [], unnamed));
+          ended = true;
           return result;
         }
         const committed = await link.send(() => conn.unsafe("commit", [], unnamed));
+        ended = true;
         // P1: a statement failed and the work caught its error: PostgreSQL rolled everything back.
         if (committed.command !== "COMMIT") throw rolledBack();
         return result;
       } catch (error) {
         await unit.end();
         const [, pre] = await Promise.allSettled([begin, preamble, ...(commit ? [commit] : [])]);
-        // Nothing more to a connection that closed or is closing.
-        if (isConnectionError(error)) failing = true;
-        else if (!link.lost()) await link.send(() => conn.unsafe("rollback", [], unnamed)).catch(() => undefined);
+        // Should the connection close first, the ROLLBACK rejects (the watch): nothing waits for ever.
+        if (!ended && !link.lost()) {
+          ended = await link
+            .send(() => conn.unsafe("rollback", [], unnamed))
+            .then(
+              () => true,
+              () => false,
+            );
+        }
         throw pre.status === "rejected" ? pre.reason : error;
       }
     } finally {
-      if (link.lost()) {
-        // The pool took the connection back when it closed (P5): releasing it would hand it out as open.
-        link.detach();
-      } else if (failing) {
-        // About to close: watched until it does, released only if it is still open after a while.
-        setTimeout(() => {
-          if (link.lost()) return;
-          link.detach();
-          conn.release();
-        }, 5000).unref();
-      } else {
-        link.detach();
-        conn.release();
-      }
+      link.detach();
+      // Back to the pool only once its transaction ended. A connection that closed is the pool's already (P5):
+      // releasing it would hand it out as open. One whose ROLLBACK failed without a close, or whose connection
+      // the unit never learnt, stays out of the pool: handed on, it could carry this unit's role and claims.
+      if (ended && link.known() && !link.lost()) conn.release();
     }
   }
 
