@@ -8,7 +8,16 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import postgres from "postgres";
 import { readManifest } from "./install.ts";
-import { layerFunctions, layerMigrations, layerPrivateGrants, layerTables, nameOf, versionOf } from "./layer.ts";
+import {
+  fileSha256,
+  layerFunctions,
+  layerMigrations,
+  layerPrivateGrants,
+  layerTables,
+  MANIFEST_FILE,
+  nameOf,
+  versionOf,
+} from "./layer.ts";
 
 export interface Check {
   name: string;
@@ -127,6 +136,39 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
         ? `not in supabase_migrations.schema_migrations: ${list(missing)}`
         : `${expected} layer migration(s) in the history${manifest ? ` (manifest, version ${manifest.version})` : ""}`,
     });
+
+    // 1b. With --workdir: the copied migrations are there and as they were copied (the manifest's checksums).
+    if (options.workdir) {
+      const workdir = options.workdir;
+      if (!manifest) {
+        checks.push({
+          name: "migration files",
+          ok: true,
+          detail: `no ${MANIFEST_FILE} in ${workdir}: the project did not install the layer with init, so its copies are not checked (the history is checked by the layer's migration names)`,
+        });
+      } else {
+        const gone = manifest.migrations.filter((m) => !existsSync(path.join(workdir, m.file))).map((m) => m.file);
+        const changed = manifest.migrations
+          .filter((m) => !m.edited && existsSync(path.join(workdir, m.file)))
+          .filter((m) => fileSha256(path.join(workdir, m.file)) !== m.sha256)
+          .map((m) => m.file);
+        checks.push({
+          name: "migration files",
+          ok: gone.length === 0 && changed.length === 0,
+          detail:
+            gone.length || changed.length
+              ? [
+                  gone.length ? `listed in ${MANIFEST_FILE} but missing: ${list(gone)}` : "",
+                  changed.length
+                    ? `edited since copied (an applied migration must not change: put the change in a new migration): ${list(changed)}`
+                    : "",
+                ]
+                  .filter(Boolean)
+                  .join("; ")
+              : `${manifest.migrations.length} copied migration(s), each as copied`,
+        });
+      }
+    }
 
     // 2. RLS on for every layer table.
     const tables = layerTables();

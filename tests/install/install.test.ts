@@ -298,6 +298,29 @@ describe("init, push, threat suite, doctor", () => {
     await setPostgrest(url, "db_plan_enabled", null);
   }, 180_000);
 
+  it("doctor --workdir: a copied migration edited or deleted since it was copied fails the migration-files check; restored, it passes", () => {
+    const manifest = manifestOf(app);
+    const [first, second] = manifest.migrations.map((m) => path.join(app, m.file));
+    const original = readFileSync(first!, "utf8");
+    const kept = readFileSync(second!, "utf8");
+    try {
+      writeFileSync(first!, `${original}\n-- edited by hand\n`);
+      rmSync(second!);
+      const bad = layer(["doctor", "--db-url", url, "--workdir", app, "--no-advisors"], app);
+      expect(bad.status, bad.out).toBe(1);
+      expect(bad.out).toMatch(
+        /✖ migration files: listed in supabase\/supabase-org-layer\.json but missing: .*; edited since copied/,
+      );
+      expect(bad.out).toContain(path.basename(first!));
+      expect(bad.out).toContain(path.basename(second!));
+    } finally {
+      writeFileSync(first!, original);
+      writeFileSync(second!, kept);
+    }
+    const ok = layer(["doctor", "--db-url", url, "--workdir", app, "--no-advisors"], app);
+    expect(ok.out).toMatch(/✔ migration files: \d+ copied migration\(s\), each as copied/);
+  }, 120_000);
+
   it("doctor: a pre-request function named but missing from the database fails the estimated-counts check; a --db-url that is no URL is refused, naming the form", async () => {
     const bare = await freshDatabase();
     await setPostgrest(bare, "db_pre_request", "api_guard.check_request");
