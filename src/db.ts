@@ -30,6 +30,7 @@ import {
   sessionMaker,
   sessionParts,
   unitRunner,
+  withinAcquireTime,
   type Database,
   type Tx,
   type UnitOptions,
@@ -170,7 +171,9 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
     });
   const replicas = createReplicaRouter(client, options.readReplicas ?? [], replicaClient, options.replicas);
   // Each role's own settings, read on its first unit and kept until reloadRoleSettings(), as PostgREST keeps them.
-  const settings = roleSettingsCache(client);
+  const acquireTimeoutMs = options.acquireTimeoutMs ?? 10_000;
+  // The read goes through the pool on a role's first unit: within the time a unit waits for a connection.
+  const settings = roleSettingsCache(client, (read) => withinAcquireTime(read, acquireTimeoutMs, () => undefined));
   const unit = unitRunner(
     client,
     parts,
@@ -178,7 +181,7 @@ export function createOrgDb(url: string, options: OrgDbOptions = {}): OrgDb {
     Math.max(1, options.attempts ?? 4),
     replicas,
     (role) => settings.of(role),
-    options.acquireTimeoutMs,
+    acquireTimeoutMs,
   );
   // Built once per handle: a remote JWKS is fetched once and cached, not fetched per token.
   const verify = jwtVerifier(options.jwt ?? {});

@@ -73,15 +73,19 @@ export async function roleSettings(sql: postgres.Sql, role: string): Promise<Rol
 /**
  * The settings of each role, read once, on the first request as that role,
  * until reload(): as PostgREST keeps them until its configuration is
- * reloaded (`NOTIFY pgrst, 'reload config'`). A failed read is not kept.
+ * reloaded (`NOTIFY pgrst, 'reload config'`). A failed read is not kept. `within`
+ * bounds the read (the handle gives it the time a unit waits for a connection).
  */
-export function roleSettingsCache(sql: postgres.Sql) {
+export function roleSettingsCache(
+  sql: postgres.Sql,
+  within: (read: Promise<RoleSettings>) => Promise<RoleSettings> = (read) => read,
+) {
   const cache = new Map<string, Promise<RoleSettings>>();
   return {
     of(role: string): Promise<RoleSettings> {
       let settings = cache.get(role);
       if (!settings) {
-        settings = roleSettings(sql, role);
+        settings = within(roleSettings(sql, role));
         cache.set(role, settings);
         settings.catch(() => cache.delete(role));
       }

@@ -341,7 +341,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * started inside another on a one-connection pool waits for itself), or a
  * server that cannot be reached. `late` gets what arrives after the time.
  */
-async function withinAcquireTime<T>(waiting: Promise<T>, ms: number, late: (value: T) => void): Promise<T> {
+export async function withinAcquireTime<T>(waiting: Promise<T>, ms: number, late: (value: T) => void): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -400,10 +400,7 @@ export function unitRunner(
     options: UnitOptions<T>,
     on: postgres.Sql = pool,
   ): Promise<T> {
-    // Read through the pool on a role's first unit: within the same time.
-    const settings = settingsOf
-      ? await withinAcquireTime(settingsOf(role), acquireTimeoutMs, () => undefined)
-      : undefined;
+    const settings = await settingsOf?.(role);
     const conn = await reserveWithin(on, acquireTimeoutMs);
     const link = watchConnection();
     // Whether the transaction ended (its COMMIT or ROLLBACK answered): only then may the connection go back.
