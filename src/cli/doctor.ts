@@ -36,6 +36,32 @@ function list(items: string[], max = 8): string {
   return items.length > max ? `${items.slice(0, max).join(", ")} and ${items.length - max} more` : items.join(", ");
 }
 
+/**
+ * A check judged by lists of offenders: it passes when every list is empty;
+ * otherwise its detail names each non-empty list's offenders after what is
+ * wrong with them.
+ */
+function offenders(name: string, found: [what: string, items: string[]][], passed: string): Check {
+  const problems = found.filter(([, items]) => items.length).map(([what, items]) => `${what}: ${list(items)}`);
+  return { name, ok: problems.length === 0, detail: problems.join("; ") || passed };
+}
+
+/**
+ * What the estimated-counts check says of PostgREST's pre-request function:
+ * `configured` (or null), whether it is the layer's and this database has it
+ * (`named`), whether it is the project's own and calls the layer's (`calls`).
+ */
+function preRequestDetail(configured: string | null, named: boolean, calls: boolean): string {
+  if (configured === PRE_REQUEST)
+    return named
+      ? `PostgREST's pre-request function is ${PRE_REQUEST}: count=planned and count=estimated are refused`
+      : `PostgREST's pre-request function is ${PRE_REQUEST}, which this database lacks: apply the layer's migrations (supabase db push)`;
+  if (calls) return `PostgREST's pre-request function ${configured} calls ${PRE_REQUEST}`;
+  if (configured)
+    return `PostgREST's pre-request function ${configured} does not call ${PRE_REQUEST}(): add \`perform ${PRE_REQUEST}();\` at its start`;
+  return `no PostgREST pre-request function: run \`alter role authenticator set pgrst.db_pre_request = '${PRE_REQUEST}'; notify pgrst, 'reload config';\` as a role that may alter authenticator (on Supabase, the SQL editor; on a plain PostgreSQL, a superuser) (docs/security.md, "Estimated counts through PostgREST")`;
+}
+
 /** The Supabase CLI to run `db advisors` with: given, the project's own, or the one on PATH. */
 function supabaseCli(workdir: string | undefined, given: string | undefined): string | null {
   if (given) return given;
@@ -152,21 +178,19 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
           .filter((m) => !m.edited && existsSync(path.join(workdir, m.file)))
           .filter((m) => fileSha256(path.join(workdir, m.file)) !== m.sha256)
           .map((m) => m.file);
-        checks.push({
-          name: "migration files",
-          ok: gone.length === 0 && changed.length === 0,
-          detail:
-            gone.length || changed.length
-              ? [
-                  gone.length ? `listed in ${MANIFEST_FILE} but missing: ${list(gone)}` : "",
-                  changed.length
-                    ? `edited since copied (an applied migration must not change: put the change in a new migration): ${list(changed)}`
-                    : "",
-                ]
-                  .filter(Boolean)
-                  .join("; ")
-              : `${manifest.migrations.length} copied migration(s), each as copied`,
-        });
+        checks.push(
+          offenders(
+            "migration files",
+            [
+              [`listed in ${MANIFEST_FILE} but missing`, gone],
+              [
+                "edited since copied (an applied migration must not change: put the change in a new migration)",
+                changed,
+              ],
+            ],
+            `${manifest.migrations.length} copied migration(s), each as copied`,
+          ),
+        );
       }
     }
 
@@ -178,16 +202,16 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
     const seen = new Map(rows.map((r) => [r.relname, r.rls]));
     const absent = tables.filter((t) => !seen.has(t));
     const open = tables.filter((t) => seen.get(t) === false);
-    checks.push({
-      name: "row-level security",
-      ok: absent.length === 0 && open.length === 0,
-      detail:
-        absent.length || open.length
-          ? [absent.length ? `missing: ${list(absent)}` : "", open.length ? `RLS off: ${list(open)}` : ""]
-              .filter(Boolean)
-              .join("; ")
-          : `on for all ${tables.length} layer tables`,
-    });
+    checks.push(
+      offenders(
+        "row-level security",
+        [
+          ["missing", absent],
+          ["RLS off", open],
+        ],
+        `on for all ${tables.length} layer tables`,
+      ),
+    );
 
     // 3. Helpers and RPCs: security definer ones pin the search path; the
     //    functions `authenticated` may call are security definer.
@@ -201,19 +225,17 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
     const noFunction = functions.filter((f) => !fnNames.has(f));
     const unpinned = fns.filter((f) => f.secdef && !(f.config ?? []).includes(SEARCH_PATH)).map((f) => f.name);
     const invokerRpcs = fns.filter((f) => f.name.startsWith("public.") && f.callable && !f.secdef).map((f) => f.name);
-    checks.push({
-      name: "functions",
-      ok: noFunction.length === 0 && unpinned.length === 0 && invokerRpcs.length === 0,
-      detail:
+    checks.push(
+      offenders(
+        "functions",
         [
-          noFunction.length ? `missing: ${list(noFunction)}` : "",
-          unpinned.length ? `security definer without ${SEARCH_PATH}: ${list(unpinned)}` : "",
-          invokerRpcs.length ? `callable by authenticated but not security definer: ${list(invokerRpcs)}` : "",
-        ]
-          .filter(Boolean)
-          .join("; ") ||
+          ["missing", noFunction],
+          [`security definer without ${SEARCH_PATH}`, unpinned],
+          ["callable by authenticated but not security definer", invokerRpcs],
+        ],
         `${functions.length} layer functions; every security definer one sets ${SEARCH_PATH}; the RPCs are security definer`,
-    });
+      ),
+    );
 
     // 4. No API grant wider than the layer's: anon holds nothing on the
     //    layer's tables and functions (but PostgREST's pre-request check in
@@ -260,20 +282,7 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
       { exists: boolean }[]
     >`select to_regprocedure(${PRE_REQUEST + "()"}) is not null as exists`;
     const named = configured === PRE_REQUEST && Boolean(hook?.exists);
-    checks.push({
-      name: "estimated counts",
-      ok: named || calls,
-      detail:
-        configured === PRE_REQUEST
-          ? named
-            ? `PostgREST's pre-request function is ${PRE_REQUEST}: count=planned and count=estimated are refused`
-            : `PostgREST's pre-request function is ${PRE_REQUEST}, which this database lacks: apply the layer's migrations (supabase db push)`
-          : calls
-            ? `PostgREST's pre-request function ${configured} calls ${PRE_REQUEST}`
-            : configured
-              ? `PostgREST's pre-request function ${configured} does not call ${PRE_REQUEST}(): add \`perform ${PRE_REQUEST}();\` at its start`
-              : `no PostgREST pre-request function: run \`alter role authenticator set pgrst.db_pre_request = '${PRE_REQUEST}'; notify pgrst, 'reload config';\` as a role that may alter authenticator (on Supabase, the SQL editor; on a plain PostgreSQL, a superuser) (docs/security.md, "Estimated counts through PostgREST")`,
-    });
+    checks.push({ name: "estimated counts", ok: named || calls, detail: preRequestDetail(configured, named, calls) });
 
     // 6. PostgREST does not return query plans (their row estimates and
     //    "Rows Removed by Filter" describe other organizations' rows).

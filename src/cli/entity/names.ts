@@ -139,9 +139,9 @@ export function entityNames(name: string, workdir: string): EntityNames {
     if (existsSync(path.join(workdir, file))) throw new EntityInputError(`${file} exists already; choose another name`);
   }
   if (existsSync(path.join(workdir, "supabase", "tests", "database"))) {
-    const taken = readdirSync(path.join(workdir, "supabase", "tests", "database")).find(
-      (f) => f === `${f.split("_")[0]}_${name}.test.sql` && /^\d+$/.test(f.split("_")[0]!),
-    );
+    // name is snake_case (checked above): nothing in it needs escaping.
+    const threatFile = new RegExp(`^\\d+_${name}\\.test\\.sql$`);
+    const taken = readdirSync(path.join(workdir, "supabase", "tests", "database")).find((f) => threatFile.test(f));
     if (taken) throw new EntityInputError(`supabase/tests/database/${taken} exists already; choose another name`);
   }
   return names;
