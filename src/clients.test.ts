@@ -342,6 +342,14 @@ describe("searchClients", () => {
       );
     }
   });
+
+  it("whitespace around a query is dropped alike here and in the database; more than 12 words are the database's 22023", async () => {
+    const search = (query: string) => as(USER.bob, (tx) => searchClients(tx, { organizationId: ORG.acme, query }));
+    expect(await search("\t\u00a0contso\u3000\n")).toEqual(await search("contso"));
+    const refused = await expectError(search("a b c d e f g h i j k l m"), ValidationError, "22023");
+    expect(refused.rule).toBe("search-query-too-many-words");
+    expect(await search("a b c d e f g h i j k l")).toEqual([]);
+  });
 });
 
 describe("createClient", () => {

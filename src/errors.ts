@@ -191,6 +191,7 @@ export const RULES: readonly (readonly [
   ["22004", /^organization_id is required$/, "organization-required"],
   ["22023", /^query must not be empty$/, "search-query-empty"],
   ["22023", /^query is longer than \d+ characters$/, "search-query-too-long"],
+  ["22023", /^query has more than \S+ words$/, "search-query-too-many-words"],
   ["22023", /^max_results must be between 1 and 1000\b/, "list-max-results"],
   ["22023", /^after_name and after_id go together\b/, "list-cursor-incomplete"],
   ["22023", /^max_results must be between\b/, "search-max-results"],
