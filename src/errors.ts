@@ -152,6 +152,11 @@ export const RULES: readonly (readonly [
   ],
   ["P0001", /^organization \S+ must (?:keep at least one|have an) owner$/, "organization-keeps-an-owner"],
   ["P0001", /^cannot delete users? .+: they are the only owners? of\b/, "only-owner-cannot-be-deleted"],
+  [
+    "P0001",
+    /^cannot delete users? .+: organization too large to delete with the accounts?\b/,
+    "organization-too-large-to-delete-with-account",
+  ],
   ["P0001", /^table \S+ is not registered for audit$/, "audit-table-not-registered"],
   ["P0001", /^organization too large to delete in one call\b/, "organization-too-large-to-delete"],
   ["P0001", /^organization too large to export in one call\b/, "organization-too-large-to-export"],

@@ -75,7 +75,11 @@ export interface MyDataExport {
 export interface AccountDeletionBlocker {
   organizationId: string;
   name: string;
-  /** `only_owner`: transfer ownership (transfer_ownership) or delete the organization (delete_organization) first. */
+  /**
+   * `only_owner`: transfer ownership (transfer_ownership) or delete the organization (delete_organization) first;
+   * `too_large`: the user is its only member and it is too large to go with the account: delete it in batches
+   * (deleteOrganizationInBatches) first.
+   */
   reason: string;
 }
 

@@ -19,10 +19,15 @@
 --   R6  above settings.delete_organization_max_rows the RPC refuses (pointing
 --       to the batched deletion); the batched deletion (service only) ends
 --       with the same single summary entry.
+--   R7  deleting an account refuses, the same way, to take along an
+--       organization above that limit where the user is the only member (one
+--       account, or the last members deleted together), naming it and the
+--       remedy, and changes nothing; account_deletion_blockers lists it
+--       (too_large); below the limit the organization goes with the account.
 -- Fixtures are created here, inside the file's transaction.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(43);
+select plan(50);
 
 \ir personas.psql
 
@@ -269,6 +274,47 @@ select results_eq(
   $$values (pg_temp.u(5), 'organizations',
             '{"public.clients": 4, "public.organization_users": 1, "public.user_roles": 1, "public.organizations": 1}'::jsonb, 'batched')$$,
   'T400.40 the batched deletion also writes exactly one summary entry, with the rows of every batch');
+
+-- R7 account deletion within the same limit --------------------------------------------------------
+-- B (o7): its only member u7 and 4 clients (7 rows); P (o8): its last members u8 and u9 and 4 clients.
+-- The limit is still 5 rows (R6).
+select pg_temp.as_postgres();
+insert into auth.users (id, email) select pg_temp.u(n), 'lifecycle' || n || '@example.com' from generate_series(7, 9) n;
+insert into public.organizations (id, name, slug) values (pg_temp.o(7), 'Bulky', 'bulky-400'), (pg_temp.o(8), 'Pair', 'pair-400');
+insert into public.organization_users (organization_id, user_id) values
+  (pg_temp.o(7), pg_temp.u(7)), (pg_temp.o(8), pg_temp.u(8)), (pg_temp.o(8), pg_temp.u(9));
+insert into public.user_roles (organization_id, user_id, role_id)
+select x.org, x.usr, r.id from (values (pg_temp.o(7), pg_temp.u(7)), (pg_temp.o(8), pg_temp.u(8)), (pg_temp.o(8), pg_temp.u(9))) x (org, usr)
+  join public.roles r on r.key = 'owner';
+insert into public.clients (organization_id, name)
+select pg_temp.o(org), 'Bulk ' || org || '-' || i from (values (7), (8)) s (org), generate_series(1, 4) i;
+set constraints all immediate;
+set constraints all deferred;
+select pg_temp.act(pg_temp.u(7));
+select results_eq($$select organization_id, name, reason from public.account_deletion_blockers()$$,
+  $$values (pg_temp.o(7), 'Bulky'::text, 'too_large'::text)$$,
+  'T400.44 account_deletion_blockers lists an organization the user alone belongs to that is too large to go with the account');
+select pg_temp.as_postgres();
+select throws_ok($$delete from auth.users where id = pg_temp.u(7)$$, 'P0001',
+  format('cannot delete user %s: organization too large to delete with the account: "Bulky" (%s) (more than 5 rows)', pg_temp.u(7), pg_temp.o(7)),
+  'T400.45 deleting that account is refused, naming the organization and the limit');
+select ok(exists (select 1 from auth.users where id = pg_temp.u(7))
+          and (select count(*) from public.clients where organization_id = pg_temp.o(7)) = 4,
+  'T400.46 and nothing changes');
+select throws_ok($$delete from auth.users where id in (pg_temp.u(8), pg_temp.u(9))$$, 'P0001',
+  format('cannot delete users %s, %s: organization too large to delete with the accounts: "Pair" (%s) (more than 5 rows)',
+         pg_temp.u(8), pg_temp.u(9), pg_temp.o(8)),
+  'T400.47 deleting the last members of such an organization together is refused the same way');
+select ok((select count(*) from auth.users where id in (pg_temp.u(8), pg_temp.u(9))) = 2
+          and (select count(*) from public.clients where organization_id = pg_temp.o(8)) = 4,
+  'T400.48 and nothing changes');
+select pg_temp.as_service();
+update public.settings set delete_organization_max_rows = 25000 where id;
+select pg_temp.act(pg_temp.u(7));
+select is_empty($$select * from public.account_deletion_blockers()$$, 'T400.49 below the limit nothing blocks the account');
+select pg_temp.as_postgres();
+delete from auth.users where id = pg_temp.u(7);
+select is(pg_temp.leftovers(pg_temp.o(7)), '{}'::text[], 'T400.50 and the organization goes with it');
 
 select * from finish();
 rollback;
