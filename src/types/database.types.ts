@@ -338,6 +338,7 @@ export type Database = {
       settings: {
         Row: {
           delete_organization_max_rows: number;
+          export_organization_max_bytes: number;
           export_organization_max_rows: number;
           id: boolean;
           max_organizations_per_user: number;
@@ -346,6 +347,7 @@ export type Database = {
         ComputedFields: never;
         Insert: {
           delete_organization_max_rows?: number;
+          export_organization_max_bytes?: number;
           export_organization_max_rows?: number;
           id?: boolean;
           max_organizations_per_user?: number;
@@ -353,6 +355,7 @@ export type Database = {
         };
         Update: {
           delete_organization_max_rows?: number;
+          export_organization_max_bytes?: number;
           export_organization_max_rows?: number;
           id?: boolean;
           max_organizations_per_user?: number;

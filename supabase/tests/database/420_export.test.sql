@@ -8,7 +8,8 @@
 --       another organization), clients, assignments, invitations
 --       (never a token or hash) and its audit log, and nothing of another
 --       organization;
---   R3  above settings.export_organization_max_rows it refuses, pointing to
+--   R3  above settings.export_organization_max_rows rows, or
+--       settings.export_organization_max_bytes bytes of text, it refuses, pointing to
 --       the streaming export;
 --   R4  export_my_data: the caller's profile, memberships and roles,
 --       assignments, and the audit entries where they are the actor as
@@ -27,7 +28,7 @@
 -- Fixtures are created here, inside the file's transaction.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(40);
+select plan(42);
 
 \ir personas.psql
 
@@ -139,6 +140,19 @@ select pg_temp.act(pg_temp.u(1));
 select throws_ok($$select public.export_organization(pg_temp.o(1))$$, 'P0001',
   'organization too large to export in one call: more than 3 rows',
   'T420.19 above settings.export_organization_max_rows the RPC refuses (streaming export instead)');
+select pg_temp.as_service();
+update public.settings set export_organization_max_rows = default, export_organization_max_bytes = 40 where id;
+select pg_temp.act(pg_temp.u(1));
+select throws_ok($$select public.export_organization(pg_temp.o(1))$$, 'P0001',
+  'organization too large to export in one call: more than 40 bytes',
+  'T420.41 above settings.export_organization_max_bytes bytes of text (names, emails, notes, audit rows) it refuses too');
+select pg_temp.as_service();
+update public.settings set export_organization_max_bytes = default where id;
+select pg_temp.act(pg_temp.u(1));
+select lives_ok($$select public.export_organization(pg_temp.o(1))$$, 'T420.42 below both limits it exports');
+select pg_temp.as_service();
+update public.settings set export_organization_max_rows = 3 where id;
+select pg_temp.act(pg_temp.u(1));
 
 -- R4 export_my_data -----------------------------------------------------------------------------------
 select pg_temp.act(pg_temp.u(3));
