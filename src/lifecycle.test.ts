@@ -5,7 +5,9 @@
  * data and what blocks deleting an account. Refusals are typed errors with a
  * rule; bad input is refused before the database.
  */
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { exportMyDataFromServer } from "../docs/examples/lifecycle.ts";
 import { expectError } from "../tests/support/errors.ts";
 import { organizationLeftovers } from "../tests/support/leftovers.ts";
 import { useOrgDb } from "../tests/support/orgdb.ts";
@@ -319,6 +321,16 @@ describe("exportMyData and accountDeletionBlockers", () => {
     // The layer has no table of a project's own with a user_id column (T420.37-39 cover one); in a
     // project that added some (entity:new --assignable), dave has no rows there.
     for (const [table, rows] of Object.entries(mine.tables)) expect(rows, table).toEqual([]);
+  });
+
+  it("from a server, the unit may give the export more time than the API's statement timeout (docs/examples/lifecycle.ts)", async () => {
+    const mine = await exportMyDataFromServer(suite.db, USER.dave);
+    expect(mine.profile).toMatchObject({ id: USER.dave });
+    // The longer timeout was the unit's own: the next unit has the role's again.
+    const [row] = await as(USER.dave, (tx) =>
+      tx.execute<{ t: string }>(sql`select current_setting('statement_timeout') as t`),
+    );
+    expect(row!.t).not.toBe("2min");
   });
 
   it("blockers: the only owner with other members is blocked, an admin is not", async () => {
