@@ -42,9 +42,38 @@ export const auditLog = pgTable(
       table.createdAt.asc().nullsLast(),
       table.id.asc().nullsLast(),
     ),
+    index("audit_log_organization_id_actor_id_created_at_idx").using(
+      "btree",
+      table.organizationId.asc().nullsLast(),
+      table.actorId.asc().nullsLast(),
+      table.createdAt.desc().nullsFirst(),
+      table.id.desc().nullsFirst(),
+    ),
     index("audit_log_organization_id_created_at_idx").using(
       "btree",
       table.organizationId.asc().nullsLast(),
+      table.createdAt.desc().nullsFirst(),
+      table.id.desc().nullsFirst(),
+    ),
+    index("audit_log_organization_id_deletes_created_at_idx")
+      .using(
+        "btree",
+        table.organizationId.asc().nullsLast(),
+        table.createdAt.desc().nullsFirst(),
+        table.id.desc().nullsFirst(),
+      )
+      .where(sql`(action = 'delete'::text)`),
+    index("audit_log_organization_id_record_id_created_at_idx").using(
+      "btree",
+      table.organizationId.asc().nullsLast(),
+      table.recordId.asc().nullsLast(),
+      table.createdAt.desc().nullsFirst(),
+      table.id.desc().nullsFirst(),
+    ),
+    index("audit_log_organization_id_table_name_created_at_idx").using(
+      "btree",
+      table.organizationId.asc().nullsLast(),
+      table.tableName.asc().nullsLast(),
       table.createdAt.desc().nullsFirst(),
       table.id.desc().nullsFirst(),
     ),
