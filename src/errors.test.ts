@@ -47,6 +47,27 @@ describe("rule", () => {
         'cannot delete users 00000000-0000-4000-a000-000000000006, 00000000-0000-4000-a000-000000000007: they are the only owners of "Globex" (10000000-0000-4000-8000-000000000002)',
         "only-owner-cannot-be-deleted",
       ],
+      [
+        "P0001",
+        'cannot delete user 00000000-0000-4000-a000-000000000006: organization too large to delete with the account: "Globex" (10000000-0000-4000-8000-000000000002) (more than 25000 rows)',
+        "organization-too-large-to-delete-with-account",
+      ],
+      [
+        "P0001",
+        'cannot delete users 00000000-0000-4000-a000-000000000006, 00000000-0000-4000-a000-000000000007: organization too large to delete with the accounts: "Pair" (10000000-0000-4000-8000-000000000002) (more than 25000 rows)',
+        "organization-too-large-to-delete-with-account",
+      ],
+      // An organization named to look like the other refusal does not change which rule the message names.
+      [
+        "P0001",
+        'cannot delete user 00000000-0000-4000-a000-000000000006: organization too large to delete with the account: "x: they are the only owner of y" (10000000-0000-4000-8000-000000000002) (more than 25000 rows)',
+        "organization-too-large-to-delete-with-account",
+      ],
+      [
+        "P0001",
+        'cannot delete user 00000000-0000-4000-a000-000000000006: they are the only owner of "x: organization too large to delete with the account" (10000000-0000-4000-8000-000000000002)',
+        "only-owner-cannot-be-deleted",
+      ],
       ["P0001", "invitation expired", "invitation-expired"],
       ["P0002", "client not found", "not-found:client"],
       ["40001", "could not serialize access due to concurrent update", "serialization-failure"],

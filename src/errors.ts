@@ -151,10 +151,11 @@ export const RULES: readonly (readonly [
     (m) => `privilege:${m[1]}`,
   ],
   ["P0001", /^organization \S+ must (?:keep at least one|have an) owner$/, "organization-keeps-an-owner"],
-  ["P0001", /^cannot delete users? .+: they are the only owners? of\b/, "only-owner-cannot-be-deleted"],
+  // The users come before the first colon (ids), so an organization's name after it cannot pass for the other rule.
+  ["P0001", /^cannot delete users? [^:]+: they are the only owners? of\b/, "only-owner-cannot-be-deleted"],
   [
     "P0001",
-    /^cannot delete users? .+: organization too large to delete with the accounts?\b/,
+    /^cannot delete users? [^:]+: organization too large to delete with the accounts?\b/,
     "organization-too-large-to-delete-with-account",
   ],
   ["P0001", /^table \S+ is not registered for audit$/, "audit-table-not-registered"],

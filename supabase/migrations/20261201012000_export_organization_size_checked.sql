@@ -10,9 +10,10 @@
 --
 -- Now settings.export_organization_max_bytes (default 32 MiB) bounds the
 -- text the document would carry: the clients' names, emails, phones and
--- notes, and the audit entries' old and new rows, as stored (their sizes are
--- read, not their contents: a compressed value counts its stored size, so
--- the bound is a floor of the document's size, not its size). Above it the
+-- notes (their lengths, which a text's header holds, compressed or not), and
+-- the audit entries' old and new rows as stored (a compressed row counts its
+-- compressed size, so the bound is a floor of the document's size, not its
+-- size). Sizes are read, not contents. Above it the
 -- call refuses with the row limit's message kind and hint. The rows are
 -- counted first, so the sizes are read for at most that many rows. The body
 -- is that of 20261201009800 with the size check.
@@ -33,7 +34,8 @@ language sql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-  -- octet_length of a text reads its size from the stored value's header (no decompression).
+  -- octet_length of a text reads its length from the stored value's header (no decompression);
+  -- pg_column_size of a jsonb is its stored size, compressed where it is.
   select coalesce((select pg_catalog.sum(pg_catalog.octet_length(c.name) + coalesce(pg_catalog.octet_length(c.email), 0)
                                          + coalesce(pg_catalog.octet_length(c.phone), 0) + coalesce(pg_catalog.octet_length(c.notes), 0))
                      from public.clients c where c.organization_id = $1), 0)
