@@ -7,9 +7,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import postgres from "postgres";
-import { readManifest } from "./install.ts";
+import { copiedMigrationDrift, readManifest } from "./install.ts";
 import {
-  fileSha256,
   layerFunctions,
   layerMigrations,
   layerPrivateGrants,
@@ -173,11 +172,9 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
           detail: `no ${MANIFEST_FILE} in ${workdir}: the project did not install the layer with init, so its copies are not checked (the history is checked by the layer's migration names)`,
         });
       } else {
-        const gone = manifest.migrations.filter((m) => !existsSync(path.join(workdir, m.file))).map((m) => m.file);
-        const changed = manifest.migrations
-          .filter((m) => !m.edited && existsSync(path.join(workdir, m.file)))
-          .filter((m) => fileSha256(path.join(workdir, m.file)) !== m.sha256)
-          .map((m) => m.file);
+        const drift = copiedMigrationDrift(workdir, manifest);
+        const gone = drift.missing.map((m) => m.file);
+        const changed = drift.edited.map((m) => m.file);
         checks.push(
           offenders(
             "migration files",

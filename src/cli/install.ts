@@ -50,6 +50,22 @@ export function readManifest(workdir: string): Manifest | null {
   return JSON.parse(readFileSync(file, "utf8")) as Manifest;
 }
 
+/**
+ * The copied migrations a manifest lists that are no longer as copied: gone
+ * from the project, or edited since (unless an upgrade kept the edit). In the
+ * manifest's order; `upgrade` refuses on them, `doctor` reports them.
+ */
+export function copiedMigrationDrift(
+  workdir: string,
+  manifest: Manifest,
+): { missing: ManifestEntry[]; edited: ManifestEntry[] } {
+  const missing = manifest.migrations.filter((m) => !existsSync(path.join(workdir, m.file)));
+  const edited = manifest.migrations.filter(
+    (m) => !m.edited && !missing.includes(m) && fileSha256(path.join(workdir, m.file)) !== m.sha256,
+  );
+  return { missing, edited };
+}
+
 /** The package's migrations a project's manifest does not list yet (what `upgrade` would add). */
 export function pendingMigrations(manifest: Manifest): string[] {
   const listed = new Set(manifest.migrations.map((m) => m.source));
@@ -250,13 +266,10 @@ export function upgrade(workdir: string, options: { keepEdits?: boolean } = {}):
   if (!manifest)
     throw new Refusal(`${MANIFEST_FILE} does not exist: run \`supabase-org-layer init\` (or \`init --adopt\`) first.`);
   const plan: Plan = { written: [], notes: [] };
-  const edited: string[] = [];
-  for (const entry of manifest.migrations) {
-    const file = path.join(workdir, entry.file);
-    if (!existsSync(file))
-      throw new Refusal(`${entry.file} (from ${entry.source}) is listed in ${MANIFEST_FILE} but missing.`);
-    if (fileSha256(file) !== entry.sha256 && !entry.edited) edited.push(entry.file);
-  }
+  const drift = copiedMigrationDrift(workdir, manifest);
+  const [gone] = drift.missing;
+  if (gone) throw new Refusal(`${gone.file} (from ${gone.source}) is listed in ${MANIFEST_FILE} but missing.`);
+  const edited = drift.edited.map((entry) => entry.file);
   if (edited.length && !options.keepEdits) {
     throw new Refusal(
       `copied migrations were edited since they were copied:\n${edited.map((e) => `  ${e}`).join("\n")}\n` +

@@ -279,11 +279,6 @@ begin
     -- common word (a number, a common syllable), and fills a page they leave
     -- short from a bounded list (below).
     if reads_all and combinations > combination_cap then
-      fewest_keys := array(
-        select org::text || ' ' || m.word
-        from unnest(match_n, match_words) as m (n, word)
-        where m.n = (select q.n from pg_catalog.generate_series(1::bigint, pg_catalog.cardinality(long_words)::bigint) as q (n)
-                      order by pg_catalog.cardinality(pg_catalog.array_positions(match_n, q.n)), q.n limit 1));
       keep := array_fill(0, array[pg_catalog.cardinality(long_words)]);
       budget := combination_cap;
       remaining := pg_catalog.cardinality(long_words);
@@ -293,6 +288,11 @@ begin
         from pg_catalog.generate_series(1, pg_catalog.cardinality(long_words)) as q (n)
         order by 2, 1
       loop
+        -- The first word is the one with the fewest matches: every one of them, for the fill below.
+        if fewest_keys is null then
+          fewest_keys := array(select org::text || ' ' || m.word from unnest(match_n, match_words) as m (n, word)
+                                where m.n = word_count.n);
+        end if;
         keep[word_count.n] := greatest(1, least(word_count.matched, floor(budget ^ (1.0 / remaining) + 1e-9)::integer));
         budget := budget / keep[word_count.n];
         remaining := remaining - 1;
@@ -328,13 +328,12 @@ begin
              case when not p.is_prefix and combinations > 0
                        and (not words_complete or pg_catalog.cardinality(long_words) = 0
                             or c.name_lower like any (match_patterns))
-                       -- Every short query word starts a word of the name (the keys the index holds).
-                       and (pg_catalog.cardinality(short_keys) = 0
-                            or pg_catalog.array_remove(pg_catalog.string_to_array(pg_catalog.regexp_replace(
-                                 pg_catalog.regexp_replace(pg_catalog.lower(c.name), '[^[:alnum:]]+', E'\n', 'g'),
-                                 '([[:alnum:]])([[:alnum:]]?)([[:alnum:]]*)',
-                                 E'\n' || c.organization_id::text || E' \\1*\n' || c.organization_id::text || E' \\1\\2*\n' || c.organization_id::text || E' \\1\\2\\3\n', 'g'),
-                                 E'\n'), '') @> short_keys)
+                       -- Every short query word starts a word of the name (cheaper than scoring every word).
+                       and not exists (
+                         select 1 from pg_catalog.unnest(query_words) as q (word)
+                         where pg_catalog.char_length(q.word) < 3
+                           and not exists (select 1 from pg_catalog.unnest(private.search_words(c.name)) as w (word)
+                                            where pg_catalog.starts_with(w.word, q.word)))
                   then private.client_name_word_score(query_words, c.name) end as word_score
       from public.clients c
       cross join lateral (
