@@ -125,6 +125,42 @@ describe("entity:new refuses bad input, writing nothing", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it("a table a migration creates unqualified or quoted (as `supabase db diff` writes it), unless dropped later", () => {
+    const dir = blankProject();
+    try {
+      const migrations = path.join(dir, "supabase", "migrations");
+      writeFileSync(
+        path.join(migrations, "20240101000000_invoices.sql"),
+        "create table invoices (id uuid primary key);\n",
+      );
+      writeFileSync(
+        path.join(migrations, "20240102000000_gadgets.sql"),
+        'create table if not exists "public"."gadgets" ("id" uuid primary key);\ncreate table public.widgets (id uuid);\n',
+      );
+      writeFileSync(path.join(migrations, "20240103000000_drop.sql"), "drop table public.widgets;\n");
+      refuses({ workdir: dir, name: "invoices" }, /public\.invoices exists already/);
+      refuses({ workdir: dir, name: "gadgets" }, /public\.gadgets exists already/);
+      expect(planEntity({ workdir: dir, name: "widgets" }).names.name).toBe("widgets");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("a name whose row type is a name the helpers import (txes: Tx), or whose singular an assignable table of the project has (boxs after boxes)", () => {
+    refuses({ workdir: blank, name: "txes" }, /row type Tx, a name the generated helpers import/);
+    const dir = blankProject();
+    try {
+      writeFileSync(
+        path.join(dir, "supabase", "migrations", "20240101000000_boxes.sql"),
+        "create function private.assigned_box_ids() returns uuid[] language sql as $$ select '{}'::uuid[] $$;\n",
+      );
+      refuses(
+        { workdir: dir, name: "boxs", assignable: true },
+        /names its rows box, as .*20240101000000_boxes\.sql does/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it("TypeScript names as drizzle-kit pull spells them: a letter after digits is upper-cased", () => {
     const plan = planEntity({ workdir: blank, name: "projects2s", columns: "line2name text" });
     expect(plan.names.camel).toBe("projects2S");

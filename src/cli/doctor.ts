@@ -175,6 +175,7 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
         const drift = copiedMigrationDrift(workdir, manifest);
         const gone = drift.missing.map((m) => m.file);
         const changed = drift.edited.map((m) => m.file);
+        const stale = drift.changedInPackage.map((m) => `${m.file} (package: ${m.source})`);
         checks.push(
           offenders(
             "migration files",
@@ -184,6 +185,7 @@ export async function doctor(options: DoctorOptions): Promise<Check[]> {
                 "edited since copied (an applied migration must not change: put the change in a new migration)",
                 changed,
               ],
+              ["differ from the installed package's file of the same name (the project lacks that change)", stale],
             ],
             `${manifest.migrations.length} copied migration(s), each as copied`,
           ),

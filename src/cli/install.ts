@@ -8,6 +8,7 @@ import path from "node:path";
 import {
   fileSha256,
   layerMigrations,
+  layerExtensionsOutside,
   layerObjects,
   layerTests,
   LAYER_MIGRATIONS_DIR,
@@ -16,6 +17,7 @@ import {
   migrationNames,
   nameOf,
   objectsLeftBy,
+  projectMigrations,
   packageInfo,
   versionOf,
 } from "./layer.ts";
@@ -58,12 +60,18 @@ export function readManifest(workdir: string): Manifest | null {
 export function copiedMigrationDrift(
   workdir: string,
   manifest: Manifest,
-): { missing: ManifestEntry[]; edited: ManifestEntry[] } {
+): { missing: ManifestEntry[]; edited: ManifestEntry[]; changedInPackage: ManifestEntry[] } {
   const missing = manifest.migrations.filter((m) => !existsSync(path.join(workdir, m.file)));
   const edited = manifest.migrations.filter(
     (m) => !m.edited && !missing.includes(m) && fileSha256(path.join(workdir, m.file)) !== m.sha256,
   );
-  return { missing, edited };
+  // The package's own file under a listed name no longer matches what was copied: the package changed a
+  // migration it shipped before, so the project will never receive that change by upgrade.
+  const changedInPackage = manifest.migrations.filter((m) => {
+    const source = path.join(LAYER_MIGRATIONS_DIR, m.source);
+    return existsSync(source) && fileSha256(source) !== m.sha256;
+  });
+  return { missing, edited, changedInPackage };
 }
 
 /** The package's migrations a project's manifest does not list yet (what `upgrade` would add). */
@@ -123,16 +131,22 @@ export function nextVersions(existing: string[], count: number, now = new Date()
  */
 function conflicts(workdir: string): string[] {
   const layer = layerObjects();
-  const left = objectsLeftBy(
-    migrationNames(path.join(workdir, MIGRATIONS)).map((f) => ({
-      file: path.join(MIGRATIONS, f),
-      sql: readFileSync(path.join(workdir, MIGRATIONS, f), "utf8"),
-    })),
-  );
+  const left = objectsLeftBy(projectMigrations(workdir));
   const byFile = new Map<string, string[]>();
   for (const [object, file] of left) if (layer.has(object)) byFile.set(file, [...(byFile.get(file) ?? []), object]);
   return [...byFile].sort().map(([file, objects]) => `${file} defines ${objects.sort().join(", ")}`);
 }
+
+/**
+ * What the foundation migration changes for the project's own objects, said
+ * by `init`: tables and functions the project creates later get no API grants
+ * by default.
+ */
+export const DEFAULT_PRIVILEGES_NOTE =
+  "note: the layer's first migration revokes the privileges postgres's new tables, sequences and functions in public " +
+  "would give anon and authenticated by default (and execute on new functions from public): grant what your own " +
+  "tables and functions need in your migrations, e.g. `grant select on public.todos to authenticated;` " +
+  '(docs/install.md, "Your own tables and functions").';
 
 export interface Plan {
   /** Files written, relative to the workdir. */
@@ -196,6 +210,17 @@ export function init(workdir: string): Plan {
   }
   const tests = testClashes(workdir);
   if (tests.length) throw new Refusal(`threat-suite files already exist:\n${tests.map((t) => `  ${t}`).join("\n")}`);
+  const outside = layerExtensionsOutside(projectMigrations(workdir));
+  if (outside.length) {
+    throw new Refusal(
+      `the project's own migrations leave extensions the layer installs in schema extensions elsewhere:\n` +
+        outside.map((e) => `  ${e.file} creates ${e.extension} in schema ${e.schema}`).join("\n") +
+        "\nOn Supabase an extension's functions in public are exposed to anon, and the layer's migrations refuse such a database." +
+        "\nCreate it `with schema extensions` instead: where that migration is already applied, in a migration of your own," +
+        " `drop extension <name> cascade; create extension <name> with schema extensions;` and build again the indexes that used it" +
+        " (`alter extension ... set schema` needs the extension's owner, supabase_admin on hosted projects).",
+    );
+  }
   const { name, version } = packageInfo();
   const manifest: Manifest = { package: name, version, migrations: [], tests: [] };
   const plan: Plan = { written: [], notes: [] };
@@ -203,6 +228,7 @@ export function init(workdir: string): Plan {
   copyTests(workdir, manifest, plan, new Map());
   writeManifest(workdir, manifest);
   plan.written.push(MANIFEST_FILE);
+  plan.notes.push(DEFAULT_PRIVILEGES_NOTE);
   return plan;
 }
 
@@ -269,6 +295,13 @@ export function upgrade(workdir: string, options: { keepEdits?: boolean } = {}):
   const drift = copiedMigrationDrift(workdir, manifest);
   const [gone] = drift.missing;
   if (gone) throw new Refusal(`${gone.file} (from ${gone.source}) is listed in ${MANIFEST_FILE} but missing.`);
+  if (drift.changedInPackage.length) {
+    throw new Refusal(
+      `the package's copies of migrations the project already has differ from what was copied:\n` +
+        drift.changedInPackage.map((m) => `  ${m.source} (copied as ${m.file})`).join("\n") +
+        "\nA released migration must never change; upgrade cannot deliver such a change. Report it to the package's maintainers.",
+    );
+  }
   const edited = drift.edited.map((entry) => entry.file);
   if (edited.length && !options.keepEdits) {
     throw new Refusal(

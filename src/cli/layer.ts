@@ -49,6 +49,15 @@ export function migrationNames(dir: string): string[] {
     .sort();
 }
 
+/** A project's migrations, in order, with their text (file names relative to the workdir: supabase/migrations/...). */
+export function projectMigrations(workdir: string): { file: string; sql: string }[] {
+  const folder = path.join("supabase", "migrations");
+  return migrationNames(path.join(workdir, folder)).map((f) => ({
+    file: path.join(folder, f),
+    sql: readFileSync(path.join(workdir, folder, f), "utf8"),
+  }));
+}
+
 export function versionOf(file: string): string {
   return MIGRATION_NAME.exec(path.basename(file))?.[1] ?? "";
 }
@@ -207,6 +216,38 @@ export function objectsLeftBy(files: { file: string; sql: string }[]): Map<strin
     }
   }
   return left;
+}
+
+/** The extensions the layer creates in schema `extensions` (search_clients' indexes use them). */
+export const LAYER_EXTENSIONS = ["pg_trgm", "btree_gin"];
+
+/**
+ * The layer's extensions that a project's migrations, taken in order, leave
+ * in a schema other than `extensions` (created without a schema: the first
+ * of the search path, `public`), each with the schema and the file that put
+ * it there. The layer's migrations refuse to run on such a database.
+ */
+export function layerExtensionsOutside(
+  files: { file: string; sql: string }[],
+): { extension: string; schema: string; file: string }[] {
+  const placed = new Map<string, { schema: string; file: string }>();
+  const names = LAYER_EXTENSIONS.join("|");
+  const statement = new RegExp(
+    String.raw`create\s+extension\s+(?:if\s+not\s+exists\s+)?"?(${names})"?\b([^;]*)|alter\s+extension\s+"?(${names})"?\s+set\s+schema\s+${IDENT}|drop\s+extension\s+(?:if\s+exists\s+)?([^;]*)`,
+    "gi",
+  );
+  for (const { file, sql } of files) {
+    for (const m of stripComments(sql).matchAll(statement)) {
+      if (m[1]) {
+        const schema = new RegExp(String.raw`\bschema\s+${IDENT}`, "i").exec(m[2] ?? "")?.[1] ?? "public";
+        placed.set(m[1].toLowerCase(), { schema: schema.toLowerCase(), file });
+      } else if (m[3]) placed.set(m[3].toLowerCase(), { schema: m[4]!.toLowerCase(), file });
+      else for (const name of (m[5] ?? "").toLowerCase().match(/[a-z_]+/g) ?? []) placed.delete(name);
+    }
+  }
+  return [...placed]
+    .filter(([, where]) => where.schema !== "extensions")
+    .map(([extension, where]) => ({ extension, ...where }));
 }
 
 /** Everything the layer's migrations define. */

@@ -143,7 +143,11 @@ beforeAll(() => {
   writeFileSync(
     path.join(app, "supabase", "migrations", "20250101000000_app_projects.sql"),
     "create table public.app_projects (id bigint generated always as identity primary key, name text not null);\n" +
-      "alter table public.app_projects enable row level security;\n",
+      "alter table public.app_projects enable row level security;\n" +
+      // A function of the project's own, written as Supabase's guides write them: the copied
+      // threat suite judges the layer's functions, not this one.
+      "create function public.app_project_count() returns bigint language sql security definer set search_path = ''\n" +
+      "  as $$ select count(*) from public.app_projects $$;\n",
   );
   const install = sh(
     "npm",
@@ -232,6 +236,8 @@ describe("init, push, threat suite, doctor", () => {
   it("init copies the migrations after the project's latest, in order, and the threat suite, with a manifest", () => {
     const r = layer(["init"], app);
     expect(r.status, r.out).toBe(0);
+    // It says what the layer's default privileges mean for the project's own tables and functions.
+    expect(r.out).toContain("grant what your own tables and functions need in your migrations");
     const manifest = manifestOf(app);
     expect(manifest.version).toBe(
       (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string }).version,
@@ -319,6 +325,29 @@ describe("init, push, threat suite, doctor", () => {
     }
     const ok = layer(["doctor", "--db-url", url, "--workdir", app, "--no-advisors"], app);
     expect(ok.out).toMatch(/✔ migration files: \d+ copied migration\(s\), each as copied/);
+  }, 120_000);
+
+  it("doctor --workdir: a copy that matches the manifest but not the installed package's file (the package changed a shipped migration) fails the migration-files check", () => {
+    const manifestFile = path.join(app, "supabase", "supabase-org-layer.json");
+    const manifestText = readFileSync(manifestFile, "utf8");
+    const manifest = manifestOf(app);
+    const third = manifest.migrations[2]!;
+    const copy = path.join(app, third.file);
+    const original = readFileSync(copy, "utf8");
+    try {
+      // What an earlier build of the package shipped under the same name, copied and recorded as such.
+      writeFileSync(copy, `${original}\n-- as an earlier build shipped it\n`);
+      third.sha256 = fileSha256(copy);
+      writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+      const bad = layer(["doctor", "--db-url", url, "--workdir", app, "--no-advisors"], app);
+      expect(bad.status, bad.out).toBe(1);
+      expect(bad.out).toMatch(/✖ migration files: differ from the installed package's file of the same name/);
+      expect(bad.out).toContain(`${third.file} (package: ${third.source})`);
+      expect(bad.out).not.toMatch(/edited since copied/);
+    } finally {
+      writeFileSync(copy, original);
+      writeFileSync(manifestFile, manifestText);
+    }
   }, 120_000);
 
   it("doctor: a pre-request function named but missing from the database fails the estimated-counts check; a --db-url that is no URL is refused, naming the form", async () => {
@@ -573,6 +602,34 @@ describe("refusals write nothing", () => {
     refused(again, ["init"], /20240102000000_orgs_again\.sql defines table public\.organizations/);
   });
 
+  it("init when the project's migrations leave pg_trgm or btree_gin outside schema extensions", () => {
+    const dir = project("trgm-public", {
+      "20240101000000_search.sql":
+        "create extension if not exists pg_trgm;\ncreate table public.notes (body text);\n" +
+        "create index on public.notes using gin (body gin_trgm_ops);\n",
+      "20240102000000_gin.sql": "create extension btree_gin schema extensions;\n",
+    });
+    refused(dir, ["init"], /20240101000000_search\.sql creates pg_trgm in schema public[\s\S]*with schema extensions/);
+    // Created in extensions, moved there, or dropped later: nothing in the way.
+    const accepted: Record<string, Record<string, string>> = {
+      "trgm-extensions": {
+        "20240101000000_a.sql": 'create extension if not exists "pg_trgm" with schema "extensions";\n',
+      },
+      "trgm-moved": {
+        "20240101000000_a.sql": "create extension pg_trgm;\n",
+        "20240102000000_b.sql": "alter extension pg_trgm set schema extensions;\n",
+      },
+      "trgm-dropped": {
+        "20240101000000_a.sql": "create extension pg_trgm;\n",
+        "20240102000000_b.sql": "drop extension if exists pg_trgm cascade;\n",
+      },
+    };
+    for (const [name, migrations] of Object.entries(accepted)) {
+      const ok = layer(["init"], project(name, migrations));
+      expect(ok.status, `${name}: ${ok.out}`).toBe(0);
+    }
+  });
+
   it("upgrade when a copied migration was edited, unless told to keep the edit", () => {
     const dir = project("edited");
     expect(layer(["init"], dir).status).toBe(0);
@@ -587,6 +644,26 @@ describe("refusals write nothing", () => {
     expect(readFileSync(first, "utf8")).toContain("-- a local change");
     expect(manifestOf(dir).migrations.length).toBe(layerMigrations().length);
     expect(manifestOf(dir).migrations[0]!.edited).toBe(true);
+  });
+
+  it("upgrade when the package changed a migration the project already copied", () => {
+    const dir = project("stale-copy");
+    expect(layer(["init"], dir).status).toBe(0);
+    const manifest = manifestOf(dir);
+    const first = manifest.migrations[0]!;
+    const copy = path.join(dir, first.file);
+    // The copy and the manifest agree (nothing edited by hand), the package's file of that name does not.
+    writeFileSync(copy, `${readFileSync(copy, "utf8")}\n-- as an earlier build shipped it\n`);
+    first.sha256 = fileSha256(copy);
+    manifest.migrations = manifest.migrations.slice(0, 3);
+    writeFileSync(path.join(dir, "supabase", "supabase-org-layer.json"), JSON.stringify(manifest, null, 2));
+    refused(
+      dir,
+      ["upgrade"],
+      new RegExp(
+        `differ from what was copied:\\s+${first.source} \\(copied as ${first.file.replace(/[./]/g, "\\$&")}\\)`,
+      ),
+    );
   });
 
   it("upgrade without a manifest", () => {

@@ -95,9 +95,10 @@ export interface MigrationTimeouts {
 /**
  * The URL `supabase db push` gets: the CLI URL with the migration timeouts as
  * server options of the push's session. `supabase db push` does not run a
- * migration in a transaction block, so a migration's own `set local` does
- * nothing there; options in the URL (or a plain `set` at the top of a file)
- * do. Defaults: give up after 10 s waiting for a lock rather than queue
+ * migration in an explicit transaction block, so a migration's own `set
+ * local` only warns and cannot be relied on (hosted Supabase ignores it; the
+ * CLI here, sending a file as one batch, applies it to that file); options in
+ * the URL (or a plain `set` at the top of a file) do. Defaults: give up after 10 s waiting for a lock rather than queue
  * behind live traffic and block it; no statement over 15 minutes.
  */
 export function pushUrl(url: string, timeouts: MigrationTimeouts = {}): string {

@@ -1,6 +1,7 @@
 /** The names one entity gives its table, files, types and permissions. */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
+import { objectsLeftBy, projectMigrations } from "../layer.ts";
 import { camelName as camel, EntityInputError, SQL_KEYWORDS } from "./columns.ts";
 
 export interface EntityNames {
@@ -73,17 +74,17 @@ export const RESERVED_NAMES = new Set([
 /** Plural names JavaScript refuses as the name of an import (the generated modules import the table by its name). */
 const JS_BINDINGS_REFUSED = new Set(["this", "arguments"]);
 
-/** Tables the migrations of a workdir create in public. */
+/**
+ * Tables (and views) the migrations of a workdir leave in public: the same
+ * parser as `init`'s conflict check, so unqualified (`create table invoices`)
+ * and quoted (`create table "public"."invoices"`, as `supabase db diff`
+ * writes it) names count, and a table dropped or renamed later does not.
+ */
 export function existingTables(workdir: string): Set<string> {
-  const dir = path.join(workdir, "supabase", "migrations");
   const tables = new Set<string>();
-  if (!existsSync(dir)) return tables;
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql"))) {
-    const text = readFileSync(path.join(dir, file), "utf8");
-    for (const m of text.matchAll(
-      /create\s+(?:table|view|materialized\s+view)\s+(?:if\s+not\s+exists\s+)?public\.([a-z0-9_]+)/gi,
-    ))
-      tables.add(m[1]!.toLowerCase());
+  for (const object of objectsLeftBy(projectMigrations(workdir)).keys()) {
+    const m = /^(?:table|view) public\.(.+)$/.exec(object);
+    if (m) tables.add(m[1]!);
   }
   return tables;
 }
@@ -123,10 +124,25 @@ export function entityNames(name: string, workdir: string): EntityNames {
     idCol: `${singular}_id`,
     idCamel: camel(`${singular}_id`),
   };
+  // The helpers import these by name next to the row type {{Singular}} (txes: Tx).
+  const imported = ["Tx", "ForbiddenError", "NotFoundError", "ValidationError"];
+  if (imported.includes(names.Singular))
+    throw new EntityInputError(
+      `"${name}" gives the row type ${names.Singular}, a name the generated helpers import; choose another name`,
+    );
   const tables = existingTables(workdir);
   for (const table of [name, names.assignTable]) {
     if (tables.has(table))
       throw new EntityInputError(`a table public.${table} exists already (supabase/migrations); choose another name`);
+  }
+  // Assignable tables define private.assigned_<singular>_ids() and private.assign_<singular>_to_creator():
+  // another table with the same singular (boxes, boxs) would define them twice.
+  const helpers = new RegExp(`private\\.(assigned_${singular}_ids|assign_${singular}_to_creator)\\s*\\(`);
+  for (const { file, sql } of projectMigrations(workdir)) {
+    if (helpers.test(sql))
+      throw new EntityInputError(
+        `"${name}" names its rows ${singular}, as ${file} does (private.assigned_${singular}_ids); choose another name`,
+      );
   }
   if (name.startsWith("user_") && tables.has(name.slice(5)))
     throw new EntityInputError(`"${name}" is the assignment table of public.${name.slice(5)}`);

@@ -11,7 +11,7 @@
 --   * then every RPC, every helper granted to `authenticated`, every table read
 --     and the writes that fire definer triggers run with the outcome they have
 --     without the domains: the tripwire never runs as the definer;
---   * every function of public and private has search_path = pg_catalog, pg_temp;
+--   * every function of the layer in public and private has search_path = pg_catalog, pg_temp;
 --   * the tripwire is armed: run as another role (postgres, whose session
 --     search path finds the domain first) it raises.
 -- Personas and ids: personas.psql (the suite's own fixtures).
@@ -34,13 +34,53 @@ end $$;
 create temp table t_end (label pg_catalog.text primary key, value pg_catalog.text);
 grant all on t_end to authenticated;
 
-select ok(
-  not exists (
-    select 1 from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-    where n.nspname in ('public', 'private') and p.prokind = 'f'
-      and not coalesce('search_path=pg_catalog, pg_temp' = any (p.proconfig), false)
-  ),
-  'T250.01 every function of public and private runs with search_path = pg_catalog, pg_temp');
+-- The layer's functions in public and private, by name (a project's own functions are its own
+-- to judge; tests/security/layer-functions.test.ts keeps this list equal to what the migrations define).
+create temp table t_layer_functions (name pg_catalog.text primary key);
+insert into t_layer_functions
+select pg_catalog.unnest(array[
+  'private.add_row_counts', 'private.assign_client_to_member_creator', 'private.assigned_client_ids',
+  'private.check_new_organization_has_owner', 'private.check_organization_has_owner',
+  'private.check_role_definition', 'private.check_role_grantable', 'private.check_role_in_organization',
+  'private.check_role_row', 'private.client_name_word_score', 'private.clients_read_row_cost',
+  'private.co_member_ids', 'private.delete_organization_batch',
+  'private.delete_organizations_left_by_deleted_accounts', 'private.erase_deleted_user',
+  'private.export_covered_tables', 'private.export_organization_bytes', 'private.export_organization_rows',
+  'private.export_registered_table_list', 'private.export_registered_tables', 'private.export_table_count',
+  'private.export_table_rows', 'private.export_user_table_list', 'private.find_role_to_manage',
+  'private.finish_organization_deletion', 'private.fold_email', 'private.grantable_permissions',
+  'private.guard_owner_removal', 'private.handle_auth_user_change', 'private.has_permission',
+  'private.hash_token', 'private.is_anonymous', 'private.is_member', 'private.is_owner',
+  'private.is_uuid_type', 'private.keep_client_organization', 'private.keep_organization',
+  'private.lock_organization', 'private.mark_organization_purging', 'private.max_rank',
+  'private.missing_permissions', 'private.organization_ids', 'private.organization_ids_with',
+  'private.organization_ids_with_role', 'private.organization_row_count',
+  'private.organization_scoped_tables', 'private.permissions_of', 'private.planner_hint_bound',
+  'private.planner_hint_holds', 'private.planner_hint_weight', 'private.profile_avatar',
+  'private.profile_name', 'private.prune_client_name_words', 'private.pseudonymize_user',
+  'private.purge_organization_rows', 'private.record_audit', 'private.record_client_name_words',
+  'private.refuse_deleting_only_owner', 'private.refuse_leaving_organizations_without_owner',
+  'private.refuse_tombstoned_organization_id', 'private.register_audited_table',
+  'private.register_permission', 'private.require_permission', 'private.require_user',
+  'private.revoke_temporary_from_api_roles', 'private.role_grant_problem', 'private.role_holder_outranks',
+  'private.role_ids', 'private.search_word_matches', 'private.search_words',
+  'private.set_role_permission_organization', 'private.set_updated_at', 'private.without_secrets',
+  'private.workable_client_ids', 'public.accept_invitation', 'public.account_deletion_blockers',
+  'public.authorize', 'public.create_organization', 'public.create_role', 'public.delete_organization',
+  'public.delete_role', 'public.export_my_data', 'public.export_organization', 'public.invite_member',
+  'public.list_clients', 'public.remove_member', 'public.revoke_invitation', 'public.search_clients',
+  'public.set_member_roles', 'public.transfer_ownership', 'public.update_role'
+]);
+select is_empty(
+  $$ select f.name from t_layer_functions f
+     where not exists (
+       select 1 from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+       where n.nspname || '.' || p.proname = f.name and p.prokind = 'f')
+        or exists (
+       select 1 from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+       where n.nspname || '.' || p.proname = f.name and p.prokind = 'f'
+         and not coalesce('search_path=pg_catalog, pg_temp' = any (p.proconfig), false)) $$,
+  'T250.01 every function of the layer in public and private exists and runs with search_path = pg_catalog, pg_temp');
 
 -- TEMPORARY for authenticated, as PUBLIC holds it on a database that never ran the hardening.
 do $$ begin execute format('grant temporary on database %I to authenticated', current_database()); end $$;
