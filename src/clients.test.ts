@@ -25,6 +25,7 @@ import {
   type ClientListInput,
 } from "./clients.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "./errors.ts";
+import { createRole, deleteRole, setMemberRoles } from "./members.ts";
 
 const suite = useOrgDb();
 const { test, as } = suite;
@@ -462,6 +463,29 @@ describe("createClient", () => {
 });
 
 describe("updateClient", () => {
+  it("notes are stored as written (indentation and line breaks kept); text holding a lone UTF-16 surrogate is ValidationError, nothing changes", async () => {
+    const id = client(1, 2);
+    const [before] = await test.sql<{ name: string; notes: string | null }[]>`
+      select name, notes from public.clients where id = ${id}`;
+    try {
+      const notes = "    - indented list item\n    - second\n\n";
+      const updated = await as(USER.carol, (tx) => updateClient(tx, { clientId: id, notes }));
+      expect(updated.notes).toBe(notes);
+      for (const patch of [{ name: "Acme \ud800 Ltd" }, { notes: "half \udfff a character" }]) {
+        await expectError(
+          as(USER.carol, (tx) => updateClient(tx, { clientId: id, ...patch })),
+          ValidationError,
+          undefined,
+        );
+      }
+      const [after] = await test.sql<{ name: string; notes: string | null }[]>`
+        select name, notes from public.clients where id = ${id}`;
+      expect(after).toEqual({ name: before!.name, notes });
+    } finally {
+      await test.sql`update public.clients set notes = ${before!.notes} where id = ${id}`;
+    }
+  });
+
   it("a member updates a client assigned to them", async () => {
     const updated = await as(USER.dave, (tx) =>
       updateClient(tx, { clientId: client(1, 2), notes: "called on Monday", status: "inactive" }),
@@ -680,6 +704,43 @@ describe("assignClient, unassignClient, listAssignments", () => {
     );
     expect(await assignees(client(1, 9))).toEqual([]);
     expect(await assignees(client(1, 1))).toEqual([USER.dave]);
+  });
+
+  it("a holder of clients.assign who reads only their own assignments (an organization's role) is refused an assignment they could not read back: ForbiddenError 42501, nothing written", async () => {
+    const roleId = await as(USER.alice, (tx) =>
+      createRole(tx, {
+        organizationId: ORG.acme,
+        key: "assigner",
+        name: "Assigner",
+        rank: 15,
+        permissions: ["clients.assign", "clients.work_assigned"],
+      }),
+    );
+    try {
+      await as(USER.alice, (tx) =>
+        setMemberRoles(tx, { organizationId: ORG.acme, userId: USER.dave, roles: ["assigner"] }),
+      );
+      // dave works client(1, 1); erin's assignment to it would be hidden from him.
+      await expectError(
+        as(USER.dave, async (tx) => {
+          await assignClient(tx, { clientId: client(1, 1), userId: USER.erin });
+        }),
+        ForbiddenError,
+        "42501",
+      );
+      // Caught inside a unit that goes on: the unit is rolled back, nothing written.
+      const caught = as(USER.dave, async (tx) => {
+        await assignClient(tx, { clientId: client(1, 1), userId: USER.erin }).catch(() => "caught");
+        return "done";
+      });
+      await expect(caught).rejects.toMatchObject({ code: "25P02", message: expect.stringMatching(/rolled back/) });
+      expect(await assignees(client(1, 1))).toEqual([USER.dave]);
+    } finally {
+      await as(USER.alice, (tx) =>
+        setMemberRoles(tx, { organizationId: ORG.acme, userId: USER.dave, roles: ["member"] }),
+      );
+      await as(USER.alice, (tx) => deleteRole(tx, { roleId }));
+    }
   });
 
   it("a client the caller cannot see cannot be assigned: NotFoundError (member's unassigned client, another organization)", async () => {

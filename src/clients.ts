@@ -201,9 +201,12 @@ export async function assignClient(tx: Tx, input: { clientId: string; userId: st
     if (member.length === 0)
       throw new NotFoundError("member not found in the client's organization", { code: "P0002" });
     // Only the columns granted (created_at takes its default): Drizzle's insert would name every column.
+    // RETURNING makes the read-back part of the insert: a new assignment the caller may write but not read
+    // (clients.assign without clients.read) fails the statement (42501), so nothing is written and the
+    // refusal is a ForbiddenError, instead of a committed row reported as "assignment not found".
     await tx.execute(
       sql`insert into ${userClients} (${sql.identifier(userClients.organizationId.name)}, ${sql.identifier(userClients.clientId.name)}, ${sql.identifier(userClients.userId.name)})
-          values (${client.organizationId}, ${clientId}, ${userId}) on conflict do nothing`,
+          values (${client.organizationId}, ${clientId}, ${userId}) on conflict do nothing returning ${sql.identifier(userClients.userId.name)}`,
     );
     return one(
       await tx

@@ -4,7 +4,8 @@
  * unit of work; the service bypasses RLS only when asked; access tokens are
  * verified with jose; serialization failures are retried, then reported.
  */
-import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { createServer, get } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { and, eq, sql } from "drizzle-orm";
@@ -354,6 +355,36 @@ describe("failures around the unit", () => {
       .catch((error: unknown) => error);
     expect(typed).toBeInstanceOf(ValidationError);
     expect(typed).toMatchObject({ code: "22012" });
+  });
+
+  it("a system error of the work's own (its HTTP call refused: ECONNREFUSED; a file missing: ENOENT) reaches the caller unchanged, the work run once, nothing kept", async () => {
+    const id = client(1, 8);
+    const [original] = await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`;
+    // A port nothing listens on: bound, then closed.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const refused = () =>
+      new Promise<never>((_, reject) => {
+        const request = get({ host: "127.0.0.1", port, path: "/" });
+        request.on("error", reject);
+      });
+    for (const own of [refused, () => readFile("/nonexistent/org-layer-test")]) {
+      let runs = 0;
+      const failure = await db
+        .asUser(USER.carol, async (tx) => {
+          runs++;
+          await tx.update(clients).set({ notes: "written before the work's own failure" }).where(eq(clients.id, id));
+          await own();
+        })
+        .catch((error: unknown) => error);
+      expect(failure).not.toBeInstanceOf(DatabaseError);
+      expect((failure as { code?: string }).code).toMatch(/^(ECONNREFUSED|ENOENT)$/);
+      expect(runs).toBe(1);
+      const [after] = await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`;
+      expect(after!.notes).toBe(original!.notes);
+    }
   });
 
   it("COMMIT waits for a query the work started without awaiting it", async () => {

@@ -258,6 +258,11 @@ function pgFields(error: unknown): PostgresLikeError | null {
   return null;
 }
 
+/** The SQLSTATE an error (or an error it wraps) carries, if any. */
+export function sqlState(error: unknown): string | undefined {
+  return pgFields(error)?.code as string | undefined;
+}
+
 const str = (v: unknown) => (typeof v === "string" && v.length > 0 ? v : undefined);
 
 /** The driver's and the system's codes for a connection that failed or went away. */

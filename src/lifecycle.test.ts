@@ -290,6 +290,21 @@ describe("streamOrganizationExport (as the service)", () => {
     expect(doc.tables.lifecycle_notes).toEqual(expected);
   });
 
+  it("what the caller's write throws (its response closed: EPIPE; its own error class) reaches it unchanged, not as a database error", async () => {
+    class ClientGone extends Error {
+      override name = "ClientGone";
+    }
+    const epipe = Object.assign(new Error("write EPIPE"), { code: "EPIPE", syscall: "write", errno: -32 });
+    for (const thrown of [epipe, new ClientGone("client disconnected")]) {
+      let writes = 0;
+      const failure = await streamOrganizationExport(suite.db, { organizationId: ORG.globex }, () => {
+        if (++writes === 3) throw thrown;
+      }).catch((error: unknown) => error);
+      expect(failure).toBe(thrown);
+      expect(writes).toBe(3);
+    }
+  });
+
   it("an unknown organization is NotFoundError and writes nothing; a bad id ValidationError", async () => {
     const records: ExportRecord[] = [];
     await expectError(

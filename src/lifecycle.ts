@@ -255,6 +255,18 @@ export async function streamOrganizationExport(
   const { organizationId, batchSize } = parse(streamExportInput, input);
   parse(functionArgument<typeof write>("write"), write, "invalid arguments");
   const counts: Record<string, number> = {};
+  // What `write` throws is the caller's (a closed response: EPIPE, its own error class): passed on as it is,
+  // never typed as the database's (a "lost connection") nor wrapped.
+  const failedWrites = new WeakSet<object>();
+  const callerWrite = write;
+  write = async (record) => {
+    try {
+      await callerWrite(record);
+    } catch (error) {
+      if (typeof error === "object" && error !== null) failedWrites.add(error);
+      throw error;
+    }
+  };
   try {
     await db.unsafeLoginSql.begin("isolation level repeatable read read only", async (tx) => {
       const registered = await tx.unsafe<{ name: string; rows_query: string }[]>(REGISTERED_TABLES);
@@ -298,6 +310,7 @@ export async function streamOrganizationExport(
       await write({ type: "end", data: { counts } });
     });
   } catch (error) {
+    if (typeof error === "object" && error !== null && failedWrites.has(error)) throw error;
     throw toTypedError(error);
   }
   return counts;

@@ -56,6 +56,7 @@
  *   connection (watchConnection) and sends nothing, nor releases it, once it
  *   closed.
  */
+import { DrizzleQueryError } from "drizzle-orm";
 import { drizzle, PostgresJsDatabase, PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
 import type postgres from "postgres";
 import { z } from "zod";
@@ -63,7 +64,9 @@ import {
   ConcurrencyError,
   DatabaseError,
   isApplicationError,
+  isConnectionError,
   isRetryable,
+  sqlState,
   toTypedError,
   ValidationError,
 } from "./errors.ts";
@@ -184,6 +187,34 @@ export function statementTag(role: string): string {
   return /^[a-z_][a-z0-9_]*$/.test(role) ? `/* as ${role} */ ` : "/* as a role */ ";
 }
 
+/**
+ * Errors a unit's own statements (its queries, BEGIN, the preamble, COMMIT) rejected with: the database's or
+ * the driver's. Anything else the work throws is the application's, even when it has the shape of a driver
+ * error (a Node system error such as ECONNREFUSED from the work's own HTTP call, an AxiosError).
+ */
+const statementErrors = new WeakSet<object>();
+function marked<Q extends PromiseLike<unknown>>(query: Q): Q {
+  void query.then(undefined, (error: unknown) => {
+    if (typeof error === "object" && error !== null) statementErrors.add(error);
+  });
+  return query;
+}
+/** Marks what a statement rejects with as the unit's own (see statementErrors). */
+function markErrors(query: PromiseLike<unknown>): void {
+  marked(query);
+}
+function fromStatements(error: unknown): boolean {
+  if (error instanceof DatabaseError) return true;
+  const inner = error instanceof DrizzleQueryError ? error.cause : error;
+  return (
+    error instanceof DrizzleQueryError || (typeof inner === "object" && inner !== null && statementErrors.has(inner))
+  );
+}
+/** What a unit's work threw of its own, carried past the retry and replica logic unchanged. */
+class ApplicationFailure {
+  constructor(readonly thrown: unknown) {}
+}
+
 /** postgres.js's unsafe(), as a unit passes its arguments on. */
 type TextFirst = (text: string, ...rest: unknown[]) => postgres.PendingQuery<postgres.Row[]>;
 
@@ -275,6 +306,7 @@ export function unitClient(conn: postgres.ReservedSql, tag = "", link: Connectio
     // The rest as given: postgres.js reads unsafe(text, options) by the number of arguments.
     const query = link.send(() => (conn.unsafe as TextFirst)(tag + text, ...rest));
     refuseResend(query);
+    markErrors(query);
     void query.execute();
     issued.push(query);
     return query;
@@ -415,6 +447,8 @@ export function unitRunner(
       );
       const preamble = link.send(() => postgrestPreamble(conn, role, claims, settings));
       refuseResend(preamble);
+      markErrors(beginQuery);
+      markErrors(preamble);
       const begin = beginQuery.execute();
       void preamble.execute();
       // Awaited below; until then a failure must not count as an unhandled rejection.
@@ -434,6 +468,7 @@ export function unitRunner(
             unit.seal();
             commit = link.send(() => conn.unsafe("commit", [], unnamed));
             refuseResend(commit);
+            markErrors(commit);
             void commit.execute();
             commit.catch(() => undefined);
           }
@@ -453,7 +488,7 @@ export function unitRunner(
         if (rollback) {
           try {
             // What COMMIT would check first: the deferred constraints.
-            await link.send(() => conn`set constraints all immediate`);
+            await marked(link.send(() => conn`set constraints all immediate`));
           } catch (error) {
             // A statement failed and the work caught its error: the transaction is aborted.
             if ((error as { code?: unknown }).code === "25P02") throw rolledBack();
@@ -463,7 +498,7 @@ export function unitRunner(
           ended = true;
           return result;
         }
-        const committed = await link.send(() => conn.unsafe("commit", [], unnamed));
+        const committed = await marked(link.send(() => conn.unsafe("commit", [], unnamed)));
         ended = true;
         // P1: a statement failed and the work caught its error: PostgreSQL rolled everything back.
         if (committed.command !== "COMMIT") throw rolledBack();
@@ -480,7 +515,10 @@ export function unitRunner(
               () => false,
             );
         }
-        throw pre.status === "rejected" ? pre.reason : error;
+        if (pre.status === "rejected") throw pre.reason;
+        // The work's own failure (not one of the unit's statements): never taken for a lost connection or retried.
+        const applications = !fromStatements(error) && (isConnectionError(error) || sqlState(error) === undefined);
+        throw applications ? new ApplicationFailure(error) : error;
       }
     } finally {
       link.detach();
@@ -511,6 +549,7 @@ export function unitRunner(
         }
         return await once(role, claims, work, options);
       } catch (error) {
+        if (error instanceof ApplicationFailure) throw error.thrown;
         if (isRetryable(error) && attempt < attempts) {
           await sleep(5 * 2 ** attempt + Math.random() * 10);
           continue;

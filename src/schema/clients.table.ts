@@ -2,7 +2,7 @@
 import { createInsertSchema, createSelectSchema, createUpdateSchema } from "drizzle-zod";
 import { z } from "zod";
 import { clients, clientStatus, userClients } from "./generated/schema.ts";
-import { email, id, pageSize, phone, trimmedText } from "./rules.ts";
+import { email, freeText, id, pageSize, phone, trimmedText } from "./rules.ts";
 
 export { clients, clientStatus, userClients };
 export type Client = typeof clients.$inferSelect;
@@ -14,7 +14,8 @@ const refine = {
   name: () => trimmedText(1, 200),
   email: () => email.nullable(),
   phone: () => phone.nullable(),
-  notes: () => trimmedText(0, 10_000).nullable(),
+  // Free text: kept as written (the SQL check only bounds its length), not trimmed.
+  notes: () => freeText(10_000).nullable(),
 };
 
 export const clientSelectSchema = createSelectSchema(clients);

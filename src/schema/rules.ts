@@ -51,10 +51,26 @@ export const PERMISSION_KEY = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
 
 /** Postgres text cannot hold NUL characters. */
 const noNul = (s: string) => !s.includes("\u0000");
+/** A lone UTF-16 surrogate is no character: postgres.js would send it as U+FFFD, storing other text than given. */
+const wellFormed = (s: string) => !/\p{Surrogate}/u.test(s);
 
-/** Trimmed text between min and max characters, without NUL. */
+/** Trimmed text between min and max characters, without NUL or lone surrogates. */
 export const trimmedText = (min: number, max: number) =>
-  z.string().trim().min(min).max(max).refine(noNul, "must not contain NUL characters");
+  z
+    .string()
+    .trim()
+    .min(min)
+    .max(max)
+    .refine(noNul, "must not contain NUL characters")
+    .refine(wellFormed, "must not contain lone UTF-16 surrogates");
+
+/** Free text stored as given (no trimming): at most max characters, without NUL or lone surrogates. */
+export const freeText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine(noNul, "must not contain NUL characters")
+    .refine(wellFormed, "must not contain lone UTF-16 surrogates");
 
 export const id = z.uuid();
 export const slug = z
@@ -65,7 +81,8 @@ export const email = z
   .trim()
   .max(320)
   .regex(EMAIL, "must be an email address")
-  .refine(noNul, "must not contain NUL characters");
+  .refine(noNul, "must not contain NUL characters")
+  .refine(wellFormed, "must not contain lone UTF-16 surrogates");
 export const phone = z
   .string()
   .trim()

@@ -289,7 +289,10 @@ export const slug: Field<string> = {
   ),
 };
 
-/** Names (trimmed, 1..max characters, no NUL). */
+/** A UTF-16 surrogate on its own: no character, refused where text is written (postgres.js would send U+FFFD). */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** Names (trimmed, 1..max characters, no NUL, no lone surrogate). */
 export const name = (max: number): Field<string> => ({
   valid: fc
     .oneof(
@@ -299,7 +302,7 @@ export const name = (max: number): Field<string> => ({
     )
     .filter((s) => {
       const t = s.trim();
-      return t.length >= 1 && t.length <= max && !s.includes("\u0000");
+      return t.length >= 1 && t.length <= max && !s.includes("\u0000") && !LONE_SURROGATE.test(s);
     }),
   near: fc.oneof(
     fc.string({
@@ -307,7 +310,7 @@ export const name = (max: number): Field<string> => ({
       minLength: max + 1,
       maxLength: max + 3,
     }),
-    fc.constantFrom("", "   ", "\t", "\u00a0", "a\u0000b"),
+    fc.constantFrom("", "   ", "\t", "\u00a0", "a\u0000b", "Acme \ud800 Ltd"),
     junk,
   ),
 });
@@ -383,7 +386,9 @@ export const status: Field<string> = {
 export const text = (min: number, max: number): Field<string> => ({
   valid: fc
     .oneof(nastyString, fc.constantFrom("%", "_", "\\", "Nor", "north", "contoso 1-"))
-    .filter((s) => s.trim().length >= min && s.trim().length <= max && !s.includes("\u0000")),
+    .filter(
+      (s) => s.trim().length >= min && s.trim().length <= max && !s.includes("\u0000") && !LONE_SURROGATE.test(s),
+    ),
   near: fc.oneof(
     fc.string({
       unit: fc.constantFrom(...lower),
