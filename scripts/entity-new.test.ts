@@ -157,6 +157,15 @@ describe("entity:new refuses bad input, writing nothing", () => {
         { workdir: dir, name: "boxs", assignable: true },
         /names its rows box, as .*20240101000000_boxes\.sql does/,
       );
+      // Not assignable: it defines neither helper.
+      expect(planEntity({ workdir: dir, name: "boxs" }).names.singular).toBe("box");
+      // A helper only named in a comment, or dropped since, is in nobody's way.
+      writeFileSync(
+        path.join(dir, "supabase", "migrations", "20240102000000_crates.sql"),
+        "-- like private.assign_crate_to_creator() elsewhere\ndrop function private.assigned_box_ids();\n",
+      );
+      expect(planEntity({ workdir: dir, name: "crates", assignable: true }).names.singular).toBe("crate");
+      expect(planEntity({ workdir: dir, name: "boxs", assignable: true }).names.singular).toBe("box");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -728,6 +728,19 @@ describe("assignClient, unassignClient, listAssignments", () => {
         ForbiddenError,
         "42501",
       );
+      // An assignment that exists already but is hidden from the caller: refused alike, not "not found".
+      await test.sql`insert into public.user_clients (organization_id, client_id, user_id) values (${ORG.acme}, ${client(1, 1)}, ${USER.erin})`;
+      try {
+        await expectError(
+          as(USER.dave, async (tx) => {
+            await assignClient(tx, { clientId: client(1, 1), userId: USER.erin });
+          }),
+          ForbiddenError,
+          "42501",
+        );
+      } finally {
+        await test.sql`delete from public.user_clients where client_id = ${client(1, 1)} and user_id = ${USER.erin}`;
+      }
       // Caught inside a unit that goes on: the unit is rolled back, nothing written.
       const caught = as(USER.dave, async (tx) => {
         await assignClient(tx, { clientId: client(1, 1), userId: USER.erin }).catch(() => "caught");

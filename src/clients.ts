@@ -201,8 +201,9 @@ export async function assignClient(tx: Tx, input: { clientId: string; userId: st
     if (member.length === 0)
       throw new NotFoundError("member not found in the client's organization", { code: "P0002" });
     // Only the columns granted (created_at takes its default): Drizzle's insert would name every column.
-    // RETURNING makes the read-back part of the insert: a new assignment the caller may write but not read
-    // (clients.assign without clients.read) fails the statement (42501), so nothing is written and the
+    // RETURNING makes the read-back part of the insert: PostgreSQL checks the proposed row against the select
+    // policy before it looks for a conflict, so an assignment the caller may write but not read (clients.assign
+    // without clients.read), new or already there, fails the statement (42501): nothing is written and the
     // refusal is a ForbiddenError, instead of a committed row reported as "assignment not found".
     await tx.execute(
       sql`insert into ${userClients} (${sql.identifier(userClients.organizationId.name)}, ${sql.identifier(userClients.clientId.name)}, ${sql.identifier(userClients.userId.name)})

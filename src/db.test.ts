@@ -357,7 +357,7 @@ describe("failures around the unit", () => {
     expect(typed).toMatchObject({ code: "22012" });
   });
 
-  it("a system error of the work's own (its HTTP call refused: ECONNREFUSED; a file missing: ENOENT) reaches the caller unchanged, the work run once, nothing kept", async () => {
+  it("a system error of the work's own (its HTTP call refused: ECONNREFUSED; a file missing: ENOENT; EPERM, shaped like a SQLSTATE) reaches the caller unchanged, the work run once, nothing kept", async () => {
     const id = client(1, 8);
     const [original] = await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`;
     // A port nothing listens on: bound, then closed.
@@ -370,7 +370,16 @@ describe("failures around the unit", () => {
         const request = get({ host: "127.0.0.1", port, path: "/" });
         request.on("error", reject);
       });
-    for (const own of [refused, () => readFile("/nonexistent/org-layer-test")]) {
+    // A system error whose code has a SQLSTATE's shape (five upper-case letters).
+    const eperm = () =>
+      Promise.reject(
+        Object.assign(new Error("EPERM: operation not permitted, open '/x'"), {
+          code: "EPERM",
+          errno: -1,
+          syscall: "open",
+        }),
+      );
+    for (const own of [refused, () => readFile("/nonexistent/org-layer-test"), eperm]) {
       let runs = 0;
       const failure = await db
         .asUser(USER.carol, async (tx) => {
@@ -380,7 +389,7 @@ describe("failures around the unit", () => {
         })
         .catch((error: unknown) => error);
       expect(failure).not.toBeInstanceOf(DatabaseError);
-      expect((failure as { code?: string }).code).toMatch(/^(ECONNREFUSED|ENOENT)$/);
+      expect((failure as { code?: string }).code).toMatch(/^(ECONNREFUSED|ENOENT|EPERM)$/);
       expect(runs).toBe(1);
       const [after] = await test.sql<{ notes: string | null }[]>`select notes from public.clients where id = ${id}`;
       expect(after!.notes).toBe(original!.notes);

@@ -210,6 +210,12 @@ function fromStatements(error: unknown): boolean {
     error instanceof DrizzleQueryError || (typeof inner === "object" && inner !== null && statementErrors.has(inner))
   );
 }
+/** A Node system error (fs, net, dns: EPERM, EBUSY, EROFS...): its code can have the shape of a SQLSTATE. */
+const isSystemError = (error: unknown): boolean =>
+  typeof error === "object" &&
+  error !== null &&
+  typeof (error as { syscall?: unknown }).syscall === "string" &&
+  typeof (error as { errno?: unknown }).errno === "number";
 /** What a unit's work threw of its own, carried past the retry and replica logic unchanged. */
 class ApplicationFailure {
   constructor(readonly thrown: unknown) {}
@@ -494,7 +500,7 @@ export function unitRunner(
             if ((error as { code?: unknown }).code === "25P02") throw rolledBack();
             throw error;
           }
-          await link.send(() => conn.unsafe("rollback", [], unnamed));
+          await marked(link.send(() => conn.unsafe("rollback", [], unnamed)));
           ended = true;
           return result;
         }
@@ -517,7 +523,8 @@ export function unitRunner(
         }
         if (pre.status === "rejected") throw pre.reason;
         // The work's own failure (not one of the unit's statements): never taken for a lost connection or retried.
-        const applications = !fromStatements(error) && (isConnectionError(error) || sqlState(error) === undefined);
+        const applications =
+          !fromStatements(error) && (isConnectionError(error) || isSystemError(error) || sqlState(error) === undefined);
         throw applications ? new ApplicationFailure(error) : error;
       }
     } finally {

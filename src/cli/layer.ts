@@ -239,6 +239,8 @@ export function layerExtensionsOutside(
   for (const { file, sql } of files) {
     for (const m of stripComments(sql).matchAll(statement)) {
       if (m[1]) {
+        // `if not exists` leaves an extension that exists where it is.
+        if (/^create\s+extension\s+if\s+not\s+exists\b/i.test(m[0]) && placed.has(m[1].toLowerCase())) continue;
         const schema = new RegExp(String.raw`\bschema\s+${IDENT}`, "i").exec(m[2] ?? "")?.[1] ?? "public";
         placed.set(m[1].toLowerCase(), { schema: schema.toLowerCase(), file });
       } else if (m[3]) placed.set(m[3].toLowerCase(), { schema: m[4]!.toLowerCase(), file });

@@ -615,6 +615,11 @@ describe("refusals write nothing", () => {
       "trgm-extensions": {
         "20240101000000_a.sql": 'create extension if not exists "pg_trgm" with schema "extensions";\n',
       },
+      // Created in extensions, then `if not exists` without a schema: it stays where it is.
+      "trgm-extensions-again": {
+        "20240101000000_a.sql": "create extension pg_trgm with schema extensions version '1.6';\n",
+        "20240102000000_b.sql": "create extension if not exists pg_trgm;\n",
+      },
       "trgm-moved": {
         "20240101000000_a.sql": "create extension pg_trgm;\n",
         "20240102000000_b.sql": "alter extension pg_trgm set schema extensions;\n",

@@ -75,22 +75,18 @@ export const RESERVED_NAMES = new Set([
 const JS_BINDINGS_REFUSED = new Set(["this", "arguments"]);
 
 /**
- * Tables (and views) the migrations of a workdir leave in public: the same
- * parser as `init`'s conflict check, so unqualified (`create table invoices`)
- * and quoted (`create table "public"."invoices"`, as `supabase db diff`
- * writes it) names count, and a table dropped or renamed later does not.
+ * Tables (and views) in public among the objects a project's migrations leave
+ * (objectsLeftBy, the parser of `init`'s conflict check): unqualified (`create
+ * table invoices`) and quoted (`create table "public"."invoices"`, as
+ * `supabase db diff` writes it) names count, a table dropped or renamed later
+ * does not.
  */
-export function existingTables(workdir: string): Set<string> {
-  const tables = new Set<string>();
-  for (const object of objectsLeftBy(projectMigrations(workdir)).keys()) {
-    const m = /^(?:table|view) public\.(.+)$/.exec(object);
-    if (m) tables.add(m[1]!);
-  }
-  return tables;
+function publicTables(left: Map<string, string>): Set<string> {
+  return new Set([...left.keys()].flatMap((object) => /^(?:table|view) public\.(.+)$/.exec(object)?.slice(1, 2) ?? []));
 }
 
 /** Validate an entity name against the workdir; throws EntityInputError with the reason. */
-export function entityNames(name: string, workdir: string): EntityNames {
+export function entityNames(name: string, workdir: string, assignable = true): EntityNames {
   if (!/^[a-z][a-z0-9_]*$/.test(name) || /__|_$/.test(name)) {
     throw new EntityInputError(
       `"${name}" is not a table name: use plural lowercase snake_case (letters, digits and single _), e.g. projects or time_entries`,
@@ -130,19 +126,23 @@ export function entityNames(name: string, workdir: string): EntityNames {
     throw new EntityInputError(
       `"${name}" gives the row type ${names.Singular}, a name the generated helpers import; choose another name`,
     );
-  const tables = existingTables(workdir);
+  const left = objectsLeftBy(projectMigrations(workdir));
+  const tables = publicTables(left);
   for (const table of [name, names.assignTable]) {
     if (tables.has(table))
       throw new EntityInputError(`a table public.${table} exists already (supabase/migrations); choose another name`);
   }
   // Assignable tables define private.assigned_<singular>_ids() and private.assign_<singular>_to_creator():
-  // another table with the same singular (boxes, boxs) would define them twice.
-  const helpers = new RegExp(`private\\.(assigned_${singular}_ids|assign_${singular}_to_creator)\\s*\\(`);
-  for (const { file, sql } of projectMigrations(workdir)) {
-    if (helpers.test(sql))
-      throw new EntityInputError(
-        `"${name}" names its rows ${singular}, as ${file} does (private.assigned_${singular}_ids); choose another name`,
-      );
+  // another assignable table with the same singular (boxes, boxs) would define them twice. Only functions the
+  // migrations still leave (not a comment, not one dropped since), and only when this table defines them too.
+  if (assignable) {
+    for (const helper of [`assigned_${singular}_ids`, `assign_${singular}_to_creator`]) {
+      const file = left.get(`function private.${helper}`);
+      if (file)
+        throw new EntityInputError(
+          `"${name}" names its rows ${singular}, as ${file} does (private.${helper}); choose another name`,
+        );
+    }
   }
   if (name.startsWith("user_") && tables.has(name.slice(5)))
     throw new EntityInputError(`"${name}" is the assignment table of public.${name.slice(5)}`);

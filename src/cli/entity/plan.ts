@@ -156,7 +156,7 @@ export function planEntity(options: EntityOptions): EntityPlan {
     }
   }
   const out = project ? outFolder(workdir, options.out ?? "src") : "";
-  const names = entityNames(options.name, workdir);
+  const names = entityNames(options.name, workdir, options.assignable === true);
   const columns = parseColumns(options.columns ?? DEFAULT_COLUMNS);
   const assignable = Boolean(options.assignable);
   if (columns.some((c) => c.name === names.idCol || c.name === "user_id")) {
