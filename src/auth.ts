@@ -124,10 +124,12 @@ export function jwtVerifier(options: JwtOptions): JwtVerifier {
 }
 
 /**
- * Verify one Supabase access token; returns its claims or throws
- * ForbiddenError. It builds the key for this call alone (a remote JWKS is
- * fetched every time): to verify many tokens, build a `jwtVerifier` once.
+ * Verify one Supabase access token; resolves to its claims or rejects with
+ * ForbiddenError (with a ValidationError for options that are no object: a
+ * rejection too, never a synchronous throw). It builds the key for this call
+ * alone (a remote JWKS is fetched every time): to verify many tokens, build a
+ * `jwtVerifier` once.
  */
-export function verifyJwt(token: string, options: JwtOptions): Promise<UserClaims> {
+export async function verifyJwt(token: string, options: JwtOptions): Promise<UserClaims> {
   return jwtVerifier(options)(token);
 }

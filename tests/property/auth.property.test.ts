@@ -452,6 +452,16 @@ describe("verifyJwt", () => {
     });
   }
 
+  it("verifyJwt with options that are no object returns a promise that rejects with ValidationError; it never throws", async () => {
+    for (const options of [undefined, null, "secret", 42]) {
+      let promise: Promise<unknown> | undefined;
+      expect(() => {
+        promise = verifyJwt("a.b.c", options as unknown as JwtOptions);
+      }).not.toThrow();
+      await expect(promise).rejects.toBeInstanceOf(ValidationError);
+    }
+  });
+
   it("verifyJwt: any options (no secret, junk JWKS, odd issuer or audience) refuse with ForbiddenError, or as unusable options when they hold no secret, never an untyped error", async () => {
     // No remote JWKS: a string JWKS names a URL, fetched over the network; keep those unparseable.
     const jwks = fc.oneof(
