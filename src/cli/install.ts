@@ -129,9 +129,9 @@ export function nextVersions(existing: string[], count: number, now = new Date()
  * objects: those their migrations, in order, leave defined (one dropped or
  * renamed by a later migration is no conflict).
  */
-function conflicts(workdir: string): string[] {
+function conflicts(migrations: { file: string; sql: string }[]): string[] {
   const layer = layerObjects();
-  const left = objectsLeftBy(projectMigrations(workdir));
+  const left = objectsLeftBy(migrations);
   const byFile = new Map<string, string[]>();
   for (const [object, file] of left) if (layer.has(object)) byFile.set(file, [...(byFile.get(file) ?? []), object]);
   return [...byFile].sort().map(([file, objects]) => `${file} defines ${objects.sort().join(", ")}`);
@@ -201,7 +201,8 @@ export function init(workdir: string): Plan {
       `${MANIFEST_FILE} already exists: the layer is installed here; use \`supabase-org-layer upgrade\`.`,
     );
   }
-  const clash = conflicts(workdir);
+  const migrations = projectMigrations(workdir);
+  const clash = conflicts(migrations);
   if (clash.length) {
     throw new Refusal(
       `the project's own migrations already define objects of the layer:\n${clash.map((c) => `  ${c}`).join("\n")}\n` +
@@ -210,7 +211,7 @@ export function init(workdir: string): Plan {
   }
   const tests = testClashes(workdir);
   if (tests.length) throw new Refusal(`threat-suite files already exist:\n${tests.map((t) => `  ${t}`).join("\n")}`);
-  const outside = layerExtensionsOutside(projectMigrations(workdir));
+  const outside = layerExtensionsOutside(migrations);
   if (outside.length) {
     throw new Refusal(
       `the project's own migrations leave extensions the layer installs in schema extensions elsewhere:\n` +
