@@ -9,6 +9,7 @@
 import { ROOT } from "../tooling/server/config.ts";
 import { CommandError, main, step } from "../tooling/output.ts";
 import { EntityInputError, runEntityNew } from "./entity/generator.ts";
+import { SqlSyntaxError } from "../src/cli/sql.ts";
 
 export interface EntityArgs {
   name: string;
@@ -48,7 +49,7 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()
           `then run its tests: npm test. Adjust the new files as you like; docs/extending.md says what each part guarantees.`,
       );
     } catch (error) {
-      if (error instanceof EntityInputError)
+      if (error instanceof EntityInputError || error instanceof SqlSyntaxError)
         throw new CommandError(`entity:new refused: ${error.message}\nNothing was written.`);
       throw error;
     }

@@ -1,12 +1,15 @@
 /**
  * What the package ships (its migrations and threat suite) and what a
  * project's migrations define, for `supabase-org-layer init`, `upgrade` and
- * `doctor`. Only Node built-ins: the bin runs from an installed package.
+ * `doctor`. Node built-ins and PostgreSQL's parser (./sql.ts): the bin runs
+ * from an installed package.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Node } from "libpg-query";
+import { names, qualified, statements, unwrap, type Statement } from "./sql.ts";
 
 /** The package root: two levels above this file, from src/cli (repository) or dist/cli (installed package). */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -71,10 +74,12 @@ export function layerMigrations(): string[] {
   return migrationNames(LAYER_MIGRATIONS_DIR);
 }
 
-let migrationTexts: string[] | undefined;
-/** The text of each of the package's migrations, read once per process. */
-function layerMigrationTexts(): string[] {
-  return (migrationTexts ??= layerMigrations().map((f) => readFileSync(path.join(LAYER_MIGRATIONS_DIR, f), "utf8")));
+let migrationStatements: Statement[][] | undefined;
+/** The statements of each of the package's migrations, read and parsed once per process. */
+function layerMigrationStatements(): Statement[][] {
+  return (migrationStatements ??= layerMigrations().map((f) =>
+    statements(readFileSync(path.join(LAYER_MIGRATIONS_DIR, f), "utf8"), f),
+  ));
 }
 
 /** The threat suite's files: the test files and the include they share. */
@@ -85,132 +90,151 @@ export function layerTests(): string[] {
     .sort();
 }
 
-/** SQL without comments and string bodies that could hide a `create` in prose. */
-function stripComments(sql: string): string {
-  return sql.replace(/--[^\n]*/g, "").replace(/\/\*[\s\S]*?\*\//g, "");
-}
-
-const IDENT = String.raw`"?([A-Za-z_][A-Za-z0-9_$]*)"?`;
-const QUALIFIED = String.raw`(?:${IDENT}\s*\.\s*)?${IDENT}`;
-
 /**
  * The objects a SQL text creates that the layer cares about: tables, views,
  * types and functions (as `kind schema.name`, unqualified names in `public`)
- * and triggers on `auth.users` (as `trigger auth.users.name`).
+ * and triggers on `auth.users` (as `trigger auth.users.name`). Read by
+ * PostgreSQL's parser (./sql.ts): a `create` inside a string, a function's
+ * body or a comment creates nothing.
  */
-export function definedObjects(sql: string): Set<string> {
-  return new Set(createdObjects(stripComments(sql)).map((e) => e.object));
+export function definedObjects(sql: string, file = "the SQL text"): Set<string> {
+  return new Set(
+    statements(sql, file)
+      .flatMap(objectEvents)
+      .filter((e) => e.op === "create")
+      .map((e) => e.object),
+  );
 }
 
 interface ObjectEvent {
-  /** Where in the text (without comments) the statement starts. */
-  at: number;
   op: "create" | "drop";
   object: string;
 }
 
-/** The create statements of a text without comments, as definedObjects names their objects. */
-function createdObjects(text: string): ObjectEvent[] {
-  const found: ObjectEvent[] = [];
-  const patterns: [string, RegExp][] = [
-    ["table", new RegExp(String.raw`\bcreate\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?${QUALIFIED}`, "gi")],
-    [
-      "view",
-      new RegExp(
-        String.raw`\bcreate\s+(?:or\s+replace\s+)?(?:materialized\s+)?view\s+(?:if\s+not\s+exists\s+)?${QUALIFIED}`,
-        "gi",
-      ),
-    ],
-    ["type", new RegExp(String.raw`\bcreate\s+(?:type|domain)\s+${QUALIFIED}`, "gi")],
-    [
-      "function",
-      new RegExp(String.raw`\bcreate\s+(?:or\s+replace\s+)?(?:function|procedure)\s+${QUALIFIED}\s*\(`, "gi"),
-    ],
-  ];
-  for (const [kind, pattern] of patterns) {
-    for (const m of text.matchAll(pattern))
-      found.push({ at: m.index, op: "create", object: objectName(kind, m[1], m[2]!) });
-  }
-  const trigger = new RegExp(
-    String.raw`\bcreate\s+(?:or\s+replace\s+)?(?:constraint\s+)?trigger\s+${IDENT}[\s\S]*?\bon\s+${QUALIFIED}`,
-    "gi",
-  );
-  for (const m of text.matchAll(trigger)) {
-    const schema = (m[2] ?? "public").toLowerCase();
-    const table = m[3]!.toLowerCase();
-    if (schema === "auth" && table === "users")
-      found.push({ at: m.index, op: "create", object: `trigger auth.users.${m[1]!.toLowerCase()}` });
-  }
-  return found;
-}
-
+/** ObjectType (the parser's) to the kinds definedObjects names. */
 const KIND: Record<string, string> = {
-  table: "table",
-  view: "view",
-  "materialized view": "view",
-  type: "type",
-  domain: "type",
-  function: "function",
-  procedure: "function",
+  OBJECT_TABLE: "table",
+  OBJECT_VIEW: "view",
+  OBJECT_MATVIEW: "view",
+  OBJECT_TYPE: "type",
+  OBJECT_DOMAIN: "type",
+  OBJECT_FUNCTION: "function",
+  OBJECT_PROCEDURE: "function",
+  OBJECT_ROUTINE: "function",
 };
 
-/** `kind schema.name` (unqualified names in public), as definedObjects names objects. */
-const objectName = (kind: string, schema: string | undefined, name: string) =>
-  `${KIND[kind.toLowerCase().replace(/\s+/g, " ")]} ${(schema ?? "public").toLowerCase()}.${name.toLowerCase()}`;
+/** `kind schema.name`, as definedObjects names objects. */
+const objectName = (kind: string, parts: string[]) => {
+  const { schema, name } = qualified(parts);
+  return `${kind} ${schema}.${name}`;
+};
+
+interface RangeVar {
+  schemaname?: string;
+  relname?: string;
+  relpersistence?: string;
+}
+const relationParts = (relation: unknown): string[] => {
+  const r = (relation ?? {}) as RangeVar;
+  return [...(r.schemaname ? [r.schemaname] : []), r.relname ?? ""];
+};
+
+/** The name parts of the object a drop, rename or `set schema` names: a list, a type name or a function with its arguments. */
+function objectParts(node: unknown): string[] {
+  const { type, fields } = unwrap(node as Node);
+  if (type === "List") return names(fields.items);
+  if (type === "TypeName") return names(fields.names);
+  if (type === "ObjectWithArgs") return names(fields.objname);
+  if (type === "String") return [fields.sval as string];
+  return [];
+}
+
+const AUTH_USERS = (parts: string[]) => parts.length === 2 && parts[0] === "auth" && parts[1] === "users";
 
 /**
- * What a SQL text drops or renames among the objects definedObjects names, in
- * text order: `drop` of each name of a `drop table|view|type|function ...`
- * list and of `drop trigger ... on auth.users`; a rename (`alter ... rename
- * to`) as the old name dropped and the new one created.
+ * What one statement creates, drops or renames among the objects
+ * definedObjects names: a rename or `set schema` is the old name dropped and
+ * the new one created.
  */
-function droppedAndRenamed(text: string): ObjectEvent[] {
-  const events: ObjectEvent[] = [];
-  const drop =
-    /\bdrop\s+(table|view|materialized\s+view|type|domain|function|procedure)\s+(?:if\s+exists\s+)?([^;]*)/gi;
-  for (const m of text.matchAll(drop)) {
-    // The list: names, functions with their argument lists, then cascade/restrict.
-    const list = m[2]!.replace(/\([^()]*\)/g, "");
-    for (const item of list.split(",")) {
-      const n = new RegExp(String.raw`^\s*${QUALIFIED}`).exec(item);
-      if (n) events.push({ at: m.index, op: "drop", object: objectName(m[1]!, n[1], n[2]!) });
+function objectEvents({ type, fields: f }: Statement): ObjectEvent[] {
+  const create = (kind: string, parts: string[]): ObjectEvent[] => [{ op: "create", object: objectName(kind, parts) }];
+  const moved = (kind: string, from: string[], to: string[]): ObjectEvent[] => [
+    { op: "drop", object: objectName(kind, from) },
+    { op: "create", object: objectName(kind, to) },
+  ];
+  switch (type) {
+    case "CreateStmt": {
+      const relation = f.relation as RangeVar;
+      return relation.relpersistence === "t" ? [] : create("table", relationParts(relation));
     }
+    case "CreateTableAsStmt": {
+      const kind = KIND[f.objtype as string];
+      return kind ? create(kind, relationParts((f.into as { rel?: unknown }).rel)) : [];
+    }
+    case "ViewStmt":
+      return create("view", relationParts(f.view));
+    case "CreateEnumStmt":
+    case "CreateRangeStmt":
+      return create("type", names(f.typeName));
+    case "CompositeTypeStmt":
+      return create("type", relationParts(f.typevar));
+    case "CreateDomainStmt":
+      return create("type", names(f.domainname));
+    case "DefineStmt":
+      return f.kind === "OBJECT_TYPE" ? create("type", names(f.defnames)) : [];
+    case "CreateFunctionStmt":
+      return create("function", names(f.funcname));
+    case "CreateTrigStmt":
+      return AUTH_USERS(relationParts(f.relation))
+        ? [{ op: "create", object: `trigger auth.users.${f.trigname as string}` }]
+        : [];
+    case "DropStmt": {
+      if (f.removeType === "OBJECT_TRIGGER") {
+        return ((f.objects ?? []) as unknown[])
+          .map(objectParts)
+          .filter((parts) => AUTH_USERS(parts.slice(-3, -1)))
+          .map((parts) => ({ op: "drop", object: `trigger auth.users.${parts.at(-1)!}` }) as const);
+      }
+      const kind = KIND[f.removeType as string];
+      if (!kind) return [];
+      return ((f.objects ?? []) as unknown[]).map(
+        (o) => ({ op: "drop", object: objectName(kind, objectParts(o)) }) as const,
+      );
+    }
+    case "RenameStmt": {
+      const newname = f.newname as string;
+      if (f.renameType === "OBJECT_TRIGGER") {
+        if (!AUTH_USERS(relationParts(f.relation))) return [];
+        return [
+          { op: "drop", object: `trigger auth.users.${f.subname as string}` },
+          { op: "create", object: `trigger auth.users.${newname}` },
+        ];
+      }
+      const kind = KIND[f.renameType as string];
+      if (!kind) return [];
+      const from = f.relation ? relationParts(f.relation) : objectParts(f.object);
+      return moved(kind, from, [...from.slice(0, -1), newname]);
+    }
+    case "AlterObjectSchemaStmt": {
+      const kind = KIND[f.objectType as string];
+      if (!kind) return [];
+      const from = f.relation ? relationParts(f.relation) : objectParts(f.object);
+      return moved(kind, from, [f.newschema as string, from.at(-1)!]);
+    }
+    default:
+      return [];
   }
-  const dropTrigger = new RegExp(String.raw`\bdrop\s+trigger\s+(?:if\s+exists\s+)?${IDENT}\s+on\s+${QUALIFIED}`, "gi");
-  for (const m of text.matchAll(dropTrigger)) {
-    if ((m[2] ?? "public").toLowerCase() === "auth" && m[3]!.toLowerCase() === "users")
-      events.push({ at: m.index, op: "drop", object: `trigger auth.users.${m[1]!.toLowerCase()}` });
-  }
-  const rename = new RegExp(
-    String.raw`\balter\s+(table|view|materialized\s+view|type|domain|function|procedure)\s+(?:if\s+exists\s+)?${QUALIFIED}\s*(?:\([^()]*\))?\s*rename\s+to\s+${IDENT}`,
-    "gi",
-  );
-  for (const m of text.matchAll(rename)) {
-    events.push({ at: m.index, op: "drop", object: objectName(m[1]!, m[2], m[3]!) });
-    events.push({ at: m.index, op: "create", object: objectName(m[1]!, m[2], m[4]!) });
-  }
-  const renameTrigger = new RegExp(
-    String.raw`\balter\s+trigger\s+${IDENT}\s+on\s+${QUALIFIED}\s+rename\s+to\s+${IDENT}`,
-    "gi",
-  );
-  for (const m of text.matchAll(renameTrigger)) {
-    if ((m[2] ?? "public").toLowerCase() !== "auth" || m[3]!.toLowerCase() !== "users") continue;
-    events.push({ at: m.index, op: "drop", object: `trigger auth.users.${m[1]!.toLowerCase()}` });
-    events.push({ at: m.index, op: "create", object: `trigger auth.users.${m[4]!.toLowerCase()}` });
-  }
-  return events;
 }
 
 /**
  * The objects (as definedObjects names them) that a project's migrations,
  * taken in order, leave defined, each with the file that last defined it: an
- * object created and later dropped or renamed away is gone.
+ * object created and later dropped, renamed or moved to another schema is gone.
  */
 export function objectsLeftBy(files: { file: string; sql: string }[]): Map<string, string> {
   const left = new Map<string, string>();
   for (const { file, sql } of files) {
-    const text = stripComments(sql);
-    for (const e of [...createdObjects(text), ...droppedAndRenamed(text)].sort((a, b) => a.at - b.at)) {
+    for (const e of statements(sql, file).flatMap(objectEvents)) {
       if (e.op === "create") left.set(e.object, file);
       else left.delete(e.object);
     }
@@ -231,20 +255,21 @@ export function layerExtensionsOutside(
   files: { file: string; sql: string }[],
 ): { extension: string; schema: string; file: string }[] {
   const placed = new Map<string, { schema: string; file: string }>();
-  const names = LAYER_EXTENSIONS.join("|");
-  const statement = new RegExp(
-    String.raw`create\s+extension\s+(?:if\s+not\s+exists\s+)?"?(${names})"?\b([^;]*)|alter\s+extension\s+"?(${names})"?\s+set\s+schema\s+${IDENT}|drop\s+extension\s+(?:if\s+exists\s+)?([^;]*)`,
-    "gi",
-  );
+  const layers = (name: unknown): name is string => typeof name === "string" && LAYER_EXTENSIONS.includes(name);
   for (const { file, sql } of files) {
-    for (const m of stripComments(sql).matchAll(statement)) {
-      if (m[1]) {
+    for (const { type, fields: f } of statements(sql, file)) {
+      if (type === "CreateExtensionStmt" && layers(f.extname)) {
         // `if not exists` leaves an extension that exists where it is.
-        if (/^create\s+extension\s+if\s+not\s+exists\b/i.test(m[0]) && placed.has(m[1].toLowerCase())) continue;
-        const schema = new RegExp(String.raw`\bschema\s+${IDENT}`, "i").exec(m[2] ?? "")?.[1] ?? "public";
-        placed.set(m[1].toLowerCase(), { schema: schema.toLowerCase(), file });
-      } else if (m[3]) placed.set(m[3].toLowerCase(), { schema: m[4]!.toLowerCase(), file });
-      else for (const name of (m[5] ?? "").toLowerCase().match(/[a-z_]+/g) ?? []) placed.delete(name);
+        if (f.if_not_exists && placed.has(f.extname)) continue;
+        const option = ((f.options ?? []) as Node[]).map(unwrap).find((o) => o.fields.defname === "schema");
+        const schema = option ? names([option.fields.arg])[0] : undefined;
+        placed.set(f.extname, { schema: schema ?? "public", file });
+      } else if (type === "AlterObjectSchemaStmt" && f.objectType === "OBJECT_EXTENSION") {
+        const [name] = objectParts(f.object);
+        if (layers(name)) placed.set(name, { schema: f.newschema as string, file });
+      } else if (type === "DropStmt" && f.removeType === "OBJECT_EXTENSION") {
+        for (const o of (f.objects ?? []) as unknown[]) placed.delete(objectParts(o)[0] ?? "");
+      }
     }
   }
   return [...placed]
@@ -252,10 +277,11 @@ export function layerExtensionsOutside(
     .map(([extension, where]) => ({ extension, ...where }));
 }
 
-/** Everything the layer's migrations define. */
+/** Everything the layer's migrations define (an object a later migration drops included). */
 export function layerObjects(): Set<string> {
   const all = new Set<string>();
-  for (const text of layerMigrationTexts()) for (const o of definedObjects(text)) all.add(o);
+  for (const migration of layerMigrationStatements())
+    for (const e of migration.flatMap(objectEvents)) if (e.op === "create") all.add(e.object);
   return all;
 }
 
@@ -281,17 +307,25 @@ export function layerFunctions(): string[] {
  * there; e.g. the service reads the tombstones of deleted organizations).
  */
 export function layerPrivateGrants(): string[] {
-  const grant = new RegExp(
-    String.raw`\bgrant\s+([a-z,\s]+?)\s+on\s+(?:table\s+)?private\s*\.\s*${IDENT}\s+to\s+([a-z_,\s]+?)\s*;`,
-    "gi",
-  );
   const found = new Set<string>();
-  for (const text of layerMigrationTexts())
-    for (const m of stripComments(text).matchAll(grant))
-      for (const privilege of m[1]!.split(","))
-        for (const role of m[3]!.split(","))
-          found.add(
-            `${privilege.trim().toUpperCase()} on table private.${m[2]!.toLowerCase()} to ${role.trim().toLowerCase()}`,
-          );
+  for (const migration of layerMigrationStatements()) {
+    for (const { type, fields: f } of migration) {
+      if (type !== "GrantStmt" || !f.is_grant || f.targtype !== "ACL_TARGET_OBJECT" || f.objtype !== "OBJECT_TABLE")
+        continue;
+      // No privileges listed: `grant all`. A column's grant is no grant on the table.
+      const privileges = ((f.privileges ?? []) as Node[]).map(unwrap).map((p) => p.fields);
+      if (privileges.some((p) => p.cols)) continue;
+      const privilegeNames = privileges.length ? privileges.map((p) => String(p.priv_name).toUpperCase()) : ["ALL"];
+      const roles = ((f.grantees ?? []) as Node[])
+        .map(unwrap)
+        .map(({ fields: g }) => (typeof g.rolename === "string" ? g.rolename : "public"));
+      for (const table of (f.objects ?? []) as Node[]) {
+        const parts = relationParts(unwrap(table).fields);
+        if (parts.length !== 2 || parts[0] !== "private") continue;
+        for (const privilege of privilegeNames)
+          for (const role of roles) found.add(`${privilege} on table private.${parts[1]!} to ${role}`);
+      }
+    }
+  }
   return [...found].sort();
 }

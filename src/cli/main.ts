@@ -11,6 +11,7 @@ import { EntityInputError, formatFiles, planEntity, writeFiles } from "./entity/
 import { adopt, init, pendingMigrations, readManifest, Refusal, upgrade, type Plan } from "./install.ts";
 import { packageInfo } from "./layer.ts";
 import { keepWorkingWhenOutputCloses } from "./output.ts";
+import { SqlSyntaxError } from "./sql.ts";
 
 const USAGE = `Usage: supabase-org-layer <command> [options]
 
@@ -144,7 +145,7 @@ run(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof Refusal) {
+    if (error instanceof Refusal || error instanceof SqlSyntaxError) {
       console.error(`Refused, nothing written: ${error.message}`);
     } else {
       console.error(error instanceof Error ? error.message : String(error));

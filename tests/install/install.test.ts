@@ -635,6 +635,22 @@ describe("refusals write nothing", () => {
     }
   });
 
+  it("init when a project's migration does not parse, naming its file and line; words in strings, comments and bodies count for nothing", () => {
+    const broken = project("does-not-parse", {
+      "20240101000000_a.sql": "create table public.notes (body text);\n",
+      "20240102000000_b.sql": "alter table public.notes\n  add colum title text;\n",
+    });
+    refused(broken, ["init"], /20240102000000_b\.sql \(line 2\): syntax error at or near "text"/);
+    const prose = project("create-in-prose", {
+      "20240101000000_a.sql":
+        "comment on schema public is 'create table public.clients; create extension pg_trgm';\n" +
+        "create function public.setup() returns void language plpgsql as $$ begin\n" +
+        "  execute 'create table public.organizations (id uuid)';\nend $$;\n",
+    });
+    const ok = layer(["init"], prose);
+    expect(ok.status, ok.out).toBe(0);
+  });
+
   it("upgrade when a copied migration was edited, unless told to keep the edit", () => {
     const dir = project("edited");
     expect(layer(["init"], dir).status).toBe(0);
