@@ -9,7 +9,8 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort, serverOwner, SERVICE_USER } from "../tooling/server/cluster.ts";
+import { Cluster, freePort, serverOwner, SERVICE_USER } from "../tooling/server/cluster.ts";
+import { resolveEngine } from "../tooling/server/engine.ts";
 import { migrationFiles } from "../tooling/build/database.ts";
 import { runPgProve } from "../tooling/testing/pgprove.ts";
 import { ROOT, superuserUrl } from "../tooling/server/config.ts";
@@ -162,6 +163,24 @@ for (const run of runs) {
       expect(r.out).toMatch(new RegExp(`^\\s+${version}\\s+${name}$`, "m"));
     });
 
+    it("db:status names an applied migration whose file the repository no longer has", async () => {
+      await withSql(
+        superuserUrl(s.url),
+        (sql) =>
+          sql`insert into supabase_migrations.schema_migrations (version, name) values ('19990101000000', 'removed_since')`,
+      );
+      try {
+        const r = command(s, "db-status");
+        expect(r.status).toBe(0);
+        expect(r.out).toMatch(/applied but missing from supabase\/migrations: 19990101000000_removed_since/);
+      } finally {
+        await withSql(
+          superuserUrl(s.url),
+          (sql) => sql`delete from supabase_migrations.schema_migrations where version = '19990101000000'`,
+        );
+      }
+    });
+
     it("db:status with a DATABASE_URL naming a database the server lacks says so, and exits 0", () => {
       const r = command({ ...s, url: s.url.replace(/\/postgres$/, "/not_made_yet") }, "db-status");
       expect(r.status, r.out).toBe(0);
@@ -236,6 +255,44 @@ describe(`db:start on a port another program holds (${engine})`, () => {
       expect(started.status).toBe(0);
     } finally {
       command(s, "db-stop");
+      rmSync(s.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe(`db:* commands refuse what the local server cannot serve (${engine})`, () => {
+  it("an IPv6 loopback host (the server listens on 127.0.0.1), and a URL without a password", async () => {
+    const s = await setup(null);
+    try {
+      const v6 = command({ ...s, url: "postgresql://postgres:postgres@[::1]:54399/postgres" }, "db-status");
+      expect(v6.status).toBe(1);
+      expect(v6.out).toMatch(/listens on 127\.0\.0\.1 only: use 127\.0\.0\.1/);
+      const bare = command({ ...s, url: "postgresql://postgres@127.0.0.1:54399/postgres" }, "db-start");
+      expect(bare.status).toBe(1);
+      expect(bare.out).toMatch(/names no password/);
+      expect(existsSync(path.join(s.dir, "data"))).toBe(false);
+    } finally {
+      rmSync(s.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("db:reset of a folder another engine's server runs from: refused, the server and its folder kept", async () => {
+    const s = await setup(null);
+    const other = await resolveEngine(engine === "embedded" ? "system" : "embedded");
+    const dataDir = path.join(s.dir, "data");
+    const cluster = new Cluster({ engine: other, dataDir, port: Number(new URL(s.url).port), password: "postgres" });
+    try {
+      cluster.init();
+      await cluster.start();
+      const r = command(s, "db-reset");
+      expect(r.status).toBe(1);
+      expect(r.out).toMatch(
+        new RegExp(`made by PostgreSQL ${other.major}, whose server is running from it[\\s\\S]*--engine=${other.name}`),
+      );
+      expect(existsSync(path.join(dataDir, "PG_VERSION"))).toBe(true);
+      expect(cluster.runningPort()).toBe(Number(new URL(s.url).port));
+    } finally {
+      cluster.stop();
       rmSync(s.dir, { recursive: true, force: true });
     }
   });

@@ -6,7 +6,7 @@ import { rmSync } from "node:fs";
 import { build, configurePostgrestLocally } from "../tooling/build/database.ts";
 import { adminUrlFor, createDatabase } from "../tooling/server/sql.ts";
 import { engineLabel, local, startCluster } from "../tooling/server/local.ts";
-import { main, step } from "../tooling/output.ts";
+import { fail, main, step } from "../tooling/output.ts";
 import { offerPgtap } from "../tooling/testing/throwaway.ts";
 import { printSummary } from "../tooling/build/summary.ts";
 
@@ -16,6 +16,16 @@ main(async () => {
   const { engine, target, cluster } = here;
   step(engineLabel(engine));
   if (cluster.exists() && cluster.dataMajor() !== engine.major) {
+    const other = engine.name === "embedded" ? "system" : "embedded";
+    const server = cluster.liveServer();
+    if (server) {
+      // Its server would keep running from a deleted folder, beyond the reach of db:stop.
+      fail(
+        `The data folder ${cluster.dataDir} was made by PostgreSQL ${cluster.dataMajor()}, whose server is running from it ` +
+          `(pid ${server.pid}, port ${server.port}). Stop it first, then reset:\n` +
+          `  npm run db:stop -- --engine=${other}`,
+      );
+    }
     step(`the data folder was made by PostgreSQL ${cluster.dataMajor()}; recreating it for PostgreSQL ${engine.major}`);
     rmSync(cluster.dataDir, { recursive: true, force: true });
   }

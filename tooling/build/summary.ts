@@ -15,6 +15,14 @@ export async function printSummary(url: string, { listApplied = false } = {}): P
     `  migrations: ${applied.length} applied${pending.length ? `, ${pending.length} pending (${pending.join(", ")})` : ""}`,
   );
   if (listApplied) for (const m of applied) console.log(`    ${m.version}  ${m.name}`);
+  // supabase db push refuses to push while the history names a version the folder lacks.
+  const missing = applied.filter((m) => !files.some((f) => f.startsWith(`${m.version}_`)));
+  if (missing.length) {
+    console.log(
+      `  applied but missing from supabase/migrations: ${missing.map((m) => `${m.version}_${m.name}`).join(", ")}\n` +
+        "  (restore the files, or start over with npm run db:reset; until then supabase db push refuses to push)",
+    );
+  }
   await withSql(url, async (sql) => {
     const tables = await sql<{ name: string; rows: string }[]>`
       select c.relname as name, c.reltuples::bigint::text as rows

@@ -1,8 +1,9 @@
 /**
  * The local cluster refuses clearly what it cannot do: a port taken by
- * another program, a data folder made by another PostgreSQL major.
+ * another program, a data folder made by another PostgreSQL major, a folder
+ * of other files (never removed).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -27,15 +28,34 @@ describe(`cluster (${engineName})`, () => {
     );
   });
 
-  it("refuses a port another program listens on, and starts nothing", async () => {
+  it("refuses a folder that is not empty and holds no cluster, and leaves it as it is", async () => {
+    const engine = await resolveEngine(engineName);
+    const dataDir = path.join(base, "not-a-cluster");
+    mkdirSync(path.join(dataDir, "notes"), { recursive: true });
+    writeFileSync(path.join(dataDir, "notes", "todo.txt"), "keep me\n");
+    const cluster = new Cluster({ engine, dataDir, port: await freePort(), password: "x" });
+    expect(() => cluster.init()).toThrow(/is not empty and is no PostgreSQL data folder[\s\S]*left as it is/);
+    expect(readFileSync(path.join(dataDir, "notes", "todo.txt"), "utf8")).toBe("keep me\n");
+  });
+
+  it("refuses a port another program listens on, naming the URL on a free port, and starts nothing", async () => {
     const engine = await resolveEngine(engineName);
     const blocker = net.createServer();
     const port = await freePort();
     await new Promise<void>((resolve) => blocker.listen(port, "127.0.0.1", resolve));
-    const cluster = new Cluster({ engine, dataDir: path.join(base, "busy"), port, password: "x", throwaway: true });
+    const url = `postgresql://me:s3cret@127.0.0.1:${port}/my-db`;
+    const cluster = new Cluster({
+      engine,
+      dataDir: path.join(base, "busy"),
+      port,
+      password: "x",
+      throwaway: true,
+      url,
+    });
     try {
       cluster.init();
       await expect(cluster.start()).rejects.toThrow(new RegExp(`Port ${port} on 127.0.0.1 is already in use`));
+      await expect(cluster.start()).rejects.toThrow(/DATABASE_URL=postgresql:\/\/me:s3cret@127\.0\.0\.1:\d+\/my-db /);
       expect(cluster.runningPort()).toBeNull();
     } finally {
       blocker.close();

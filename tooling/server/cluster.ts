@@ -7,7 +7,7 @@
  * missing) that owns the data folder.
  */
 import { execFileSync, spawnSync, type SpawnSyncOptions } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -94,6 +94,8 @@ export interface ClusterOptions {
   password: string;
   /** Throwaway clusters trade durability for speed. */
   throwaway?: boolean;
+  /** The URL the commands reach it by (DATABASE_URL): a refusal's advice keeps its user, password and database. */
+  url?: string;
   /** Libraries (paths) every session loads, e.g. the local safeupdate build. */
   sessionPreloadLibraries?: string[];
 }
@@ -142,9 +144,26 @@ export class Cluster {
     return postmasterPid(this.dataDir)?.port ?? null;
   }
 
-  /** initdb into an empty data folder. */
+  /** The server running from this data folder, whichever engine started it (liveServer), or null. */
+  liveServer(): { pid: number; port: number } | null {
+    return liveServer(this.dataDir);
+  }
+
+  /**
+   * initdb into a new or empty data folder. A folder that holds anything
+   * else (the user's files, or a damaged cluster without its PG_VERSION) is
+   * refused and left as it is; on failure only a folder made here is removed.
+   */
   init(): void {
     const { engine, password, throwaway } = this.options;
+    const madeHere = !existsSync(this.dataDir);
+    if (!madeHere && readdirSync(this.dataDir).length > 0) {
+      fail(
+        `${this.dataDir} is not empty and is no PostgreSQL data folder (it has no PG_VERSION), so it is left as it is.\n` +
+          `Point DB_DATA_DIR at a new or empty folder. If it is a damaged local database, remove it yourself ` +
+          `(rm -rf ${this.dataDir}; every database in it is lost), then run npm run db:start.`,
+      );
+    }
     makeServerDir(this.dataDir);
     checkReachable(engine, this.dataDir);
     const pwFile = path.join(os.tmpdir(), `pgpass-${process.pid}-${Date.now()}`);
@@ -172,7 +191,8 @@ export class Cluster {
         ...(throwaway ? ["--no-sync"] : []),
       ]);
       if (result.status !== 0) {
-        rmSync(this.dataDir, { recursive: true, force: true });
+        // initdb empties a folder it was given empty; one made here goes.
+        if (madeHere) rmSync(this.dataDir, { recursive: true, force: true });
         fail(`initdb failed:\n${indent(`${String(result.stdout)}${String(result.stderr)}`)}`);
       }
     } finally {
@@ -235,8 +255,15 @@ export class Cluster {
     fail(
       `Port ${port} on 127.0.0.1 is already in use by another program (another PostgreSQL, or this project's other engine:\n` +
         `npm run db:stop -- --engine=embedded|system), so the local database cannot start there.\n` +
-        `Stop that program, or use another port, e.g.: DATABASE_URL=postgresql://postgres:postgres@127.0.0.1:${suggestion}/postgres npm run db:start`,
+        `Stop that program, or use another port, e.g.: DATABASE_URL=${this.urlOnPort(suggestion)} npm run db:start`,
     );
+  }
+
+  /** The cluster's URL with another port (the default URL when it has none). */
+  private urlOnPort(port: number): string {
+    const url = new URL(this.options.url ?? "postgresql://postgres:postgres@127.0.0.1/postgres");
+    url.port = String(port);
+    return url.toString();
   }
 
   /** Stop the server if it runs; true when it was running. */
@@ -263,6 +290,19 @@ export function postmasterPid(dataDir: string): { pid: number; port: number } | 
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
   return Number.isInteger(pid) && Number.isInteger(port) ? { pid, port } : null;
+}
+
+/** The server running from a data folder: its postmaster.pid names a live process (a stale one: null). */
+export function liveServer(dataDir: string): { pid: number; port: number } | null {
+  const server = postmasterPid(dataDir);
+  if (!server) return null;
+  try {
+    process.kill(server.pid, 0);
+  } catch (error) {
+    // EPERM: the process exists, owned by another user.
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return null;
+  }
+  return server;
 }
 
 /** True when something accepts TCP connections on 127.0.0.1:port. */

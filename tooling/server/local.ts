@@ -1,6 +1,15 @@
 /** The project's local cluster: engine + data folder + the target URL. */
-import { Cluster, postmasterPid } from "./cluster.ts";
-import { dataDir, isLoopback, SUPERUSER, superuserUrl, target, withDatabase, type Target } from "./config.ts";
+import { Cluster, liveServer } from "./cluster.ts";
+import {
+  dataDir,
+  DEFAULT_URL,
+  isLoopback,
+  SUPERUSER,
+  superuserUrl,
+  target,
+  withDatabase,
+  type Target,
+} from "./config.ts";
 import { bootstrapSuperuser, ensurePlatformRoles, withSql } from "./sql.ts";
 import { resolveEngine, type Engine } from "./engine.ts";
 import { fail, step } from "../output.ts";
@@ -20,7 +29,18 @@ export async function local(): Promise<Local> {
         `For a hosted project use the Supabase CLI: npx supabase db push --db-url "$DATABASE_URL"`,
     );
   }
-  const cluster = new Cluster({ engine, dataDir: dataDir(engine), port: t.port, password: t.password || "postgres" });
+  if (t.host === "::1" || t.host === "[::1]") {
+    fail(
+      `DATABASE_URL names ${t.host}, but the local server listens on 127.0.0.1 only: use 127.0.0.1 (or localhost) instead.`,
+    );
+  }
+  if (!t.password && !process.env.PGPASSWORD) {
+    fail(
+      `DATABASE_URL names no password, and the local server asks for one: e.g. ${DEFAULT_URL} (postgres's password is "postgres" unless you chose another).`,
+    );
+  }
+  const password = t.password || process.env.PGPASSWORD!;
+  const cluster = new Cluster({ engine, dataDir: dataDir(engine), port: t.port, password, url: t.url });
   return { engine, target: t, cluster };
 }
 
@@ -32,14 +52,8 @@ export async function local(): Promise<Local> {
 export function otherEngineServer(engine: Engine): { name: string; port: number } | null {
   if (process.env.DB_DATA_DIR) return null;
   const name = engine.name === "embedded" ? "system" : "embedded";
-  const server = postmasterPid(dataDir(name));
-  if (!server) return null;
-  try {
-    process.kill(server.pid, 0);
-  } catch {
-    return null; // a stale pid file: no such process
-  }
-  return { name, port: server.port };
+  const server = liveServer(dataDir(name));
+  return server && { name, port: server.port };
 }
 
 export function engineLabel(engine: Engine): string {
