@@ -15,6 +15,7 @@ import { client, ORG, USER } from "../tests/support/personas.ts";
 import { createOrgDb, type OrgDb, type Tx } from "./db.ts";
 import { ConcurrencyError, DatabaseError, ForbiddenError, ReadOnlyError, ValidationError } from "./errors.ts";
 import { clients, userRoles } from "./schema/index.ts";
+import { sessionState } from "../tests/support/session-state.ts";
 
 const test = useTestDatabase();
 const SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
@@ -30,6 +31,16 @@ const whoami = (tx: Parameters<Parameters<OrgDb["asUser"]>[1]>[0]) =>
     sql`select current_user as role, auth.uid()::text as uid, current_setting('request.jwt.claims', true) as claims`,
   );
 
+/** The state of a connection that never ran a unit (a handle of its own). */
+async function neverUsedState() {
+  const fresh = createOrgDb(test.url, { max: 1 });
+  try {
+    return await sessionState(fresh.unsafeLoginSql);
+  } finally {
+    await fresh.close();
+  }
+}
+
 describe("asUser", () => {
   it("runs as authenticated with the user's claims", async () => {
     const [row] = await db.asUser(USER.dave, whoami);
@@ -43,19 +54,17 @@ describe("asUser", () => {
     expect(rows).toHaveLength(5);
   });
 
-  it("leaves nothing on the connection after the unit of work", async () => {
+  it("leaves nothing on the connection after the unit of work: role, claims, auth.uid(), role settings", async () => {
+    const clean = await neverUsedState();
     await db.asUser(USER.dave, whoami);
-    const [row] =
-      await db.unsafeLoginSql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
-    expect(row?.role).toBe("postgres");
-    expect(row?.claims).toBe("");
+    expect(await sessionState(db.unsafeLoginSql)).toEqual(clean);
+    expect(clean).toMatchObject({ current_user: "postgres", role: "none", "auth.uid()": "", "request.jwt.claims": "" });
   });
 
   it("leaves nothing behind when the unit of work fails", async () => {
+    const clean = await neverUsedState();
     await expect(db.asUser(USER.dave, async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
-    const [row] =
-      await db.unsafeLoginSql`select current_user as role, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
-    expect(row).toEqual({ role: "postgres", claims: "" });
+    expect(await sessionState(db.unsafeLoginSql)).toEqual(clean);
   });
 
   it("a connection the server closes under the unit: its next query is refused with 08006 (connection-lost), the process lives on, and the handle serves the next unit", async () => {

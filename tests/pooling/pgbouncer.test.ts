@@ -3,8 +3,9 @@
  * directly), 8 concurrent connections run 2,000 as-user units of work for
  * randomly chosen users (fixed seed). Every result is checked against the
  * visibility computed independently as the service, and after every unit the
- * pooled connections are back to the login role with no claims: no role or
- * claim survives a transaction, so nobody sees another user's rows.
+ * pooled connections read as before any unit (tests/support/session-state.ts:
+ * role, claims, auth.uid(), role settings): no role or claim survives a
+ * transaction, so nobody sees another user's rows.
  */
 import { sql } from "drizzle-orm";
 import { eq } from "drizzle-orm";
@@ -16,6 +17,7 @@ import { clients } from "../../src/schema/index.ts";
 import { useTestDatabase } from "../support/database.ts";
 import { startPgBouncer, type Bouncer } from "../support/pgbouncer.ts";
 import { readableClients, type Visibility } from "../support/visibility.ts";
+import { sessionState } from "../support/session-state.ts";
 
 const test = useTestDatabase();
 const UNITS = 2000;
@@ -56,6 +58,9 @@ async function drive(url: string, prepare: boolean, seed: number) {
     user: users[Math.floor(random() * users.length)]!,
     org: organizations[Math.floor(random() * organizations.length)]!,
   }));
+  // Before any unit ran: the login role's own state, which every connection must show again after a unit.
+  const clean = await sessionState(db.unsafeLoginSql);
+  expect(clean).toMatchObject({ current_user: "postgres", role: "none", "auth.uid()": "", "request.jwt.claims": "" });
   let next = 0;
   const wrong: string[] = [];
   const leaks: string[] = [];
@@ -90,12 +95,9 @@ async function drive(url: string, prepare: boolean, seed: number) {
       if (got.size !== expected.size || [...got].some((id) => !expected.has(id))) {
         wrong.push(`${user} in ${org}: saw ${got.size} rows, expected ${expected.size}`);
       }
-      // Outside any transaction: whatever server connection answers must be clean.
-      const [state] = await db.unsafeLoginSql<{ role: string; setting: string; claims: string }[]>`
-        select current_user as role, current_setting('role') as setting,
-               coalesce(current_setting('request.jwt.claims', true), '') as claims`;
-      if (state?.role !== "postgres" || state.setting !== "none" || state.claims !== "")
-        leaks.push(JSON.stringify(state));
+      // Outside any transaction: whatever server connection answers must read as one that never ran a unit.
+      const state = await sessionState(db.unsafeLoginSql);
+      if (JSON.stringify(state) !== JSON.stringify(clean)) leaks.push(JSON.stringify(state));
     }
   };
   try {
@@ -126,24 +128,31 @@ describe.each([
 });
 
 describe("the leak check can fail", () => {
-  it("a claim set at session level through a transaction-mode pooler does reach other clients", async () => {
-    const bouncer = await startPgBouncer(test.url, "transaction", 2);
-    const db = createOrgDb(bouncer.url, { max: 4, prepare: false });
-    try {
-      await db.unsafeLoginSql`select set_config('request.jwt.claims', '{"sub":"leaked"}', false)`;
-      const seen = await Promise.all(
-        Array.from(
-          { length: 20 },
-          () =>
-            db.unsafeLoginSql<
-              { claims: string }[]
-            >`select coalesce(current_setting('request.jwt.claims', true), '') as claims`,
-        ),
-      );
-      expect(seen.some(([row]) => row?.claims.includes("leaked"))).toBe(true);
-    } finally {
-      await db.close();
-      await bouncer.stop();
-    }
-  });
+  it.each([
+    ["the claims", "request.jwt.claims", '{"sub":"00000000-0000-4000-a000-00000000dead"}', "request.jwt.claims"],
+    [
+      "the legacy subject claim (auth.uid() reads it first)",
+      "request.jwt.claim.sub",
+      "00000000-0000-4000-a000-00000000dead",
+      "auth.uid()",
+    ],
+    ["a role setting", "statement_timeout", "7777", "statement_timeout"],
+  ])(
+    "%s set at session level through a transaction-mode pooler reaches other clients, and the check sees it",
+    async (_, name, value, shows) => {
+      const bouncer = await startPgBouncer(test.url, "transaction", 2);
+      const db = createOrgDb(bouncer.url, { max: 4, prepare: false });
+      try {
+        const clean = await sessionState(db.unsafeLoginSql);
+        await db.unsafeLoginSql`select set_config(${name}, ${value}, false)`;
+        const seen = await Promise.all(Array.from({ length: 20 }, () => sessionState(db.unsafeLoginSql)));
+        const leaked = seen.filter((state) => JSON.stringify(state) !== JSON.stringify(clean));
+        expect(leaked.length).toBeGreaterThan(0);
+        expect(leaked[0]![shows]).not.toBe(clean[shows]);
+      } finally {
+        await db.close();
+        await bouncer.stop();
+      }
+    },
+  );
 });
