@@ -319,6 +319,21 @@ describe("searchClients", () => {
     ).toHaveLength(3);
   });
 
+  it("finds an accented name whatever the Unicode form the query is typed in (NFD, as macOS gives it, or NFC)", async () => {
+    const found = await suite.db.asUser(
+      USER.bob,
+      async (tx) => {
+        const made = await createClient(tx, { organizationId: ORG.acme, name: "Émile Café" });
+        const byForm = async (form: "NFC" | "NFD") =>
+          (await searchClients(tx, { organizationId: ORG.acme, query: "émile café".normalize(form) })).map((c) => c.id);
+        return { made: made.id, nfc: await byForm("NFC"), nfd: await byForm("NFD") };
+      },
+      { rollback: true },
+    );
+    expect(found.nfc[0]).toBe(found.made);
+    expect(found.nfd).toEqual(found.nfc);
+  });
+
   it("a member never finds an unassigned client, not even by its exact name", async () => {
     const [hidden] = await test.sql<{ name: string }[]>`select name from public.clients where id = ${client(1, 10)}`;
     expect(await as(USER.dave, (tx) => searchClients(tx, { organizationId: ORG.acme, query: hidden!.name }))).toEqual(

@@ -62,9 +62,11 @@ export async function findClients(supabase: Supabase, organizationId: string, qu
   // Ranked search by name and email (prefix; from 3 characters also word by
   // word: each query word in or close to a word of the name, a typo per word;
   // and contains), only among the clients the caller may read. Indexes serve
-  // it whatever the caller's role; .ilike() on the table cannot.
+  // it whatever the caller's role; .ilike() on the table cannot. Sent composed
+  // (NFC), as names typed in a browser are stored: "é" typed as "e" and a
+  // combining accent (macOS may give that) then finds "é".
   const { data, error } = await supabase
-    .rpc("search_clients", { organization_id: organizationId, query, max_results: 10 })
+    .rpc("search_clients", { organization_id: organizationId, query: query.normalize("NFC"), max_results: 10 })
     .select("id, name, email, status");
   if (error) throw error; // 22023: empty query, or max_results outside 1..100
   return data; // best matches first: prefix matches, then word matches by similarity, then other matches; then name

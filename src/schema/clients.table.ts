@@ -61,8 +61,12 @@ export const clientListInput = z.object({
 
 export const clientSearchInput = z.object({
   organizationId: id,
-  /** Matched against name and email, whatever the case: prefix, and from 3 characters contains and typo-tolerant. */
-  query: trimmedText(1, 200),
+  /**
+   * Matched against name and email, whatever the case: prefix, and from 3 characters contains and typo-tolerant.
+   * Sent in Unicode's composed form (NFC), as names typed in a browser are stored: `é` typed as `e` and a
+   * combining accent (NFD, as macOS may give it) finds `é`.
+   */
+  query: trimmedText(1, 200).transform((query) => query.normalize("NFC")),
   /** 1 to 100, 20 by default (search_clients refuses anything else). */
   maxResults: z.number().int().min(1).max(100).default(20),
 });
