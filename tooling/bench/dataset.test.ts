@@ -64,3 +64,38 @@ describe("the benchmark's consultant", () => {
     }
   });
 });
+
+describe("the benchmark's data set at 10,000 clients (SPEC section 8)", () => {
+  const test = useTestDatabase({ seed: false });
+  let sql: Sql;
+  const size = sizeFor(0.01);
+
+  beforeAll(async () => {
+    sql = connect(test.url, { max: 2 });
+    await loadDataset(test.url, size);
+  });
+  afterAll(() => sql?.end({ timeout: 5 }));
+
+  it("puts each user but the consultant in 1 to 3 organizations, and the whale's 30 % of the clients in one", async () => {
+    const [users] = await sql<{ fewest: number; most: number; consultant: number }[]>`
+      select min(n) filter (where u.email <> ${CONSULTANT_EMAIL})::int as fewest,
+             max(n) filter (where u.email <> ${CONSULTANT_EMAIL})::int as most,
+             max(n) filter (where u.email = ${CONSULTANT_EMAIL})::int as consultant
+      from public.users u
+      join lateral (select count(*) as n from public.organization_users ou where ou.user_id = u.id) m on true`;
+    expect(users).toEqual({ fewest: 1, most: 3, consultant: size.organizations });
+    const [whale] = await sql<{ share: number }[]>`
+      select max(n)::float / sum(n) as share
+      from (select count(*) as n from public.clients group by organization_id) c`;
+    expect(whale!.share).toBeCloseTo(0.3, 2);
+  });
+
+  it("assigns every client to 1 or 2 members, the consultant's clients included", async () => {
+    const rows = await sql<{ assignees: number; clients: number }[]>`
+      select coalesce(a.n, 0)::int as assignees, count(*)::int as clients
+      from public.clients c
+      left join (select client_id, count(*) as n from public.user_clients group by client_id) a on a.client_id = c.id
+      group by 1 order by 1`;
+    expect(rows.map((r) => r.assignees)).toEqual([1, 2]);
+  });
+});

@@ -76,6 +76,10 @@ export const SCATTERED = 2;
 const uid = (expr: string) => `('b0000000-0000-4000-8000-' || lpad((${expr})::text, 12, '0'))::uuid`;
 const oid = (expr: string) => `('b1000000-0000-4000-8000-' || lpad((${expr})::text, 12, '0'))::uuid`;
 const cid = (expr: string) => `('b2000000-0000-4000-8000-' || lpad((${expr})::text, 12, '0'))::uuid`;
+/** Whether client number `c` gets a second member: half the clients of every organization, by a hash of the number. */
+const twoMembers = (c: string) => `((('x' || substr(md5((${c})::text), 1, 8))::bit(32)::int & 1) = 1)`;
+/** A client's number, from its id (cid). */
+const clientNumber = (id: string) => `right((${id})::text, 12)::bigint`;
 
 /** [first, last] ranges splitting 1..n into `parts` contiguous slices. */
 function ranges(n: number, parts: number): [number, number][] {
@@ -154,7 +158,8 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
         from (
           select o.org, u, k
           from generate_series(1, ${U}) u
-          cross join lateral generate_series(0, u % 3) k
+          -- The whale's extra members (below) keep at most two of these: 1 to 3 organizations in all.
+          cross join lateral generate_series(0, u % 3 - (u % 10 = 5 and u % 3 = 2)::int) k
           cross join lateral (select 1 + ((u - 1) + k * 7919 * (k > 0)::int + k * 17) % ${O} as org) o
           union all
           -- The whale's extra members: a tenth of the users.
@@ -267,7 +272,7 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
     },
     {
       // Every client gets its organization's member at position c % n, and
-      // every other client a second, different one; written in primary key order.
+      // half of them (twoMembers) a second, different one; written in primary key order.
       label: "assignments (1 or 2 members per client)",
       kind: "rows",
       parts: slices.map(
@@ -277,7 +282,7 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
         from generate_series(${first}, ${last}) c
         join bench_load.org_members m on m.org = ${org("c")}
         cross join lateral (select cardinality(m.members) as n) s
-        cross join lateral generate_series(1, least(1 + c % 2, n)) k
+        cross join lateral generate_series(1, least(1 + ${twoMembers("c")}::int, n)) k
         order by 1, 2, 3;`,
       ),
     },
@@ -291,7 +296,9 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
         select ${oid("o")}, picked.id, ${uid(String(consultant))}
         from generate_series(1, ${consultantOrgs}) o
         cross join lateral (
-          select c.id from public.clients c where c.organization_id = ${oid("o")} order by md5(c.id::text) limit ${consultantClients}
+          -- Clients with one member first (the assignments above), so that each keeps 1 or 2.
+          select c.id from public.clients c where c.organization_id = ${oid("o")}
+          order by ${twoMembers(clientNumber("c.id"))}, md5(c.id::text) limit ${consultantClients}
         ) picked;`,
       ],
     },

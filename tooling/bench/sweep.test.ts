@@ -70,8 +70,9 @@ describe("the benchmark's sweep of callers", () => {
       organization: "o",
       assigned: 1,
       explicit: { runs: 1, median: 1, p95: 1 },
-      table: { median: orgClients / 10, ratio, deltaMs },
-      listClients: { median: 1, ratio: 1, deltaMs: 0 },
+      explicitRounds: [1],
+      table: { median: orgClients / 10, ratio, deltaMs, rounds: [{ median: orgClients / 10, ratio, deltaMs }] },
+      listClients: { median: 1, ratio: 1, deltaMs: 0, rounds: [{ median: 1, ratio: 1, deltaMs: 0 }] },
     });
     const [table, list] = summarizeSweep(
       // Within by ratio; within by difference only; a miss; the furthest miss.

@@ -88,6 +88,8 @@ export interface SweepTiming {
   median: number;
   ratio: number;
   deltaMs: number;
+  /** Each round's median, ratio and difference, in round order. */
+  rounds: { median: number; ratio: number; deltaMs: number }[];
 }
 
 export interface SweepResult {
@@ -99,6 +101,8 @@ export interface SweepResult {
   /** Clients assigned to the caller (in every organization where they work assigned ones). */
   assigned: number;
   explicit: Stats;
+  /** The explicit page's median in each round. */
+  explicitRounds: number[];
   table: SweepTiming;
   listClients: SweepTiming;
 }
@@ -135,11 +139,19 @@ export async function measureSweep(
   }
   return callers.map((c, i) => {
     const s = samples[i]!;
-    const timing = (variant: Stats[]): SweepTiming => ({
-      median: median(variant.map((x) => x.median)),
-      ratio: median(variant.map((x, r) => x.median / s.explicit[r]!.median)),
-      deltaMs: median(variant.map((x, r) => x.median - s.explicit[r]!.median)),
-    });
+    const timing = (variant: Stats[]): SweepTiming => {
+      const rounds = variant.map((x, r) => ({
+        median: x.median,
+        ratio: x.median / s.explicit[r]!.median,
+        deltaMs: x.median - s.explicit[r]!.median,
+      }));
+      return {
+        median: median(rounds.map((x) => x.median)),
+        ratio: median(rounds.map((x) => x.ratio)),
+        deltaMs: median(rounds.map((x) => x.deltaMs)),
+        rounds,
+      };
+    };
     return {
       kind: c.kind,
       orgKind: c.orgKind,
@@ -148,6 +160,7 @@ export async function measureSweep(
       organization: c.persona.org,
       assigned: c.persona.assigned.length,
       explicit: medianStats(s.explicit),
+      explicitRounds: s.explicit.map((x) => x.median),
       table: timing(s.table),
       listClients: timing(s.list),
     };
