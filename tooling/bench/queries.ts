@@ -104,7 +104,7 @@ export async function pickPersonas(sql: postgres.Sql): Promise<Personas> {
   const admin = await byRole("admin", small);
   const member = await byRole("member", sql`${small} ${assigned}`);
   const manager = await byRole("manager", small);
-  // At small scales the whale may have no admin: its owner reads the same.
+  // The data set gives the whale no admin (its members' numbers never draw the role): its owner, who reads the same, stands in.
   const whaleAdmin = await byRole("admin", sql`and ur.organization_id = ${whale}`).catch(() =>
     byRole("owner", sql`and ur.organization_id = ${whale}`),
   );
