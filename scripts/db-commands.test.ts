@@ -4,7 +4,7 @@
  * suite runs as root it also runs them as an ordinary OS user.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -271,6 +271,25 @@ describe(`db:* commands refuse what the local server cannot serve (${engine})`, 
       expect(bare.status).toBe(1);
       expect(bare.out).toMatch(/names no password/);
       expect(existsSync(path.join(s.dir, "data"))).toBe(false);
+    } finally {
+      rmSync(s.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("db:reset of another major's folder this tooling did not make: refused, the folder kept", async () => {
+    const s = await setup(null);
+    const other = await resolveEngine(engine === "embedded" ? "system" : "embedded");
+    const dataDir = path.join(s.dir, "data");
+    const cluster = new Cluster({ engine: other, dataDir, port: Number(new URL(s.url).port), password: "postgres" });
+    try {
+      cluster.init();
+      // As a plain initdb leaves it: without the mark the tooling writes.
+      const conf = path.join(dataDir, "postgresql.conf");
+      writeFileSync(conf, readFileSync(conf, "utf8").replace("# Written by the project's local database tooling.", ""));
+      const r = command(s, "db-reset");
+      expect(r.status).toBe(1);
+      expect(r.out).toMatch(/but not by this project's tooling, so it is left as it is/);
+      expect(existsSync(path.join(dataDir, "PG_VERSION"))).toBe(true);
     } finally {
       rmSync(s.dir, { recursive: true, force: true });
     }

@@ -26,6 +26,13 @@ main(async () => {
           `  npm run db:stop -- --engine=${other}`,
       );
     }
+    if (!cluster.madeHere()) {
+      fail(
+        `The data folder ${cluster.dataDir} was made by PostgreSQL ${cluster.dataMajor()}, but not by this project's ` +
+          `tooling, so it is left as it is. Point DB_DATA_DIR at another folder, or remove it yourself ` +
+          `(rm -rf ${cluster.dataDir}; every database in it is lost) and run npm run db:reset.`,
+      );
+    }
     step(`the data folder was made by PostgreSQL ${cluster.dataMajor()}; recreating it for PostgreSQL ${engine.major}`);
     rmSync(cluster.dataDir, { recursive: true, force: true });
   }

@@ -332,6 +332,10 @@ describe("searchClients", () => {
     );
     expect(found.nfc[0]).toBe(found.made);
     expect(found.nfd).toEqual(found.nfc);
+    // Its length is counted composed: 150 accented letters, 300 code points when decomposed.
+    await expect(
+      as(USER.bob, (tx) => searchClients(tx, { organizationId: ORG.acme, query: "é".repeat(150).normalize("NFD") })),
+    ).resolves.toEqual([]);
   });
 
   it("a member never finds an unassigned client, not even by its exact name", async () => {

@@ -76,10 +76,50 @@ describe("the objects a project's migrations leave", () => {
     });
   });
 
-  it("refuse a migration PostgreSQL would not parse, naming its file and line", () => {
+  it("refuse a migration PostgreSQL would not parse, naming its file and line (characters counted as PostgreSQL counts them)", () => {
     const call = () => objectsLeftBy(files("create table a (id uuid);\ncreate tabel b (id uuid);"));
     expect(call).toThrow(SqlSyntaxError);
     expect(call).toThrow(/1_m\.sql \(line 2\): syntax error at or near "tabel"/);
+    const emoji = "comment on table a is '😀😀😀';\n".repeat(3) + "create tabel b (id int);";
+    expect(() => objectsLeftBy(files(emoji))).toThrow(/1_m\.sql \(line 4\): syntax error at or near "tabel"/);
+  });
+
+  it("read what PostgreSQL 15 accepts and 17 reserves (system_user, json_object as names)", () => {
+    const sql =
+      "create table public.logins (id bigint primary key, system_user text);\n" +
+      "create function json_object(x int) returns int language sql as 'select 1';";
+    expect([...definedObjects(sql)].sort()).toEqual(["function public.json_object", "table public.logins"]);
+  });
+
+  it("include what a DO block runs: drizzle-kit's enum, an extension, a rename, an EXECUTE of a literal", () => {
+    const left = objectsLeftBy(
+      files(
+        `DO $$ BEGIN
+           CREATE TYPE "public"."client_status" AS ENUM('active', 'archived');
+         EXCEPTION
+           WHEN duplicate_object THEN null;
+         END $$;
+         create table clients (id uuid);`,
+        `do $$
+         declare
+           n int;
+         begin
+           if not exists (select 1 from pg_tables where tablename = 'old_clients') then
+             alter table public.clients rename to old_clients;
+           end if;
+           execute 'create table public.roles (id uuid)';
+           perform 1;
+         end $$;`,
+      ),
+    );
+    expect([...left.keys()].sort()).toEqual([
+      "table public.old_clients",
+      "table public.roles",
+      "type public.client_status",
+    ]);
+    expect(layerExtensionsOutside(files("do $$ begin create extension if not exists pg_trgm; end $$;"))).toEqual([
+      { extension: "pg_trgm", schema: "public", file: "supabase/migrations/1_m.sql" },
+    ]);
   });
 });
 

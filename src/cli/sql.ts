@@ -1,15 +1,19 @@
 /**
  * Migrations as PostgreSQL reads them: the server's own parser (libpg-query,
- * PostgreSQL 17's grammar compiled to WebAssembly) splits a migration into
- * its statements, so what `init`, `upgrade`, `doctor` and `entity` learn of a
+ * PostgreSQL's grammar compiled to WebAssembly) splits a migration into its
+ * statements, so what `init`, `upgrade`, `doctor` and `entity` learn of a
  * migration comes from its statements, never from words inside a string, a
- * function's body or a comment.
+ * function's body or a comment. Supabase hosts PostgreSQL 15 and 17: a
+ * migration is read with 17's grammar, else with 15's (17 reserves words 15
+ * lets a project use as names, such as `system_user` or `json_object`).
+ * The statements a `DO` block runs are read too (below).
  */
 import { hasSqlDetails, loadModule, parseSync, type Node, type ParseResult } from "libpg-query";
+import { loadModule as loadModule15, parseSync as parseSync15 } from "libpg-query-15";
 
-await loadModule();
+await Promise.all([loadModule(), loadModule15()]);
 
-/** A migration PostgreSQL would refuse to parse (its file, line and the parser's message). */
+/** A migration PostgreSQL would refuse to parse, or one the parser could not read (its file, line and why). */
 export class SqlSyntaxError extends Error {}
 
 /** One statement: its node type (`CreateStmt`, `DropStmt`, ...) and its fields. */
@@ -24,20 +28,75 @@ export function unwrap(node: Node | undefined): Statement {
   return { type, fields: fields as Record<string, unknown> };
 }
 
-/** The statements of a SQL text, in order; SqlSyntaxError (naming `file` and the line) when it does not parse. */
+/** The parse of a text by PostgreSQL 17's grammar, else 15's; throws 17's error when neither parses it. */
+function parseEither(sql: string): ParseResult {
+  try {
+    return parseSync(sql) as ParseResult;
+  } catch (error) {
+    try {
+      return parseSync15(sql) as ParseResult;
+    } catch {
+      throw error;
+    }
+  }
+}
+
+/** The statements of a SQL text, in order (a `DO` block's own among them); SqlSyntaxError when it does not parse. */
 export function statements(sql: string, file: string): Statement[] {
   let parsed: ParseResult;
   try {
-    parsed = parseSync(sql) as ParseResult;
+    parsed = parseEither(sql);
   } catch (error) {
+    if (!(error instanceof Error)) {
+      // The WebAssembly module gave up (it aborts on a text too large for its memory).
+      throw new SqlSyntaxError(`${file}: PostgreSQL's parser could not read it (${String(error)}); is it very large?`, {
+        cause: error,
+      });
+    }
+    // The position counts characters (code points); slice() counts UTF-16 units.
     const at = hasSqlDetails(error) ? error.sqlDetails.cursorPosition : undefined;
-    const line = at === undefined ? "" : ` (line ${sql.slice(0, at).split("\n").length})`;
-    throw new SqlSyntaxError(
-      `${file}${line}: ${error instanceof Error ? error.message : String(error)}: PostgreSQL would refuse this migration`,
-      { cause: error },
-    );
+    const line = at === undefined ? "" : ` (line ${[...sql].slice(0, at).join("").split("\n").length})`;
+    throw new SqlSyntaxError(`${file}${line}: ${error.message}: PostgreSQL would refuse this migration`, {
+      cause: error,
+    });
   }
-  return (parsed.stmts ?? []).map((raw) => unwrap(raw.stmt));
+  return (parsed.stmts ?? []).flatMap((raw) => {
+    const statement = unwrap(raw.stmt);
+    return statement.type === "DoStmt" ? doBlockStatements(statement) : [statement];
+  });
+}
+
+/**
+ * The statements a `DO` block runs that the parser can read on their own:
+ * its PL/pgSQL body split at semicolons, each piece without the block's
+ * keywords before it (BEGIN, EXCEPTION WHEN ... THEN, IF ... THEN, ...),
+ * and the text of an `EXECUTE` of a string literal. drizzle-kit, for one,
+ * creates enum types in `DO $$ BEGIN CREATE TYPE ...; EXCEPTION WHEN
+ * duplicate_object THEN null; END $$`. A piece that does not parse (a
+ * PL/pgSQL statement, a semicolon inside a string) is left out.
+ */
+function doBlockStatements(block: Statement): Statement[] {
+  const body = ((block.fields.args ?? []) as Node[])
+    .map(unwrap)
+    .filter((option) => option.fields.defname === "as")
+    .map((option) => unwrap(option.fields.arg as Node).fields.sval)
+    .find((text): text is string => typeof text === "string");
+  if (!body) return [];
+  const keywords =
+    /^\s*(?:<<\w+>>|declare\b[\s\S]*?\bbegin\b|begin\b|else\b|loop\b|end\s+(?:if|loop)\b|end\b|(?:exception\s+)?when\b[\s\S]*?\bthen\b|(?:els)?if\b[\s\S]*?\bthen\b)/i;
+  return body.split(";").flatMap((piece) => {
+    let text = piece;
+    for (let stripped = text.replace(keywords, ""); stripped !== text; stripped = text.replace(keywords, ""))
+      text = stripped;
+    const literal = /^\s*execute\s+'((?:[^']|'')*)'\s*$/i.exec(text);
+    if (literal) text = literal[1]!.replace(/''/g, "'");
+    if (!text.trim()) return [];
+    try {
+      return (parseEither(text).stmts ?? []).map((raw) => unwrap(raw.stmt));
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** The text of each `String` node of a list (a qualified name's parts, a function's name). */

@@ -66,7 +66,10 @@ export const clientSearchInput = z.object({
    * Sent in Unicode's composed form (NFC), as names typed in a browser are stored: `é` typed as `e` and a
    * combining accent (NFD, as macOS may give it) finds `é`.
    */
-  query: trimmedText(1, 200).transform((query) => query.normalize("NFC")),
+  query: z
+    .string()
+    .transform((query) => query.normalize("NFC"))
+    .pipe(trimmedText(1, 200)),
   /** 1 to 100, 20 by default (search_clients refuses anything else). */
   maxResults: z.number().int().min(1).max(100).default(20),
 });

@@ -100,6 +100,9 @@ export interface ClusterOptions {
   sessionPreloadLibraries?: string[];
 }
 
+/** The line init() adds to postgresql.conf: the data folder is this tooling's to recreate. */
+const TOOLING_MARK = "# Written by the project's local database tooling.";
+
 export class Cluster {
   constructor(readonly options: ClusterOptions) {}
 
@@ -117,6 +120,12 @@ export class Cluster {
 
   exists(): boolean {
     return existsSync(path.join(this.dataDir, "PG_VERSION"));
+  }
+
+  /** Whether this tooling made the data folder (its postgresql.conf carries the mark init() writes). */
+  madeHere(): boolean {
+    const conf = path.join(this.dataDir, "postgresql.conf");
+    return existsSync(conf) && readFileSync(conf, "utf8").includes(TOOLING_MARK);
   }
 
   /** The major version that created the data folder. */
@@ -199,7 +208,7 @@ export class Cluster {
       rmSync(pwFile, { force: true });
     }
     const settings = [
-      "# Written by the project's local database tooling.",
+      TOOLING_MARK,
       "listen_addresses = '127.0.0.1'",
       "unix_socket_directories = ''",
       "max_connections = 200",

@@ -34,13 +34,13 @@ export async function local(): Promise<Local> {
       `DATABASE_URL names ${t.host}, but the local server listens on 127.0.0.1 only: use 127.0.0.1 (or localhost) instead.`,
     );
   }
-  if (!t.password && !process.env.PGPASSWORD) {
+  if (!t.password) {
+    // PGPASSWORD is not enough: the cluster's roles are made with the URL's password.
     fail(
       `DATABASE_URL names no password, and the local server asks for one: e.g. ${DEFAULT_URL} (postgres's password is "postgres" unless you chose another).`,
     );
   }
-  const password = t.password || process.env.PGPASSWORD!;
-  const cluster = new Cluster({ engine, dataDir: dataDir(engine), port: t.port, password, url: t.url });
+  const cluster = new Cluster({ engine, dataDir: dataDir(engine), port: t.port, password: t.password, url: t.url });
   return { engine, target: t, cluster };
 }
 
