@@ -15,7 +15,13 @@ import { fail, main, step } from "../tooling/output.ts";
 import { startThrowawayServer } from "../tooling/testing/throwaway.ts";
 
 main(async () => {
-  const check = process.argv.includes("--check");
+  const args = process.argv.slice(2);
+  const unknown = args.filter((a) => a !== "--check" && !/^--engine=(embedded|system)$/.test(a));
+  if (unknown.length)
+    fail(
+      `unknown argument(s): ${unknown.join(" ")}\nusage: npm run db:types [-- --check] [-- --engine=embedded|system]`,
+    );
+  const check = args.includes("--check");
   step("starting a throwaway PostgreSQL and building the schema from the migrations");
   const server = await startThrowawayServer(await resolveEngine());
   try {

@@ -26,11 +26,13 @@ export function parseArgs(argv: string[]): EntityArgs {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--assignable") assignable = true;
-    else if (arg === "--columns") {
-      if (argv[i + 1] === undefined) throw new EntityInputError(`--columns needs a value\n${USAGE}`);
-      columns = argv[++i];
-    } else if (arg.startsWith("--columns=")) columns = arg.slice("--columns=".length);
-    else if (arg.startsWith("-")) throw new EntityInputError(`unknown option ${arg}\n${USAGE}`);
+    else if (arg === "--columns" || arg.startsWith("--columns=")) {
+      if (columns !== undefined)
+        throw new EntityInputError(`--columns is given twice: list every column in one --columns\n${USAGE}`);
+      if (arg === "--columns" && argv[i + 1] === undefined)
+        throw new EntityInputError(`--columns needs a value\n${USAGE}`);
+      columns = arg === "--columns" ? argv[++i] : arg.slice("--columns=".length);
+    } else if (arg.startsWith("-")) throw new EntityInputError(`unknown option ${arg}\n${USAGE}`);
     else if (name === undefined) name = arg;
     else throw new EntityInputError(`one table at a time: got "${name}" and "${arg}"\n${USAGE}`);
   }

@@ -9,8 +9,9 @@
  * output's backpressure slows the reading down. DATABASE_URL names the
  * database (default: the local one).
  */
-import { createWriteStream, openSync, rmSync } from "node:fs";
+import { createWriteStream, existsSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import { once } from "node:events";
+import path from "node:path";
 import type { Writable } from "node:stream";
 import { createOrgDb, DatabaseError, NotFoundError, ValidationError } from "../src/index.ts";
 import { streamOrganizationExport } from "../src/lifecycle.ts";
@@ -54,23 +55,66 @@ function parseArgs(argv: string[]): Args {
   return { organizationId, out, batchSize };
 }
 
-async function writeLine(stream: Writable, line: string): Promise<void> {
-  if (!stream.write(line)) await once(stream, "drain");
+/** The reader of stdout went away (`| head`): the export stops there, quietly. */
+class OutputClosed extends Error {}
+
+/**
+ * Writes lines to a stream, waiting when it is full; a failure of the stream
+ * (a full disk) fails the next write, and a reader that went away ends the
+ * export with OutputClosed.
+ */
+function lineWriter(stream: Writable): (line: string) => Promise<void> {
+  let failed: NodeJS.ErrnoException | undefined;
+  let wake = () => {};
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    failed ??= error;
+    wake();
+  });
+  const check = () => {
+    if (!failed) return;
+    if (failed.code === "EPIPE" || failed.code === "ERR_STREAM_DESTROYED") throw new OutputClosed();
+    throw failed;
+  };
+  return async (line) => {
+    check();
+    if (!stream.write(line))
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        stream.once("drain", resolve);
+      });
+    check();
+  };
 }
 
 main(async () => {
   const args = parseArgs(process.argv.slice(2));
-  // The file is opened first, so that a path it cannot write is said at once; it is removed when the export fails.
+  // The export goes to a file beside --out, opened first (a path it cannot write is said at once), renamed to
+  // --out once complete: a failed or interrupted export leaves no partial file and an existing --out as it was.
   let fd: number | null = null;
-  if (args.out) {
+  const partial = args.out
+    ? path.join(path.dirname(args.out), `.${path.basename(args.out)}.${process.pid}.partial`)
+    : null;
+  if (args.out && partial) {
+    if (existsSync(args.out) && statSync(args.out).isDirectory()) fail(`cannot write ${args.out}: it is a folder`);
     try {
-      fd = openSync(args.out, "w");
+      fd = openSync(partial, "wx");
     } catch (error) {
       fail(`cannot write ${args.out}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    for (const [signal, code] of [
+      ["SIGINT", 130],
+      ["SIGTERM", 143],
+    ] as const) {
+      process.once(signal, () => {
+        rmSync(partial, { force: true });
+        process.stderr.write(`\n✖ interrupted: nothing written to ${args.out}\n`);
+        process.exit(code);
+      });
     }
   }
   const db = createOrgDb(target().url, { max: 1 });
   const output: Writable = fd !== null ? createWriteStream("", { fd }) : process.stdout;
+  const writeLine = lineWriter(output);
   let exported = false;
   const started = Date.now();
   let records = 0;
@@ -80,16 +124,17 @@ main(async () => {
       db,
       { organizationId: args.organizationId, batchSize: args.batchSize },
       async (record) => {
-        await writeLine(output, `${JSON.stringify(record)}\n`);
+        await writeLine(`${JSON.stringify(record)}\n`);
         if (++records % 1_000 === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
         if (records % 50_000 === 0) {
           process.stderr.write(`… ${records.toLocaleString("en-US")} records (${record.type})\n`);
         }
       },
     );
-    if (args.out) {
+    if (args.out && partial) {
       output.end();
       await once(output, "finish");
+      renameSync(partial, args.out);
     }
     exported = true;
     const summary = Object.entries(counts)
@@ -99,6 +144,12 @@ main(async () => {
       `✔ exported organization ${args.organizationId}: ${summary} (${records.toLocaleString("en-US")} lines, ${((Date.now() - started) / 1000).toFixed(1)} s, peak RSS ${Math.round(peakRss / 2 ** 20)} MiB)${args.out ? ` to ${args.out}` : ""}\n`,
     );
   } catch (error) {
+    if (error instanceof OutputClosed) {
+      process.stderr.write(
+        `… the reader of the output closed it after ${records.toLocaleString("en-US")} records: export stopped\n`,
+      );
+      return;
+    }
     if (error instanceof NotFoundError)
       fail(`no organization has the id ${args.organizationId} (it may have been deleted)`);
     if (error instanceof ValidationError) fail(error.message);
@@ -106,9 +157,9 @@ main(async () => {
     throw error;
   } finally {
     await db.close();
-    if (args.out && !exported) {
+    if (partial && !exported) {
       output.destroy();
-      rmSync(args.out, { force: true });
+      rmSync(partial, { force: true });
     }
   }
 });

@@ -34,9 +34,10 @@ function report(plan: Plan): void {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals, tokens } = parseArgs({
     args: argv,
     allowPositionals: true,
+    tokens: true,
     options: {
       workdir: { type: "string" },
       adopt: { type: "boolean" },
@@ -51,6 +52,13 @@ async function run(argv: string[]): Promise<number> {
       help: { type: "boolean", short: "h" },
     },
   });
+  // parseArgs keeps the last of an option given twice: say so instead of dropping the first.
+  const given = tokens.filter((t) => t.kind === "option").map((t) => t.name);
+  const twice = given.find((option, i) => given.indexOf(option) !== i);
+  if (twice) {
+    console.error(`--${twice} is given twice: give it once.\n\n${USAGE}`);
+    return 2;
+  }
   const { name, version } = packageInfo();
   if (values.version) {
     console.log(version);

@@ -651,6 +651,12 @@ describe("refusals write nothing", () => {
     expect(ok.status, ok.out).toBe(0);
   });
 
+  it("an option given twice (entity --columns ... --columns ...), instead of keeping only the last", () => {
+    const r = layer(["entity", "widgets", "--columns", "a text", "--columns", "b text"], app);
+    expect(r.status).toBe(2);
+    expect(r.out).toMatch(/--columns is given twice/);
+  });
+
   it("upgrade when a copied migration was edited, unless told to keep the edit", () => {
     const dir = project("edited");
     expect(layer(["init"], dir).status).toBe(0);

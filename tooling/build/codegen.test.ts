@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { useTestDatabase } from "../../tests/support/database.ts";
-import { drift, generate, repairDrizzleRelations, repairDrizzleSchema } from "./codegen.ts";
+import { drift, generate, nameUnnamedColumns, repairDrizzleRelations, repairDrizzleSchema } from "./codegen.ts";
 
 const db = useTestDatabase();
 
@@ -57,6 +57,25 @@ export const users = pgTable("users", {
     const out = repairDrizzleSchema(raw, ["users_id_fkey"]);
     expect(out).not.toContain("pgPolicy");
     expect(out).toContain('secret: bytea("secret")');
+  });
+
+  it("names a column drizzle-kit declares without its name when a letter follows a digit (sha256sum: sha256Sum)", () => {
+    const pulled = `export const downloads = pgTable("downloads", {
+	id: uuid().primaryKey().notNull(),
+	sha256Sum: text(),
+	mp4Url: text().notNull(),
+	size2Bytes: bigint({ mode: "number" }),
+	createdAt: timestamp("created_at", { withTimezone: true, mode: 'string' }),
+});
+`;
+    const columns = new Map([["downloads", ["id", "sha256sum", "mp4url", "size2bytes", "created_at"]]]);
+    const out = nameUnnamedColumns(pulled, columns);
+    expect(out).toContain('sha256Sum: text("sha256sum"),');
+    expect(out).toContain('mp4Url: text("mp4url").notNull(),');
+    expect(out).toContain('size2Bytes: bigint("size2bytes", { mode: "number" }),');
+    expect(out).toContain("id: uuid().primaryKey()");
+    expect(out).toContain('createdAt: timestamp("created_at"');
+    expect(() => nameUnnamedColumns(pulled, new Map([["downloads", ["id"]]]))).toThrow(/downloads\.sha256Sum/);
   });
 
   it("fails loudly on a foreign key it cannot find, or a type it cannot map", () => {

@@ -17,6 +17,10 @@
  *   6. a column with both a single-column foreign key and a composite one
  *      (role_permissions.role_id) comes out as two identical relations of the
  *      same name: the duplicate is dropped;
+ *   7. a column whose name has a letter right after a digit (sha256sum) comes
+ *      out as `sha256Sum: text()`, without the column's name, so every query
+ *      would name a column that does not exist: the name is written in,
+ *      found in the catalog;
  * - the supabase-js `Database` types (`supabase gen types typescript`).
  *
  * Both are formatted with prettier so that regeneration is byte-stable.
@@ -30,6 +34,7 @@ import { ROOT } from "../server/config.ts";
 import { cliUrl, supabaseCli } from "./database.ts";
 import { withSql } from "../server/sql.ts";
 import { fail, indent } from "../output.ts";
+import { camelName } from "../../src/cli/entity/columns.ts";
 
 export const GENERATED = {
   drizzleSchema: "src/schema/generated/schema.ts",
@@ -44,6 +49,42 @@ const HEADER = (source: string) =>
 
 async function format(text: string): Promise<string> {
   return prettier.format(text, { parser: "typescript", printWidth: 120 });
+}
+
+/** The columns of each table in public, by table name (what drizzle-kit pull introspects). */
+async function publicColumns(url: string): Promise<Map<string, string[]>> {
+  const rows = await withSql(
+    url,
+    (sql) => sql<{ table: string; columns: string[] }[]>`
+      select c.relname as table, array_agg(a.attname::text order by a.attnum) as columns
+      from pg_class c join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+      where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p', 'v', 'm')
+      group by c.relname`,
+  );
+  return new Map(rows.map((r) => [r.table, r.columns]));
+}
+
+/**
+ * 7. Each column drizzle-kit declared without its database name (`key: builder()`, the key taken for the
+ * name) whose key names no column of the table: the column whose camel-cased name is the key, written in.
+ */
+export function nameUnnamedColumns(schema: string, columns: Map<string, string[]>): string {
+  return schema.replace(
+    /^(export const \w+ = pgTable\("([^"]+)", \{\n)([\s\S]*?)(\n\}(?:, |\);))/gm,
+    (_m, head: string, table: string, body: string, tail: string) => {
+      const names = columns.get(table) ?? [];
+      const fixed = body.replace(
+        /^(\s*)(\w+): (\w+)\((\)|\{)/gm,
+        (line, lead: string, key: string, builder: string, next: string) => {
+          if (names.includes(key)) return line;
+          const column = names.find((n) => camelName(n) === key);
+          if (!column) fail(`drizzle-kit declared ${table}.${key}, which names no column of public.${table}.`);
+          return `${lead}${key}: ${builder}(${JSON.stringify(column)}${next === ")" ? ")" : ", {"}`;
+        },
+      );
+      return `${head}${fixed}${tail}`;
+    },
+  );
 }
 
 /** Names of the foreign keys from public tables into auth.users. */
@@ -199,7 +240,10 @@ function supabaseTypes(url: string): string {
 /** Every generated artifact, from the database at `url` (built from the migrations). */
 export async function generate(url: string): Promise<Generated> {
   const pulled = drizzlePull(url);
-  const schema = repairDrizzleSchema(pulled.schema, await authForeignKeys(url));
+  const schema = nameUnnamedColumns(
+    repairDrizzleSchema(pulled.schema, await authForeignKeys(url)),
+    await publicColumns(url),
+  );
   const relations = repairDrizzleRelations(pulled.relations, schema);
   return {
     drizzleSchema: await format(HEADER("drizzle-kit pull") + schema),

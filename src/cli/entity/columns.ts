@@ -56,16 +56,20 @@ export const SQL_KEYWORDS = new Set(
   ).split(" "),
 );
 
-const IDENT = /^[a-z][a-z0-9_]*$/;
+/** snake_case: words of lowercase letters and digits joined by single underscores. */
+const IDENT = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
 
-/** Split on commas outside single quotes. */
+/** Split on commas outside single quotes and parentheses (numeric(10,2) stays one piece, to be named whole). */
 function splitColumns(text: string): string[] {
   const parts: string[] = [];
   let current = "";
   let quoted = false;
+  let depth = 0;
   for (const ch of text) {
     if (ch === "'") quoted = !quoted;
-    if (ch === "," && !quoted) {
+    if (!quoted && ch === "(") depth++;
+    if (!quoted && ch === ")") depth = Math.max(0, depth - 1);
+    if (ch === "," && !quoted && depth === 0) {
       parts.push(current);
       current = "";
     } else current += ch;
@@ -76,6 +80,9 @@ function splitColumns(text: string): string[] {
 }
 
 const QUOTED = /^'((?:[^']|'')*)'$/;
+
+/** A timestamp with its offset: ISO 8601, or PostgreSQL's own text (a space, `+00`), as the helpers return it. */
+export const TIMESTAMP_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$/;
 
 /** YYYY-MM-DD naming a day of the calendar (Date.parse takes 2026-02-31 for March 3rd). */
 function isCalendarDate(text: string): boolean {
@@ -112,8 +119,14 @@ export function defaultLiteral(type: ColumnType, literal: string, column: string
     case "bigint": {
       if (!/^-?\d{1,19}$/.test(literal)) bad("a whole number, e.g. 0");
       const n = BigInt(literal);
-      const limit = type === "integer" ? 2n ** 31n : 2n ** 63n;
-      if (n < -limit || n >= limit) bad(`a whole number within the range of ${type}`);
+      // bigint columns are numbers in TypeScript (mode "number"): beyond 2^53 they would come back changed.
+      const [low, high] = type === "integer" ? [-(2n ** 31n), 2n ** 31n - 1n] : [-(2n ** 53n - 1n), 2n ** 53n - 1n];
+      if (n < low || n > high)
+        bad(
+          type === "integer"
+            ? "a whole number within the range of integer"
+            : "a whole number JavaScript holds exactly (at most 9007199254740991 either way)",
+        );
       return literal;
     }
     case "numeric":
@@ -129,7 +142,7 @@ export function defaultLiteral(type: ColumnType, literal: string, column: string
       if (literal === "now()") return literal;
       if (
         quoted === undefined ||
-        !/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$/.test(quoted) ||
+        !TIMESTAMP_WITH_OFFSET.test(quoted) ||
         !isCalendarDate(quoted.slice(0, 10)) ||
         Number.isNaN(Date.parse(quoted.replace(" ", "T")))
       )
@@ -166,7 +179,7 @@ export function parseColumns(text: string): Column[] {
     const [, name, rawType, notNull, literal] = m;
     if (!IDENT.test(name!) || name!.length > 40)
       throw new EntityInputError(
-        `--columns: "${name}" is not a column name (lowercase letters, digits and _, starting with a letter, at most 40 characters)`,
+        `--columns: "${name}" is not a column name (snake_case: lowercase letters and digits in words joined by single _, starting with a letter, at most 40 characters)`,
       );
     if (BUILT_IN_COLUMNS.includes(name!))
       throw new EntityInputError(

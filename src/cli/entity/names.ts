@@ -71,8 +71,17 @@ export const RESERVED_NAMES = new Set([
   "graphqls",
 ]);
 
-/** Plural names JavaScript refuses as the name of an import (the generated modules import the table by its name). */
-const JS_BINDINGS_REFUSED = new Set(["this", "arguments"]);
+/**
+ * Names JavaScript refuses as the name of an import or a constant in a module (strict mode): the generated
+ * modules import the table by its name.
+ */
+const JS_BINDINGS_REFUSED = new Set(
+  (
+    "arguments await break case catch class const continue debugger default delete do else enum eval export " +
+    "extends false finally for function if implements import in instanceof interface let new null package private " +
+    "protected public return static super switch this throw true try typeof var void while with yield"
+  ).split(" "),
+);
 
 /**
  * Tables (and views) in public among the objects a project's migrations leave

@@ -17,7 +17,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { pendingMigrations, readManifest } from "../install.ts";
 import { MANIFEST_FILE } from "../layer.ts";
-import { camelName as camel, COLUMN_TYPES, EntityInputError, parseColumns, type Column } from "./columns.ts";
+import {
+  camelName as camel,
+  COLUMN_TYPES,
+  EntityInputError,
+  parseColumns,
+  TIMESTAMP_WITH_OFFSET,
+  type Column,
+} from "./columns.ts";
 import { entityNames, type EntityNames } from "./names.ts";
 import { pgTapCases, SQL_SAMPLE } from "./pgtap.ts";
 
@@ -102,14 +109,15 @@ export function pgTapNumber(workdir: string): number {
 }
 
 /** zod for each type of the grammar (values as drizzle-kit maps them: numeric, date and timestamptz as strings). */
-const ZOD: Record<Column["type"], string> = {
+export const ZOD: Record<Column["type"], string> = {
   text: "text()",
   integer: "z.number().int().min(-2147483648).max(2147483647)",
   bigint: "z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER)",
   numeric: 'z.string().regex(/^-?\\d+(\\.\\d+)?$/, "a decimal number, e.g. 12.50")',
   boolean: "z.boolean()",
   date: "z.iso.date()",
-  timestamptz: "z.iso.datetime({ offset: true })",
+  // What the helpers return goes back in (TIMESTAMP_WITH_OFFSET).
+  timestamptz: `z.string().regex(/${TIMESTAMP_WITH_OFFSET.source}/, "a timestamp with its offset, e.g. 2026-01-31T09:00:00Z")`,
   uuid: "z.uuid()",
   jsonb: "z.json()",
 };
