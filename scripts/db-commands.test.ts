@@ -276,13 +276,19 @@ describe(`db:* commands refuse what the local server cannot serve (${engine})`, 
     }
   });
 
-  it("db:reset of another major's folder this tooling did not make: refused, the folder kept", async () => {
+  /** A setup whose data folder holds a cluster of the other engine (another major), made by this tooling. */
+  async function otherMajorFolder() {
     const s = await setup(null);
     const other = await resolveEngine(engine === "embedded" ? "system" : "embedded");
     const dataDir = path.join(s.dir, "data");
     const cluster = new Cluster({ engine: other, dataDir, port: Number(new URL(s.url).port), password: "postgres" });
+    cluster.init();
+    return { s, other, dataDir, cluster };
+  }
+
+  it("db:reset of another major's folder this tooling did not make: refused, the folder kept", async () => {
+    const { s, dataDir } = await otherMajorFolder();
     try {
-      cluster.init();
       // As a plain initdb leaves it: without the mark the tooling writes.
       const conf = path.join(dataDir, "postgresql.conf");
       writeFileSync(conf, readFileSync(conf, "utf8").replace("# Written by the project's local database tooling.", ""));
@@ -296,12 +302,8 @@ describe(`db:* commands refuse what the local server cannot serve (${engine})`, 
   });
 
   it("db:reset of a folder another engine's server runs from: refused, the server and its folder kept", async () => {
-    const s = await setup(null);
-    const other = await resolveEngine(engine === "embedded" ? "system" : "embedded");
-    const dataDir = path.join(s.dir, "data");
-    const cluster = new Cluster({ engine: other, dataDir, port: Number(new URL(s.url).port), password: "postgres" });
+    const { s, other, dataDir, cluster } = await otherMajorFolder();
     try {
-      cluster.init();
       await cluster.start();
       const r = command(s, "db-reset");
       expect(r.status).toBe(1);
