@@ -5,7 +5,17 @@
  * quietly.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -54,6 +64,37 @@ describe("npm run org:export", () => {
     expect(r.stderr).toMatch(/no organization has the id/);
     expect(readFileSync(out, "utf8")).toBe("precious data\n");
     expect(readdirSync(dir).filter((f) => f.includes("partial"))).toEqual([]);
+  });
+
+  it("keeps an existing file's mode, and writes through a symlink or a FIFO instead of replacing it", () => {
+    const kept = path.join(dir, "private.ndjson");
+    writeFileSync(kept, "old\n", { mode: 0o600 });
+    chmodSync(kept, 0o600);
+    expect(exportCommand([ORG.globex, "--out", kept]).status).toBe(0);
+    expect(statSync(kept).mode & 0o777).toBe(0o600);
+    expect(readFileSync(kept, "utf8")).toMatch(/^\{"type":"export"/);
+
+    const target = path.join(dir, "target.ndjson");
+    writeFileSync(target, "old\n");
+    const link = path.join(dir, "link.ndjson");
+    symlinkSync(target, link);
+    expect(exportCommand([ORG.globex, "--out", link]).status).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, "utf8")).toMatch(/^\{"type":"export"/);
+
+    const fifo = path.join(dir, "fifo");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    const r = spawnSync(
+      "bash",
+      [
+        "-c",
+        `cat "${fifo}" > "${fifo}.read" & "${tsx}" "${script}" ${ORG.globex} --out "${fifo}"; s=$?; wait; exit $s`,
+      ],
+      { cwd: ROOT, encoding: "utf8", env: { ...process.env, DATABASE_URL: test.url } },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(readFileSync(`${fifo}.read`, "utf8")).toMatch(/"type":"end"/);
   });
 
   it("stops quietly when the reader of its output stops reading (| head -1)", async () => {

@@ -9,7 +9,7 @@
  * output's backpressure slows the reading down. DATABASE_URL names the
  * database (default: the local one).
  */
-import { createWriteStream, existsSync, openSync, renameSync, rmSync, statSync } from "node:fs";
+import { createWriteStream, fchmodSync, fchownSync, lstatSync, openSync, renameSync, rmSync } from "node:fs";
 import { once } from "node:events";
 import path from "node:path";
 import type { Writable } from "node:stream";
@@ -86,32 +86,59 @@ function lineWriter(stream: Writable): (line: string) => Promise<void> {
   };
 }
 
-main(async () => {
-  const args = parseArgs(process.argv.slice(2));
-  // The export goes to a file beside --out, opened first (a path it cannot write is said at once), renamed to
-  // --out once complete: a failed or interrupted export leaves no partial file and an existing --out as it was.
-  let fd: number | null = null;
-  const partial = args.out
-    ? path.join(path.dirname(args.out), `.${path.basename(args.out)}.${process.pid}.partial`)
-    : null;
-  if (args.out && partial) {
-    if (existsSync(args.out) && statSync(args.out).isDirectory()) fail(`cannot write ${args.out}: it is a folder`);
+/**
+ * Where --out is written, opened before the export (a path it cannot write is said at once). A new file, or
+ * an existing regular one, is written beside it (`partial`) and renamed over it once complete, with the
+ * existing file's mode and owner: a failed or interrupted export leaves no partial file, and an existing file
+ * as it was. A symlink, FIFO or device (`/dev/stdout`, `>(gzip > f)`) is written through, as is a file in a
+ * folder the command may not write (then a failed export leaves it incomplete).
+ */
+function openOut(out: string): { fd: number; partial: string | null } {
+  const cannot = (error: unknown): never =>
+    fail(`cannot write ${out}: ${error instanceof Error ? error.message : String(error)}`);
+  const existing = lstatSync(out, { throwIfNoEntry: false });
+  if (existing?.isDirectory()) fail(`cannot write ${out}: it is a folder`);
+  if (existing && !existing.isFile()) {
     try {
-      fd = openSync(partial, "wx");
+      return { fd: openSync(out, "w"), partial: null };
     } catch (error) {
-      fail(`cannot write ${args.out}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    for (const [signal, code] of [
-      ["SIGINT", 130],
-      ["SIGTERM", 143],
-    ] as const) {
-      process.once(signal, () => {
-        rmSync(partial, { force: true });
-        process.stderr.write(`\n✖ interrupted: nothing written to ${args.out}\n`);
-        process.exit(code);
-      });
+      return cannot(error);
     }
   }
+  const partial = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.partial`);
+  let fd: number;
+  try {
+    // A new file as the umask makes it; a replacement private until it has the existing file's mode.
+    fd = openSync(partial, "wx", existing ? 0o600 : 0o666);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!existing || (code !== "EACCES" && code !== "EPERM" && code !== "EROFS")) return cannot(error);
+    try {
+      return { fd: openSync(out, "w"), partial: null };
+    } catch (inPlace) {
+      return cannot(inPlace);
+    }
+  }
+  if (existing) {
+    fchmodSync(fd, existing.mode & 0o7777);
+    if (process.getuid?.() === 0) fchownSync(fd, existing.uid, existing.gid);
+  }
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
+    process.once(signal, () => {
+      rmSync(partial, { force: true });
+      process.stderr.write(`\n✖ interrupted: nothing written to ${out}\n`);
+      process.exit(code);
+    });
+  }
+  return { fd, partial };
+}
+
+main(async () => {
+  const args = parseArgs(process.argv.slice(2));
+  const { fd, partial } = args.out ? openOut(args.out) : { fd: null, partial: null };
   const db = createOrgDb(target().url, { max: 1 });
   const output: Writable = fd !== null ? createWriteStream("", { fd }) : process.stdout;
   const writeLine = lineWriter(output);
@@ -131,10 +158,10 @@ main(async () => {
         }
       },
     );
-    if (args.out && partial) {
+    if (args.out) {
       output.end();
       await once(output, "finish");
-      renameSync(partial, args.out);
+      if (partial) renameSync(partial, args.out);
     }
     exported = true;
     const summary = Object.entries(counts)

@@ -117,6 +117,32 @@ describe("the objects a project's migrations leave", () => {
       "table public.roles",
       "type public.client_status",
     ]);
+    // Semicolons inside strings, nested bodies and comments do not split a statement; text that never runs is no statement.
+    const nested = objectsLeftBy(
+      files(
+        "create table public.clients (id int); create table public.roles (id int);",
+        `DO $$
+         BEGIN -- a comment; drop table public.roles;
+           PERFORM 1;
+         EXCEPTION WHEN others THEN RAISE NOTICE 'could not; drop table public.clients; and retry';
+         END $$;
+         do $$ begin
+           if not exists (select 1 from pg_proc where proname = 'cleanup') then
+             create function public.cleanup() returns void language plpgsql as $f$ begin perform 1; drop table public.clients; end $f$;
+           end if;
+           case when true then create type public.mood as enum ('a;b', 'c'); end case;
+           for i in 1..2 loop execute $q$create table if not exists public.logs (id int); create table public.notes (id int)$q$; end loop;
+         end $$;`,
+      ),
+    );
+    expect([...nested.keys()].sort()).toEqual([
+      "function public.cleanup",
+      "table public.clients",
+      "table public.logs",
+      "table public.notes",
+      "table public.roles",
+      "type public.mood",
+    ]);
     expect(layerExtensionsOutside(files("do $$ begin create extension if not exists pg_trgm; end $$;"))).toEqual([
       { extension: "pg_trgm", schema: "public", file: "supabase/migrations/1_m.sql" },
     ]);

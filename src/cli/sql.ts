@@ -33,6 +33,8 @@ function parseEither(sql: string): ParseResult {
   try {
     return parseSync(sql) as ParseResult;
   } catch (error) {
+    // Not a syntax error: the module gave up (a text too large); 15's would too.
+    if (!(error instanceof Error)) throw error;
     try {
       return parseSync15(sql) as ParseResult;
     } catch {
@@ -49,9 +51,11 @@ export function statements(sql: string, file: string): Statement[] {
   } catch (error) {
     if (!(error instanceof Error)) {
       // The WebAssembly module gave up (it aborts on a text too large for its memory).
-      throw new SqlSyntaxError(`${file}: PostgreSQL's parser could not read it (${String(error)}); is it very large?`, {
-        cause: error,
-      });
+      const why = (error as { message?: unknown } | null)?.message;
+      throw new SqlSyntaxError(
+        `${file}: PostgreSQL's parser could not read it (${typeof why === "string" ? why : "it gave up"}); is it very large?`,
+        { cause: error },
+      );
     }
     // The position counts characters (code points); slice() counts UTF-16 units.
     const at = hasSqlDetails(error) ? error.sqlDetails.cursorPosition : undefined;
@@ -67,13 +71,53 @@ export function statements(sql: string, file: string): Statement[] {
 }
 
 /**
+ * A PL/pgSQL body split at its semicolons: those outside strings ('...',
+ * $tag$...$tag$, so a function a block defines stays whole) and comments,
+ * which are left out.
+ */
+export function splitPlpgsql(body: string): string[] {
+  const pieces: string[] = [];
+  let current = "";
+  let i = 0;
+  while (i < body.length) {
+    const rest = body.slice(i);
+    if (rest.startsWith("--")) {
+      i += /^--[^\n]*/.exec(rest)![0].length;
+      current += " ";
+      continue;
+    }
+    if (rest.startsWith("/*")) {
+      const close = rest.indexOf("*/", 2);
+      i += close < 0 ? rest.length : close + 2;
+      current += " ";
+      continue;
+    }
+    const dollar = /^\$[A-Za-z_]*\$/.exec(rest)?.[0];
+    let token = rest[0]!;
+    if (token === "'") token = /^'(?:[^']|'')*'?/.exec(rest)![0];
+    else if (dollar) {
+      const close = rest.indexOf(dollar, dollar.length);
+      token = close < 0 ? rest : rest.slice(0, close + dollar.length);
+    }
+    if (token === ";") {
+      pieces.push(current);
+      current = "";
+    } else current += token;
+    i += token.length;
+  }
+  pieces.push(current);
+  return pieces;
+}
+
+/**
  * The statements a `DO` block runs that the parser can read on their own:
- * its PL/pgSQL body split at semicolons, each piece without the block's
- * keywords before it (BEGIN, EXCEPTION WHEN ... THEN, IF ... THEN, ...),
- * and the text of an `EXECUTE` of a string literal. drizzle-kit, for one,
- * creates enum types in `DO $$ BEGIN CREATE TYPE ...; EXCEPTION WHEN
- * duplicate_object THEN null; END $$`. A piece that does not parse (a
- * PL/pgSQL statement, a semicolon inside a string) is left out.
+ * its PL/pgSQL body split at its semicolons (splitPlpgsql), each piece
+ * without the block's keywords before it (BEGIN, EXCEPTION WHEN ... THEN,
+ * IF ... THEN, CASE, FOR ... LOOP, ...), and the text of an `EXECUTE` of a
+ * string literal. drizzle-kit, for one, creates enum types in `DO $$ BEGIN
+ * CREATE TYPE ...; EXCEPTION WHEN duplicate_object THEN null; END $$`. A
+ * piece that does not parse (a PL/pgSQL statement) is left out; a statement
+ * in a branch counts as if it ran.
  */
 function doBlockStatements(block: Statement): Statement[] {
   const body = ((block.fields.args ?? []) as Node[])
@@ -83,13 +127,15 @@ function doBlockStatements(block: Statement): Statement[] {
     .find((text): text is string => typeof text === "string");
   if (!body) return [];
   const keywords =
-    /^\s*(?:<<\w+>>|declare\b[\s\S]*?\bbegin\b|begin\b|else\b|loop\b|end\s+(?:if|loop)\b|end\b|(?:exception\s+)?when\b[\s\S]*?\bthen\b|(?:els)?if\b[\s\S]*?\bthen\b)/i;
-  return body.split(";").flatMap((piece) => {
+    /^\s*(?:<<\w+>>|declare\b[\s\S]*?\bbegin\b|begin\b|else\b|loop\b|case\b|end\s+(?:if|loop|case)\b|end\b|(?:for|while)\b[\s\S]*?\bloop\b|(?:exception\s+)?when\b[\s\S]*?\bthen\b|(?:elsif|elseif|if)\b[\s\S]*?\bthen\b)/i;
+  return splitPlpgsql(body).flatMap((piece) => {
     let text = piece;
     for (let stripped = text.replace(keywords, ""); stripped !== text; stripped = text.replace(keywords, ""))
       text = stripped;
-    const literal = /^\s*execute\s+'((?:[^']|'')*)'\s*$/i.exec(text);
-    if (literal) text = literal[1]!.replace(/''/g, "'");
+    const quoted = /^\s*execute\s+'((?:[^']|'')*)'(?:\s+using\b[\s\S]*)?\s*$/i.exec(text);
+    const dollared = /^\s*execute\s+\$([A-Za-z_]*)\$([\s\S]*)\$\1\$(?:\s+using\b[\s\S]*)?\s*$/i.exec(text);
+    if (quoted) text = quoted[1]!.replace(/''/g, "'");
+    else if (dollared) text = dollared[2]!;
     if (!text.trim()) return [];
     try {
       return (parseEither(text).stmts ?? []).map((raw) => unwrap(raw.stmt));

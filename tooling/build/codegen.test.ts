@@ -68,8 +68,22 @@ export const users = pgTable("users", {
 	createdAt: timestamp("created_at", { withTimezone: true, mode: 'string' }),
 });
 `;
-    const columns = new Map([["downloads", ["id", "sha256sum", "mp4url", "size2bytes", "created_at"]]]);
-    const out = nameUnnamedColumns(pulled, columns);
+    const columns = new Map([
+      ["downloads", ["id", "sha256sum", "mp4url", "size2bytes", "created_at"]],
+      ["empty", []],
+      ["download_view", ["id", "sha256sum"]],
+    ]);
+    // A table without columns ({\n}) ends where it ends; a view's columns are named too.
+    const others = `export const empty = pgTable("empty", {
+});
+
+export const downloadView = pgView("download_view", {\tid: uuid(),
+\tsha256Sum: text(),
+}).as(sql\`select id, sha256sum from downloads\`);
+`;
+    const out = nameUnnamedColumns(others + pulled, columns);
+    expect(out).toContain('export const empty = pgTable("empty", {\n});');
+    expect(out).toMatch(/pgView\("download_view"[\s\S]*sha256Sum: text\("sha256sum"\),/);
     expect(out).toContain('sha256Sum: text("sha256sum"),');
     expect(out).toContain('mp4Url: text("mp4url").notNull(),');
     expect(out).toContain('size2Bytes: bigint("size2bytes", { mode: "number" }),');

@@ -66,11 +66,11 @@ async function publicColumns(url: string): Promise<Map<string, string[]>> {
 
 /**
  * 7. Each column drizzle-kit declared without its database name (`key: builder()`, the key taken for the
- * name) whose key names no column of the table: the column whose camel-cased name is the key, written in.
+ * name) whose key names no column of the table or view: the column whose camel-cased name is the key, written in.
  */
 export function nameUnnamedColumns(schema: string, columns: Map<string, string[]>): string {
   return schema.replace(
-    /^(export const \w+ = pgTable\("([^"]+)", \{\n)([\s\S]*?)(\n\}(?:, |\);))/gm,
+    /^(export const \w+ = (?:pgTable|pgView|pgMaterializedView)\("([^"]+)", \{)([\s\S]*?)(\n\}(?:, |\)))/gm,
     (_m, head: string, table: string, body: string, tail: string) => {
       const names = columns.get(table) ?? [];
       const fixed = body.replace(
