@@ -193,23 +193,21 @@ function planKind(use: PlanUse): string {
 }
 
 /**
- * EXPLAIN of a query's RLS statement as its user, through the preamble: with `costs off`, the plan for the
- * run's values; with `generic_plan` too, the statement's generic plan (its parameters left unknown), or null
- * where the server cannot say (before PostgreSQL 16).
+ * EXPLAIN of a query's RLS statement as its user, through the preamble, in one transaction: the plan for the
+ * run's values, and the statement's generic plan (its parameters left unknown), null where the server cannot
+ * say (before PostgreSQL 16).
  */
-async function explainAs(conn: ReservedSql, q: BenchQuery, options: string): Promise<string | null> {
-  const generic = options.includes("generic_plan");
+async function plansOf(conn: ReservedSql, q: BenchQuery): Promise<{ plan: string; genericPlan: string | null }> {
+  const text = (rows: postgres.Row[]) => rows.map((row) => (row as Record<string, string>)["QUERY PLAN"]).join("\n");
   await conn`begin`;
   try {
     await postgrestPreamble(conn, q.actor.role, q.actor.claims);
-    const rows = await conn.unsafe(
-      `explain (${options}) ${q.explain.text}`,
-      (generic ? [] : q.explain.params) as never[],
-    );
-    return rows.map((row) => (row as Record<string, string>)["QUERY PLAN"]).join("\n");
-  } catch (error) {
-    if (generic) return null;
-    throw error;
+    const plan = text(await conn.unsafe(`explain (costs off) ${q.explain.text}`, q.explain.params as never[]));
+    await conn`savepoint generic`;
+    const genericPlan = await conn
+      .unsafe(`explain (costs off, generic_plan) ${q.explain.text}`)
+      .then(text, () => conn`rollback to savepoint generic`.then(() => null));
+    return { plan, genericPlan };
   } finally {
     await conn`rollback`;
   }
@@ -261,8 +259,7 @@ async function measureQueries(conn: ReservedSql, personas: Personas): Promise<Qu
   const results: QueryResult[] = [];
   for (const [i, q] of list.entries()) {
     const r = rounds[i]!;
-    const plan = (await explainAs(conn, q, "costs off"))!;
-    const genericPlan = await explainAs(conn, q, "costs off, generic_plan");
+    const { plan, genericPlan } = await plansOf(conn, q);
     const result: QueryResult = {
       key: q.key,
       title: q.title,

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Cluster, freePort, serverOwner, SERVICE_USER } from "../tooling/server/cluster.ts";
-import { resolveEngine } from "../tooling/server/engine.ts";
+import { otherEngine, resolveEngine } from "../tooling/server/engine.ts";
 import { migrationFiles } from "../tooling/build/database.ts";
 import { runPgProve } from "../tooling/testing/pgprove.ts";
 import { ROOT, superuserUrl } from "../tooling/server/config.ts";
@@ -279,7 +279,7 @@ describe(`db:* commands refuse what the local server cannot serve (${engine})`, 
   /** A setup whose data folder holds a cluster of the other engine (another major), made by this tooling. */
   async function otherMajorFolder() {
     const s = await setup(null);
-    const other = await resolveEngine(engine === "embedded" ? "system" : "embedded");
+    const other = await resolveEngine(otherEngine(engine));
     const dataDir = path.join(s.dir, "data");
     const cluster = new Cluster({ engine: other, dataDir, port: Number(new URL(s.url).port), password: "postgres" });
     cluster.init();

@@ -3,6 +3,7 @@
  * the platform baseline, every migration and the seed.
  */
 import { rmSync } from "node:fs";
+import { otherEngine } from "../tooling/server/engine.ts";
 import { build, configurePostgrestLocally } from "../tooling/build/database.ts";
 import { adminUrlFor, createDatabase } from "../tooling/server/sql.ts";
 import { engineLabel, local, startCluster } from "../tooling/server/local.ts";
@@ -16,7 +17,7 @@ main(async () => {
   const { engine, target, cluster } = here;
   step(engineLabel(engine));
   if (cluster.exists() && cluster.dataMajor() !== engine.major) {
-    const other = engine.name === "embedded" ? "system" : "embedded";
+    const other = otherEngine(engine.name);
     const server = cluster.liveServer();
     if (server) {
       // Its server would keep running from a deleted folder, beyond the reach of db:stop.

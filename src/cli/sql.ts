@@ -75,7 +75,7 @@ export function statements(sql: string, file: string): Statement[] {
  * $tag$...$tag$, so a function a block defines stays whole) and comments,
  * which are left out.
  */
-export function splitPlpgsql(body: string): string[] {
+function splitPlpgsql(body: string): string[] {
   const pieces: string[] = [];
   let current = "";
   let i = 0;

@@ -12,6 +12,9 @@ import { fail } from "../output.ts";
 
 export type EngineName = "embedded" | "system";
 
+/** The engine that is not this one (each keeps its own data folder; db:stop and db:reset name the other). */
+export const otherEngine = (name: EngineName): EngineName => (name === "embedded" ? "system" : "embedded");
+
 export interface Engine {
   name: EngineName;
   /** Folder holding initdb, pg_ctl and postgres. */

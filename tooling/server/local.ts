@@ -11,7 +11,7 @@ import {
   type Target,
 } from "./config.ts";
 import { bootstrapSuperuser, ensurePlatformRoles, withSql } from "./sql.ts";
-import { resolveEngine, type Engine } from "./engine.ts";
+import { otherEngine, resolveEngine, type Engine } from "./engine.ts";
 import { fail, step } from "../output.ts";
 
 export interface Local {
@@ -51,7 +51,7 @@ export async function local(): Promise<Local> {
  */
 export function otherEngineServer(engine: Engine): { name: string; port: number } | null {
   if (process.env.DB_DATA_DIR) return null;
-  const name = engine.name === "embedded" ? "system" : "embedded";
+  const name = otherEngine(engine.name);
   const server = liveServer(dataDir(name));
   return server && { name, port: server.port };
 }
@@ -99,7 +99,7 @@ export async function startCluster(
     await cluster.start();
     created = true;
   }
-  if (created || roles === "missing") await ensurePlatformRoles(maintenance, target.password || "postgres");
+  if (created || roles === "missing") await ensurePlatformRoles(maintenance, target.password);
   return { created, wasRunning: wasRunning && !created };
 }
 
