@@ -542,6 +542,31 @@ for (const { label, size, large } of SCALES) {
       expect(r.usedIndexes, JSON.stringify(r)).not.toContain("clients_organization_id_name_lower_trgm_idx");
     });
 
+    it("search_clients, reader of the whale, one word: its first clients by name from private.client_words, not every client holding it", async () => {
+      const persona = personas.whaleAdmin;
+      // "nortstar" is a typo of a word many of the whale's names hold (more than a page).
+      const [holding] = await sql<{ n: number }[]>`
+        select count(*)::int as n from public.clients
+        where organization_id = ${persona.org} and 'northstar' = any (private.search_words(name))`;
+      expect(holding!.n).toBeGreaterThan(100);
+      const { result, before, after } = await statsAround(
+        sql,
+        asUser(persona),
+        async (tx) => {
+          const [row] = await tx<{ fetched: number; listScans: number }[]>`
+            select pg_stat_get_xact_tuples_fetched('public.clients'::regclass)::int as fetched,
+                   pg_stat_get_xact_numscans('private.client_words_pkey'::regclass)::int as "listScans"`;
+          return row!;
+        },
+        (tx) => tx`select id from public.search_clients(${persona.org}, 'nortstar', 20)`,
+      );
+      expect(result.length).toBe(20);
+      const reads = { fetched: after.fetched - before.fetched, listScans: after.listScans - before.listScans };
+      // The page's rows, read by id once they are ranked; none of the other clients holding the word.
+      expect(reads.fetched, JSON.stringify({ holding: holding!.n, reads })).toBeLessThanOrEqual(20);
+      expect(reads.listScans, JSON.stringify(reads)).toBeGreaterThan(0);
+    });
+
     it("search_clients, reader, prefix: each candidate row read once, the dictionary of words left alone", async () => {
       const persona = personas.whaleAdmin;
       // The rows in the name and email ranges, and the candidates: the first 500 of each (more than a page here).

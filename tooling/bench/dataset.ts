@@ -251,8 +251,9 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
     },
     {
       // What the triggers on clients (off while loading) keep: the words of
-      // client names per organization, which search_clients looks words up in
-      // (on a database migrated that far; a later migration fills it itself).
+      // client names per organization, which search_clients looks words up in,
+      // and each word's clients by name (on a database migrated that far; a
+      // later migration fills them itself).
       label: "the dictionary of client name words",
       kind: "rows",
       parts: [
@@ -265,6 +266,13 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
             from public.clients c cross join lateral unnest(private.search_words(c.name)) as w (word)
             on conflict do nothing;
             analyze private.client_name_words;
+          end if;
+          if to_regclass('private.client_words') is not null then
+            insert into private.client_words (organization_id, word, name, client_id)
+            select c.organization_id, w.word, c.name, c.id
+            from public.clients c cross join lateral unnest(private.client_list_words(c.name)) as w (word)
+            order by 1, 2, 3, 4;
+            analyze private.client_words;
           end if;
         end
         $$;`,

@@ -46,7 +46,7 @@
 
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(76);
+select plan(83);
 
 \ir personas.psql
 
@@ -284,6 +284,41 @@ select is(
 select ok(not has_table_privilege('authenticated', 'private.client_name_words', 'select')
           and not has_table_privilege('anon', 'private.client_name_words', 'select'),
   'T300.51 the API roles cannot read the dictionary');
+
+-- R8b each word's clients by name (private.client_words) -----------------------------------------------
+-- What the table holds, written out: each client's name words but numbers.
+create function pg_temp.listed_words_drift() returns bigint language sql stable as $$
+  select count(*) from (
+    (select organization_id, word, name, client_id from private.client_words
+     except all
+     select c.organization_id, w.word, c.name, c.id from public.clients c
+     cross join lateral unnest(private.search_words(c.name)) as w (word) where ltrim(w.word, '0123456789') <> '')
+    union all
+    (select c.organization_id, w.word, c.name, c.id from public.clients c
+     cross join lateral unnest(private.search_words(c.name)) as w (word) where ltrim(w.word, '0123456789') <> ''
+     except all
+     select organization_id, word, name, client_id from private.client_words)) d
+$$;
+select is(pg_temp.listed_words_drift(), 0::bigint,
+  'T300.77 each client is listed under each word of its name but numbers, after inserts of one and of many rows and a rename');
+select ok((select count(*) from private.client_words where word = 'bramble') = 1
+          and not exists (select 1 from private.client_words where word in ('vexwood', '48213')),
+  'T300.78 ... under its new word, not its old one, and never under a number');
+savepoint listed;
+delete from public.clients where organization_id = pg_temp.org('acme') and name = 'Quillon Bramble';
+select is(pg_temp.listed_words_drift(), 0::bigint, 'T300.79 a deleted client is no longer listed');
+delete from public.clients where organization_id = pg_temp.org('acme');
+select is((select count(*) from private.client_words where organization_id = pg_temp.org('acme')), 0::bigint,
+  'T300.80 ... nor an organization''s clients deleted in one statement');
+truncate public.clients cascade;
+select is((select count(*) from private.client_words), 0::bigint, 'T300.81 truncating clients empties the lists');
+rollback to savepoint listed;
+select ok(not has_table_privilege('authenticated', 'private.client_words', 'select')
+          and not has_table_privilege('anon', 'private.client_words', 'select')
+          and not has_table_privilege('service_role', 'private.client_words', 'select'),
+  'T300.82 the API roles cannot read the lists');
+select ok(not exists (select 1 from private.organization_scoped_tables() where relid = 'private.client_words'::regclass),
+  'T300.83 the lists are derived data: not an organization''s table to export or count');
 
 -- R10 no work on what the caller cannot read ----------------------------------------------------------
 -- Scans of the dictionary of name words (the table and its indexes) in this transaction so far.
