@@ -58,13 +58,6 @@ comment on function private.client_list_words(text) is
   'The words of a client name that private.client_words lists it under: its words (private.search_words) but those of digits only.';
 revoke all on function private.client_list_words(text) from public, anon, authenticated, service_role;
 
--- Written in key order: the primary key's pages fill one after another.
-insert into private.client_words (organization_id, word, name, client_id)
-select c.organization_id, w.word, c.name, c.id
-from public.clients c
-cross join lateral pg_catalog.unnest(private.client_list_words(c.name)) as w (word)
-order by 1, 2, 3, 4;
-
 -- New names: the trigger that adds their words to the dictionary
 -- (20261201009900_search_clients_by_words) lists their clients too, from the
 -- same rows, in the same trigger call.
@@ -144,6 +137,20 @@ create trigger clients_words_after_delete
 create trigger clients_words_after_truncate
   after truncate on public.clients
   for each statement execute function private.unlist_client_words();
+
+-- The lists of the clients there are now, written after the triggers so
+-- that no client written meanwhile is missed (one the triggers listed first
+-- is skipped), in key order, the primary key's pages filling one after
+-- another; then what a client deleted or renamed meanwhile may have left.
+insert into private.client_words (organization_id, word, name, client_id)
+select c.organization_id, w.word, c.name, c.id
+from public.clients c
+cross join lateral pg_catalog.unnest(private.client_list_words(c.name)) as w (word)
+order by 1, 2, 3, 4
+on conflict do nothing;
+delete from private.client_words x
+where not exists (select 1 from public.clients c
+                  where c.id = x.client_id and c.organization_id = x.organization_id and c.name = x.name);
 
 analyze private.client_words;
 
