@@ -271,7 +271,8 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
             insert into private.client_words (organization_id, word, name, client_id)
             select c.organization_id, w.word, c.name, c.id
             from public.clients c cross join lateral unnest(private.client_list_words(c.name)) as w (word)
-            order by 1, 2, 3, 4;
+            order by 1, 2, 3, 4
+            on conflict do nothing;
             analyze private.client_words;
           end if;
         end

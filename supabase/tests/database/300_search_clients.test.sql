@@ -46,7 +46,7 @@
 
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(83);
+select plan(87);
 
 \ir personas.psql
 
@@ -313,6 +313,25 @@ select is((select count(*) from private.client_words where organization_id = pg_
 truncate public.clients cascade;
 select is((select count(*) from private.client_words), 0::bigint, 'T300.81 truncating clients empties the lists');
 rollback to savepoint listed;
+savepoint listed;
+with gone as (delete from public.clients where organization_id = pg_temp.org('acme') and name = 'Quillon Bramble' returning *)
+insert into public.clients (id, organization_id, name) select id, organization_id, name from gone;
+with gone as (delete from public.clients where organization_id = pg_temp.org('acme') and name = 'Depot 48213' returning *)
+insert into public.clients (id, organization_id, name) select id, organization_id, 'Depot Harbor' from gone;
+select is(pg_temp.listed_words_drift(), 0::bigint,
+  'T300.84 a client deleted and inserted again in one statement, under its name or another, is listed as it is');
+update public.clients set name = '4711' where organization_id = pg_temp.org('acme') and name = 'Quillon Bramble';
+insert into public.clients (id, organization_id, name)
+select id, organization_id, 'Harbor Quay' from public.clients where organization_id = pg_temp.org('acme') and name = 'Depot Harbor'
+on conflict (id) do update set name = excluded.name;
+select is(pg_temp.listed_words_drift(), 0::bigint,
+  'T300.85 ... and one renamed to a number, or by an upsert');
+select pg_temp.org('acme') as acme_id \gset
+select ok((select count(*) from private.client_words where organization_id = :'acme_id') > 0, 'T300.86 acme''s clients are listed');
+delete from public.organizations where id = :'acme_id';
+select is((select count(*) from private.client_words where organization_id = :'acme_id'), 0::bigint,
+  'T300.87 an organization''s deletion takes its lists with it');
+rollback to savepoint listed;
 select ok(not has_table_privilege('authenticated', 'private.client_words', 'select')
           and not has_table_privilege('anon', 'private.client_words', 'select')
           and not has_table_privilege('service_role', 'private.client_words', 'select'),
@@ -325,8 +344,9 @@ select ok(not exists (select 1 from private.organization_scoped_tables() where r
 select pg_temp.as_postgres();
 create function pg_temp.dictionary_scans() returns bigint language sql stable as $$
   select sum(pg_stat_get_xact_numscans(c.oid))::bigint from pg_class c
-  where c.oid = 'private.client_name_words'::regclass
-     or c.oid in (select i.indexrelid from pg_index i where i.indrelid = 'private.client_name_words'::regclass)
+  where c.oid in ('private.client_name_words'::regclass, 'private.client_words'::regclass)
+     or c.oid in (select i.indexrelid from pg_index i
+                  where i.indrelid in ('private.client_name_words'::regclass, 'private.client_words'::regclass))
 $$;
 create temp table scans_before (n bigint);
 insert into scans_before select pg_temp.dictionary_scans();
