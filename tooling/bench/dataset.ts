@@ -254,7 +254,7 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
       // client names per organization, which search_clients looks words up in,
       // and each word's clients by name (on a database migrated that far; a
       // later migration fills them itself).
-      label: "the dictionary of client name words",
+      label: "the dictionary of client name words, and each word's clients by name",
       kind: "rows",
       parts: [
         `
@@ -267,12 +267,19 @@ export function datasetSteps(size: DatasetSize, parallel = 2): DatasetStep[] {
             on conflict do nothing;
             analyze private.client_name_words;
           end if;
+        end
+        $$;`,
+        // Every client listed anew (those already there too), in key order, beside the dictionary.
+        `
+        do $$
+        begin
           if to_regclass('private.client_words') is not null then
+            perform set_config('work_mem', '256MB', true);
+            truncate private.client_words;
             insert into private.client_words (organization_id, word, name, client_id)
             select c.organization_id, w.word, c.name, c.id
             from public.clients c cross join lateral unnest(private.client_list_words(c.name)) as w (word)
-            order by 1, 2, 3, 4
-            on conflict do nothing;
+            order by 1, 2, 3, 4;
             analyze private.client_words;
           end if;
         end
