@@ -124,7 +124,17 @@ begin
 end;
 $$;
 comment on function private.record_client_name_words() is
-  'Trigger on clients: adds the words of new names to private.client_name_words and lists the clients under them in private.client_words (after insert, once per statement; after an update that changes a name, per row, taking the client off its old words'' lists).';
+  'Trigger on clients: adds the words of new names to private.client_name_words and lists the clients under them in private.client_words (after insert, once per statement; after an update that changes a name or an id, per row, taking the client off its old words'' lists).';
+
+-- A client whose id changes (nothing else refuses it when no assignment
+-- names the client) moves to its new id on the lists too.
+drop trigger clients_name_words_after_update on public.clients;
+create trigger clients_name_words_after_update
+  after update of id, name, organization_id on public.clients
+  for each row
+  when (old.id is distinct from new.id or old.name is distinct from new.name
+        or old.organization_id is distinct from new.organization_id)
+  execute function private.record_client_name_words();
 
 -- Clients that go: off the lists.
 create function private.unlist_client_words()

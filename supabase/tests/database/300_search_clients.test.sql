@@ -46,7 +46,7 @@
 
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(87);
+select plan(88);
 
 \ir personas.psql
 
@@ -326,6 +326,18 @@ select id, organization_id, 'Harbor Quay' from public.clients where organization
 on conflict (id) do update set name = excluded.name;
 select is(pg_temp.listed_words_drift(), 0::bigint,
   'T300.85 ... and one renamed to a number, or by an upsert');
+delete from public.user_clients
+where client_id in (select id from public.clients where organization_id = pg_temp.org('acme') and name = 'Harbor Quay');
+create temp table t_moved as
+select id as old_id from public.clients where organization_id = pg_temp.org('acme') and name = 'Harbor Quay';
+update public.clients set id = gen_random_uuid() where organization_id = pg_temp.org('acme') and name = 'Harbor Quay';
+select ok((select count(*) from t_moved) = 1
+          and not exists (select 1 from public.clients c join t_moved m on m.old_id = c.id)
+          and not exists (select 1 from private.client_words x join t_moved m on m.old_id = x.client_id)
+          and (select count(*) from private.client_words x join public.clients c on c.id = x.client_id
+               where c.name = 'Harbor Quay') = 2
+          and pg_temp.listed_words_drift() = 0,
+  'T300.88 ... and one whose id changes, under its new id');
 select pg_temp.org('acme') as acme_id \gset
 select ok((select count(*) from private.client_words where organization_id = :'acme_id') > 0, 'T300.86 acme''s clients are listed');
 delete from public.organizations where id = :'acme_id';
