@@ -298,6 +298,8 @@ declare
   -- scored to fill a page the kept combinations left short.
   fewest_keys text[];
   fewest_words text[];
+  -- Whether none of them is a number: their clients are then listed by name (private.client_words).
+  fewest_listed boolean;
   fill_cap constant integer := 1000;
   words_complete boolean := false;
   -- Words that a matching name holds one of (as '%word%'): a cheap test before scoring a name.
@@ -493,10 +495,11 @@ begin
       loop
         -- The first word is the one with the fewest matches: every one of them, for the fill below.
         if fewest_keys is null then
-          fewest_keys := array(select org::text || ' ' || m.word from unnest(match_n, match_words) as m (n, word)
-                                where m.n = word_count.n);
           fewest_words := array(select m.word from unnest(match_n, match_words) as m (n, word)
                                  where m.n = word_count.n);
+          fewest_keys := array(select org::text || ' ' || w.word from pg_catalog.unnest(fewest_words) as w (word));
+          fewest_listed := not exists (select 1 from pg_catalog.unnest(fewest_words) as w (word)
+                                       where pg_catalog.ltrim(w.word, '0123456789') = '');
         end if;
         keep[word_count.n] := greatest(1, least(word_count.matched, floor(budget ^ (1.0 / remaining) + 1e-9)::integer));
         budget := budget / keep[word_count.n];
@@ -644,8 +647,7 @@ begin
             -- (no row of clients read, one sort of index entries);
             (select x.client_id, x.name
              from private.client_words x
-             where not exists (select 1 from pg_catalog.unnest(fewest_words) as w (word)
-                               where pg_catalog.ltrim(w.word, '0123456789') = '')
+             where fewest_listed
                and x.organization_id = org and x.word = any (fewest_words)
                and x.client_id <> all (prefix_ids)
              group by x.name, x.client_id
@@ -656,8 +658,7 @@ begin
             (select cl.id, cl.name
              from public.clients cl
              -- The keys name the organization; the comparison below is a check, not an index condition.
-             where exists (select 1 from pg_catalog.unnest(fewest_words) as w (word)
-                           where pg_catalog.ltrim(w.word, '0123456789') = '')
+             where not fewest_listed
                and pg_catalog.array_remove(pg_catalog.string_to_array(pg_catalog.regexp_replace(
                      pg_catalog.regexp_replace(pg_catalog.lower(cl.name), '[^[:alnum:]]+', E'\n', 'g'),
                      '([[:alnum:]])([[:alnum:]]?)([[:alnum:]]*)',
