@@ -536,28 +536,34 @@ for (const { label, size, large } of SCALES) {
       );
     });
 
-    it(`search_clients, reader of the whale, typo: the index of name words${large ? ", no sequential scan" : ""}`, async () => {
+    it(`search_clients, reader of the whale, typo of two words: neither the trigrams of every name nor every client holding both${large ? ", no sequential scan" : ""}`, async () => {
       const r = await searchScans(sql, personas, "whaleAdmin", "nortstar lab");
       expect(r.found).toBe(20);
       noSeqScan(r);
-      // The clients holding the matched words come from the words index, not from the trigrams of every name.
-      expect(r.usedIndexes, JSON.stringify(r)).toContain("clients_name_words_idx");
+      // The clients holding both matched words come from their lists by name (private.client_words), walked
+      // together: the words index, which gives every client holding both in no order, is not read.
+      expect(r.usedIndexes, JSON.stringify(r)).not.toContain("clients_name_words_idx");
       expect(r.usedIndexes, JSON.stringify(r)).not.toContain("clients_organization_id_name_lower_trgm_idx");
     });
 
-    it("search_clients, reader of the whale, one word: its first clients by name from private.client_words, not every client holding it", async () => {
-      const persona = personas.whaleAdmin;
-      // "nortstar" is a typo of a word many of the whale's names hold (more than a page).
-      const [holding] = await sql<{ n: number }[]>`
-        select count(*)::int as n from public.clients
-        where organization_id = ${persona.org} and 'northstar' = any (private.search_words(name))`;
-      expect(holding!.n).toBeGreaterThan(100);
-      const reads = await searchReads(sql, persona, "nortstar");
-      expect(reads.found).toBe(20);
-      // The page's rows, read by id once they are ranked; none of the other clients holding the word.
-      expect(reads.fetched, JSON.stringify({ holding: holding!.n, reads })).toBeLessThanOrEqual(20);
-      expect(reads.lists, JSON.stringify(reads)).toBeGreaterThan(0);
-    });
+    for (const [query, words, what] of [
+      ["nortstar", ["northstar"], "one word: its first clients by name"],
+      ["nortstar lab", ["northstar", "labs"], "two words: their lists walked together by name"],
+    ] as const) {
+      it(`search_clients, reader of the whale, ${what} from private.client_words, not every client holding ${words.length > 1 ? "them" : "it"}`, async () => {
+        const persona = personas.whaleAdmin;
+        // "nortstar" is a typo of a word many of the whale's names hold (more than a page), as are both words together.
+        const [holding] = await sql<{ n: number }[]>`
+          select count(*)::int as n from public.clients
+          where organization_id = ${persona.org} and private.search_words(name) @> ${words}::text[]`;
+        expect(holding!.n).toBeGreaterThan(20);
+        const reads = await searchReads(sql, persona, query);
+        expect(reads.found).toBe(20);
+        // The page's rows, read by id once they are ranked; none of the other clients holding the words.
+        expect(reads.fetched, JSON.stringify({ holding: holding!.n, reads })).toBeLessThanOrEqual(20);
+        expect(reads.lists, JSON.stringify(reads)).toBeGreaterThan(0);
+      });
+    }
 
     it("search_clients, reader, prefix: each candidate row read once, the dictionary of words left alone", async () => {
       const persona = personas.whaleAdmin;

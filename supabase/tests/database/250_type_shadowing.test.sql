@@ -43,7 +43,7 @@ select pg_catalog.unnest(array[
   'private.check_new_organization_has_owner', 'private.check_organization_has_owner',
   'private.check_role_definition', 'private.check_role_grantable', 'private.check_role_in_organization',
   'private.check_role_row', 'private.client_list_words', 'private.client_name_word_score',
-  'private.clients_read_row_cost',
+  'private.clients_listed_under_all', 'private.clients_read_row_cost',
   'private.co_member_ids', 'private.delete_organization_batch',
   'private.delete_organizations_left_by_deleted_accounts', 'private.erase_deleted_user',
   'private.export_covered_tables', 'private.export_organization_bytes', 'private.export_organization_rows',

@@ -46,7 +46,7 @@
 
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(88);
+select plan(94);
 
 \ir personas.psql
 
@@ -463,6 +463,45 @@ select is((select name from public.search_clients(pg_temp.org('initech'), 'desk7
   'T300.70 the best prefix match (desk7@...) is found behind 600 longer ones (desk70@, desk71@, ... sort before it)');
 select is((select count(*) from public.search_clients(pg_temp.org('initech'), 'wq01z wq02z', 20)), 20::bigint,
   'T300.76 two query words with 150 equally matching words each (22,500 combinations, 8 kept for each) still fill the page');
+-- Several words: their lists of clients by name walked together. Xeno and Yolo's lists cross 120 times
+-- (Cross10 Xeno, Cross10 Yolo, Cross11 Xeno, ...) before the one name holding both, a probe of a list each;
+-- 300 names hold Vexa and Quor.
+select pg_temp.as_postgres();
+insert into public.clients (organization_id, name, email)
+select pg_temp.org('initech'), 'Cross' || i || ' ' || v.word, null
+from generate_series(10, 69) i cross join (values ('Xeno'), ('Yolo')) v (word)
+union all select pg_temp.org('initech'), 'Zulu Xeno Yolo', null
+union all select pg_temp.org('initech'), 'Duo Vexa Quor ' || i, null from generate_series(1, 300) i;
+create function pg_temp.word_index_scans() returns bigint language sql stable as $$
+  select pg_stat_get_xact_numscans('public.clients_name_words_idx'::regclass)
+$$;
+update reads_before set n = pg_temp.word_index_scans() where true;
+select pg_temp.as_user('ivan');
+create temp table met_one as select name from public.search_clients(pg_temp.org('initech'), 'xeno yolo', 1);
+select pg_temp.as_postgres();
+select is(array(select name from met_one), array['Zulu Xeno Yolo'],
+  'T300.89 two words whose lists cross more often than the walk may probe them (68 probes for one result) still find the name holding both');
+select cmp_ok(pg_temp.word_index_scans(), '>', (select n from reads_before),
+  'T300.90 ... from the index of name words, once the walk stopped at its bound');
+update reads_before set n = pg_temp.word_index_scans() where true;
+select pg_temp.as_user('ivan');
+create temp table met_all as select name from public.search_clients(pg_temp.org('initech'), 'xeno yolo', 100);
+select pg_temp.as_postgres();
+select is(array(select name from met_all), array['Zulu Xeno Yolo'],
+  'T300.91 ... and by the walk itself where it may probe them that often (464 probes for 100 results)');
+select is(pg_temp.word_index_scans(), (select n from reads_before),
+  'T300.92 ... which reads no index of the clients'' names');
+update reads_before set n = pg_temp.clients_read() where true;
+select pg_temp.as_user('ivan');
+create temp table met_five as select name from public.search_clients(pg_temp.org('initech'), 'vexa quor', 5);
+select pg_temp.as_postgres();
+select cmp_ok(pg_temp.clients_read() - (select n from reads_before), '<=', 5::bigint,
+  'T300.93 two words 300 names hold together, five results asked: read from their lists, no row of clients but the five found');
+select is(array(select name from met_five),
+  array(select name from public.clients where organization_id = pg_temp.org('initech') and name like 'Duo Vexa Quor %'
+        order by name, id limit 5),
+  'T300.94 ... which are the first five of those names');
+select pg_temp.as_user('ivan');
 select throws_ok($$ select * from public.search_clients(pg_temp.org('initech'), 'a b c d e f g h i j k l m') $$, '22023',
   'query has more than 12 words', 'T300.71 a query of more than 12 words is refused');
 select lives_ok($$ select * from public.search_clients(pg_temp.org('initech'), 'a b c d e f g h i j k l') $$,
