@@ -528,12 +528,18 @@ begin
             where f.id = any (word_ids) and f.organization_id = org
             union
             -- When none of those matches is a number, from private.client_words
-            -- (no row of clients read, one sort of index entries);
+            -- (no row of clients read): each word's first fill_cap by name, a
+            -- walk of its list that stops there (the first fill_cap of them
+            -- all are among those; all of each list were read and sorted before);
             (select x.client_id, x.name
-             from private.client_words x
+             from pg_catalog.unnest(fewest_words) as w (word)
+             cross join lateral (
+               select y.client_id, y.name
+               from private.client_words y
+               where y.organization_id = org and y.word = w.word and y.client_id <> all (prefix_ids)
+               order by y.name, y.client_id
+               limit fill_cap) x
              where fewest_listed
-               and x.organization_id = org and x.word = any (fewest_words)
-               and x.client_id <> all (prefix_ids)
              group by x.name, x.client_id
              order by x.name, x.client_id
              limit fill_cap)
