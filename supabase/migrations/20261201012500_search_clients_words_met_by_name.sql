@@ -27,6 +27,12 @@
 -- word, and for every combination when there are more than 4 (to bound the
 -- walks' work).
 --
+-- Also: a short page's fill takes its candidates, the first 1,000 clients by
+-- name holding a match of the fewest query word, from a walk of each such
+-- word's list that stops at 1,000; it read and sorted every entry of those
+-- lists ("northstar 123" in the same organization: 18,750 entries, 37 ms of
+-- search, now 24).
+--
 -- What may be read, what matches and the order of the results are unchanged.
 
 set lock_timeout = '10s';
