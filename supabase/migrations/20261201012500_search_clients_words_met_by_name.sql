@@ -19,13 +19,14 @@
 -- reads the next list from the last client found on (one index probe), so
 -- the walk leaps over the runs of clients the other lists do not hold, and
 -- a client every list holds in turn is a result. Clients come in name order,
--- so the walk stops at the page. It is bounded: after 4 * need + 64 probes
--- with the page still short it gives up, and the GIN index answers for that
--- combination as before (lists that cross often and rarely meet: at most
--- about 1.4 ms more for a page of 20). The GIN index also still answers for a
--- combination holding a number (numbers are not listed) or a short query
--- word, and for every combination when there are more than 4 (to bound the
--- walks' work).
+-- so the walk stops at the page; each result takes a probe of each list. It
+-- is bounded: after 2 * words * need + 64 probes (twice what the results
+-- take, and 64) with the page still short it gives up, and the GIN index
+-- answers for that combination as before (lists that cross often and rarely
+-- meet: at most about 1.4 ms more for two words and a page of 20). The GIN
+-- index also still answers for a combination holding a number (numbers are
+-- not listed) or a short query word, and for every combination when there
+-- are more than 4 (to bound the walks' work).
 --
 -- Also: a short page's fill takes its candidates, the first 1,000 clients by
 -- name holding a match of the fewest query word, from a walk of each such
@@ -186,10 +187,11 @@ declare
   word_ids uuid[] := '{}'::uuid[];
   other_ids uuid[] := '{}'::uuid[];
   need integer;
-  -- Combinations of several listed words are walked by name (at most
-  -- walk_probes index probes each) while there are at most walk_combinations of them.
+  -- Combinations of several listed words are walked by name while there
+  -- are at most walk_combinations of them: at most 2 index probes per word
+  -- and result wanted, and walk_probes more, each.
   walk_combinations constant integer := 4;
-  walk_probes integer;
+  walk_probes constant integer := 64;
 begin
   if org is null then
     raise exception 'organization_id is required' using errcode = '22004';
@@ -441,7 +443,6 @@ begin
   -- them are the best clients overall (a client left out of its best
   -- combination's list is outranked by the whole list).
   if need > 0 and pg_catalog.cardinality(query_words) > 0 then
-    walk_probes := 4 * need + 64;
     if combinations = 0 then
       -- A query word matches no word of any name.
       null;
@@ -476,7 +477,8 @@ begin
           -- the walk stopped at its bound with the page short).
           with walked as materialized (
             select k.client_id, k.name
-            from private.clients_listed_under_all(org, c.words, prefix_ids, need, walk_probes) k
+            from private.clients_listed_under_all(org, c.words, prefix_ids, need,
+                                                  2 * pg_catalog.cardinality(c.words) * need + walk_probes) k
             where one.walked
           )
           -- One word (not a number: one name holds each), and no short query

@@ -46,7 +46,7 @@
 
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(94);
+select plan(96);
 
 \ir personas.psql
 
@@ -481,8 +481,10 @@ create temp table met_one as select name from public.search_clients(pg_temp.org(
 select pg_temp.as_postgres();
 select is(array(select name from met_one), array['Zulu Xeno Yolo'],
   'T300.89 two words whose lists cross more often than the walk may probe them (68 probes for one result) still find the name holding both');
-select cmp_ok(pg_temp.word_index_scans(), '>', (select n from reads_before),
-  'T300.90 ... from the index of name words, once the walk stopped at its bound');
+select is(array(select row(w.client_id, w.name)::text
+                 from private.clients_listed_under_all(pg_temp.org('initech'), '{xeno,yolo}', '{}', 1, 68) w),
+  array[row(null::uuid, null::text)::text],
+  'T300.90 ... which the walk of their lists, given those 68 probes, does not reach: it says so with a row of nulls');
 update reads_before set n = pg_temp.word_index_scans() where true;
 select pg_temp.as_user('ivan');
 create temp table met_all as select name from public.search_clients(pg_temp.org('initech'), 'xeno yolo', 100);
@@ -501,6 +503,17 @@ select is(array(select name from met_five),
   array(select name from public.clients where organization_id = pg_temp.org('initech') and name like 'Duo Vexa Quor %'
         order by name, id limit 5),
   'T300.94 ... which are the first five of those names');
+-- A walk of five lists takes five probes a result: its bound grows with them.
+insert into public.clients (organization_id, name, email)
+select pg_temp.org('initech'), 'Alpha Beta Nova Labs Xeno Yolo Zed ' || i, null from generate_series(1, 100) i;
+update reads_before set n = pg_temp.word_index_scans() where true;
+select pg_temp.as_user('ivan');
+create temp table met_many as select name from public.search_clients(pg_temp.org('initech'), 'xeno labs nova beta alpha', 66);
+select pg_temp.as_postgres();
+select is((select count(*) from met_many), 66::bigint,
+  'T300.95 five words 100 names hold together, 66 results asked: 66 found');
+select is(pg_temp.word_index_scans(), (select n from reads_before),
+  'T300.96 ... by a walk of the five lists (330 probes), within its bound: no index of the names read');
 select pg_temp.as_user('ivan');
 select throws_ok($$ select * from public.search_clients(pg_temp.org('initech'), 'a b c d e f g h i j k l m') $$, '22023',
   'query has more than 12 words', 'T300.71 a query of more than 12 words is refused');
