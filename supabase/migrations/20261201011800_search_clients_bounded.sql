@@ -10,12 +10,15 @@
 --   each query word's matches come most similar first, and a reader keeps
 --   the most similar of them, at most 64 combinations in all (the word with
 --   the fewest matches keeps all it can); the clients of those combinations
---   are read through the index as before. A client found only through a
---   less similar word than those kept is left out.
--- - A query of three characters or more without a letter or digit ('...',
---   emoji, or letters the server's locale does not count as such) has no
---   trigrams, and its contains step read every client of the organization
---   (120 to 460 ms): such a query now matches by prefix only.
+--   are read through the index as before. When those combinations leave the
+--   page short (equally similar words kept for each query word rarely meet
+--   in one name), the first 1,000 clients by name holding a match of the
+--   query word with the fewest are scored to fill it.
+-- - A query of three characters or more from which pg_trgm takes no trigram
+--   for '%<query>%' ('...', emoji, 'c++': no three letters or digits in a
+--   row, and no run of them whose start, or whose end after two, the query
+--   shows) made its contains step read every client of the organization
+--   (100 to 460 ms): such a query now matches by prefix and by words only.
 -- - Among more than 500 prefix matches per column only the first 500 in
 --   byte order were ranked, so 'contact1@...' (similarity 1) lost to
 --   'contact10...', 'contact100...': the ranges where the query ends a word
@@ -70,8 +73,9 @@ declare
   whole_word_cap constant integer := 100;
   -- At most this many distinct query words.
   word_limit constant integer := 12;
-  -- Whether pg_trgm finds trigrams in the query (a letter or digit): contains
-  -- matching needs them to use an index.
+  -- Whether pg_trgm can take a trigram from '%<query>%' (three letters or
+  -- digits in a row, or a run of them whose start, or whose end after two,
+  -- the query shows): contains matching needs one to use an index.
   has_trigrams boolean;
   -- Word matches through the indexes while each query word matches at most
   -- this many dictionary words and their combinations are at most combination_cap.
@@ -88,6 +92,11 @@ declare
   budget float8;
   remaining integer;
   word_count record;
+  -- When they did: the keys of every match of the query word with the fewest
+  -- (before keeping), and at most how many of its clients, by name, are
+  -- scored to fill a page the kept combinations left short.
+  fewest_keys text[];
+  fill_cap constant integer := 1000;
   words_complete boolean := false;
   -- Words that a matching name holds one of (as '%word%'): a cheap test before scoring a name.
   match_patterns text[];
@@ -130,7 +139,7 @@ begin
   if pg_catalog.cardinality(query_words) > word_limit then
     raise exception 'query has more than % words', word_limit using errcode = '22023';
   end if;
-  has_trigrams := pg_catalog.cardinality(extensions.show_trgm(term)) > 0;
+  has_trigrams := term ~ '[[:alnum:]]{3}|[^[:alnum:]][[:alnum:]]|[[:alnum:]]{2}[^[:alnum:]]';
   long_words := array(select w.word from pg_catalog.unnest(query_words) as w (word) where pg_catalog.char_length(w.word) >= 3);
   short_keys := array(select org::text || ' ' || w.word || '*' from pg_catalog.unnest(query_words) as w (word)
                       where pg_catalog.char_length(w.word) < 3);
@@ -182,7 +191,7 @@ begin
       from (
         -- The whole range, and the parts of it where the query ends a word
         -- (nothing follows it, or a character below '0', between '9' and 'a',
-        -- or above 'z'): the best matches there ('contact1@...' for
+        -- or above 'z', a letter outside ASCII included): the best matches there ('contact1@...' for
         -- 'contact1') must not be cut off by many longer words before them
         -- ('contact10...').
         select n.id, n.name, n.name_lower, n.email_lower
@@ -267,8 +276,8 @@ begin
     -- word with the fewest matches keeps all it can, and what it leaves of
     -- the budget goes to the others. The search then reads at most the
     -- first clients of each kept combination, never every client holding a
-    -- common word (a number, a common syllable); a client found only
-    -- through a less similar word than those kept is left out.
+    -- common word (a number, a common syllable), and fills a page they leave
+    -- short from a bounded list (below).
     if reads_all and combinations > combination_cap then
       keep := array_fill(0, array[pg_catalog.cardinality(long_words)]);
       budget := combination_cap;
@@ -279,6 +288,11 @@ begin
         from pg_catalog.generate_series(1, pg_catalog.cardinality(long_words)) as q (n)
         order by 2, 1
       loop
+        -- The first word is the one with the fewest matches: every one of them, for the fill below.
+        if fewest_keys is null then
+          fewest_keys := array(select org::text || ' ' || m.word from unnest(match_n, match_words) as m (n, word)
+                                where m.n = word_count.n);
+        end if;
         keep[word_count.n] := greatest(1, least(word_count.matched, floor(budget ^ (1.0 / remaining) + 1e-9)::integer));
         budget := budget / keep[word_count.n];
         remaining := remaining - 1;
@@ -314,13 +328,12 @@ begin
              case when not p.is_prefix and combinations > 0
                        and (not words_complete or pg_catalog.cardinality(long_words) = 0
                             or c.name_lower like any (match_patterns))
-                       -- Every short query word starts a word of the name (the keys the index holds).
-                       and (pg_catalog.cardinality(short_keys) = 0
-                            or pg_catalog.array_remove(pg_catalog.string_to_array(pg_catalog.regexp_replace(
-                                 pg_catalog.regexp_replace(pg_catalog.lower(c.name), '[^[:alnum:]]+', E'\n', 'g'),
-                                 '([[:alnum:]])([[:alnum:]]?)([[:alnum:]]*)',
-                                 E'\n' || c.organization_id::text || E' \\1*\n' || c.organization_id::text || E' \\1\\2*\n' || c.organization_id::text || E' \\1\\2\\3\n', 'g'),
-                                 E'\n'), '') @> short_keys)
+                       -- Every short query word starts a word of the name (cheaper than scoring every word).
+                       and not exists (
+                         select 1 from pg_catalog.unnest(query_words) as q (word)
+                         where pg_catalog.char_length(q.word) < 3
+                           and not exists (select 1 from pg_catalog.unnest(private.search_words(c.name)) as w (word)
+                                            where pg_catalog.starts_with(w.word, q.word)))
                   then private.client_name_word_score(query_words, c.name) end as word_score
       from public.clients c
       cross join lateral (
@@ -386,13 +399,47 @@ begin
       select coalesce(pg_catalog.array_agg(t.id order by t.score desc, t.name, t.id), '{}') into word_ids
       from (select * from found order by score desc, name, id limit need) t;
     end if;
+    -- Kept combinations that rarely meet in one name (equally similar words,
+    -- kept per query word) can leave the page short: then the clients holding
+    -- any match of the query word with the fewest, the first fill_cap by
+    -- name, are scored with those found, and the best fill it.
+    if fewest_keys is not null and pg_catalog.cardinality(word_ids) < need then
+      select coalesce(pg_catalog.array_agg(t.id order by t.score desc, t.name, t.id), '{}') into word_ids
+      from (
+        select s.id, s.name, s.score
+        from (
+          select cl.id, cl.name, private.client_name_word_score(query_words, cl.name) as score
+          from (
+            select f.id, f.name from public.clients f
+            where f.id = any (word_ids) and f.organization_id = org
+            union
+            (select cl.id, cl.name
+             from public.clients cl
+             -- The keys name the organization; the comparison below is a check, not an index condition.
+             where pg_catalog.array_remove(pg_catalog.string_to_array(pg_catalog.regexp_replace(
+                     pg_catalog.regexp_replace(pg_catalog.lower(cl.name), '[^[:alnum:]]+', E'\n', 'g'),
+                     '([[:alnum:]])([[:alnum:]]?)([[:alnum:]]*)',
+                     E'\n' || cl.organization_id::text || E' \\1*\n' || cl.organization_id::text || E' \\1\\2*\n' || cl.organization_id::text || E' \\1\\2\\3\n', 'g'),
+                     E'\n'), '')
+                   && fewest_keys
+               and (cl.organization_id = org) is true
+               and cl.id <> all (prefix_ids)
+             order by cl.name, cl.id
+             limit fill_cap)
+          ) cl
+        ) s
+        where s.score is not null
+        order by s.score desc, s.name, s.id
+        limit need
+      ) t;
+    end if;
     need := need - pg_catalog.cardinality(word_ids);
   end if;
 
   -- Then names or emails that contain the query otherwise: across words, or
   -- in the email (a name containing a one-word query is a word match).
-  -- A query without trigrams (no letter or digit) matches by prefix only: its
-  -- pattern would make the trigram index read every row of the organization.
+  -- A query from which pg_trgm takes no trigram ('...', 'c++') is not matched
+  -- this way: its pattern would make the trigram index read every row of the organization.
   if need > 0 and pg_catalog.char_length(term) >= 3 and has_trigrams then
     select coalesce(pg_catalog.array_agg(t.id order by t.name, t.id), '{}') into other_ids
     from (
@@ -416,4 +463,4 @@ end;
 $$;
 
 comment on function public.search_clients(uuid, text, integer) is
-  'Search the clients of one organization that the caller may read (exactly the rows the clients select policy shows them) by name and email, case-insensitively; whitespace around the query is dropped. Prefix matches first (the name or email starts with the query), ranked by pg_trgm word similarity of the query to the name (or to the email when it contains the query), then name; among more than 500 prefix matches per column, the first 500 by name (by email) are ranked, with the first 100 of each range where the query ends a word. For queries of 3 characters or more, then word matches: every word of the query (runs of letters and digits) matches a word of the name that contains it or whose word similarity to it is at least 0.5 (a query word of one or two characters: a word starting with it), ranked by the average best similarity of the query words of 3 characters or more (shorter ones only filter), then name; when the query words'' matches make more than 64 combinations, the most similar are searched, 64 combinations at most; then, for a query with a letter or digit, names or emails that contain the query otherwise, by name. Raises 22004 for a null organization, 22023 for an empty query, one over 200 characters or with more than 12 words, or max_results outside 1..100, 42501 without a signed-in user. Runs as its owner so that indexes serve the search (LIKE and pg_trgm operators are not leakproof, so under RLS they could not be index conditions); it restates the read policy for the caller itself.';
+  'Search the clients of one organization that the caller may read (exactly the rows the clients select policy shows them) by name and email, case-insensitively; whitespace around the query is dropped. Prefix matches first (the name or email starts with the query), ranked by pg_trgm word similarity of the query to the name (or to the email when it contains the query), then name; among more than 500 prefix matches per column, the first 500 by name (by email) are ranked, with the first 100 of each range where the query ends a word. For queries of 3 characters or more, then word matches: every word of the query (runs of letters and digits) matches a word of the name that contains it or whose word similarity to it is at least 0.5 (a query word of one or two characters: a word starting with it), ranked by the average best similarity of the query words of 3 characters or more (shorter ones only filter), then name; when the query words'' matches make more than 64 combinations, the most similar are searched, 64 combinations at most, and a page they leave short is filled from the first 1,000 clients by name holding a match of the query word with the fewest matches; then, for a query from which pg_trgm takes a trigram (three letters or digits in a row, or a run of them whose start, or whose end after two, the query shows), names or emails that contain the query otherwise, by name. Raises 22004 for a null organization, 22023 for an empty query, one over 200 characters or with more than 12 words, or max_results outside 1..100, 42501 without a signed-in user. Runs as its owner so that indexes serve the search (LIKE and pg_trgm operators are not leakproof, so under RLS they could not be index conditions); it restates the read policy for the caller itself.';

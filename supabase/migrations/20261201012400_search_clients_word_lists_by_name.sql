@@ -19,21 +19,6 @@
 -- are searched most similar first, and the search stops once the page is
 -- full and the next combination scores lower (the rest would rank below it).
 --
--- Also:
--- - A name containing a query of several words is not searched for again by
---   the names' trigrams when the word matches found every such name.
--- - The dictionary's words a query word matches are no longer tested again,
---   one by one, by private.search_word_matches: the lookups' own conditions
---   are that test ("123" in a 300,000-client organization, 1,900 numbers:
---   18 ms, now 9 ms).
--- - A short page's fill scores a candidate only when each long query word
---   lies in its name or is similar to a part of it ("northstar 123": 100 ms,
---   now 36 ms).
--- - Every statement of the function is planned for the call's values
---   (plan_cache_mode): from a session's sixth call on, PostgreSQL could keep
---   one plan of the dictionary lookup for any organization, which read the
---   whale's whole dictionary (a typo: 7 ms, then 530 ms).
---
 -- The table is derived data, kept by triggers on clients (insert, update of
 -- the name, delete, truncate): not exported, not counted in deletion
 -- summaries, and left out of private.organization_scoped_tables() (restated
@@ -46,14 +31,14 @@ set statement_timeout = '15min';
 -- A word's clients by name ----------------------------------------------------------
 
 create table private.client_words (
-  organization_id uuid not null references public.organizations (id) on delete cascade,
+  organization_id uuid not null,
   word text collate "C" not null,
   name text not null,
   client_id uuid not null,
   primary key (organization_id, word, name, client_id)
 );
 comment on table private.client_words is
-  'Each client''s name words (private.search_words, numbers left out) with its name, for search_clients to list the clients holding a word by name: the primary key''s order. Kept by triggers on clients (private.record_client_name_words, private.unlist_client_words); derived data: not exported, not counted in deletion summaries, removed with its client and with its organization.';
+  'Each client''s name words (private.search_words, numbers left out) with its name, for search_clients to list the clients holding a word by name: the primary key''s order. Kept by triggers on clients (private.record_client_name_words, private.unlist_client_words); derived data: not exported, not counted in deletion summaries, removed with its client.';
 revoke all on table private.client_words from public, anon, authenticated, service_role;
 
 -- The words private.client_words holds of a name: its words (private.search_words) but numbers.
@@ -99,8 +84,7 @@ begin
     insert into private.client_words (organization_id, word, name, client_id)
     select new.organization_id, w.word, new.name, new.id
     from words w
-    where pg_catalog.ltrim(w.word, '0123456789') <> ''
-    on conflict do nothing;
+    where pg_catalog.ltrim(w.word, '0123456789') <> '';
   else
     with words as (
       select n.organization_id, w.word, n.name, n.id
@@ -112,29 +96,16 @@ begin
       select distinct w.organization_id, w.word from words w
       on conflict do nothing
     )
-    -- A client deleted and inserted again in one statement may still be
-    -- listed: the delete's trigger, which may run after this one, keeps it.
     insert into private.client_words (organization_id, word, name, client_id)
     select w.organization_id, w.word, w.name, w.id
     from words w
-    where pg_catalog.ltrim(w.word, '0123456789') <> ''
-    on conflict do nothing;
+    where pg_catalog.ltrim(w.word, '0123456789') <> '';
   end if;
   return null;
 end;
 $$;
 comment on function private.record_client_name_words() is
-  'Trigger on clients: adds the words of new names to private.client_name_words and lists the clients under them in private.client_words (after insert, once per statement; after an update that changes a name or an id, per row, taking the client off its old words'' lists).';
-
--- A client whose id changes (nothing else refuses it when no assignment
--- names the client) moves to its new id on the lists too.
-drop trigger clients_name_words_after_update on public.clients;
-create trigger clients_name_words_after_update
-  after update of id, name, organization_id on public.clients
-  for each row
-  when (old.id is distinct from new.id or old.name is distinct from new.name
-        or old.organization_id is distinct from new.organization_id)
-  execute function private.record_client_name_words();
+  'Trigger on clients: adds the words of new names to private.client_name_words and lists the clients under them in private.client_words (after insert, once per statement; after an update that changes a name, per row, taking the client off its old words'' lists).';
 
 -- Clients that go: off the lists.
 create function private.unlist_client_words()
@@ -147,14 +118,10 @@ begin
   if tg_op = 'TRUNCATE' then
     truncate private.client_words;
   else
-    -- Unless the statement inserted the client again under the same name
-    -- (a data-modifying WITH can), whose trigger may have run first.
     delete from private.client_words x
     using old_clients o
     cross join lateral pg_catalog.unnest(private.client_list_words(o.name)) as w (word)
-    where x.organization_id = o.organization_id and x.word = w.word and x.name = o.name and x.client_id = o.id
-      and not exists (select 1 from public.clients c
-                      where c.id = o.id and c.organization_id = o.organization_id and c.name = o.name);
+    where x.organization_id = o.organization_id and x.word = w.word and x.name = o.name and x.client_id = o.id;
   end if;
   return null;
 end;
@@ -247,11 +214,6 @@ set search_path = pg_catalog, pg_temp
 -- Typo tolerance: a dictionary word whose word similarity to a query word is
 -- at least 0.5 (operator <%); set here, the caller's setting never changes what matches.
 set pg_trgm.word_similarity_threshold = 0.5
--- Each statement planned for the call's values: a plan made once for any
--- organization reads the whale's whole dictionary of words by its primary
--- key (260 ms a query word in a 300,000-client organization) where the
--- trigram indexes take under a millisecond.
-set plan_cache_mode = force_custom_plan
 rows 20
 as $$
 declare
@@ -298,8 +260,6 @@ declare
   -- scored to fill a page the kept combinations left short.
   fewest_keys text[];
   fewest_words text[];
-  -- Whether none of them is a number: their clients are then listed by name (private.client_words).
-  fewest_listed boolean;
   fill_cap constant integer := 1000;
   words_complete boolean := false;
   -- Words that a matching name holds one of (as '%word%'): a cheap test before scoring a name.
@@ -455,12 +415,11 @@ begin
           and q.word operator(extensions.<%) d.word
         union
         -- The words of the candidates' names, tested as the dictionary's
-        -- indexes test theirs (search_word_matches decides; for the
-        -- dictionary's words the conditions above are its own).
+        -- indexes test theirs (search_word_matches below decides).
         select w.word from pg_catalog.unnest(own_words) as w (word)
         where not reads_all and (pg_catalog.strpos(w.word, q.word) > 0 or q.word operator(extensions.<%) w.word)
-          and private.search_word_matches(q.word, w.word)
       ) f
+      where private.search_word_matches(q.word, f.word)
       -- The most similar first: a reader's combinations keep the best of them.
       order by 3 desc, 2
       limit words_cap + 1
@@ -495,11 +454,10 @@ begin
       loop
         -- The first word is the one with the fewest matches: every one of them, for the fill below.
         if fewest_keys is null then
+          fewest_keys := array(select org::text || ' ' || m.word from unnest(match_n, match_words) as m (n, word)
+                                where m.n = word_count.n);
           fewest_words := array(select m.word from unnest(match_n, match_words) as m (n, word)
                                  where m.n = word_count.n);
-          fewest_keys := array(select org::text || ' ' || w.word from pg_catalog.unnest(fewest_words) as w (word));
-          fewest_listed := not exists (select 1 from pg_catalog.unnest(fewest_words) as w (word)
-                                       where pg_catalog.ltrim(w.word, '0123456789') = '');
         end if;
         keep[word_count.n] := greatest(1, least(word_count.matched, floor(budget ^ (1.0 / remaining) + 1e-9)::integer));
         budget := budget / keep[word_count.n];
@@ -631,14 +589,7 @@ begin
       from (
         select s.id, s.name, s.score
         from (
-          select cl.id, cl.name,
-                 -- Scored only when each long query word lies in the name,
-                 -- or is similar to a part of it (as it is to the word it
-                 -- matches): cheap tests that spare most candidates the scoring.
-                 case when not exists (select 1 from pg_catalog.unnest(long_words) as q (word)
-                                       where not (pg_catalog.strpos(pg_catalog.lower(cl.name), q.word) > 0
-                                                  or q.word operator(extensions.<%) pg_catalog.lower(cl.name)))
-                      then private.client_name_word_score(query_words, cl.name) end as score
+          select cl.id, cl.name, private.client_name_word_score(query_words, cl.name) as score
           from (
             select f.id, f.name from public.clients f
             where f.id = any (word_ids) and f.organization_id = org
@@ -647,7 +598,8 @@ begin
             -- (no row of clients read, one sort of index entries);
             (select x.client_id, x.name
              from private.client_words x
-             where fewest_listed
+             where not exists (select 1 from pg_catalog.unnest(fewest_words) as w (word)
+                               where pg_catalog.ltrim(w.word, '0123456789') = '')
                and x.organization_id = org and x.word = any (fewest_words)
                and x.client_id <> all (prefix_ids)
              group by x.name, x.client_id
@@ -658,7 +610,8 @@ begin
             (select cl.id, cl.name
              from public.clients cl
              -- The keys name the organization; the comparison below is a check, not an index condition.
-             where not fewest_listed
+             where exists (select 1 from pg_catalog.unnest(fewest_words) as w (word)
+                           where pg_catalog.ltrim(w.word, '0123456789') = '')
                and pg_catalog.array_remove(pg_catalog.string_to_array(pg_catalog.regexp_replace(
                      pg_catalog.regexp_replace(pg_catalog.lower(cl.name), '[^[:alnum:]]+', E'\n', 'g'),
                      '([[:alnum:]])([[:alnum:]]?)([[:alnum:]]*)',
