@@ -96,12 +96,13 @@ begin
     ) e
     where w.steps < probes
   ),
+  -- The clients every list holds (but the excluded), and the walk's last step.
   held as (
-    select w.client_id, w.name, w.steps,
-           w.agreed = pg_catalog.cardinality(words) and w.client_id <> all (excluded) as met,
-           w.steps = probes as last
-    from walk w
-    where (w.agreed = pg_catalog.cardinality(words) and w.client_id <> all (excluded)) or w.steps = probes
+    select h.client_id, h.name, h.steps, h.met, h.steps = probes as last
+    from (select w.client_id, w.name, w.steps,
+                 w.agreed = pg_catalog.cardinality(words) and w.client_id <> all (excluded) as met
+          from walk w) h
+    where h.met or h.steps = probes
     limit wanted
   )
   select coalesce(pg_catalog.array_agg(h.client_id order by h.steps) filter (where h.met), '{}'),
@@ -200,9 +201,9 @@ declare
   need integer;
   -- Combinations of several listed words are walked by name while there
   -- are at most walk_combinations of them: at most 2 index probes per word
-  -- and result wanted, and walk_probes more, each.
+  -- and result wanted, and walk_spare_probes more, each.
   walk_combinations constant integer := 4;
-  walk_probes constant integer := 64;
+  walk_spare_probes constant integer := 64;
 begin
   if org is null then
     raise exception 'organization_id is required' using errcode = '22004';
@@ -488,8 +489,8 @@ begin
           -- the walk stopped at its bound with the page short).
           with walked as materialized (
             select k.client_id, k.name
-            from private.clients_listed_under_all(org, c.words, prefix_ids, need,
-                                                  2 * pg_catalog.cardinality(c.words) * need + walk_probes) k
+            from private.clients_listed_under_all(
+                   org, c.words, prefix_ids, need, 2 * pg_catalog.cardinality(c.words) * need + walk_spare_probes) k
             where one.walked
           )
           -- One word (not a number: one name holds each), and no short query
